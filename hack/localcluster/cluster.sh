@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Starts (up), stops (down) or describes (status, kubeconfig) kdrill's local
+# cluster: a real kube-apiserver, etcd, kube-controller-manager and
+# kube-scheduler run as local processes by kwokctl, with kwok simulating nodes
+# and pod lifecycles. Every command is idempotent.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${KDRILL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kdrill}
+name=${KDRILL_CLUSTER_NAME:-kdrill}
+nodes=${KDRILL_CLUSTER_NODES:-5}
+pods_per_node=${KDRILL_CLUSTER_PODS_PER_NODE:-1000}
+export KWOK_WORKDIR="$cache/kwok"
+kubeconfig="$cache/kubeconfig"
+
+kwokctl() { "$bin/kwokctl" --name "$name" "$@"; }
+
+running() {
+  [ -f "$kubeconfig" ] || return 1
+  "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$name" || return 1
+  # the API server answers /readyz
+  local server
+  server=$(sed -n 's/^ *server: *//p' "$kubeconfig" | head -n 1)
+  [ -n "$server" ] || return 1
+  curl -fsk --max-time 2 "$server/readyz" >/dev/null 2>&1 || \
+    KUBECONFIG="$kubeconfig" "$bin/kwokctl" --name "$name" kubectl get --raw /readyz >/dev/null 2>&1
+}
+
+cmd=${1:-up}
+case "$cmd" in
+up)
+  bin=$("$here/build.sh")
+  if running; then
+    echo "local cluster $name is running; kubeconfig: $kubeconfig" >&2
+    echo "$kubeconfig"
+    exit 0
+  fi
+  # A cluster left half-made by an earlier run is removed first.
+  kwokctl delete cluster >/dev/null 2>&1 || true
+  mkdir -p "$cache"
+  rm -f "$kubeconfig"
+  kwokctl create cluster \
+    --runtime binary \
+    --kube-apiserver-binary "$bin/kube-apiserver" \
+    --kube-controller-manager-binary "$bin/kube-controller-manager" \
+    --kube-scheduler-binary "$bin/kube-scheduler" \
+    --kwok-controller-binary "$bin/kwok" \
+    --etcd-binary "$bin/etcd" \
+    --disable-qps-limits \
+    --kubeconfig "$kubeconfig" \
+    --wait 120s >&2
+  kwokctl scale node --replicas "$nodes" \
+    --param ".allocatable.pods=\"$pods_per_node\"" \
+    --param '.allocatable.cpu="64"' --param '.allocatable.memory="256Gi"' >&2
+  echo "local cluster $name is up with $nodes nodes; kubeconfig: $kubeconfig" >&2
+  echo "$kubeconfig"
+  ;;
+down)
+  bin=$("$here/build.sh")
+  kwokctl delete cluster >&2 2>/dev/null || true
+  rm -f "$kubeconfig"
+  echo "local cluster $name is down" >&2
+  ;;
+status)
+  bin=$("$here/build.sh")
+  if running; then echo "running"; else echo "stopped"; exit 1; fi
+  ;;
+kubeconfig)
+  echo "$kubeconfig"
+  ;;
+*)
+  echo "usage: $0 up|down|status|kubeconfig" >&2
+  exit 2
+  ;;
+esac
