@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// RunOptions are the inputs of kdrill run.
+type RunOptions struct {
+	Paths          []string
+	Connection     runner.Connection
+	Namespace      string
+	Set            []string
+	ReportDir      string
+	Timeout        time.Duration
+	CleanupTimeout time.Duration
+	Seed           int64
+	LogLevel       string
+
+	Stdout, Stderr io.Writer
+
+	scenarios []*runner.Scenario
+	vars      map[string]any
+	cluster   *runner.Cluster
+	logger    *slog.Logger
+}
+
+func connectionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "kubeconfig", Usage: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)"},
+		&cli.StringFlag{Name: "context", Usage: "kubeconfig context to use (default: the current context)"},
+		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "run every scenario in this existing namespace, never deleted (default: the scenario's, or a fresh one per run)"},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run scenario files, or every scenario in directories",
+		ArgsUsage: "PATH...",
+		Flags: append(connectionFlags(),
+			&cli.StringSliceFlag{Name: "set", Usage: "override a scenario var: --set replicas=5 (repeatable; the value is read as YAML)"},
+			&cli.StringFlag{Name: "report-dir", Usage: "where results go (default: ./kdrill-report/<timestamp>)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "bound each scenario, replacing its spec.timeout"},
+			&cli.DurationFlag{Name: "cleanup-timeout", Value: runner.DefaultCleanupTimeout, Usage: "bound finally steps and namespace deletion after an interrupt or timeout"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for random choices (default: drawn, and recorded in results)"},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error; logs go to stderr"},
+		),
+		Action: func(c *cli.Context) error {
+			o := &RunOptions{
+				Paths:          c.Args().Slice(),
+				Connection:     runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
+				Namespace:      c.String("namespace"),
+				Set:            c.StringSlice("set"),
+				ReportDir:      c.String("report-dir"),
+				Timeout:        c.Duration("timeout"),
+				CleanupTimeout: c.Duration("cleanup-timeout"),
+				Seed:           c.Int64("seed"),
+				LogLevel:       c.String("log-level"),
+				Stdout:         c.App.Writer,
+				Stderr:         c.App.ErrWriter,
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(c.Context)
+		},
+	}
+}
+
+// Validate checks the flags for mistakes a person can fix, before anything
+// is read or sent.
+func (o *RunOptions) Validate() error {
+	if len(o.Paths) == 0 {
+		return runner.Usagef("kdrill run: name at least one scenario file or directory")
+	}
+	if _, err := parseSet(o.Set); err != nil {
+		return err
+	}
+	if _, err := parseLevel(o.LogLevel); err != nil {
+		return err
+	}
+	if o.Timeout < 0 || o.CleanupTimeout < 0 {
+		return runner.Usagef("--timeout and --cleanup-timeout must not be negative")
+	}
+	return nil
+}
+
+// Complete loads and validates every scenario, then builds the cluster
+// clients. It sends nothing to the cluster.
+func (o *RunOptions) Complete() error {
+	scenarios, err := loadScenarios(o.Paths)
+	if err != nil {
+		return err
+	}
+	o.scenarios = scenarios
+	o.vars, _ = parseSet(o.Set)
+	if err := checkSetVars(o.vars, scenarios); err != nil {
+		return err
+	}
+	level, _ := parseLevel(o.LogLevel)
+	o.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: level}))
+	if o.ReportDir == "" {
+		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
+	}
+	o.cluster, err = runner.Connect(o.Connection)
+	return err
+}
+
+// Run runs the scenarios, writing results.json as they go, and returns an
+// exitCode for a failed or broken run.
+func (o *RunOptions) Run(ctx context.Context) error {
+	resultsPath := filepath.Join(o.ReportDir, reports.ResultsFile)
+	writer := &reports.JSONWriter{Path: resultsPath}
+	res := runner.Run(runner.WithLogger(ctx, o.logger), o.scenarios, runner.Options{
+		Cluster:        o.cluster,
+		Namespace:      o.Namespace,
+		Set:            o.vars,
+		Timeout:        o.Timeout,
+		CleanupTimeout: o.CleanupTimeout,
+		Seed:           o.Seed,
+		KdrillVersion:  version,
+		Observers:      []runner.Observer{&reports.Console{W: o.Stdout}, writer},
+	})
+	if writer.Err != nil {
+		fmt.Fprintf(o.Stderr, "kdrill: writing %s: %v\n", resultsPath, writer.Err)
+	} else {
+		fmt.Fprintf(o.Stdout, "results: %s\n", resultsPath)
+	}
+	switch res.Outcome {
+	case runner.Passed:
+		return nil
+	case runner.Errored:
+		return exitCode(exitInfra)
+	case runner.Cancelled:
+		return exitCode(exitInterrupted)
+	}
+	return exitCode(exitFailed)
+}
+
+// loadScenarios discovers and loads every scenario, collecting all errors.
+func loadScenarios(paths []string) ([]*runner.Scenario, error) {
+	files, err := runner.Discover(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, runner.Usagef("no scenario files found in %s", strings.Join(paths, ", "))
+	}
+	var out []*runner.Scenario
+	var errs runner.LoadErrors
+	for _, f := range files {
+		s, err := runner.Load(f, steps.Registry)
+		if err != nil {
+			if le, ok := err.(runner.LoadErrors); ok {
+				errs = append(errs, le...)
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// parseSet reads --set NAME=VALUE pairs; values are YAML scalars, so 5 is a
+// number and true a boolean.
+func parseSet(pairs []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, p := range pairs {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			return nil, runner.Usagef("--set %q: want NAME=VALUE", p)
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+			v = value
+		}
+		if v == nil {
+			v = ""
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// checkSetVars refuses a --set name that no scenario declares: usually a typo.
+func checkSetVars(vars map[string]any, scenarios []*runner.Scenario) error {
+	for name := range vars {
+		known := false
+		for _, s := range scenarios {
+			if _, ok := s.Spec.Vars[name]; ok {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return runner.Usagef("--set %s: no scenario declares a var named %q in spec.vars", name, name)
+		}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, runner.Usagef("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}

@@ -1,0 +1,243 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Connection says how to reach a cluster, the way kubectl's flags do.
+type Connection struct {
+	Kubeconfig string // empty: $KUBECONFIG, then ~/.kube/config, then in-cluster
+	Context    string
+}
+
+// Cluster holds the clients a run uses and counts the requests it sends.
+type Cluster struct {
+	Config    *rest.Config
+	Dynamic   dynamic.Interface
+	Typed     kubernetes.Interface
+	Discovery discovery.CachedDiscoveryInterface
+	Mapper    meta.ResettableRESTMapper
+	// Server and Context name the cluster in results.
+	Server  string
+	Context string
+
+	Requests *RequestCounter
+}
+
+// Connect builds clients for the connection. It sends no request.
+func Connect(conn Connection) (*Cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if conn.Kubeconfig != "" {
+		rules.ExplicitPath = conn.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: conn.Context}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, Usagef("kubeconfig: %v", err)
+	}
+	ctxName := conn.Context
+	if raw, err := cc.RawConfig(); err == nil && ctxName == "" {
+		ctxName = raw.CurrentContext
+	}
+	return NewCluster(cfg, ctxName)
+}
+
+// NewCluster builds clients from a rest config.
+func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "kdrill"
+	// kdrill's requests are few and latency-bound; client-side throttling
+	// would only add delay to watch-driven steps.
+	cfg.QPS, cfg.Burst = 200, 400
+	counter := &RequestCounter{counts: map[string]int{}}
+	cfg.Wrap(counter.wrap)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cached := memory.NewMemCacheClient(dc)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
+	return &Cluster{
+		Config:    cfg,
+		Dynamic:   dyn,
+		Typed:     typed,
+		Discovery: cached,
+		Mapper:    mapper,
+		Server:    cfg.Host,
+		Context:   contextName,
+		Requests:  counter,
+	}, nil
+}
+
+// Ping checks that the API server answers, and returns its version.
+func (c *Cluster) Ping(ctx context.Context) (string, error) {
+	body, err := c.Typed.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	if err != nil {
+		return "", &InfraError{Err: fmt.Errorf("cannot reach the cluster at %s: %w", c.Server, err)}
+	}
+	var v struct {
+		GitVersion string `json:"gitVersion"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "", &InfraError{Err: fmt.Errorf("cannot reach the cluster at %s: %w", c.Server, err)}
+	}
+	return v.GitVersion, nil
+}
+
+// Mapping finds the resource for a kind. apiVersion may be empty, in which
+// case the kind (or a plural, singular or short name such as "deploy") is
+// looked up across all groups, preferring the core and built-in groups.
+func (c *Cluster) Mapping(apiVersion, kind string) (*meta.RESTMapping, error) {
+	m, err := c.mapping(apiVersion, kind)
+	if err != nil && meta.IsNoMatchError(err) {
+		// A custom resource may have been created since discovery was cached.
+		c.Mapper.Reset()
+		m, err = c.mapping(apiVersion, kind)
+	}
+	return m, err
+}
+
+func (c *Cluster) mapping(apiVersion, kind string) (*meta.RESTMapping, error) {
+	if apiVersion != "" {
+		gv, err := schema.ParseGroupVersion(apiVersion)
+		if err != nil {
+			return nil, fmt.Errorf("apiVersion %q: %w", apiVersion, err)
+		}
+		m, err := c.Mapper.RESTMapping(gv.WithKind(kind).GroupKind(), gv.Version)
+		if err != nil {
+			return nil, fmt.Errorf("kind %s in %s is not served by this cluster: %w", kind, apiVersion, err)
+		}
+		return m, nil
+	}
+	expander := restmapper.NewShortcutExpander(c.Mapper, c.Discovery, nil)
+	gvr, err := expander.ResourceFor(schema.GroupVersionResource{Resource: strings.ToLower(kind)})
+	if err != nil {
+		return nil, fmt.Errorf("kind %s is not served by this cluster: %w", kind, err)
+	}
+	gvk, err := expander.KindFor(gvr)
+	if err != nil {
+		return nil, fmt.Errorf("kind %s: %w", kind, err)
+	}
+	return c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+}
+
+// Resource returns the client for a mapping in a namespace (ignored for
+// cluster-scoped resources).
+func (c *Cluster) Resource(m *meta.RESTMapping, namespace string) dynamic.ResourceInterface {
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.Dynamic.Resource(m.Resource).Namespace(namespace)
+	}
+	return c.Dynamic.Resource(m.Resource)
+}
+
+// RequestCounter counts the HTTP requests a cluster's clients send, by
+// method and by whether they are watches.
+type RequestCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		key := req.Method
+		if req.URL.Query().Get("watch") == "true" {
+			key = "WATCH"
+		}
+		rc.mu.Lock()
+		rc.counts[key]++
+		rc.mu.Unlock()
+		return rt.RoundTrip(req)
+	})
+}
+
+// Snapshot returns the counts so far, keyed GET, WATCH, POST, PATCH, ...
+func (rc *RequestCounter) Snapshot() map[string]int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make(map[string]int, len(rc.counts))
+	for k, v := range rc.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Total is the number of requests sent so far.
+func (rc *RequestCounter) Total() int {
+	n := 0
+	for _, v := range rc.Snapshot() {
+		n += v
+	}
+	return n
+}
+
+// String lists the counts in a stable order.
+func (rc *RequestCounter) String() string {
+	snap := rc.Snapshot()
+	keys := make([]string, 0, len(snap))
+	for k := range snap {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, snap[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// InfraError is a failure of the cluster or the connection to it rather
+// than of the scenario's expectations; it makes the run exit 3.
+type InfraError struct{ Err error }
+
+func (e *InfraError) Error() string { return e.Err.Error() }
+func (e *InfraError) Unwrap() error { return e.Err }
+
+// IsInfra reports whether err comes from an unreachable or failing API
+// server: a connection error, a timeout talking to it, or a 503/504.
+func IsInfra(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ie *InfraError
+	if errors.As(err, &ie) {
+		return true
+	}
+	var netErr *net.OpError
+	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
+	return apierrors.IsServiceUnavailable(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
+}

@@ -1,0 +1,102 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// FieldError says what is wrong with one field of a step's spec. Field is a
+// dotted path relative to the action, such as "resource.name".
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// FieldErrors collects the problems Validate found in one spec.
+type FieldErrors []*FieldError
+
+func (e FieldErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, fe := range e {
+		msgs[i] = fe.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Add records a problem with a field.
+func (e *FieldErrors) Add(field, format string, args ...any) {
+	*e = append(*e, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Err returns nil when nothing was added, so Validate can end with it.
+func (e FieldErrors) Err() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return e
+}
+
+// LoadError is a problem found while loading a scenario, located in its file:
+// scenario.yaml:14: steps[3] "kill web": killPoisson.rate: must be > 0.
+type LoadError struct {
+	File  string
+	Line  int
+	Step  string // steps[3] "kill web", or empty for the envelope
+	Field string
+	Msg   string
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Step != "" {
+		b.WriteString(e.Step + ": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// LoadErrors is every problem found in one or more scenario files.
+type LoadErrors []*LoadError
+
+func (e LoadErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, le := range e {
+		msgs[i] = le.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// IsInvalidInput reports whether err means the input (a scenario, a flag, a
+// file) was wrong, as opposed to the cluster or the run.
+func IsInvalidInput(err error) bool {
+	var le LoadErrors
+	var one *LoadError
+	var ui *UsageError
+	return errors.As(err, &le) || errors.As(err, &one) || errors.As(err, &ui)
+}
+
+// UsageError is a wrong flag or argument.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,402 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// The expression environment. Every expression sees these names; a step kind
+// can add its own (assert adds object and objects) through ExprScope.
+//
+//	vars       the scenario's vars, after --set overrides
+//	steps      outputs of earlier steps, by step name: steps.scale.replicas
+//	namespace  the namespace the scenario runs in
+//	quantity   quantity("128Mi") is a Kubernetes quantity as a number (bytes, cores)
+//	duration   duration("30s") is a duration; durations compare with each other
+//
+// The expr-lang built-ins (len, all, any, filter, map, now, ...) work as
+// documented by expr-lang.
+func baseEnv() map[string]any {
+	return map[string]any{
+		"vars":      map[string]any{},
+		"steps":     map[string]any{},
+		"namespace": "",
+	}
+}
+
+var helperOptions = []expr.Option{
+	expr.Function("quantity", func(params ...any) (any, error) {
+		return Quantity(params[0])
+	}, new(func(any) float64)),
+}
+
+// Quantity converts a Kubernetes quantity ("250m", "128Mi", 3) to a number in
+// base units: cores for CPU, bytes for memory.
+func Quantity(v any) (float64, error) {
+	switch q := v.(type) {
+	case string:
+		parsed, err := resource.ParseQuantity(q)
+		if err != nil {
+			return 0, fmt.Errorf("quantity(%q): not a Kubernetes quantity", q)
+		}
+		return parsed.AsApproximateFloat64(), nil
+	case int:
+		return float64(q), nil
+	case int64:
+		return float64(q), nil
+	case float64:
+		return q, nil
+	case nil:
+		return 0, fmt.Errorf("quantity(nil): the value is missing")
+	default:
+		return 0, fmt.Errorf("quantity(%v): want a string or a number", v)
+	}
+}
+
+// Expr is a boolean expr-lang expression written in a scenario, compiled
+// when the scenario loads.
+type Expr struct {
+	Source  string
+	program *vm.Program
+	probes  []probe
+}
+
+// probe is a sub-expression (a field path such as object.status.replicas)
+// evaluated after the main expression to show the values it saw.
+type probe struct {
+	source  string
+	program *vm.Program
+}
+
+// UnmarshalJSON reads the expression's source text.
+func (e *Expr) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &e.Source); err != nil {
+		return fmt.Errorf("must be an expression string")
+	}
+	return nil
+}
+
+// MarshalJSON writes the expression's source text.
+func (e Expr) MarshalJSON() ([]byte, error) { return json.Marshal(e.Source) }
+
+// IsZero reports whether no expression was given.
+func (e *Expr) IsZero() bool { return e == nil || strings.TrimSpace(e.Source) == "" }
+
+// Compile checks the expression against the environment (the base names
+// plus extra) and prepares it to run; it must give a boolean.
+func (e *Expr) Compile(extra map[string]any) error {
+	env := baseEnv()
+	maps.Copy(env, extra)
+	opts := append([]expr.Option{expr.Env(env), expr.AsBool()}, helperOptions...)
+	p, err := expr.Compile(e.Source, opts...)
+	if err != nil {
+		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
+	}
+	e.program = p
+	e.probes = nil
+	for _, src := range probeSources(e.Source) {
+		pp, err := expr.Compile(src, append([]expr.Option{expr.Env(env)}, helperOptions...)...)
+		if err == nil {
+			e.probes = append(e.probes, probe{source: src, program: pp})
+		}
+	}
+	return nil
+}
+
+// Eval runs the expression against env and also returns the values its
+// field paths had, for messages about why it did not hold.
+func (e *Expr) Eval(env map[string]any) (bool, map[string]any, error) {
+	if e.program == nil {
+		return false, nil, fmt.Errorf("expression %q was not compiled", e.Source)
+	}
+	out, err := expr.Run(e.program, env)
+	seen := make(map[string]any, len(e.probes))
+	for _, p := range e.probes {
+		v, perr := expr.Run(p.program, env)
+		if perr != nil {
+			seen[p.source] = "<" + oneLine(firstLine(perr.Error())) + ">"
+			continue
+		}
+		seen[p.source] = Trim(v)
+	}
+	if err != nil {
+		return false, seen, fmt.Errorf("%s", oneLine(firstLine(err.Error())))
+	}
+	b, _ := out.(bool)
+	return b, seen, nil
+}
+
+// probeSources lists the longest field paths and len() calls in the
+// expression: the values worth showing when it does not hold.
+func probeSources(src string) []string {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil
+	}
+	var c probeCollector
+	ast.Walk(&tree.Node, &c)
+	var out []string
+	for _, s := range c.found {
+		covered := false
+		for _, o := range c.found {
+			if o != s && (strings.HasPrefix(o, s+".") || strings.HasPrefix(o, s+"[") || strings.HasPrefix(o, s+"?.")) {
+				covered = true
+				break
+			}
+		}
+		if !covered && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type probeCollector struct {
+	found []string
+	calls map[string]bool
+}
+
+func (c *probeCollector) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			if c.calls == nil {
+				c.calls = map[string]bool{}
+			}
+			c.calls[id.Value] = true
+			c.found = slices.DeleteFunc(c.found, func(s string) bool { return s == id.Value })
+		}
+	case *ast.BuiltinNode:
+		if n.Name == "len" {
+			c.found = append(c.found, n.String())
+		}
+	case *ast.MemberNode, *ast.IdentifierNode:
+		s := n.String()
+		if strings.HasPrefix(s, "#") || strings.HasPrefix(s, ".") || c.calls[s] {
+			return
+		}
+		c.found = append(c.found, s)
+	}
+}
+
+// Template is text with ${{ expression }} parts, such as a manifest or a
+// name, expanded when the step runs.
+type Template struct {
+	parts []templatePart
+}
+
+type templatePart struct {
+	text    string
+	program *vm.Program // nil for plain text
+	source  string
+}
+
+// CompileTemplate parses and compiles the ${{ }} parts of text.
+func CompileTemplate(text string, extra map[string]any) (*Template, error) {
+	env := baseEnv()
+	maps.Copy(env, extra)
+	t := &Template{}
+	rest := text
+	for {
+		i := strings.Index(rest, "${{")
+		if i < 0 {
+			t.parts = append(t.parts, templatePart{text: rest})
+			return t, nil
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			return nil, fmt.Errorf("%q has ${{ without a closing }}", clip(rest[i:], 40))
+		}
+		src := strings.TrimSpace(rest[i+3 : i+j])
+		p, err := expr.Compile(src, append([]expr.Option{expr.Env(env)}, helperOptions...)...)
+		if err != nil {
+			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, oneLine(firstLine(err.Error())))
+		}
+		t.parts = append(t.parts, templatePart{text: rest[:i]}, templatePart{program: p, source: src})
+		rest = rest[i+j+2:]
+	}
+}
+
+// Expand evaluates the template's expressions in env and joins the text.
+func (t *Template) Expand(env map[string]any) (string, error) {
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.program == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, err := expr.Run(p.program, env)
+		if err != nil {
+			return "", fmt.Errorf("${{ %s }}: %s", p.source, oneLine(firstLine(err.Error())))
+		}
+		switch v := v.(type) {
+		case string:
+			b.WriteString(v)
+		case nil:
+		default:
+			j, err := json.Marshal(v)
+			if err != nil {
+				return "", fmt.Errorf("${{ %s }}: %w", p.source, err)
+			}
+			b.Write(j)
+		}
+	}
+	return b.String(), nil
+}
+
+// IsStatic reports whether the template has no expressions.
+func (t *Template) IsStatic() bool { return len(t.parts) == 1 && t.parts[0].program == nil }
+
+// Trim shortens a value for a message: long strings are clipped and large
+// maps and lists summarised, so one failure cannot flood the console.
+func Trim(v any) any {
+	switch x := v.(type) {
+	case string:
+		return clip(x, 200)
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		if len(b) <= 300 {
+			return x
+		}
+		return fmt.Sprintf("<object with %d fields>", len(x))
+	case []any:
+		b, _ := json.Marshal(x)
+		if len(b) <= 300 {
+			return x
+		}
+		return fmt.Sprintf("<list of %d>", len(x))
+	}
+	return v
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// ValueTemplate is structured data, such as a manifest, whose strings may
+// hold ${{ }} expressions. A string that is exactly one expression takes the
+// expression's value and type (replicas: ${{ vars.replicas }} stays a number);
+// any other string with expressions is expanded as text.
+type ValueTemplate struct {
+	value     any
+	templates map[string]*Template
+}
+
+// CompileValue compiles every template in v.
+func CompileValue(v any, extra map[string]any) (*ValueTemplate, error) {
+	vt := &ValueTemplate{value: v, templates: map[string]*Template{}}
+	var firstErr error
+	walkStrings(v, func(s string) {
+		if firstErr != nil || !strings.Contains(s, "${{") {
+			return
+		}
+		if _, done := vt.templates[s]; done {
+			return
+		}
+		t, err := CompileTemplate(s, extra)
+		if err != nil {
+			firstErr = err
+			return
+		}
+		vt.templates[s] = t
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return vt, nil
+}
+
+// Expand returns a copy of the value with its templates evaluated in env.
+func (vt *ValueTemplate) Expand(env map[string]any) (any, error) {
+	return vt.expand(vt.value, env)
+}
+
+func (vt *ValueTemplate) expand(v any, env map[string]any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		t, ok := vt.templates[x]
+		if !ok {
+			return x, nil
+		}
+		if len(t.parts) == 3 && t.parts[0].text == "" && t.parts[2].text == "" && t.parts[1].program != nil {
+			out, err := expr.Run(t.parts[1].program, env)
+			if err != nil {
+				return nil, fmt.Errorf("${{ %s }}: %s", t.parts[1].source, oneLine(firstLine(err.Error())))
+			}
+			return normalizeNumber(out), nil
+		}
+		return t.Expand(env)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			ev, err := vt.expand(e, env)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = ev
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			ev, err := vt.expand(e, env)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = ev
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// normalizeNumber turns Go's int kinds into int64, the type manifests use.
+func normalizeNumber(v any) any {
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case float64:
+		if n == float64(int64(n)) {
+			return int64(n)
+		}
+	}
+	return v
+}
+
+func walkStrings(v any, fn func(string)) {
+	switch x := v.(type) {
+	case string:
+		fn(x)
+	case map[string]any:
+		for _, e := range x {
+			walkStrings(e, fn)
+		}
+	case []any:
+		for _, e := range x {
+			walkStrings(e, fn)
+		}
+	}
+}

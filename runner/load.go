@@ -1,0 +1,518 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// commonStepFields are the keys a step may have besides its one action.
+var commonStepFields = []string{"name", "timeout", "continueOnError"}
+
+// Load reads, decodes strictly, defaults, validates and compiles one
+// scenario file. Every problem it finds is returned as LoadErrors, each
+// naming the file, line, step and field; nothing touches a cluster.
+func Load(path string, reg Registry) (*Scenario, error) {
+	data, err := ReadFileLimited(path, MaxScenarioBytes)
+	if err != nil {
+		return nil, LoadErrors{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data, reg)
+}
+
+// ReadFileLimited reads a regular file of at most limit bytes.
+func ReadFileLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("file not found")
+		}
+		return nil, fmt.Errorf("cannot read: %w", errors.Unwrap(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("is a directory, not a file")
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("file is %d bytes, larger than the %d kdrill reads", st.Size(), limit)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("file is larger than the %d bytes kdrill reads", limit)
+	}
+	return data, nil
+}
+
+// Parse loads a scenario from data; path names it in errors and anchors
+// relative manifest paths.
+func Parse(path string, data []byte, reg Registry) (*Scenario, error) {
+	l := &loader{file: path, reg: reg}
+	s := l.parse(data)
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return s, nil
+}
+
+type loader struct {
+	file string
+	reg  Registry
+	errs LoadErrors
+}
+
+func (l *loader) fail(line int, step, field, format string, args ...any) {
+	l.errs = append(l.errs, &LoadError{File: l.file, Line: line, Step: step, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) parse(data []byte) *Scenario {
+	if bytes.IndexByte(data, 0) >= 0 {
+		l.fail(0, "", "", "binary data, not YAML")
+		return nil
+	}
+	docs, err := parseYAMLDocuments(data)
+	if err != nil {
+		var te *treeError
+		if errors.As(err, &te) {
+			l.fail(te.line, "", "", "%s", te.msg)
+		} else {
+			l.fail(0, "", "", "%s", err)
+		}
+		return nil
+	}
+	if len(docs) == 0 {
+		l.fail(0, "", "", "empty file: a scenario starts with apiVersion: %s and kind: %s", APIVersion, Kind)
+		return nil
+	}
+	if len(docs) > 1 {
+		l.fail(docs[1].line, "", "", "a scenario file holds one document; put manifests in their own files")
+		return nil
+	}
+	root := docs[0]
+	if root.fields == nil {
+		l.fail(root.line, "", "", "a scenario is a mapping with apiVersion, kind, metadata and spec")
+		return nil
+	}
+	abs, err := filepath.Abs(l.file)
+	if err != nil {
+		abs = l.file
+	}
+	s := &Scenario{File: l.file, Dir: filepath.Dir(abs)}
+	for _, k := range sortedKeys(root.fields) {
+		if !slices.Contains([]string{"apiVersion", "kind", "metadata", "spec"}, k) {
+			l.fail(root.fields[k].keyLine, "", k, "unknown field; a scenario has apiVersion, kind, metadata and spec")
+		}
+	}
+	s.APIVersion, _ = root.child("apiVersion").stringValue()
+	if s.APIVersion != APIVersion {
+		l.fail(lineOr(root.child("apiVersion"), root.line), "", "apiVersion", "must be %s, not %q", APIVersion, s.APIVersion)
+	}
+	s.Kind, _ = root.child("kind").stringValue()
+	if s.Kind != Kind {
+		l.fail(lineOr(root.child("kind"), root.line), "", "kind", "must be %s, not %q", Kind, s.Kind)
+	}
+	if md := root.child("metadata"); md == nil {
+		l.fail(root.line, "", "metadata", "required (metadata.name names the scenario)")
+	} else {
+		l.decode(md, &s.Metadata, "", "metadata")
+		if s.Metadata.Name == "" {
+			l.fail(md.lineOf(), "", "metadata.name", "required")
+		} else if msg := checkName(s.Metadata.Name); msg != "" {
+			l.fail(md.find("name").lineOf(), "", "metadata.name", "%s", msg)
+		}
+	}
+	spec := root.child("spec")
+	if spec == nil || spec.fields == nil {
+		l.fail(lineOr(spec, root.line), "", "spec", "required: a mapping with at least steps")
+		return s
+	}
+	body := &tree{line: spec.line, fields: map[string]*tree{}}
+	bodyValue := map[string]any{}
+	for k, v := range spec.fields {
+		if k == "steps" || k == "finally" {
+			continue
+		}
+		body.fields[k] = v
+		bodyValue[k] = v.value
+	}
+	body.value = bodyValue
+	l.decode(body, &s.Spec, "", "spec")
+	if s.Spec.Timeout.IsZero() {
+		s.Spec.Timeout = Duration{DefaultScenarioTimeout}
+	}
+	if s.Spec.StepTimeout.IsZero() {
+		s.Spec.StepTimeout = Duration{DefaultStepTimeout}
+	}
+	if s.Spec.Namespace != "" {
+		if msg := checkName(s.Spec.Namespace); msg != "" {
+			l.fail(spec.find("namespace").lineOf(), "", "spec.namespace", "%s", msg)
+		}
+	}
+	if s.Spec.Vars == nil {
+		s.Spec.Vars = map[string]any{}
+	}
+	steps := spec.child("steps")
+	if steps == nil || len(steps.items) == 0 {
+		l.fail(lineOr(steps, spec.line), "", "spec.steps", "required: a list of at least one step")
+	}
+	s.Spec.Steps = l.steps(s, steps, "steps")
+	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally")
+
+	seen := map[string]*Step{}
+	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
+		if prev, dup := seen[st.Name]; dup {
+			l.fail(st.Line, st.Label(), "name", "duplicate step name (also %s at line %d); names must be unique so steps.NAME is clear", prev.Label(), prev.Line)
+		}
+		seen[st.Name] = st
+	}
+	return s
+}
+
+func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
+	if list == nil {
+		return nil
+	}
+	if list.items == nil {
+		if list.value != nil {
+			l.fail(list.lineOf(), "", "spec."+phase, "must be a list of steps")
+		}
+		return nil
+	}
+	var out []*Step
+	for i, item := range list.items {
+		st := &Step{Index: i, Phase: phase, Line: item.line}
+		if item.fields == nil {
+			st.Name = fmt.Sprintf("#%d", i)
+			l.fail(item.line, st.Label(), "", "a step is a mapping with a name and one action")
+			continue
+		}
+		if n, ok := item.child("name").stringValue(); ok {
+			st.Name = n
+		}
+		var kinds []string
+		common := &tree{line: item.line, fields: map[string]*tree{}}
+		commonValue := map[string]any{}
+		for _, k := range sortedKeys(item.fields) {
+			switch {
+			case slices.Contains(commonStepFields, k):
+				common.fields[k] = item.fields[k]
+				commonValue[k] = item.fields[k].value
+			case l.reg[k] != nil:
+				kinds = append(kinds, k)
+			default:
+				if st.Name == "" {
+					st.Name = fmt.Sprintf("#%d", i)
+				}
+				l.fail(item.fields[k].keyLine, st.Label(), k, "unknown step kind or field%s; step kinds: %s; step fields: %s",
+					suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
+			}
+		}
+		common.value = commonValue
+		switch len(kinds) {
+		case 0:
+			if st.Name == "" {
+				st.Name = fmt.Sprintf("#%d", i)
+			}
+			l.fail(item.line, st.Label(), "", "step has no action; give it one of: %s", strings.Join(l.reg.Kinds(), ", "))
+			continue
+		case 1:
+		default:
+			if st.Name == "" {
+				st.Name = kinds[0]
+			}
+			l.fail(item.fields[kinds[1]].keyLine, st.Label(), kinds[1], "a step does one thing, and this one also has %s (line %d); split it into two steps",
+				kinds[0], item.fields[kinds[0]].keyLine)
+			continue
+		}
+		st.Kind = kinds[0]
+		if st.Name == "" {
+			st.Name = fmt.Sprintf("%s-%d", st.Kind, i)
+		}
+		l.decode(common, st, st.Label(), "")
+		if st.Name == "" {
+			l.fail(item.line, st.Label(), "name", "must not be empty")
+		}
+		body := item.fields[st.Kind]
+		st.Action = l.reg[st.Kind]()
+		if body.value == nil && body.fields == nil {
+			body = &tree{line: body.line, keyLine: body.keyLine, fields: map[string]*tree{}, value: map[string]any{}}
+		}
+		if !l.decode(body, st.Action, st.Label(), st.Kind) {
+			out = append(out, st)
+			continue
+		}
+		st.Action.Default()
+		l.fieldErrors(st.Action.Validate(), body, st)
+		l.compileExprs(st, body)
+		if p, ok := st.Action.(Preparer); ok {
+			l.fieldErrors(p.Prepare(s), body, st)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// fieldErrors records err, locating each FieldError at its field's line.
+func (l *loader) fieldErrors(err error, body *tree, st *Step) {
+	if err == nil {
+		return
+	}
+	var fes FieldErrors
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fes):
+	case errors.As(err, &fe):
+		fes = FieldErrors{fe}
+	default:
+		fes = FieldErrors{{Msg: err.Error()}}
+	}
+	for _, fe := range fes {
+		field := st.Kind
+		if fe.Field != "" {
+			field += "." + fe.Field
+		}
+		l.fail(body.find(fe.Field).lineOf(), st.Label(), field, "%s", fe.Msg)
+	}
+}
+
+// compileExprs compiles every Expr field of the step's action against the
+// common environment plus the names the action adds.
+func (l *loader) compileExprs(st *Step, body *tree) {
+	var extra map[string]any
+	if sc, ok := st.Action.(ExprScope); ok {
+		extra = sc.ExprNames()
+	}
+	walkExprs(reflect.ValueOf(st.Action), "", func(path string, e *Expr) {
+		if err := e.Compile(extra); err != nil {
+			l.fail(body.find(path).lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
+		}
+	})
+}
+
+var exprType = reflect.TypeFor[Expr]()
+
+// walkExprs calls fn for every non-empty Expr reachable from v, with its
+// dotted JSON path.
+func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkExprs(v.Elem(), path, fn)
+		}
+	case reflect.Struct:
+		if v.Type() == exprType {
+			if e := v.Addr().Interface().(*Expr); !e.IsZero() {
+				fn(path, e)
+			}
+			return
+		}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if f.Anonymous && f.Tag.Get("json") == "" {
+				walkExprs(v.Field(i), path, fn)
+				continue
+			}
+			walkExprs(v.Field(i), joinField(path, name), fn)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			walkExprs(v.Index(i), joinField(path, fmt.Sprint(i)), fn)
+		}
+	}
+}
+
+func joinField(a, b string) string {
+	if a == "" {
+		return b
+	}
+	if b == "" {
+		return a
+	}
+	return a + "." + b
+}
+
+// decode decodes the tree into v strictly (unknown fields are errors) and
+// records any problem at the line it comes from. It reports success.
+func (l *loader) decode(t *tree, v any, step, prefix string) bool {
+	raw, err := json.Marshal(t.value)
+	if err != nil {
+		l.fail(t.lineOf(), step, prefix, "%s", err)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		return true
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		l.fail(t.find(field).lineOf(), step, joinField(prefix, field), "must be %s, not %s", describeType(typeErr.Type), describeJSON(typeErr.Value))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		l.fail(t.findKey(name), step, joinField(prefix, name), "unknown field%s", suggest(name, jsonFields(reflect.TypeOf(v))))
+	default:
+		l.fail(t.lineOf(), step, prefix, "%s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return false
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
+		return "a mapping"
+	case reflect.Slice:
+		return "a list"
+	}
+	return t.String()
+}
+
+func describeJSON(v string) string {
+	switch v {
+	case "object":
+		return "a mapping"
+	case "array":
+		return "a list"
+	case "number":
+		return "a number"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	}
+	return v
+}
+
+// jsonFields lists the JSON field names of a struct type.
+func jsonFields(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// suggest returns `; did you mean "x"?` for the closest candidate.
+func suggest(word string, candidates []string) string {
+	best, bestDist := "", 3
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// checkName returns a message when name cannot be a Kubernetes name.
+func checkName(name string) string {
+	if len(name) > 63 {
+		return "must be at most 63 characters"
+	}
+	for i, r := range name {
+		ok := (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || (r == '-' && i > 0 && i < len(name)-1)
+		if !ok {
+			return fmt.Sprintf("%q must be lower-case letters, digits and inner dashes (a Kubernetes name)", name)
+		}
+	}
+	return ""
+}
+
+func (t *tree) stringValue() (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.value.(string)
+	return s, ok
+}
+
+func lineOr(t *tree, line int) int {
+	if t == nil {
+		return line
+	}
+	return t.lineOf()
+}
+
+func sortedKeys(m map[string]*tree) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]].keyLine < m[keys[j]].keyLine })
+	return keys
+}
+
+// Kinds lists the registered step kinds in order.
+func (r Registry) Kinds() []string {
+	kinds := make([]string, 0, len(r))
+	for k := range r {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}

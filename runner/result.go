@@ -1,0 +1,130 @@
+package runner
+
+import (
+	"sync"
+	"time"
+)
+
+// ResultsKind and ResultsVersion identify the results.json format. The
+// version changes only when a field changes meaning or goes away; new fields
+// may appear within a version.
+const (
+	ResultsKind    = "Results"
+	ResultsVersion = 1
+)
+
+// Outcome is how a step or scenario ended.
+type Outcome string
+
+// Outcomes, in rising order of severity for a scenario.
+const (
+	Passed    Outcome = "passed"
+	Skipped   Outcome = "skipped"
+	Failed    Outcome = "failed"    // an expectation did not hold
+	Errored   Outcome = "error"     // the cluster failed or could not be reached
+	Cancelled Outcome = "cancelled" // interrupted by a signal
+	Running   Outcome = "running"
+)
+
+// Results is a recorded run: everything the reports are rendered from.
+type Results struct {
+	APIVersion    string            `json:"apiVersion"`
+	Kind          string            `json:"kind"`
+	FormatVersion int               `json:"formatVersion"`
+	KdrillVersion string            `json:"kdrillVersion"`
+	StartedAt     time.Time         `json:"startedAt"`
+	FinishedAt    time.Time         `json:"finishedAt,omitzero"`
+	Outcome       Outcome           `json:"outcome"`
+	Cluster       ClusterInfo       `json:"cluster"`
+	Scenarios     []*ScenarioResult `json:"scenarios"`
+
+	mu sync.Mutex
+}
+
+// ClusterInfo names the cluster a run talked to.
+type ClusterInfo struct {
+	Server  string `json:"server,omitempty"`
+	Context string `json:"context,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// ScenarioResult is one scenario's run.
+type ScenarioResult struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	File        string            `json:"file"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Namespace   string            `json:"namespace"`
+	// NamespaceCreated says the run created the namespace (and deleted it).
+	NamespaceCreated bool           `json:"namespaceCreated"`
+	Seed             int64          `json:"seed"`
+	Vars             map[string]any `json:"vars"`
+	Outcome          Outcome        `json:"outcome"`
+	Error            string         `json:"error,omitempty"`
+	StartedAt        time.Time      `json:"startedAt"`
+	FinishedAt       time.Time      `json:"finishedAt,omitzero"`
+	DurationSeconds  float64        `json:"durationSeconds"`
+	Steps            []*StepResult  `json:"steps"`
+}
+
+// StepResult is one step's run.
+type StepResult struct {
+	Index           int       `json:"index"`
+	Phase           string    `json:"phase"` // steps or finally
+	Name            string    `json:"name"`
+	Kind            string    `json:"kind"`
+	Line            int       `json:"line"`
+	Outcome         Outcome   `json:"outcome"`
+	StartedAt       time.Time `json:"startedAt,omitzero"`
+	FinishedAt      time.Time `json:"finishedAt,omitzero"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	Error           string    `json:"error,omitempty"`
+	// Expression and Values show an assertion's condition and the values its
+	// field paths had when it was last evaluated.
+	Expression string         `json:"expression,omitempty"`
+	Values     map[string]any `json:"values,omitempty"`
+	// Output is what later expressions see as steps.NAME.
+	Output any `json:"output,omitempty"`
+}
+
+// Update runs fn while holding the results' lock, so observers can read a
+// consistent copy while a run goes on.
+func (r *Results) Update(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn()
+}
+
+// Read runs fn with the results locked against updates.
+func (r *Results) Read(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn()
+}
+
+// Worst is the most severe outcome of the scenarios: the run's outcome.
+func (r *Results) Worst() Outcome {
+	worst := Passed
+	for _, s := range r.Scenarios {
+		if severity(s.Outcome) > severity(worst) {
+			worst = s.Outcome
+		}
+	}
+	return worst
+}
+
+func severity(o Outcome) int {
+	switch o {
+	case Passed:
+		return 0
+	case Skipped:
+		return 1
+	case Failed:
+		return 2
+	case Errored:
+		return 3
+	case Cancelled:
+		return 4
+	}
+	return 5
+}

@@ -1,0 +1,372 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+)
+
+// DefaultCleanupTimeout bounds finally steps and namespace deletion after an
+// interrupt.
+const DefaultCleanupTimeout = 30 * time.Second
+
+// Labels kdrill puts on the namespaces it creates.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelScenario  = "kdrill.dev/scenario"
+)
+
+// Options configure a run.
+type Options struct {
+	Cluster *Cluster
+	// Namespace, when set, replaces every scenario's namespace; it is used as
+	// it is and never deleted.
+	Namespace string
+	// Set overrides scenario vars.
+	Set map[string]any
+	// Timeout, when set, replaces every scenario's timeout.
+	Timeout time.Duration
+	// CleanupTimeout bounds finally steps and namespace deletion after an
+	// interrupt (default 30s).
+	CleanupTimeout time.Duration
+	// Seed seeds the random source; 0 draws one. The seed used is recorded.
+	Seed          int64
+	Clock         clock.WithTicker
+	KdrillVersion string
+	// Observers are told of every change to the results, in order.
+	Observers []Observer
+}
+
+// Event says what changed in the results.
+type Event int
+
+// The events observers receive.
+const (
+	ScenarioStarted Event = iota
+	StepStarted
+	StepFinished
+	ScenarioFinished
+	RunFinished
+)
+
+// Observer follows a run as it happens: the console printer and the
+// results.json writer are observers. s and st may be nil for run events.
+type Observer interface {
+	Observe(ev Event, r *Results, s *ScenarioResult, st *StepResult)
+}
+
+// Run runs the scenarios one after another and returns what happened. It
+// stops early when ctx is cancelled, after running each started scenario's
+// finally steps and cleanup.
+func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.CleanupTimeout == 0 {
+		opts.CleanupTimeout = DefaultCleanupTimeout
+	}
+	res := &Results{
+		APIVersion:    APIVersion,
+		Kind:          ResultsKind,
+		FormatVersion: ResultsVersion,
+		KdrillVersion: opts.KdrillVersion,
+		StartedAt:     opts.Clock.Now(),
+		Outcome:       Running,
+		Cluster:       ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
+	}
+	r := &run{opts: opts, results: res}
+	if v, err := opts.Cluster.Ping(ctx); err != nil {
+		res.Outcome = Errored
+		for _, s := range scenarios {
+			sr := r.newScenarioResult(s)
+			sr.Outcome, sr.Error = Errored, err.Error()
+			res.Scenarios = append(res.Scenarios, sr)
+		}
+		res.FinishedAt = opts.Clock.Now()
+		r.notify(RunFinished, nil, nil)
+		return res
+	} else {
+		res.Cluster.Version = v
+	}
+	for _, s := range scenarios {
+		if ctx.Err() != nil {
+			sr := r.newScenarioResult(s)
+			sr.Outcome = Cancelled
+			res.Update(func() { res.Scenarios = append(res.Scenarios, sr) })
+			continue
+		}
+		r.scenario(ctx, s)
+	}
+	res.Update(func() {
+		res.FinishedAt = opts.Clock.Now()
+		res.Outcome = res.Worst()
+	})
+	r.notify(RunFinished, nil, nil)
+	return res
+}
+
+type run struct {
+	opts    Options
+	results *Results
+}
+
+func (r *run) notify(ev Event, s *ScenarioResult, st *StepResult) {
+	for _, o := range r.opts.Observers {
+		o.Observe(ev, r.results, s, st)
+	}
+}
+
+func (r *run) newScenarioResult(s *Scenario) *ScenarioResult {
+	sr := &ScenarioResult{
+		Name:        s.Metadata.Name,
+		Description: s.Metadata.Description,
+		File:        s.File,
+		Labels:      s.Metadata.Labels,
+		Vars:        mergeVars(s.Spec.Vars, r.opts.Set),
+		Outcome:     Skipped,
+	}
+	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
+		sr.Steps = append(sr.Steps, &StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Outcome: Skipped})
+	}
+	return sr
+}
+
+func mergeVars(vars, set map[string]any) map[string]any {
+	out := make(map[string]any, len(vars)+len(set))
+	for k, v := range vars {
+		out[k] = v
+	}
+	for k, v := range set {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *run) scenario(ctx context.Context, s *Scenario) {
+	clk := r.opts.Clock
+	sr := r.newScenarioResult(s)
+	seed := r.opts.Seed
+	if seed == 0 {
+		seed = rand.Int64N(1<<53) + 1
+	}
+	r.results.Update(func() {
+		sr.Seed = seed
+		sr.Outcome = Running
+		sr.StartedAt = clk.Now()
+		r.results.Scenarios = append(r.results.Scenarios, sr)
+	})
+	log := Logger(ctx).With("scenario", s.Metadata.Name)
+	env := &Env{
+		Cluster:  r.opts.Cluster,
+		Scenario: s,
+		Vars:     sr.Vars,
+		Outputs:  map[string]any{},
+		Clock:    clk,
+		Rand:     rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>1|1)),
+		Log:      log,
+		results:  r.results,
+	}
+	timeout := s.Spec.Timeout.Duration
+	if r.opts.Timeout > 0 {
+		timeout = r.opts.Timeout
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	ns, created, err := r.namespace(sctx, s)
+	r.results.Update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
+	env.Namespace = ns
+	r.notify(ScenarioStarted, sr, nil)
+	failed := err != nil
+	if err != nil {
+		r.results.Update(func() {
+			sr.Error = err.Error()
+			sr.Outcome = outcomeOf(ctx, err)
+		})
+	}
+
+	results := sr.Steps
+	for i, st := range s.Spec.Steps {
+		if failed || sctx.Err() != nil {
+			break
+		}
+		if !r.step(sctx, ctx, env, st, sr, results[i]) && !st.ContinueOnError {
+			failed = true
+		}
+	}
+
+	// finally steps run whatever happened, with their own bounded time: after
+	// an interrupt or the scenario's timeout the cleanup timeout bounds them.
+	cleanupCtx := context.WithoutCancel(ctx)
+	if ctx.Err() != nil || sctx.Err() != nil {
+		var cancelCleanup context.CancelFunc
+		cleanupCtx, cancelCleanup = context.WithTimeout(cleanupCtx, r.opts.CleanupTimeout)
+		defer cancelCleanup()
+	}
+	for i, st := range s.Spec.Finally {
+		r.step(cleanupCtx, cleanupCtx, env, st, sr, results[len(s.Spec.Steps)+i])
+	}
+	if created {
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+		err := r.opts.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
+		dcancel()
+		if err != nil && !apierrors.IsNotFound(err) {
+			log.Warn("namespace not deleted", "namespace", ns, "err", err)
+			r.results.Update(func() {
+				if sr.Error == "" {
+					sr.Error = fmt.Sprintf("namespace %s not deleted: %v", ns, err)
+				}
+			})
+		}
+	}
+
+	r.results.Update(func() {
+		sr.FinishedAt = clk.Now()
+		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+		if sr.Outcome == Running {
+			sr.Outcome = Passed
+		}
+		for _, st := range sr.Steps {
+			if severity(st.Outcome) > severity(sr.Outcome) && st.Outcome != Skipped {
+				sr.Outcome = st.Outcome
+				if sr.Error == "" {
+					sr.Error = fmt.Sprintf("%s[%d] %q: %s", st.Phase, st.Index, st.Name, st.Error)
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			sr.Outcome = Cancelled
+		} else if sctx.Err() != nil && sr.Outcome == Passed {
+			sr.Outcome = Failed
+			sr.Error = fmt.Sprintf("scenario timed out after %s", timeout)
+		}
+	})
+	r.notify(ScenarioFinished, sr, nil)
+}
+
+// step runs one step and reports whether it passed. stepParent bounds the
+// step; runCtx tells an interrupt from a timeout.
+func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *ScenarioResult, sr *StepResult) bool {
+	clk := r.opts.Clock
+	timeout := st.Timeout.Duration
+	if timeout == 0 {
+		timeout = env.Scenario.Spec.StepTimeout.Duration
+	}
+	ctx, cancel := context.WithTimeout(stepParent, timeout)
+	defer cancel()
+	env.Step = st
+	env.record = sr
+	env.Log = Logger(runCtx).With("scenario", env.Scenario.Metadata.Name, "step", st.Name, "kind", st.Kind)
+	ctx = WithLogger(ctx, env.Log)
+	r.results.Update(func() {
+		sr.Outcome = Running
+		sr.StartedAt = clk.Now()
+	})
+	r.notify(StepStarted, scen, sr)
+
+	out, err := st.Action.Run(ctx, env)
+
+	r.results.Update(func() {
+		sr.FinishedAt = clk.Now()
+		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+		sr.Output = out
+		switch {
+		case err == nil:
+			sr.Outcome = Passed
+		default:
+			sr.Outcome = outcomeOf(runCtx, err)
+			msg := err.Error()
+			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
+				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
+			}
+			sr.Error = msg
+		}
+	})
+	if out != nil {
+		env.Outputs[st.Name] = plain(out)
+	}
+	env.record = nil
+	r.notify(StepFinished, scen, sr)
+	return err == nil
+}
+
+// outcomeOf classifies a step's error.
+func outcomeOf(runCtx context.Context, err error) Outcome {
+	switch {
+	case runCtx.Err() != nil && errors.Is(err, context.Canceled):
+		return Cancelled
+	case IsInfra(err):
+		return Errored
+	default:
+		return Failed
+	}
+}
+
+// namespace returns the scenario's namespace, creating it when the run
+// should own it.
+func (r *run) namespace(ctx context.Context, s *Scenario) (string, bool, error) {
+	nsClient := r.opts.Cluster.Typed.CoreV1().Namespaces()
+	name := r.opts.Namespace
+	if name == "" {
+		name = s.Spec.Namespace
+	}
+	if name != "" {
+		_, err := nsClient.Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return name, false, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return name, false, infraOr(fmt.Errorf("namespace %s: %w", name, err))
+		}
+		_, err = nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:   name,
+			Labels: map[string]string{LabelManagedBy: "kdrill"},
+		}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return name, false, infraOr(fmt.Errorf("create namespace %s: %w", name, err))
+		}
+		return name, false, nil
+	}
+	prefix := s.Metadata.Name
+	if len(prefix) > 40 {
+		prefix = strings.TrimRight(prefix[:40], "-")
+	}
+	ns, err := nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "kdrill-" + prefix + "-",
+		Labels:       map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", false, infraOr(fmt.Errorf("create namespace: %w", err))
+	}
+	return ns.Name, true, nil
+}
+
+func infraOr(err error) error {
+	if IsInfra(err) {
+		return &InfraError{Err: err}
+	}
+	return err
+}
+
+// plain turns a step's output into the maps, lists, strings, numbers and
+// booleans expressions see, keyed by the output's JSON field names.
+func plain(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return v
+	}
+	return out
+}

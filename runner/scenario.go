@@ -1,0 +1,148 @@
+// Package runner owns kdrill's scenario model: loading and validating
+// scenario files, the expression environment, the run loop and the recorded
+// run that reports are rendered from.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// APIVersion and Kind form the envelope every scenario file starts with.
+const (
+	APIVersion = "kdrill.dev/v1alpha1"
+	Kind       = "Scenario"
+)
+
+// Built-in timeouts, used when neither the step nor the scenario sets one.
+const (
+	DefaultScenarioTimeout = 30 * time.Minute
+	DefaultStepTimeout     = 2 * time.Minute
+)
+
+// Scenario is one loaded and validated scenario file.
+type Scenario struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+
+	// File is the path the scenario was loaded from.
+	File string `json:"-"`
+	// Dir is the directory that relative manifest paths resolve against.
+	Dir string `json:"-"`
+}
+
+// Metadata names and describes a scenario.
+type Metadata struct {
+	// Name identifies the scenario in reports; it also prefixes the namespace
+	// created for a run.
+	Name string `json:"name"`
+	// Description says in a sentence what the scenario checks.
+	Description string `json:"description,omitempty"`
+	// Labels let a run select scenarios.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Spec is the body of a scenario.
+type Spec struct {
+	// Namespace the scenario works in. Empty: a fresh namespace is created for
+	// the run and deleted at the end. Set: used as it is and never deleted.
+	Namespace string `json:"namespace,omitempty"`
+	// Vars are values the expressions and manifests can use as vars.NAME;
+	// --set NAME=VALUE overrides them.
+	Vars map[string]any `json:"vars,omitempty"`
+	// Timeout bounds the whole scenario (default 30m).
+	Timeout Duration `json:"timeout,omitempty"`
+	// StepTimeout is the timeout of a step that sets none (default 2m).
+	StepTimeout Duration `json:"stepTimeout,omitempty"`
+	// Steps run in order; the first failure stops them.
+	Steps []*Step `json:"-"`
+	// Finally steps always run after Steps, also after a failure or an
+	// interrupt.
+	Finally []*Step `json:"-"`
+}
+
+// Step is one entry of a scenario's steps or finally list: a name, common
+// settings and exactly one action.
+type Step struct {
+	// Name identifies the step in output and as steps.NAME in expressions.
+	Name string `json:"name"`
+	// Timeout bounds the step; it overrides the scenario's stepTimeout.
+	Timeout Duration `json:"timeout,omitempty"`
+	// ContinueOnError records a failure of this step without stopping the
+	// scenario's later steps.
+	ContinueOnError bool `json:"continueOnError,omitempty"`
+
+	// Kind is the action's key in the registry, such as "apply".
+	Kind string `json:"-"`
+	// Action is the decoded action spec.
+	Action Action `json:"-"`
+	// Index is the step's position in its list; Phase is "steps" or "finally".
+	Index int    `json:"-"`
+	Phase string `json:"-"`
+	// Line is where the step starts in the scenario file.
+	Line int `json:"-"`
+}
+
+// Label names the step the way errors and output do: steps[3] "kill web".
+func (s *Step) Label() string {
+	return fmt.Sprintf("%s[%d] %q", s.Phase, s.Index, s.Name)
+}
+
+// Action is one step kind's spec. Its fields are decoded strictly from the
+// step's YAML; Default fills unset fields, Validate checks them without a
+// cluster, and Run carries the action out.
+type Action interface {
+	Default()
+	// Validate returns nil or a FieldErrors naming the fields that are wrong.
+	Validate() error
+	// Run performs the action and returns its output, which later expressions
+	// see as steps.NAME.
+	Run(ctx context.Context, env *Env) (any, error)
+}
+
+// Preparer is implemented by actions that read files or compile templates
+// when the scenario loads, so those errors surface before anything runs.
+type Preparer interface {
+	Prepare(s *Scenario) error
+}
+
+// ExprScope is implemented by actions whose expressions can use names beyond
+// the common environment (such as object in assert).
+type ExprScope interface {
+	ExprNames() map[string]any
+}
+
+// Registry maps a step kind's YAML key to a constructor of its spec.
+type Registry map[string]func() Action
+
+// Duration is a time.Duration written as a Go duration string ("30s", "2m").
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("must be a duration such as \"30s\" or \"2m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: use a number with a unit such as 500ms, 30s, 2m", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q must not be negative", s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(d.String())
+}
+
+// IsZero reports whether the duration was left unset.
+func (d Duration) IsZero() bool { return d.Duration == 0 }

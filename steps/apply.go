@@ -1,0 +1,279 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// FieldManager is the server-side apply field manager kdrill writes as.
+const FieldManager = "kdrill"
+
+// Apply creates or updates objects with server-side apply, from a manifest
+// file or inline, and can wait until each is ready. Strings in the objects may
+// use ${{ expression }}; a string that is exactly one expression keeps the
+// value's type (replicas: ${{ vars.replicas }}).
+//
+// Example:
+//
+//	- name: deploy blue
+//	  apply:
+//	    file: manifests/blue.yaml
+//	    wait: true
+type Apply struct {
+	// File is a YAML manifest, one or more documents, relative to the
+	// scenario file.
+	File string `json:"file,omitempty"`
+	// Inline objects: a mapping, a list of mappings, or YAML text with
+	// several documents.
+	Inline any `json:"inline,omitempty"`
+	// Wait until every object is ready: Deployments, ReplicaSets and
+	// StatefulSets available, Pods Ready, Jobs complete (default false).
+	Wait bool `json:"wait,omitempty"`
+
+	manifests []manifest
+}
+
+type manifest struct {
+	source   string // file:line or inline[i], for messages
+	template *runner.ValueTemplate
+}
+
+// Default does nothing: Apply has no defaults beyond Go's zero values.
+func (a *Apply) Default() {}
+
+// Validate checks that exactly one source of objects is given.
+func (a *Apply) Validate() error {
+	var errs runner.FieldErrors
+	switch {
+	case a.File == "" && a.Inline == nil:
+		errs.Add("", "give file or inline")
+	case a.File != "" && a.Inline != nil:
+		errs.Add("inline", "give file or inline, not both")
+	}
+	return errs.Err()
+}
+
+// Prepare reads the manifest and compiles its templates, so a missing file
+// or a broken manifest is found before the run starts.
+func (a *Apply) Prepare(s *runner.Scenario) error {
+	docs, source, err := readManifests(s, a.File, a.Inline)
+	if err != nil {
+		return err
+	}
+	a.manifests = docs
+	if len(a.manifests) == 0 {
+		return &runner.FieldError{Field: fieldOf(a.File, "file", "inline"), Msg: fmt.Sprintf("%s holds no objects", source)}
+	}
+	return nil
+}
+
+// readManifests loads objects from a file (relative to the scenario, never
+// outside its directory) or from an inline value.
+func readManifests(s *runner.Scenario, file string, inline any) ([]manifest, string, error) {
+	field := fieldOf(file, "file", "inline")
+	var docs []runner.Document
+	source := "inline"
+	switch {
+	case file != "":
+		path, err := scenarioPath(s, file)
+		if err != nil {
+			return nil, file, &runner.FieldError{Field: "file", Msg: err.Error()}
+		}
+		data, err := runner.ReadFileLimited(path, runner.MaxScenarioBytes)
+		if err != nil {
+			return nil, file, &runner.FieldError{Field: "file", Msg: fmt.Sprintf("%s: %v", file, err)}
+		}
+		docs, err = runner.ParseDocuments(data)
+		if err != nil {
+			return nil, file, &runner.FieldError{Field: "file", Msg: fmt.Sprintf("%s: %v", file, err)}
+		}
+		source = file
+	case inline != nil:
+		if text, ok := inline.(string); ok {
+			var err error
+			docs, err = runner.ParseDocuments([]byte(text))
+			if err != nil {
+				return nil, source, &runner.FieldError{Field: "inline", Msg: err.Error()}
+			}
+		} else if list, ok := inline.([]any); ok {
+			for _, v := range list {
+				docs = append(docs, runner.Document{Value: v})
+			}
+		} else {
+			docs = []runner.Document{{Value: inline}}
+		}
+	}
+	var out []manifest
+	for i, d := range docs {
+		where := fmt.Sprintf("%s document %d", source, i+1)
+		if d.Line > 0 && file != "" {
+			where = fmt.Sprintf("%s:%d", source, d.Line)
+		}
+		obj, ok := d.Value.(map[string]any)
+		if !ok {
+			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: an object is a mapping with apiVersion, kind and metadata", where)}
+		}
+		for _, key := range []string{"apiVersion", "kind"} {
+			if s, _ := obj[key].(string); s == "" {
+				return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: %s is required", where, key)}
+			}
+		}
+		md, _ := obj["metadata"].(map[string]any)
+		if name, _ := md["name"].(string); name == "" {
+			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: metadata.name is required", where)}
+		}
+		t, err := runner.CompileValue(obj, nil)
+		if err != nil {
+			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: %v", where, err)}
+		}
+		out = append(out, manifest{source: where, template: t})
+	}
+	return out, source, nil
+}
+
+func fieldOf(file, fileField, inlineField string) string {
+	if file != "" {
+		return fileField
+	}
+	return inlineField
+}
+
+// scenarioPath resolves a path relative to the scenario's directory and
+// refuses one that leaves it, through .. or a symbolic link.
+func scenarioPath(s *runner.Scenario, rel string) (string, error) {
+	if filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%s: use a path relative to the scenario file", rel)
+	}
+	path := filepath.Join(s.Dir, rel)
+	if !within(s.Dir, path) {
+		return "", fmt.Errorf("%s: leaves the scenario's directory", rel)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return "", fmt.Errorf("%s: file not found (looked in %s)", rel, s.Dir)
+		}
+		return "", fmt.Errorf("%s: %w", rel, err)
+	}
+	dir, err := filepath.EvalSymlinks(s.Dir)
+	if err != nil {
+		return "", err
+	}
+	if !within(dir, real) {
+		return "", fmt.Errorf("%s: is a link that leaves the scenario's directory", rel)
+	}
+	return real, nil
+}
+
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// AppliedObject names an object a step wrote.
+type AppliedObject struct {
+	APIVersion      string `json:"apiVersion"`
+	Kind            string `json:"kind"`
+	Namespace       string `json:"namespace,omitempty"`
+	Name            string `json:"name"`
+	UID             string `json:"uid"`
+	ResourceVersion string `json:"resourceVersion"`
+}
+
+// ApplyOutput is what steps.NAME holds after an apply.
+type ApplyOutput struct {
+	Objects []AppliedObject `json:"objects"`
+}
+
+// Run expands the manifests, resolves every kind before writing anything,
+// applies the objects in order and optionally waits until they are ready.
+func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
+	type target struct {
+		obj     *unstructured.Unstructured
+		mapping *meta.RESTMapping
+		source  string
+	}
+	var targets []target
+	for _, m := range a.manifests {
+		v, err := m.template.Expand(env.ExprEnv(nil))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.source, err)
+		}
+		obj := &unstructured.Unstructured{Object: v.(map[string]any)}
+		mapping, err := env.Cluster.Mapping(obj.GetAPIVersion(), obj.GetKind())
+		if err != nil {
+			return nil, wrapInfra(fmt.Errorf("%s: %w", m.source, err))
+		}
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
+			obj.SetNamespace(env.Namespace)
+		}
+		targets = append(targets, target{obj: obj, mapping: mapping, source: m.source})
+	}
+	out := &ApplyOutput{}
+	for _, t := range targets {
+		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
+		applied, err := client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		if err != nil {
+			return out, wrapInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
+		}
+		out.Objects = append(out.Objects, AppliedObject{
+			APIVersion: applied.GetAPIVersion(), Kind: applied.GetKind(),
+			Namespace: applied.GetNamespace(), Name: applied.GetName(),
+			UID: string(applied.GetUID()), ResourceVersion: applied.GetResourceVersion(),
+		})
+		env.Log.Debug("applied", "object", t.obj.GetKind()+"/"+t.obj.GetName())
+	}
+	if !a.Wait {
+		return out, nil
+	}
+	for _, t := range targets {
+		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
+		if err := waitReady(ctx, watchQuery{client: client, name: t.obj.GetName()}, t.obj.GetKind()+" "+t.obj.GetName()); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// waitReady waits until the query matches at least one object and all of
+// them are ready.
+func waitReady(ctx context.Context, q watchQuery, what string) error {
+	last := "not found yet"
+	err := watchUntil(ctx, q, func(objs []*unstructured.Unstructured) (bool, error) {
+		if len(objs) == 0 {
+			last = "not found yet"
+			return false, nil
+		}
+		for _, o := range objs {
+			ok, why, failed := readiness(o)
+			if failed != nil {
+				return false, fmt.Errorf("%s: %w", what, failed)
+			}
+			if !ok {
+				last = why
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if isDeadline(err) {
+		return fmt.Errorf("timed out waiting for %s to be ready: %s", what, last)
+	}
+	return err
+}
+
+func wrapInfra(err error) error {
+	if runner.IsInfra(err) {
+		return &runner.InfraError{Err: err}
+	}
+	return err
+}

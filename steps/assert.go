@@ -1,0 +1,198 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Assert waits until an expression holds. With a resource, the expression is
+// evaluated against the watched object (object) or list (objects) on every
+// change the API server reports, never by polling; without one, it is
+// evaluated once over vars and earlier steps' outputs. With holdFor, the
+// expression must instead stay true for the whole window.
+//
+// Example:
+//
+//	- name: blue is available
+//	  timeout: 60s
+//	  assert:
+//	    resource: {kind: Deployment, name: testing-service-v1}
+//	    expr: object.status.availableReplicas == vars.replicas
+type Assert struct {
+	// Resource to watch: kind and name (object is that object, or nil while
+	// it does not exist) or kind and selector (objects is the list).
+	Resource *ObjectRef `json:"resource,omitempty"`
+	// Expr must evaluate to true. It sees object, objects, vars, steps and
+	// namespace.
+	Expr runner.Expr `json:"expr"`
+	// HoldFor turns the check around: the expression must be true from the
+	// start and stay true for this long; the first false value fails the step.
+	HoldFor runner.Duration `json:"holdFor,omitempty"`
+}
+
+// AssertOutput is what steps.NAME holds after an assert.
+type AssertOutput struct {
+	// Evaluations counts how often the expression was evaluated.
+	Evaluations int `json:"evaluations"`
+	// Objects is how many objects were watched when it held.
+	Objects int `json:"objects"`
+	// WaitedSeconds is how long the step waited for the expression.
+	WaitedSeconds float64 `json:"waitedSeconds"`
+}
+
+// Default does nothing: Assert has no defaults.
+func (a *Assert) Default() {}
+
+// Validate checks that an expression and a usable resource are given.
+func (a *Assert) Validate() error {
+	var errs runner.FieldErrors
+	if a.Expr.IsZero() {
+		errs.Add("expr", "required: an expression that must become true, such as object.status.availableReplicas == 3")
+	}
+	if a.Resource != nil {
+		a.Resource.validate(&errs, "resource", false)
+	}
+	return errs.Err()
+}
+
+// ExprNames adds object and objects to the expression environment.
+func (a *Assert) ExprNames() map[string]any {
+	return map[string]any{"object": map[string]any{}, "objects": []any{}}
+}
+
+// Run evaluates the expression on every watch event until it holds (or, with
+// holdFor, until the window passes without it failing).
+func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
+	start := env.Clock.Now()
+	out := &AssertOutput{}
+	var lastValues map[string]any
+	var lastErr error
+	eval := func(extra map[string]any) bool {
+		out.Evaluations++
+		ok, values, err := a.Expr.Eval(env.ExprEnv(extra))
+		lastValues, lastErr = values, err
+		env.Observe(a.Expr.Source, values)
+		return ok && err == nil
+	}
+	finish := func() *AssertOutput {
+		out.WaitedSeconds = env.Clock.Since(start).Seconds()
+		return out
+	}
+
+	if a.Resource == nil {
+		if eval(map[string]any{"object": nil, "objects": []any{}}) {
+			return finish(), nil
+		}
+		return finish(), a.failure("does not hold", lastValues, lastErr)
+	}
+
+	res, err := a.Resource.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	var window <-chan time.Time
+	if !a.HoldFor.IsZero() {
+		t := env.Clock.NewTimer(a.HoldFor.Duration)
+		defer t.Stop()
+		window = t.C()
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var held atomic.Bool
+	var violated error
+	go func() {
+		select {
+		case <-window:
+			held.Store(true)
+			cancel()
+		case <-wctx.Done():
+		}
+	}()
+	err = watchUntil(wctx, a.Resource.query(res), func(objs []*unstructured.Unstructured) (bool, error) {
+		out.Objects = len(objs)
+		ok := eval(exprObjects(objs))
+		if a.HoldFor.IsZero() {
+			return ok, nil
+		}
+		if !ok {
+			violated = a.failure(fmt.Sprintf("stopped holding after %s (it had to hold for %s)",
+				env.Clock.Since(start).Round(time.Millisecond), a.HoldFor.Duration), lastValues, lastErr)
+			return false, violated
+		}
+		return false, nil
+	})
+	switch {
+	case violated != nil:
+		return finish(), violated
+	case held.Load() && ctx.Err() == nil:
+		return finish(), nil
+	case err == nil:
+		return finish(), nil
+	case isDeadline(err) || (ctx.Err() != nil && isDeadline(ctx.Err())):
+		return finish(), a.failure(fmt.Sprintf("did not hold within %s", env.Clock.Since(start).Round(time.Millisecond)), lastValues, lastErr)
+	}
+	return finish(), err
+}
+
+// exprObjects turns watched objects into the object and objects names.
+func exprObjects(objs []*unstructured.Unstructured) map[string]any {
+	list := make([]any, len(objs))
+	for i, o := range objs {
+		list[i] = o.Object
+	}
+	var first any
+	if len(objs) > 0 {
+		first = objs[0].Object
+	}
+	return map[string]any{"object": first, "objects": list}
+}
+
+// failure words a failed assertion: what was expected, and what was seen.
+func (a *Assert) failure(what string, values map[string]any, evalErr error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "expected %s; it %s", a.Expr.Source, what)
+	if len(values) > 0 {
+		b.WriteString("; last seen: ")
+		keys := make([]string, 0, len(values))
+		for k := range values {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s = %s", k, showValue(values[k]))
+		}
+	}
+	if evalErr != nil {
+		fmt.Fprintf(&b, " (evaluation error: %v)", evalErr)
+	}
+	return &AssertionError{Msg: b.String()}
+}
+
+// AssertionError is an expectation that did not hold.
+type AssertionError struct{ Msg string }
+
+func (e *AssertionError) Error() string { return e.Msg }
+
+// showValue writes a value as compact JSON without HTML escaping.
+func showValue(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(buf.String())
+}

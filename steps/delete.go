@@ -1,0 +1,114 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Delete removes one object by name, or every object a label selector
+// matches, and waits until they are gone.
+//
+// Example:
+//
+//	- name: remove blue
+//	  delete: {kind: Deployment, name: testing-service-v1}
+type Delete struct {
+	ObjectRef
+	// Propagation of the deletion to dependents: Background, Foreground or
+	// Orphan (default Background).
+	Propagation string `json:"propagation,omitempty"`
+	// GracePeriodSeconds overrides the objects' termination grace period.
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
+	// MustExist fails the step when nothing matched (default false).
+	MustExist bool `json:"mustExist,omitempty"`
+	// Wait until the objects are gone (default true).
+	Wait *bool `json:"wait,omitempty"`
+}
+
+// DeleteOutput is what steps.NAME holds after a delete.
+type DeleteOutput struct {
+	Deleted []string `json:"deleted"`
+}
+
+// Default sets Background propagation and waiting.
+func (d *Delete) Default() {
+	if d.Propagation == "" {
+		d.Propagation = string(metav1.DeletePropagationBackground)
+	}
+	if d.Wait == nil {
+		d.Wait = ptrTo(true)
+	}
+}
+
+// Validate checks the reference and the propagation policy.
+func (d *Delete) Validate() error {
+	var errs runner.FieldErrors
+	d.validate(&errs, "", false)
+	switch metav1.DeletionPropagation(d.Propagation) {
+	case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
+	default:
+		errs.Add("propagation", "must be Background, Foreground or Orphan, not %q", d.Propagation)
+	}
+	if d.GracePeriodSeconds != nil && *d.GracePeriodSeconds < 0 {
+		errs.Add("gracePeriodSeconds", "must be >= 0")
+	}
+	return errs.Err()
+}
+
+// Run deletes the objects and waits for them to disappear.
+func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
+	res, err := d.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	policy := metav1.DeletionPropagation(d.Propagation)
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: d.GracePeriodSeconds}
+	out := &DeleteOutput{Deleted: []string{}}
+	if d.Name != "" {
+		err := res.client.Delete(ctx, d.Name, opts)
+		switch {
+		case apierrors.IsNotFound(err):
+			if d.MustExist {
+				return out, fmt.Errorf("%s not found", d.ObjectRef.String())
+			}
+		case err != nil:
+			return out, wrapInfra(fmt.Errorf("delete %s: %w", d.ObjectRef.String(), err))
+		default:
+			out.Deleted = append(out.Deleted, d.Name)
+		}
+	} else {
+		list, err := res.client.List(ctx, metav1.ListOptions{LabelSelector: d.Selector})
+		if err != nil {
+			return out, wrapInfra(fmt.Errorf("list %s: %w", d.ObjectRef.String(), err))
+		}
+		if len(list.Items) == 0 && d.MustExist {
+			return out, fmt.Errorf("nothing matched %s", d.ObjectRef.String())
+		}
+		for _, item := range list.Items {
+			if err := res.client.Delete(ctx, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+				return out, wrapInfra(fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err))
+			}
+			out.Deleted = append(out.Deleted, item.GetName())
+		}
+	}
+	if !*d.Wait || len(out.Deleted) == 0 {
+		return out, nil
+	}
+	remaining := 0
+	err = watchUntil(ctx, d.query(res), func(objs []*unstructured.Unstructured) (bool, error) {
+		remaining = len(objs)
+		return remaining == 0, nil
+	})
+	if isDeadline(err) {
+		return out, fmt.Errorf("timed out waiting for %s to be gone: %d left", d.ObjectRef.String(), remaining)
+	}
+	return out, err
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,94 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Patch changes one object with a JSON merge patch, a strategic merge patch
+// or a JSON patch. Strings in the patch may use ${{ expression }}.
+//
+// Example:
+//
+//	- name: switch to green
+//	  patch:
+//	    kind: Service
+//	    name: testing-service
+//	    patch: {spec: {selector: {version: "2.0"}}}
+type Patch struct {
+	ObjectRef
+	// Type of patch: merge (RFC 7386), strategic (Kubernetes strategic merge,
+	// built-in kinds only) or json (RFC 6902) (default merge).
+	Type string `json:"type,omitempty"`
+	// Patch is a mapping for merge and strategic, a list of operations for json.
+	Patch any `json:"patch"`
+
+	template *runner.ValueTemplate
+}
+
+// PatchOutput is what steps.NAME holds after a patch.
+type PatchOutput struct {
+	ResourceVersion string `json:"resourceVersion"`
+	Generation      int64  `json:"generation"`
+}
+
+// Default sets the merge patch type.
+func (p *Patch) Default() {
+	if p.Type == "" {
+		p.Type = "merge"
+	}
+}
+
+// Validate checks the reference, the type and the patch's shape.
+func (p *Patch) Validate() error {
+	var errs runner.FieldErrors
+	p.validate(&errs, "", true)
+	switch p.Type {
+	case "merge", "strategic":
+		if _, ok := p.Patch.(map[string]any); !ok {
+			errs.Add("patch", "a %s patch is a mapping", p.Type)
+		}
+	case "json":
+		if _, ok := p.Patch.([]any); !ok {
+			errs.Add("patch", "a json patch is a list of operations such as {op: replace, path: /spec/replicas, value: 3}")
+		}
+	default:
+		errs.Add("type", "must be merge, strategic or json, not %q", p.Type)
+	}
+	if errs.Err() == nil {
+		t, err := runner.CompileValue(p.Patch, nil)
+		if err != nil {
+			errs.Add("patch", "%v", err)
+		}
+		p.template = t
+	}
+	return errs.Err()
+}
+
+// Run sends the patch.
+func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
+	res, err := p.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	body, err := p.template.Expand(env.ExprEnv(nil))
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	pt := map[string]types.PatchType{"merge": types.MergePatchType, "strategic": types.StrategicMergePatchType, "json": types.JSONPatchType}[p.Type]
+	out, err := res.client.Patch(ctx, p.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("patch %s: %w", p.ObjectRef.String(), err))
+	}
+	return &PatchOutput{ResourceVersion: out.GetResourceVersion(), Generation: out.GetGeneration()}, nil
+}

@@ -1,0 +1,112 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// ObjectRef names one object by kind and name, or a set of objects by kind
+// and label selector.
+type ObjectRef struct {
+	// APIVersion of the kind, such as apps/v1. Empty: the kind is looked up in
+	// every group the cluster serves, built-in groups first.
+	APIVersion string `json:"apiVersion,omitempty"`
+	// Kind of the object: Deployment, or a plural, singular or short name
+	// (deployments, deploy).
+	Kind string `json:"kind"`
+	// Name of one object.
+	Name string `json:"name,omitempty"`
+	// Selector picks objects by labels, as kubectl's -l does: "app=web,tier!=db".
+	Selector string `json:"selector,omitempty"`
+	// Namespace of the object; defaults to the scenario's namespace. Ignored
+	// for cluster-scoped kinds.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// validate checks the reference; field prefixes errors, and needOne
+// demands a name (no selector).
+func (r *ObjectRef) validate(errs *runner.FieldErrors, field string, needOne bool) {
+	if r.Kind == "" {
+		errs.Add(joinField(field, "kind"), "required")
+	}
+	switch {
+	case needOne && r.Name == "":
+		errs.Add(joinField(field, "name"), "required")
+	case needOne && r.Selector != "":
+		errs.Add(joinField(field, "selector"), "this step acts on one object: give a name, not a selector")
+	case r.Name != "" && r.Selector != "":
+		errs.Add(joinField(field, "selector"), "give a name or a selector, not both")
+	case !needOne && r.Name == "" && r.Selector == "":
+		errs.Add(field, "give a name or a selector")
+	}
+	if r.Selector != "" {
+		if _, err := labels.Parse(r.Selector); err != nil {
+			errs.Add(joinField(field, "selector"), "%v", err)
+		}
+	}
+}
+
+func (r *ObjectRef) String() string {
+	target := r.Name
+	if target == "" {
+		target = "-l " + r.Selector
+	}
+	return fmt.Sprintf("%s %s", r.Kind, target)
+}
+
+// resolved is a reference bound to a cluster resource.
+type resolved struct {
+	mapping   *meta.RESTMapping
+	client    dynamic.ResourceInterface
+	namespace string
+}
+
+// resolve finds the resource for the reference in the scenario's cluster.
+func (r *ObjectRef) resolve(env *runner.Env) (*resolved, error) {
+	m, err := env.Cluster.Mapping(r.APIVersion, r.Kind)
+	if err != nil {
+		if runner.IsInfra(err) {
+			return nil, &runner.InfraError{Err: err}
+		}
+		return nil, err
+	}
+	ns := r.Namespace
+	if ns == "" {
+		ns = env.Namespace
+	}
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		ns = ""
+	}
+	return &resolved{mapping: m, client: env.Cluster.Resource(m, ns), namespace: ns}, nil
+}
+
+// query is the watch that follows the reference's objects.
+func (r *ObjectRef) query(res *resolved) watchQuery {
+	return watchQuery{client: res.client, name: r.Name, selector: r.Selector}
+}
+
+func joinField(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "." + b
+}
+
+// kindIs reports whether a mapping is the given kind, case-insensitively.
+func kindIs(m *meta.RESTMapping, kinds ...string) bool {
+	for _, k := range kinds {
+		if strings.EqualFold(m.GroupVersionKind.Kind, k) {
+			return true
+		}
+	}
+	return false
+}

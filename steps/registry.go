@@ -1,0 +1,17 @@
+//go:generate go run gendocs.go
+
+// Package steps holds the catalogue of actions a scenario can take: one file
+// per step kind, and the registry below that maps each YAML key to it.
+package steps
+
+import "github.com/kdrill/kdrill/runner"
+
+// Registry is every step kind, keyed by the YAML key that selects it.
+var Registry = runner.Registry{
+	"apply":  func() runner.Action { return &Apply{} },
+	"assert": func() runner.Action { return &Assert{} },
+	"delete": func() runner.Action { return &Delete{} },
+	"patch":  func() runner.Action { return &Patch{} },
+	"scale":  func() runner.Action { return &Scale{} },
+	"sleep":  func() runner.Action { return &Sleep{} },
+}

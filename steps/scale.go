@@ -1,0 +1,79 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Scale sets the replica count of a Deployment, ReplicaSet, StatefulSet or
+// ReplicationController through its scale subresource, and by default waits
+// until that many replicas are available.
+//
+// Example:
+//
+//	- name: scale up
+//	  scale: {kind: Deployment, name: webapp, replicas: 3}
+type Scale struct {
+	ObjectRef
+	// Replicas is the new desired count.
+	Replicas *int32 `json:"replicas"`
+	// Wait until the workload has exactly that many replicas, all available
+	// (default true).
+	Wait *bool `json:"wait,omitempty"`
+}
+
+// ScaleOutput is what steps.NAME holds after a scale.
+type ScaleOutput struct {
+	Previous int32 `json:"previous"`
+	Replicas int32 `json:"replicas"`
+}
+
+// Default turns waiting on.
+func (s *Scale) Default() {
+	if s.Wait == nil {
+		s.Wait = ptrTo(true)
+	}
+}
+
+// Validate checks the reference and the count.
+func (s *Scale) Validate() error {
+	var errs runner.FieldErrors
+	s.validate(&errs, "", true)
+	if s.Replicas == nil {
+		errs.Add("replicas", "required")
+	} else if *s.Replicas < 0 {
+		errs.Add("replicas", "must be >= 0")
+	}
+	return errs.Err()
+}
+
+// Run patches the scale subresource and waits for the new availability.
+func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
+	res, err := s.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	if !kindIs(res.mapping, "Deployment", "ReplicaSet", "StatefulSet", "ReplicationController") {
+		return nil, fmt.Errorf("scale works on Deployments, ReplicaSets, StatefulSets and ReplicationControllers, not %s", res.mapping.GroupVersionKind.Kind)
+	}
+	cur, err := res.client.Get(ctx, s.Name, metav1.GetOptions{}, "scale")
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("read scale of %s: %w", s.ObjectRef.String(), err))
+	}
+	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
+	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *s.Replicas)
+	if _, err := res.client.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
+		return nil, wrapInfra(fmt.Errorf("scale %s: %w", s.ObjectRef.String(), err))
+	}
+	out := &ScaleOutput{Previous: int32(prev), Replicas: *s.Replicas}
+	if !*s.Wait {
+		return out, nil
+	}
+	return out, waitReady(ctx, s.query(res), s.ObjectRef.String())
+}

@@ -1,0 +1,133 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// watchQuery says which objects a watch follows: one by name, or those a
+// label selector matches.
+type watchQuery struct {
+	client   dynamic.ResourceInterface
+	name     string
+	selector string
+}
+
+// checkFunc judges the current set of watched objects: done ends the watch
+// with success, an error ends it with that error.
+type checkFunc func(objs []*unstructured.Unstructured) (done bool, err error)
+
+// watchUntil lists and watches the query's objects and calls check with the
+// current set after the initial list and after every change, until check
+// says done, returns an error, or ctx ends. It never polls: the API server
+// pushes each change. When the API server cannot be reached, the error says
+// so and is a runner.InfraError.
+func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			q.apply(&opts)
+			return q.client.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			q.apply(&opts)
+			return q.client.Watch(ctx, opts)
+		},
+	}
+	informer := cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{})
+
+	var mu sync.Mutex
+	var lastErr error
+	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		mu.Lock()
+		lastErr = err
+		mu.Unlock()
+	})
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { poke() },
+		UpdateFunc: func(any, any) { poke() },
+		DeleteFunc: func(any) { poke() },
+	})
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go informer.RunWithContext(wctx)
+
+	syncedCh := informer.HasSyncedChecker().Done()
+	synced := false
+	for {
+		select {
+		case <-ctx.Done():
+			mu.Lock()
+			werr := lastErr
+			mu.Unlock()
+			if werr != nil && (runner.IsInfra(werr) || !synced) {
+				return &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", werr)}
+			}
+			return ctx.Err()
+		case <-syncedCh:
+			synced = true
+			syncedCh = nil
+		case <-changed:
+			if !synced {
+				continue
+			}
+		}
+		mu.Lock()
+		lastErr = nil
+		mu.Unlock()
+		done, err := check(sortedObjects(informer.GetStore()))
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func (q watchQuery) apply(opts *metav1.ListOptions) {
+	if q.name != "" {
+		opts.FieldSelector = fields.OneTermEqualSelector("metadata.name", q.name).String()
+	}
+	if q.selector != "" {
+		opts.LabelSelector = q.selector
+	}
+}
+
+// sortedObjects lists the store's objects ordered by namespace and name, so
+// expressions over lists see a stable order.
+func sortedObjects(store cache.Store) []*unstructured.Unstructured {
+	items := store.List()
+	out := make([]*unstructured.Unstructured, 0, len(items))
+	for _, it := range items {
+		if u, ok := it.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].GetNamespace() != out[j].GetNamespace() {
+			return out[i].GetNamespace() < out[j].GetNamespace()
+		}
+		return out[i].GetName() < out[j].GetName()
+	})
+	return out
+}
+
+// isDeadline reports whether err is the step's own time running out.
+func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
