@@ -16,8 +16,8 @@ import (
 //
 // Example:
 //
-//	- name: remove blue
-//	  delete: {kind: Deployment, name: testing-service-v1}
+//   - name: remove blue
+//     delete: {kind: Deployment, name: testing-service-v1}
 type Delete struct {
 	ObjectRef
 	// Propagation of the deletion to dependents: Background, Foreground or

@@ -17,8 +17,8 @@ import (
 //
 // Example:
 //
-//	- name: scale up
-//	  scale: {kind: Deployment, name: webapp, replicas: 3}
+//   - name: scale up
+//     scale: {kind: Deployment, name: webapp, replicas: 3}
 type Scale struct {
 	ObjectRef
 	// Replicas is the new desired count.
