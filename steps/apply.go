@@ -24,10 +24,11 @@ const FieldManager = "kdrill"
 //
 // Example:
 //
-//   - name: deploy blue
-//     apply:
-//     file: manifests/blue.yaml
-//     wait: true
+//	steps:
+//	- name: deploy blue
+//	  apply:
+//	    file: manifests/blue.yaml
+//	    wait: true
 type Apply struct {
 	// File is a YAML manifest, one or more documents, relative to the
 	// scenario file.

@@ -23,11 +23,12 @@ import (
 //
 // Example:
 //
-//   - name: blue is available
-//     timeout: 60s
-//     assert:
-//     resource: {kind: Deployment, name: testing-service-v1}
-//     expr: object.status.availableReplicas == vars.replicas
+//	steps:
+//	- name: blue is available
+//	  timeout: 60s
+//	  assert:
+//	    resource: {kind: Deployment, name: testing-service-v1}
+//	    expr: object.status.availableReplicas == vars.replicas
 type Assert struct {
 	// Resource to watch: kind and name (object is that object, or nil while
 	// it does not exist) or kind and selector (objects is the list).

@@ -16,8 +16,9 @@ import (
 //
 // Example:
 //
-//   - name: remove blue
-//     delete: {kind: Deployment, name: testing-service-v1}
+//	steps:
+//	- name: remove blue
+//	  delete: {kind: Deployment, name: testing-service-v1}
 type Delete struct {
 	ObjectRef
 	// Propagation of the deletion to dependents: Background, Foreground or

@@ -16,11 +16,12 @@ import (
 //
 // Example:
 //
-//   - name: switch to green
-//     patch:
-//     kind: Service
-//     name: testing-service
-//     patch: {spec: {selector: {version: "2.0"}}}
+//	steps:
+//	- name: switch to green
+//	  patch:
+//	    kind: Service
+//	    name: testing-service
+//	    patch: {spec: {selector: {version: "2.0"}}}
 type Patch struct {
 	ObjectRef
 	// Type of patch: merge (RFC 7386), strategic (Kubernetes strategic merge,

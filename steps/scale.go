@@ -17,8 +17,9 @@ import (
 //
 // Example:
 //
-//   - name: scale up
-//     scale: {kind: Deployment, name: webapp, replicas: 3}
+//	steps:
+//	- name: scale up
+//	  scale: {kind: Deployment, name: webapp, replicas: 3}
 type Scale struct {
 	ObjectRef
 	// Replicas is the new desired count.

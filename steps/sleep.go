@@ -11,8 +11,9 @@ import (
 //
 // Example:
 //
-//   - name: let it settle
-//     sleep: {duration: 5s}
+//	steps:
+//	- name: let it settle
+//	  sleep: {duration: 5s}
 type Sleep struct {
 	// Duration to wait.
 	Duration runner.Duration `json:"duration"`
