@@ -1,0 +1,50 @@
+# kdrill's build, the local cluster, tests and the demo.
+# `make demo` and `make test` are the two commands a newcomer needs.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/kdrill
+CLUSTER   := hack/localcluster/cluster.sh
+KUBECONFIG_LOCAL = $(shell $(CLUSTER) kubeconfig)
+
+.PHONY: all build cluster-build cluster-up cluster-down demo test test-unit test-e2e bench generate verify clean
+
+all: build
+
+build: ## Build bin/kdrill
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kdrill
+
+cluster-build: ## Build the local cluster's binaries (cached; several minutes the first time)
+	hack/localcluster/build.sh
+
+cluster-up: ## Start the local cluster (reuses a running one)
+	$(CLUSTER) up
+
+cluster-down: ## Stop and remove the local cluster
+	$(CLUSTER) down
+
+demo: build cluster-up ## Run the demo scenarios on the local cluster
+	@KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN) run --report-dir kdrill-report/demo scenarios/ ; \
+	  code=$$?; echo; echo "demo results: $(CURDIR)/kdrill-report/demo/results.json"; exit $$code
+
+test: ## Unit and end-to-end tests (starts the local cluster if none runs, stops only one it started)
+	hack/test.sh
+
+test-unit: ## Unit tests only; no cluster needed
+	$(GO) test ./...
+
+bench: cluster-up ## Benchmarks on the local cluster (assert reaction latency)
+	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench . -benchtime 200x ./bench/
+
+generate: ## Regenerate code from doc comments
+	$(GO) generate ./...
+
+verify: ## Fail when generated files are stale or code is not formatted
+	$(GO) generate ./...
+	git diff --exit-code -- steps/zz_generated_docs.go
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin kdrill-report

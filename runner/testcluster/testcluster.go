@@ -1,0 +1,60 @@
+// Package testcluster connects tests to the local cluster that make test
+// starts (hack/localcluster), and gives each test a namespace of its own.
+package testcluster
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// EnvKubeconfig names the variable that points tests at the local cluster.
+const EnvKubeconfig = "KDRILL_E2E_KUBECONFIG"
+
+// Kubeconfig returns the local cluster's kubeconfig path, or skips the test
+// when it is not set (make test always sets it).
+func Kubeconfig(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv(EnvKubeconfig)
+	if path == "" {
+		t.Skipf("%s is not set: run the end-to-end tests with make test, which starts the local cluster", EnvKubeconfig)
+	}
+	return path
+}
+
+// Connect returns clients for the local cluster.
+func Connect(t testing.TB) *runner.Cluster {
+	t.Helper()
+	c, err := runner.Connect(runner.Connection{Kubeconfig: Kubeconfig(t)})
+	if err != nil {
+		t.Fatalf("connect to the local cluster: %v", err)
+	}
+	return c
+}
+
+// Namespace creates a namespace for the test and deletes it when the test
+// ends.
+func Namespace(t testing.TB, c *runner.Cluster) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns, err := c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "kdrill-test-",
+		Labels:       map[string]string{runner.LabelManagedBy: "kdrill-tests"},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create test namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = c.Typed.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
+	})
+	return ns.Name
+}
