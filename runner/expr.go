@@ -148,7 +148,7 @@ func probeSources(src string) []string {
 	for _, s := range c.found {
 		covered := false
 		for _, o := range c.found {
-			if o != s && (strings.HasPrefix(o, s+".") || strings.HasPrefix(o, s+"[") || strings.HasPrefix(o, s+"?.")) {
+			if o != s && containsToken(o, s) {
 				covered = true
 				break
 			}
@@ -158,6 +158,25 @@ func probeSources(src string) []string {
 		}
 	}
 	return out
+}
+
+// containsToken reports whether s occurs in o as a whole name or path
+// prefix: "objects" in "len(objects)" and "a.b" in "a.b.c", not "a.b" in "a.bc".
+func containsToken(o, s string) bool {
+	isName := func(b byte) bool {
+		return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(o[i:], s)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(s)
+		if (start == 0 || !isName(o[start-1]) && o[start-1] != '.') && (end == len(o) || !isName(o[end])) {
+			return true
+		}
+		i = start + 1
+	}
 }
 
 type probeCollector struct {

@@ -167,7 +167,7 @@ func (l *loader) parse(data []byte) *Scenario {
 	}
 	steps := spec.child("steps")
 	if steps == nil || len(steps.items) == 0 {
-		l.fail(lineOr(steps, spec.line), "", "spec.steps", "required: a list of at least one step")
+		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "required: a list of at least one step")
 	}
 	s.Spec.Steps = l.steps(s, steps, "steps")
 	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally")
@@ -378,7 +378,14 @@ func (l *loader) decode(t *tree, v any, step, prefix string) bool {
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		l.fail(t.findKey(name), step, joinField(prefix, name), "unknown field%s", suggest(name, jsonFields(reflect.TypeOf(v))))
 	default:
-		l.fail(t.lineOf(), step, prefix, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		// A field's own decoder (a duration, an expression) failed: find the
+		// value it quotes to name the field and its line.
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		if path, node := t.findValue(msg); node != nil {
+			l.fail(node.lineOf(), step, joinField(prefix, path), "%s", msg)
+		} else {
+			l.fail(t.lineOf(), step, prefix, "%s", msg)
+		}
 	}
 	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -78,6 +79,33 @@ func (t *tree) findKey(key string) int {
 		queue = append(queue, n.items...)
 	}
 	return t.line
+}
+
+// findValue finds the first scalar, depth first in key order, whose value
+// the message quotes, and returns its dotted path.
+func (t *tree) findValue(msg string) (string, *tree) {
+	if t.fields == nil && t.items == nil {
+		if s, ok := t.value.(string); ok && strings.Contains(msg, strconv.Quote(s)) {
+			return "", t
+		}
+		return "", nil
+	}
+	for i, c := range t.items {
+		if p, n := c.findValue(msg); n != nil {
+			return joinField(strconv.Itoa(i), p), n
+		}
+	}
+	keys := make([]string, 0, len(t.fields))
+	for k := range t.fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if p, n := t.fields[k].findValue(msg); n != nil {
+			return joinField(k, p), n
+		}
+	}
+	return "", nil
 }
 
 // lineOf returns the best line for a node: its key's line when it has one.
