@@ -127,3 +127,14 @@ func TestDurationJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestSetVarsAreTypedByTheScenario(t *testing.T) {
+	got := runner.MergeVars(
+		map[string]any{"version": "1.0", "replicas": int64(2), "debug": false},
+		map[string]string{"version": "2.0", "replicas": "5", "debug": "true", "extra": "x: y"},
+	)
+	want := map[string]any{"version": "2.0", "replicas": int64(5), "debug": true, "extra": "x: y"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -31,8 +31,10 @@ type Options struct {
 	// Namespace, when set, replaces every scenario's namespace; it is used as
 	// it is and never deleted.
 	Namespace string
-	// Set overrides scenario vars.
-	Set map[string]any
+	// Set overrides scenario vars, as written on the command line: a value
+	// is read as a YAML scalar (5 is a number, true a boolean) unless the
+	// scenario declares the var as a string, which keeps the text ("1.0").
+	Set map[string]string
 	// Timeout, when set, replaces every scenario's timeout.
 	Timeout time.Duration
 	// CleanupTimeout bounds finally steps and namespace deletion after an
@@ -131,7 +133,7 @@ func (r *run) newScenarioResult(s *Scenario) *ScenarioResult {
 		Description: s.Metadata.Description,
 		File:        s.File,
 		Labels:      s.Metadata.Labels,
-		Vars:        mergeVars(s.Spec.Vars, r.opts.Set),
+		Vars:        MergeVars(s.Spec.Vars, r.opts.Set),
 		Outcome:     Skipped,
 	}
 	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
@@ -140,15 +142,34 @@ func (r *run) newScenarioResult(s *Scenario) *ScenarioResult {
 	return sr
 }
 
-func mergeVars(vars, set map[string]any) map[string]any {
+// MergeVars applies --set overrides to a scenario's vars.
+func MergeVars(vars map[string]any, set map[string]string) map[string]any {
 	out := make(map[string]any, len(vars)+len(set))
 	for k, v := range vars {
 		out[k] = v
 	}
-	for k, v := range set {
-		out[k] = v
+	for k, text := range set {
+		if _, isString := vars[k].(string); isString {
+			out[k] = text
+			continue
+		}
+		out[k] = scalar(text)
 	}
 	return out
+}
+
+// scalar reads a command-line value as YAML does: numbers, booleans and
+// null become typed values, anything else stays text.
+func scalar(text string) any {
+	docs, err := ParseDocuments([]byte(text))
+	if err != nil || len(docs) != 1 {
+		return text
+	}
+	switch v := docs[0].Value.(type) {
+	case int64, float64, bool:
+		return v
+	}
+	return text
 }
 
 func (r *run) scenario(ctx context.Context, s *Scenario) {

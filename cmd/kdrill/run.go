@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
@@ -32,7 +31,7 @@ type RunOptions struct {
 	Stdout, Stderr io.Writer
 
 	scenarios []*runner.Scenario
-	vars      map[string]any
+	vars      map[string]string
 	cluster   *runner.Cluster
 	logger    *slog.Logger
 }
@@ -181,29 +180,22 @@ func loadScenarios(paths []string) ([]*runner.Scenario, error) {
 	return out, nil
 }
 
-// parseSet reads --set NAME=VALUE pairs; values are YAML scalars, so 5 is a
-// number and true a boolean.
-func parseSet(pairs []string) (map[string]any, error) {
-	out := map[string]any{}
+// parseSet reads --set NAME=VALUE pairs; the runner types each value
+// against the scenario's declared var.
+func parseSet(pairs []string) (map[string]string, error) {
+	out := map[string]string{}
 	for _, p := range pairs {
 		name, value, ok := strings.Cut(p, "=")
 		if !ok || name == "" {
 			return nil, runner.Usagef("--set %q: want NAME=VALUE", p)
 		}
-		var v any
-		if err := yaml.Unmarshal([]byte(value), &v); err != nil {
-			v = value
-		}
-		if v == nil {
-			v = ""
-		}
-		out[name] = v
+		out[name] = value
 	}
 	return out, nil
 }
 
 // checkSetVars refuses a --set name that no scenario declares: usually a typo.
-func checkSetVars(vars map[string]any, scenarios []*runner.Scenario) error {
+func checkSetVars(vars map[string]string, scenarios []*runner.Scenario) error {
 	for name := range vars {
 		known := false
 		for _, s := range scenarios {

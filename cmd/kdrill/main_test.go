@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+)
+
+func kdrill(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"kdrill"}, args...), &stdout, &stderr, func() os.Signal { return nil })
+	return code, stdout.String(), stderr.String()
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const passing = `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: passing}
+spec:
+  vars: {want: 1}
+  steps:
+  - name: config
+    apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {n: "1"}}}
+  - name: check
+    assert:
+      resource: {kind: ConfigMap, name: c}
+      expr: object.data.n == string(vars.want)
+`
+
+const failing = `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: failing}
+spec:
+  steps:
+  - name: never true
+    timeout: 300ms
+    assert:
+      resource: {kind: ConfigMap, name: absent}
+      expr: object != nil
+`
+
+const broken = `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: broken}
+spec:
+  steps:
+  - name: scale
+    scale: {kind: Deployment, name: web, replicas: many}
+`
+
+// unreachable is a kubeconfig for an API server that is not there.
+const unreachable = `apiVersion: v1
+kind: Config
+clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: nowhere, context: {cluster: nowhere, user: u}}]
+current-context: nowhere
+`
+
+func TestExitCodesWithoutCluster(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "passing.yaml", passing)
+	bad := writeFile(t, dir, "broken.yaml", broken)
+	nowhere := writeFile(t, dir, "kubeconfig", unreachable)
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		code       int
+		wantOutput string
+	}{
+		{"validate ok", []string{"validate", good}, 0, "ok " + good},
+		{"validate reports file and line", []string{"validate", bad}, 2, bad + `:7: steps[0] "scale": scale.replicas: must be a whole number`},
+		{"validate missing file", []string{"validate", filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml: no such file"},
+		{"run needs a path", []string{"run"}, 2, "name at least one scenario"},
+		{"unknown flag", []string{"run", "--nope", good}, 2, "flag provided but not defined"},
+		{"unknown var in --set", []string{"run", "--kubeconfig", nowhere, "--set", "wnat=2", good}, 2, `no scenario declares a var named "wnat"`},
+		{"bad --set", []string{"run", "--set", "novalue", good}, 2, "want NAME=VALUE"},
+		{"invalid scenario is reported before connecting", []string{"run", "--kubeconfig", nowhere, bad}, 2, bad + ":7:"},
+		{"unreachable cluster", []string{"run", "--kubeconfig", nowhere, "--report-dir", filepath.Join(dir, "r"), good}, 3, "cannot reach the cluster at https://127.0.0.1:1"},
+		{"missing kubeconfig", []string{"run", "--kubeconfig", filepath.Join(dir, "absent"), good}, 2, "kubeconfig"},
+		{"unknown step kind", []string{"steps", "explode"}, 2, `no step kind "explode"`},
+		{"steps catalogue", []string{"steps", "assert"}, 0, "holdFor (duration)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := kdrill(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout+stderr, tc.wantOutput) {
+				t.Errorf("output does not contain %q\nstdout: %s\nstderr: %s", tc.wantOutput, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestRunExitCodesOnCluster(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	dir := t.TempDir()
+	good := writeFile(t, dir, "passing.yaml", passing)
+	bad := writeFile(t, dir, "failing.yaml", failing)
+
+	reportDir := filepath.Join(dir, "report")
+	code, stdout, stderr := kdrill(t, "run", "--kubeconfig", kubeconfig, "--report-dir", reportDir, "--set", "want=1", good)
+	if code != 0 {
+		t.Fatalf("passing scenario exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"✓ config [apply]", "✓ check [assert]", "✓ passing PASSED", "results: " + reportDir} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("console output lacks %q:\n%s", want, stdout)
+		}
+	}
+	var res runner.Results
+	data, err := os.ReadFile(filepath.Join(reportDir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != runner.Passed || len(res.Scenarios) != 1 || len(res.Scenarios[0].Steps) != 2 || res.Scenarios[0].Vars["want"] != float64(1) {
+		t.Errorf("results.json: %s", data)
+	}
+
+	code, stdout, _ = kdrill(t, "run", "--kubeconfig", kubeconfig, "--report-dir", filepath.Join(dir, "r2"), good, bad)
+	if code != 1 {
+		t.Fatalf("a failing scenario must exit 1, got %d\n%s", code, stdout)
+	}
+	for _, want := range []string{"✗ never true [assert]", "expected object != nil", "1 failed, 1 passed"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("console output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestRunOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    RunOptions
+		want string
+	}{
+		{"ok", RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info"}, ""},
+		{"no paths", RunOptions{LogLevel: "info"}, "name at least one"},
+		{"bad level", RunOptions{Paths: []string{"a"}, LogLevel: "loud"}, "--log-level"},
+		{"bad set", RunOptions{Paths: []string{"a"}, LogLevel: "info", Set: []string{"=1"}}, "NAME=VALUE"},
+		{"negative timeout", RunOptions{Paths: []string{"a"}, LogLevel: "info", Timeout: -1}, "negative"},
+	} {
+		err := tc.o.Validate()
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: Validate() = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+

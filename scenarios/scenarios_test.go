@@ -1,0 +1,49 @@
+// Package scenarios_test runs every shipped scenario against the local
+// cluster: a scenario in this directory is known to work.
+package scenarios_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+func TestShippedScenarios(t *testing.T) {
+	files, err := runner.Discover([]string{"."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("found %d scenarios, want the shipped ones", len(files))
+	}
+	// Every shipped scenario must load without a cluster first.
+	var loaded []*runner.Scenario
+	for _, f := range files {
+		s, err := runner.Load(f, steps.Registry)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		loaded = append(loaded, s)
+	}
+	c := testcluster.Connect(t)
+	for _, s := range loaded {
+		t.Run(s.File, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			res := runner.Run(ctx, []*runner.Scenario{s}, runner.Options{Cluster: c})
+			sr := res.Scenarios[0]
+			for _, st := range sr.Steps {
+				if st.Outcome != runner.Passed {
+					t.Errorf("%s[%d] %q: %s: %s", st.Phase, st.Index, st.Name, st.Outcome, st.Error)
+				}
+			}
+			if sr.Outcome != runner.Passed {
+				t.Fatalf("scenario %s: %s: %s", sr.Name, sr.Outcome, sr.Error)
+			}
+		})
+	}
+}
