@@ -166,4 +166,3 @@ func TestRunOptionsValidate(t *testing.T) {
 		}
 	}
 }
-
