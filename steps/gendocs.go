@@ -1,8 +1,8 @@
 //go:build ignore
 
 // gendocs reads the doc comments of the step specs in this directory and
-// writes zz_generated_docs.go, which kdrill steps and the reference docs use.
-// Run it with go generate ./steps.
+// writes zz_generated_docs.go (or the path given as its argument), which
+// kdrill steps and the reference docs use. Run it with go generate ./steps.
 package main
 
 import (
@@ -23,7 +23,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if err := os.WriteFile("zz_generated_docs.go", out, 0o644); err != nil {
+	path := "zz_generated_docs.go"
+	if len(os.Args) > 1 {
+		path = os.Args[1]
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -1,0 +1,83 @@
+package steps_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// TestGeneratedDocsAreCurrent regenerates the doc comments file and
+// compares it with the committed one, so kdrill steps cannot drift from the
+// code.
+func TestGeneratedDocsAreCurrent(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "docs.out") // a .go argument would be taken as a source file
+	cmd := exec.Command("go", "run", "gendocs.go", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gendocs: %v\n%s", err, msg)
+	}
+	fresh, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile("zz_generated_docs.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fresh, committed) {
+		t.Error("zz_generated_docs.go is stale: run make generate")
+	}
+}
+
+// TestEveryKindIsDocumentedWithAWorkingExample checks that each registered
+// kind has a summary, documented fields, and an example that loads.
+func TestEveryKindIsDocumentedWithAWorkingExample(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "manifests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "manifests", "blue.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: blue}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range steps.Registry.Kinds() {
+		d := steps.Describe(kind)
+		if d.Summary == "" || d.Example == "" {
+			t.Errorf("%s: missing summary or example", kind)
+			continue
+		}
+		for _, f := range d.Fields {
+			if f.Doc == "" {
+				t.Errorf("%s: field %s has no doc comment", kind, f.Name)
+			}
+		}
+		if !strings.HasPrefix(d.Example, "steps:\n") {
+			t.Errorf("%s: the example should start with steps:", kind)
+		}
+		text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: example}\nspec:\n  vars: {replicas: 3}\n" + indent(d.Example, "  ")
+		path := filepath.Join(dir, kind+".yaml")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := runner.Load(path, steps.Registry)
+		if err != nil {
+			t.Errorf("%s: the example does not load: %v", kind, err)
+			continue
+		}
+		if s.Spec.Steps[0].Kind != kind {
+			t.Errorf("%s: the example's first step is a %s", kind, s.Spec.Steps[0].Kind)
+		}
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
