@@ -6,7 +6,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,7 +15,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/clock"
 
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -76,13 +74,7 @@ spec:
 	before := kd.Requests.Snapshot()
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
-		env := &runner.Env{
-			Cluster: kd, Scenario: s, Namespace: ns, Step: step,
-			Vars:    map[string]any{"want": i},
-			Outputs: map[string]any{},
-			Clock:   clock.RealClock{},
-			Log:     slog.New(slog.DiscardHandler),
-		}
+		env := runner.NewEnv(kd, s, ns, map[string]any{"want": i})
 		watches := kd.Requests.Snapshot()["WATCH"]
 		done := make(chan time.Time, 1)
 		errc := make(chan error, 1)

@@ -5,39 +5,98 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"sync"
+	"time"
 
 	"k8s.io/utils/clock"
 )
 
 // Env is what a step sees while it runs: the cluster, the scenario's
-// namespace and values, a clock and a seeded random source, and a way to
-// record what it observed.
+// namespace and values, a clock and a seeded random source, and ways to
+// record what it observed. Each step gets its own Env; steps running in the
+// background share the scenario's outputs and timeline safely.
 type Env struct {
 	Cluster   *Cluster
 	Scenario  *Scenario
 	Namespace string
 	Vars      map[string]any
-	// Outputs holds earlier steps' outputs by step name (steps.NAME).
-	Outputs map[string]any
-	Clock   clock.WithTicker
-	Rand    *rand.Rand
-	Log     *slog.Logger
-	Step    *Step
+	Clock     clock.WithTicker
+	// Rand is seeded from the scenario's recorded seed.
+	Rand *rand.Rand
+	// Seed is the scenario's seed, for steps that derive their own sources.
+	Seed int64
+	Log  *slog.Logger
+	Step *Step
 
-	results *Results
-	record  *StepResult
+	shared *shared
+	record *StepResult
+	ready  func()
+}
+
+// shared is the state of one scenario run that its steps share.
+type shared struct {
+	mu       sync.Mutex
+	outputs  map[string]any
+	results  *Results
+	scenario *ScenarioResult
+	tasks    *tasks
+}
+
+// NewEnv returns an Env for running steps outside a scenario run, as tests
+// and benchmarks do.
+func NewEnv(c *Cluster, s *Scenario, namespace string, vars map[string]any) *Env {
+	res := &Results{}
+	return &Env{
+		Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
+		Clock: clock.RealClock{}, Rand: rand.New(rand.NewPCG(1, 2)), Seed: 1,
+		Log:    slog.New(slog.DiscardHandler),
+		shared: &shared{outputs: map[string]any{}, results: res, scenario: &ScenarioResult{}, tasks: newTasks()},
+	}
+}
+
+// forStep returns a copy of the env for one step.
+func (e *Env) forStep(st *Step, record *StepResult, log *slog.Logger) *Env {
+	cp := *e
+	cp.Step, cp.record, cp.Log = st, record, log
+	return &cp
+}
+
+// Ready tells the runner that a step running in the background is set up
+// (a monitor's watches have their initial state), so the steps after it may
+// start. The runner waits for it from steps that run until stopped.
+func (e *Env) Ready() {
+	if e.ready != nil {
+		e.ready()
+	}
 }
 
 // ExprEnv is the environment expressions evaluate in, with extra names
 // (such as object) added.
 func (e *Env) ExprEnv(extra map[string]any) map[string]any {
+	e.shared.mu.Lock()
+	outputs := maps.Clone(e.shared.outputs)
+	e.shared.mu.Unlock()
 	env := map[string]any{
 		"vars":      e.Vars,
-		"steps":     e.Outputs,
+		"steps":     outputs,
 		"namespace": e.Namespace,
 	}
 	maps.Copy(env, extra)
 	return env
+}
+
+// Output returns an earlier step's output, as expressions see it.
+func (e *Env) Output(name string) (any, bool) {
+	e.shared.mu.Lock()
+	defer e.shared.mu.Unlock()
+	v, ok := e.shared.outputs[name]
+	return v, ok
+}
+
+func (e *Env) setOutput(name string, v any) {
+	e.shared.mu.Lock()
+	defer e.shared.mu.Unlock()
+	e.shared.outputs[name] = v
 }
 
 // Expand evaluates a template in the expression environment.
@@ -54,10 +113,56 @@ func (e *Env) Observe(expression string, values map[string]any) {
 	if e.record == nil {
 		return
 	}
-	e.results.Update(func() {
+	e.shared.results.Update(func() {
 		e.record.Expression = expression
 		e.record.Values = values
 	})
+}
+
+// TimelineEvent is something a step did that other steps and the reports
+// place in time, such as a batch of pod kills.
+type TimelineEvent struct {
+	Time time.Time `json:"time"`
+	Step string    `json:"step"`
+	// Kind says what happened: "kill" for deleted pods.
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+	// Objects names what was acted on, as namespace/name.
+	Objects []string `json:"objects,omitempty"`
+}
+
+// Record adds an event to the scenario's timeline.
+func (e *Env) Record(ev TimelineEvent) {
+	if ev.Step == "" && e.Step != nil {
+		ev.Step = e.Step.Name
+	}
+	e.shared.results.Update(func() {
+		e.shared.scenario.Timeline = append(e.shared.scenario.Timeline, ev)
+	})
+}
+
+// Timeline returns the scenario's events of a kind so far.
+func (e *Env) Timeline(kind string) []TimelineEvent {
+	var out []TimelineEvent
+	e.shared.results.Read(func() {
+		for _, ev := range e.shared.scenario.Timeline {
+			if ev.Kind == kind {
+				out = append(out, ev)
+			}
+		}
+	})
+	return out
+}
+
+// Join waits until the named background steps finish and returns an error
+// naming any that failed.
+func (e *Env) Join(ctx context.Context, names []string) error {
+	return e.shared.tasks.join(ctx, names, false)
+}
+
+// Stop stops the named background steps and waits until they finish.
+func (e *Env) Stop(ctx context.Context, names []string) error {
+	return e.shared.tasks.join(ctx, names, true)
 }
 
 type loggerKey struct{}

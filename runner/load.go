@@ -15,7 +15,7 @@ import (
 )
 
 // commonStepFields are the keys a step may have besides its one action.
-var commonStepFields = []string{"name", "timeout", "continueOnError"}
+var commonStepFields = []string{"name", "timeout", "continueOnError", "background"}
 
 // Load reads, decodes strictly, defaults, validates and compiles one
 // scenario file. Every problem it finds is returned as LoadErrors, each
@@ -176,6 +176,20 @@ func (l *loader) parse(data []byte) *Scenario {
 	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
 		if prev, dup := seen[st.Name]; dup {
 			l.fail(st.Line, st.Label(), "name", "duplicate step name (also %s at line %d); names must be unique so steps.NAME is clear", prev.Label(), prev.Line)
+		}
+		if ref, ok := st.Action.(StepReferrer); ok {
+			for _, name := range ref.StepRefs() {
+				target, ok := seen[name]
+				switch {
+				case !ok:
+					l.fail(st.Line, st.Label(), st.Kind+".steps", "no earlier step is named %q", name)
+				case !target.Background:
+					l.fail(st.Line, st.Label(), st.Kind+".steps", "%s does not run in the background (add background: true to it)", target.Label())
+				}
+			}
+		}
+		if st.Background && st.Phase == "finally" {
+			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
 		}
 		seen[st.Name] = st
 	}

@@ -65,6 +65,8 @@ type ScenarioResult struct {
 	FinishedAt       time.Time      `json:"finishedAt,omitzero"`
 	DurationSeconds  float64        `json:"durationSeconds"`
 	Steps            []*StepResult  `json:"steps"`
+	// Timeline holds what steps did, in time order: kill batches, say.
+	Timeline []TimelineEvent `json:"timeline,omitempty"`
 }
 
 // StepResult is one step's run.

@@ -2,10 +2,10 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"time"
 
@@ -190,11 +190,11 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 		Cluster:  r.opts.Cluster,
 		Scenario: s,
 		Vars:     sr.Vars,
-		Outputs:  map[string]any{},
 		Clock:    clk,
 		Rand:     rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>1|1)),
+		Seed:     seed,
 		Log:      log,
-		results:  r.results,
+		shared:   &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
 	}
 	timeout := s.Spec.Timeout.Duration
 	if r.opts.Timeout > 0 {
@@ -220,7 +220,11 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 		if failed || sctx.Err() != nil {
 			break
 		}
-		if !r.step(sctx, ctx, env, st, sr, results[i]) && !st.ContinueOnError {
+		if st.Background {
+			r.background(sctx, ctx, env, st, sr, results[i])
+			continue
+		}
+		if !r.step(sctx, ctx, env, st, sr, results[i], nil) && !st.ContinueOnError {
 			failed = true
 		}
 	}
@@ -233,8 +237,11 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 		cleanupCtx, cancelCleanup = context.WithTimeout(cleanupCtx, r.opts.CleanupTimeout)
 		defer cancelCleanup()
 	}
+	// Background steps end before finally steps: monitors are stopped, other
+	// steps are waited for (or stopped too when the steps failed).
+	env.shared.tasks.finish(cleanupCtx, failed || sctx.Err() != nil)
 	for i, st := range s.Spec.Finally {
-		r.step(cleanupCtx, cleanupCtx, env, st, sr, results[len(s.Spec.Steps)+i])
+		r.step(cleanupCtx, cleanupCtx, env, st, sr, results[len(s.Spec.Steps)+i], nil)
 	}
 	if created {
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
@@ -274,28 +281,66 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 	r.notify(ScenarioFinished, sr, nil)
 }
 
+// background starts a step that runs beside the following ones; a wait or
+// stop step, or the end of the steps, joins it.
+func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *ScenarioResult, res *StepResult) {
+	bctx, cancel := context.WithCancel(sctx)
+	t := &task{step: st, result: res, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
+	env.shared.tasks.add(t)
+	r.results.Update(func() { res.Outcome = Running })
+	go func() {
+		defer close(t.done)
+		defer cancel()
+		if !r.step(bctx, runCtx, env, st, sr, res, t) {
+			r.results.Read(func() { t.err = fmt.Errorf("%s", res.Error) })
+		}
+	}()
+	// A step that runs until stopped (a monitor) says when it is set up; the
+	// next step starts only then, so it cannot act before it is observed.
+	if isContinuous(st.Action) {
+		select {
+		case <-t.ready:
+		case <-t.done:
+		case <-sctx.Done():
+		}
+	}
+}
+
 // step runs one step and reports whether it passed. stepParent bounds the
-// step; runCtx tells an interrupt from a timeout.
-func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *ScenarioResult, sr *StepResult) bool {
+// step; runCtx tells an interrupt from a timeout; t is set for a background
+// step, whose stop is not a failure.
+func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *ScenarioResult, sr *StepResult, t *task) bool {
 	clk := r.opts.Clock
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
 		timeout = env.Scenario.Spec.StepTimeout.Duration
 	}
-	ctx, cancel := context.WithTimeout(stepParent, timeout)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if isContinuous(st.Action) && st.Timeout.Duration == 0 {
+		ctx, cancel = context.WithCancel(stepParent) // bounded by the scenario
+	} else {
+		ctx, cancel = context.WithTimeout(stepParent, timeout)
+	}
 	defer cancel()
-	env.Step = st
-	env.record = sr
-	env.Log = Logger(runCtx).With("scenario", env.Scenario.Metadata.Name, "step", st.Name, "kind", st.Kind)
-	ctx = WithLogger(ctx, env.Log)
+	log := Logger(runCtx).With("scenario", env.Scenario.Metadata.Name, "step", st.Name, "kind", st.Kind)
+	senv := env.forStep(st, sr, log)
+	if t != nil {
+		senv.ready = func() { t.once.Do(func() { close(t.ready) }) }
+	}
+	ctx = WithLogger(ctx, log)
 	r.results.Update(func() {
 		sr.Outcome = Running
 		sr.StartedAt = clk.Now()
 	})
 	r.notify(StepStarted, scen, sr)
 
-	out, err := st.Action.Run(ctx, env)
+	out, err := st.Action.Run(ctx, senv)
 
+	stopped := t != nil && env.shared.tasks.wasStopped(t) && runCtx.Err() == nil
+	if stopped && errors.Is(err, context.Canceled) {
+		err = nil
+	}
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
@@ -313,9 +358,8 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		}
 	})
 	if out != nil {
-		env.Outputs[st.Name] = plain(out)
+		env.setOutput(st.Name, plain(out))
 	}
-	env.record = nil
 	r.notify(StepFinished, scen, sr)
 	return err == nil
 }
@@ -378,16 +422,95 @@ func infraOr(err error) error {
 	return err
 }
 
-// plain turns a step's output into the maps, lists, strings, numbers and
-// booleans expressions see, keyed by the output's JSON field names.
+// plain turns a step's output into what expressions see: maps keyed by
+// the output's JSON field names, lists, strings, numbers, booleans, times,
+// and durations (so steps.m.recovery.p95 < duration("30s") works).
 func plain(v any) any {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return v
+	return plainValue(reflect.ValueOf(v))
+}
+
+var (
+	durationType = reflect.TypeFor[Duration]()
+	stdDuration  = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+)
+
+func plainValue(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
 	}
-	var out any
-	if err := json.Unmarshal(data, &out); err != nil {
-		return v
+	switch v.Type() {
+	case durationType:
+		return v.Interface().(Duration).Duration
+	case stdDuration, timeType:
+		return v.Interface()
 	}
-	return out
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return plainValue(v.Elem())
+	case reflect.Struct:
+		out := map[string]any{}
+		plainStruct(v, out)
+		return out
+	case reflect.Map:
+		out := make(map[string]any, v.Len())
+		for _, k := range v.MapKeys() {
+			out[fmt.Sprint(k.Interface())] = plainValue(v.MapIndex(k))
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return []any{}
+		}
+		out := make([]any, v.Len())
+		for i := range v.Len() {
+			out[i] = plainValue(v.Index(i))
+		}
+		return out
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int(v.Uint())
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
+	}
+	return v.Interface()
+}
+
+func plainStruct(v reflect.Value, out map[string]any) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		fv := v.Field(i)
+		if f.Anonymous && name == "" {
+			if fv.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					continue
+				}
+				fv = fv.Elem()
+			}
+			if fv.Kind() == reflect.Struct {
+				plainStruct(fv, out)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.Contains(opts, "omitempty") && fv.IsZero() {
+			continue
+		}
+		out[name] = plainValue(fv)
+	}
 }

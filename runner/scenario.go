@@ -75,6 +75,10 @@ type Step struct {
 	// ContinueOnError records a failure of this step without stopping the
 	// scenario's later steps.
 	ContinueOnError bool `json:"continueOnError,omitempty"`
+	// Background runs the step beside the following ones; a wait or stop
+	// step names it to join it, and the end of the steps joins it anyway
+	// (stopping it if it runs until stopped, like a monitor).
+	Background bool `json:"background,omitempty"`
 
 	// Kind is the action's key in the registry, such as "apply".
 	Kind string `json:"-"`
@@ -114,6 +118,13 @@ type Preparer interface {
 // the common environment (such as object in assert).
 type ExprScope interface {
 	ExprNames() map[string]any
+}
+
+// StepReferrer is implemented by actions that name other steps (wait and
+// stop), so loading can check that those steps exist, come earlier and run in
+// the background.
+type StepReferrer interface {
+	StepRefs() []string
 }
 
 // Registry maps a step kind's YAML key to a constructor of its spec.

@@ -68,8 +68,12 @@ func TestEveryKindIsDocumentedWithAWorkingExample(t *testing.T) {
 			t.Errorf("%s: the example does not load: %v", kind, err)
 			continue
 		}
-		if s.Spec.Steps[0].Kind != kind {
-			t.Errorf("%s: the example's first step is a %s", kind, s.Spec.Steps[0].Kind)
+		shown := false
+		for _, st := range s.Spec.Steps {
+			shown = shown || st.Kind == kind
+		}
+		if !shown {
+			t.Errorf("%s: the example has no %s step", kind, kind)
 		}
 	}
 }

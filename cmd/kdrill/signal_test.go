@@ -93,6 +93,7 @@ spec:
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			cmd := exec.Command(bin, "run", "--kubeconfig", kubeconfig, "--report-dir", reportDir, scenario)
 			output := startUntil(t, cmd, "✓ marker")
+			<-time.After(300 * time.Millisecond) // let the long sleep start
 			start := time.Now()
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)

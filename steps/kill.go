@@ -1,0 +1,78 @@
+package steps
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Kill deletes one batch of pods now: a count or a percentage of the
+// Running pods a selector or workload picks, chosen at random with the
+// scenario's seed. It refuses system namespaces and empty selectors unless
+// allowUnsafe is set.
+//
+// Example:
+//
+//	steps:
+//	- name: kill a third
+//	  kill: {workload: {kind: Deployment, name: web}, percent: 33}
+type Kill struct {
+	PodTarget
+	// Count of pods to delete.
+	Count int `json:"count,omitempty"`
+	// Percent of the eligible pods to delete, rounded down (at least one when
+	// above zero).
+	Percent float64 `json:"percent,omitempty"`
+}
+
+// KillOutput is what steps.NAME holds after a kill.
+type KillOutput struct {
+	Eligible int      `json:"eligible"`
+	Killed   int      `json:"killed"`
+	Victims  []string `json:"victims"`
+}
+
+// Default does nothing: the count or percent is required.
+func (k *Kill) Default() {}
+
+// Validate checks the target and the amount.
+func (k *Kill) Validate() error {
+	var errs runner.FieldErrors
+	k.validate(&errs)
+	switch {
+	case k.Count == 0 && k.Percent == 0:
+		errs.Add("count", "give count or percent")
+	case k.Count != 0 && k.Percent != 0:
+		errs.Add("percent", "give count or percent, not both")
+	case k.Count < 0:
+		errs.Add("count", "must be > 0")
+	case k.Percent < 0 || k.Percent > 100:
+		errs.Add("percent", "must be between 0 and 100")
+	}
+	return errs.Err()
+}
+
+// Prepare refuses a scenario namespace that is a system namespace.
+func (k *Kill) Prepare(s *runner.Scenario) error { return k.prepare(s) }
+
+// Run deletes the batch.
+func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
+	target, err := k.resolve(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := target.list(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	n := k.Count
+	elig := len(eligible(pods))
+	if k.Percent > 0 {
+		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
+	}
+	rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(env.Step.Index)+1))
+	victims, err := killBatch(ctx, env, target, pods, n, rng, k.GracePeriodSeconds)
+	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
+}

@@ -1,0 +1,282 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// KillPoisson deletes Running pods on a Poisson schedule, as the course
+// notes' script does by hand. In rounds mode, every interval it draws a
+// count from Poisson(mean) and deletes that many random eligible pods; in
+// process mode, single pods die as a Poisson process at rate per second
+// (exponential gaps). A fixed seed gives the same schedule and the same
+// choice of victims among the same pods; an unset seed is derived from the
+// scenario's recorded seed. Run it with background: true beside a monitor.
+//
+// Example:
+//
+//	steps:
+//	- name: poisson kills
+//	  background: true
+//	  killPoisson:
+//	    workload: {kind: Deployment, name: web}
+//	    mode: rounds
+//	    mean: 10
+//	    interval: 5s
+//	    rounds: 10
+type KillPoisson struct {
+	PodTarget
+	// Mode is rounds (a Poisson-distributed batch every interval) or process
+	// (single kills with exponential gaps). Default rounds.
+	Mode string `json:"mode,omitempty"`
+	// Mean pods killed per round, in rounds mode (default 10).
+	Mean float64 `json:"mean,omitempty"`
+	// Interval between rounds, in rounds mode (default 5s).
+	Interval runner.Duration `json:"interval,omitempty"`
+	// Rate of kills per second, in process mode.
+	Rate float64 `json:"rate,omitempty"`
+	// Rounds to run in rounds mode (default 10 unless duration is set); in
+	// process mode, the most kills to make.
+	Rounds int `json:"rounds,omitempty"`
+	// Duration to keep killing; required in process mode.
+	Duration runner.Duration `json:"duration,omitempty"`
+	// Seed of the schedule and the victims' choice. Default: derived from the
+	// scenario's seed, and recorded in the output.
+	Seed *int64 `json:"seed,omitempty"`
+	// MaxKillFraction caps one batch at this share of the eligible pods
+	// (default 0.5).
+	MaxKillFraction float64 `json:"maxKillFraction,omitempty"`
+}
+
+// KillRound is one batch of kills.
+type KillRound struct {
+	Time time.Time `json:"time"`
+	// Drawn is the count the distribution gave; Killed is what was deleted
+	// after the cap and the pods available.
+	Drawn    int      `json:"drawn"`
+	Killed   int      `json:"killed"`
+	Eligible int      `json:"eligible"`
+	Victims  []string `json:"victims,omitempty"`
+}
+
+// KillPoissonOutput is what steps.NAME holds after a killPoisson.
+type KillPoissonOutput struct {
+	Seed   int64       `json:"seed"`
+	Mode   string      `json:"mode"`
+	Total  int         `json:"total"`
+	Rounds []KillRound `json:"rounds"`
+}
+
+// Default fills the seed's behaviour: rounds of Poisson(10) every 5s, ten
+// rounds, at most half the pods at once.
+func (k *KillPoisson) Default() {
+	if k.Mode == "" {
+		k.Mode = "rounds"
+	}
+	if k.Mode == "rounds" {
+		if k.Mean == 0 {
+			k.Mean = 10
+		}
+		if k.Interval.IsZero() {
+			k.Interval = runner.Duration{Duration: 5 * time.Second}
+		}
+		if k.Rounds == 0 && k.Duration.IsZero() {
+			k.Rounds = 10
+		}
+	}
+	if k.MaxKillFraction == 0 {
+		k.MaxKillFraction = 0.5
+	}
+}
+
+// Validate checks the mode's parameters and the target.
+func (k *KillPoisson) Validate() error {
+	var errs runner.FieldErrors
+	k.validate(&errs)
+	switch k.Mode {
+	case "rounds":
+		if k.Mean <= 0 || k.Mean > 10000 {
+			errs.Add("mean", "must be > 0 and at most 10000")
+		}
+		if k.Rate != 0 {
+			errs.Add("rate", "is for process mode; rounds mode uses mean and interval")
+		}
+	case "process":
+		if k.Rate <= 0 {
+			errs.Add("rate", "must be > 0 (kills per second)")
+		}
+		if k.Duration.IsZero() {
+			errs.Add("duration", "required in process mode")
+		}
+	default:
+		errs.Add("mode", "must be rounds or process, not %q", k.Mode)
+	}
+	if k.Rounds < 0 {
+		errs.Add("rounds", "must be > 0")
+	}
+	if k.MaxKillFraction <= 0 || k.MaxKillFraction > 1 {
+		errs.Add("maxKillFraction", "must be > 0 and at most 1")
+	}
+	return errs.Err()
+}
+
+// Prepare refuses a scenario namespace that is a system namespace.
+func (k *KillPoisson) Prepare(s *runner.Scenario) error { return k.prepare(s) }
+
+// plannedKill is one entry of the schedule: when, and how many.
+type plannedKill struct {
+	at    time.Duration
+	count int
+}
+
+// Schedule returns the kills the seed gives, as offsets from the start. It
+// depends only on the spec and the seed.
+func (k *KillPoisson) schedule(seed int64) []plannedKill {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
+	var plan []plannedKill
+	limit := k.Duration.Duration
+	switch k.Mode {
+	case "rounds":
+		for i := 0; ; i++ {
+			at := time.Duration(i) * k.Interval.Duration
+			if (k.Rounds > 0 && i >= k.Rounds) || (limit > 0 && at >= limit) {
+				return plan
+			}
+			plan = append(plan, plannedKill{at: at, count: poisson(rng, k.Mean)})
+		}
+	default: // process
+		var t time.Duration
+		for k.Rounds == 0 || len(plan) < k.Rounds {
+			t += time.Duration(rng.ExpFloat64() / k.Rate * float64(time.Second))
+			if t >= limit {
+				return plan
+			}
+			plan = append(plan, plannedKill{at: t, count: 1})
+		}
+		return plan
+	}
+}
+
+// poisson draws from Poisson(mean) by Knuth's method, splitting large means
+// so exp(-mean) does not underflow.
+func poisson(rng *rand.Rand, mean float64) int {
+	total := 0
+	for mean > 0 {
+		m := math.Min(mean, 500)
+		mean -= m
+		l, p, n := math.Exp(-m), 1.0, -1
+		for p > l {
+			p *= rng.Float64()
+			n++
+		}
+		total += n
+	}
+	return total
+}
+
+// Run kills on schedule until the schedule ends or the step is stopped.
+func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
+	seed := env.Seed ^ int64(env.Step.Index+1)*0x9e3779b97f4a7c
+	if k.Seed != nil {
+		seed = *k.Seed
+	}
+	out := &KillPoissonOutput{Seed: seed, Mode: k.Mode, Rounds: []KillRound{}}
+	target, err := k.resolve(ctx, env)
+	if err != nil {
+		return out, err
+	}
+	pods, stop, err := watchPods(ctx, env, target)
+	if err != nil {
+		return out, err
+	}
+	defer stop()
+	victims := rand.New(rand.NewPCG(uint64(seed), 0xdead))
+	start := env.Clock.Now()
+	for _, planned := range k.schedule(seed) {
+		if wait := planned.at - env.Clock.Since(start); wait > 0 {
+			t := env.Clock.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return out, ctx.Err()
+			case <-t.C():
+			}
+		}
+		current := pods()
+		elig := len(eligible(current))
+		n := min(planned.count, int(math.Floor(k.MaxKillFraction*float64(elig))))
+		round := KillRound{Time: env.Clock.Now(), Drawn: planned.count, Eligible: elig}
+		if n > 0 {
+			killed, err := killBatch(ctx, env, target, current, n, victims, k.GracePeriodSeconds)
+			round.Victims = killed
+			round.Killed = len(killed)
+			out.Total += len(killed)
+			if err != nil {
+				out.Rounds = append(out.Rounds, round)
+				return out, err
+			}
+		}
+		out.Rounds = append(out.Rounds, round)
+	}
+	return out, nil
+}
+
+// watchPods keeps a watch-fed cache of the target's pods, so each round
+// sees the current pods without listing them again.
+func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (func() []*corev1.Pod, func(), error) {
+	pods := env.Cluster.Typed.CoreV1().Pods(target.namespace)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = target.selector.String()
+			return pods.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = target.selector.String()
+			return pods.Watch(ctx, opts)
+		},
+	}
+	informer := cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
+	var mu sync.Mutex
+	var lastErr error
+	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		mu.Lock()
+		lastErr = err
+		mu.Unlock()
+	})
+	ictx, cancel := context.WithCancel(ctx)
+	go informer.RunWithContext(ictx)
+	select {
+	case <-informer.HasSyncedChecker().Done():
+	case <-ctx.Done():
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if lastErr != nil {
+			return nil, nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", lastErr)}
+		}
+		return nil, nil, ctx.Err()
+	}
+	list := func() []*corev1.Pod {
+		items := informer.GetStore().List()
+		out := make([]*corev1.Pod, 0, len(items))
+		for _, it := range items {
+			if p, ok := it.(*corev1.Pod); ok {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	return list, cancel, nil
+}

@@ -1,0 +1,430 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Monitor samples the availability of workloads from watch events, not
+// polling: desired, available, unavailable, ready and updated replicas and
+// the phases of their pods, each change stamped to the millisecond. It runs
+// until a stop step names it or the scenario's steps end, so give it
+// background: true. Its output measures what kill steps did: the minimum
+// available, the maximum unavailable, the time spent below the desired
+// count, and for each kill batch the recovery time, from the deletion until
+// availability is back at the desired count (p50, p95, max).
+//
+// Example:
+//
+//	steps:
+//	- name: availability
+//	  background: true
+//	  monitor:
+//	    workloads: [{kind: Deployment, name: web}]
+type Monitor struct {
+	// Workloads to sample: Deployments, ReplicaSets or StatefulSets, by kind
+	// and name.
+	Workloads []ObjectRef `json:"workloads"`
+}
+
+// Sample is a workload's state at one moment.
+type Sample struct {
+	Time        time.Time `json:"t"`
+	Desired     int       `json:"desired"`
+	Available   int       `json:"available"`
+	Unavailable int       `json:"unavailable"`
+	Ready       int       `json:"ready"`
+	Updated     int       `json:"updated"`
+	// Pods counts the workload's pods by phase, and Terminating those being
+	// deleted.
+	Pods map[string]int `json:"pods"`
+}
+
+// Recovery measures how fast availability came back after kill batches.
+type Recovery struct {
+	Batches []BatchRecovery `json:"batches"`
+	P50     runner.Duration `json:"p50"`
+	P95     runner.Duration `json:"p95"`
+	Max     runner.Duration `json:"max"`
+	// Unrecovered counts batches after which availability had not come back
+	// when the monitor stopped; their time is a lower bound.
+	Unrecovered int `json:"unrecovered"`
+}
+
+// BatchRecovery is one kill batch and the time availability took to return.
+type BatchRecovery struct {
+	Time      time.Time       `json:"time"`
+	Killed    int             `json:"killed"`
+	Recovery  runner.Duration `json:"recovery"`
+	Recovered bool            `json:"recovered"`
+}
+
+// WorkloadSeries is one monitored workload: its samples and measures.
+type WorkloadSeries struct {
+	Kind           string          `json:"kind"`
+	Name           string          `json:"name"`
+	Namespace      string          `json:"namespace"`
+	Desired        int             `json:"desired"`
+	MinAvailable   int             `json:"minAvailable"`
+	MaxUnavailable int             `json:"maxUnavailable"`
+	BelowDesired   runner.Duration `json:"belowDesired"`
+	Kills          int             `json:"kills"`
+	Recovery       Recovery        `json:"recovery"`
+	Samples        []Sample        `json:"samples"`
+	Start          time.Time       `json:"start"`
+	End            time.Time       `json:"end"`
+}
+
+// MonitorOutput is what steps.NAME holds after a monitor: measures over all
+// its workloads at the top, and each workload's series.
+type MonitorOutput struct {
+	MinAvailable   int              `json:"minAvailable"`
+	MaxUnavailable int              `json:"maxUnavailable"`
+	BelowDesired   runner.Duration  `json:"belowDesired"`
+	Kills          int              `json:"kills"`
+	Recovery       Recovery         `json:"recovery"`
+	Workloads      []WorkloadSeries `json:"workloads"`
+}
+
+// Default does nothing: the workloads are required.
+func (m *Monitor) Default() {}
+
+// Validate checks the workload references.
+func (m *Monitor) Validate() error {
+	var errs runner.FieldErrors
+	if len(m.Workloads) == 0 {
+		errs.Add("workloads", "name at least one Deployment, ReplicaSet or StatefulSet")
+	}
+	for i := range m.Workloads {
+		m.Workloads[i].validate(&errs, fmt.Sprintf("workloads.%d", i), true)
+	}
+	return errs.Err()
+}
+
+// Continuous says a monitor runs until it is stopped.
+func (m *Monitor) Continuous() bool { return true }
+
+// Run samples until ctx ends, then computes the measures.
+func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
+	var watchers []*workloadWatcher
+	for _, ref := range m.Workloads {
+		w, err := startWorkloadWatcher(ctx, env, ref)
+		if err != nil {
+			for _, w := range watchers {
+				w.stop()
+			}
+			return nil, err
+		}
+		watchers = append(watchers, w)
+	}
+	for _, w := range watchers {
+		select {
+		case <-w.synced:
+		case <-ctx.Done():
+		}
+	}
+	env.Ready()
+	<-ctx.Done()
+	end := env.Clock.Now()
+	kills := env.Timeline("kill")
+	out := &MonitorOutput{MinAvailable: -1}
+	var all []BatchRecovery
+	for _, w := range watchers {
+		w.stop()
+		s := w.series(end, kills)
+		out.Workloads = append(out.Workloads, s)
+		if out.MinAvailable < 0 || s.MinAvailable < out.MinAvailable {
+			out.MinAvailable = s.MinAvailable
+		}
+		out.MaxUnavailable = max(out.MaxUnavailable, s.MaxUnavailable)
+		out.BelowDesired.Duration = max(out.BelowDesired.Duration, s.BelowDesired.Duration)
+		out.Kills += s.Kills
+		all = append(all, s.Recovery.Batches...)
+	}
+	out.MinAvailable = max(out.MinAvailable, 0)
+	sort.Slice(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
+	out.Recovery = summarize(all)
+	// However the monitor was ended (a stop step, the end of the steps, the
+	// scenario's deadline), what it measured stands.
+	return out, nil
+}
+
+// workloadWatcher follows one workload and its pods.
+type workloadWatcher struct {
+	ref       ObjectRef
+	namespace string
+	clock     func() time.Time
+	stop      func()
+	// synced is closed once both watches have their initial state; samples
+	// start then.
+	synced chan struct{}
+
+	mu       sync.Mutex
+	workload *unstructured.Unstructured
+	pods     map[string]*corev1.Pod
+	seen     map[string]bool // every pod of the workload seen, as namespace/name
+	samples  []Sample
+	start    time.Time
+	sampling bool
+}
+
+func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (*workloadWatcher, error) {
+	res, err := ref.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	if !kindIs(res.mapping, "Deployment", "ReplicaSet", "StatefulSet") {
+		return nil, fmt.Errorf("monitor samples Deployments, ReplicaSets and StatefulSets, not %s", res.mapping.GroupVersionKind.Kind)
+	}
+	obj, err := res.client.Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("monitor %s: %w", ref.String(), err))
+	}
+	sel, err := workloadSelector(obj)
+	if err != nil {
+		return nil, fmt.Errorf("monitor %s: %w", ref.String(), err)
+	}
+	w := &workloadWatcher{
+		ref: ref, namespace: res.namespace, clock: env.Clock.Now,
+		pods: map[string]*corev1.Pod{}, seen: map[string]bool{}, start: env.Clock.Now(),
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	w.stop = cancel
+
+	q := ref.query(res)
+	workloads := cache.NewSharedIndexInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			q.apply(&opts)
+			return q.client.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			q.apply(&opts)
+			return q.client.Watch(ctx, opts)
+		},
+	}, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	wreg, _ := workloads.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.setWorkload(o) },
+		UpdateFunc: func(_, o any) { w.setWorkload(o) },
+		DeleteFunc: func(any) { w.setWorkload(nil) },
+	})
+	podClient := env.Cluster.Typed.CoreV1().Pods(res.namespace)
+	pods := cache.NewSharedIndexInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = sel.String()
+			return podClient.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = sel.String()
+			return podClient.Watch(ctx, opts)
+		},
+	}, &corev1.Pod{}, 0, cache.Indexers{})
+	preg, _ := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.setPod(o, false) },
+		UpdateFunc: func(_, o any) { w.setPod(o, false) },
+		DeleteFunc: func(o any) { w.setPod(o, true) },
+	})
+	go workloads.RunWithContext(wctx)
+	go pods.RunWithContext(wctx)
+	w.synced = make(chan struct{})
+	go func() {
+		// The handlers have seen the initial lists once their registrations
+		// have synced.
+		for _, c := range []cache.DoneChecker{wreg.HasSyncedChecker(), preg.HasSyncedChecker()} {
+			select {
+			case <-c.Done():
+			case <-wctx.Done():
+				return
+			}
+		}
+		w.mu.Lock()
+		w.sampling = true
+		w.start = w.clock()
+		w.sample()
+		w.mu.Unlock()
+		close(w.synced)
+	}()
+	return w, nil
+}
+
+func (w *workloadWatcher) setWorkload(o any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	u, _ := o.(*unstructured.Unstructured)
+	w.workload = u
+	w.sample()
+}
+
+func (w *workloadWatcher) setPod(o any, deleted bool) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen[p.Namespace+"/"+p.Name] = true
+	if deleted {
+		delete(w.pods, p.Name)
+	} else {
+		w.pods[p.Name] = p
+	}
+	w.sample()
+}
+
+// sample records the current state if it differs from the last sample.
+func (w *workloadWatcher) sample() {
+	if !w.sampling {
+		return
+	}
+	s := Sample{Time: w.clock(), Pods: map[string]int{}}
+	if w.workload != nil {
+		get := func(fields ...string) int {
+			v, _, _ := unstructured.NestedInt64(w.workload.Object, fields...)
+			return int(v)
+		}
+		desired, found, _ := unstructured.NestedInt64(w.workload.Object, "spec", "replicas")
+		if !found {
+			desired = 1
+		}
+		s.Desired = int(desired)
+		s.Available = get("status", "availableReplicas")
+		s.Ready = get("status", "readyReplicas")
+		s.Updated = get("status", "updatedReplicas")
+		s.Unavailable = get("status", "unavailableReplicas")
+		if w.workload.GetKind() != "Deployment" {
+			s.Unavailable = max(0, s.Desired-s.Available)
+		}
+	}
+	for _, p := range w.pods {
+		if p.DeletionTimestamp != nil {
+			s.Pods["Terminating"]++
+			continue
+		}
+		s.Pods[string(p.Status.Phase)]++
+	}
+	if n := len(w.samples); n > 0 {
+		last := w.samples[n-1]
+		if last.Desired == s.Desired && last.Available == s.Available && last.Unavailable == s.Unavailable &&
+			last.Ready == s.Ready && last.Updated == s.Updated && maps.Equal(last.Pods, s.Pods) {
+			return
+		}
+	}
+	w.samples = append(w.samples, s)
+}
+
+// series computes the workload's measures up to end, given the scenario's
+// kill batches (only batches that deleted this workload's pods count).
+func (w *workloadWatcher) series(end time.Time, kills []runner.TimelineEvent) WorkloadSeries {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := WorkloadSeries{
+		Kind: w.ref.Kind, Name: w.ref.Name, Namespace: w.namespace,
+		Samples: slices.Clone(w.samples), Start: w.start, End: end,
+	}
+	if len(s.Samples) == 0 {
+		return s
+	}
+	s.MinAvailable = s.Samples[0].Available
+	for i, smp := range s.Samples {
+		s.Desired = smp.Desired
+		s.MinAvailable = min(s.MinAvailable, smp.Available)
+		s.MaxUnavailable = max(s.MaxUnavailable, smp.Unavailable)
+		next := end
+		if i+1 < len(s.Samples) {
+			next = s.Samples[i+1].Time
+		}
+		if smp.Available < smp.Desired {
+			s.BelowDesired.Duration += next.Sub(smp.Time)
+		}
+	}
+	var batches []BatchRecovery
+	for _, k := range kills {
+		killed := 0
+		for _, o := range k.Objects {
+			if w.seen[o] {
+				killed++
+			}
+		}
+		if killed == 0 {
+			continue
+		}
+		s.Kills += killed
+		batches = append(batches, recoveryAfter(s.Samples, k.Time, killed, end))
+	}
+	s.Recovery = summarize(batches)
+	return s
+}
+
+// recoveryAfter finds when availability returned after a batch at t: the
+// first sample, after a sample below the desired count, at or above it. A
+// batch that never showed a dip recovered at once.
+func recoveryAfter(samples []Sample, t time.Time, killed int, end time.Time) BatchRecovery {
+	b := BatchRecovery{Time: t, Killed: killed}
+	dipped := false
+	for _, smp := range samples {
+		if smp.Time.Before(t) {
+			continue
+		}
+		if smp.Available < smp.Desired {
+			dipped = true
+			continue
+		}
+		if dipped {
+			b.Recovery.Duration = smp.Time.Sub(t)
+			b.Recovered = true
+			return b
+		}
+	}
+	if !dipped {
+		b.Recovered = true
+		return b
+	}
+	b.Recovery.Duration = end.Sub(t)
+	return b
+}
+
+// summarize computes percentiles of the batches' recovery times.
+func summarize(batches []BatchRecovery) Recovery {
+	r := Recovery{Batches: batches}
+	if r.Batches == nil {
+		r.Batches = []BatchRecovery{}
+	}
+	if len(batches) == 0 {
+		return r
+	}
+	d := make([]time.Duration, len(batches))
+	for i, b := range batches {
+		d[i] = b.Recovery.Duration
+		if !b.Recovered {
+			r.Unrecovered++
+		}
+	}
+	slices.Sort(d)
+	r.P50.Duration = percentile(d, 0.50)
+	r.P95.Duration = percentile(d, 0.95)
+	r.Max.Duration = d[len(d)-1]
+	return r
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	rank := int(p*float64(len(sorted)) + 0.999999)
+	rank = min(max(rank, 1), len(sorted))
+	return sorted[rank-1]
+}

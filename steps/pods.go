@@ -1,0 +1,189 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// systemNamespaces are never chaos targets unless a scenario sets
+// allowUnsafe.
+var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// PodTarget selects the pods a chaos step may delete: Running pods, not
+// already terminating, matched by a label selector or by a workload's own
+// selector.
+type PodTarget struct {
+	// Selector picks pods by labels: "app=web". An empty selector would match
+	// every pod in the namespace and is refused unless allowUnsafe is set.
+	Selector string `json:"selector,omitempty"`
+	// Workload picks the pods of a Deployment, ReplicaSet or StatefulSet
+	// through its spec.selector, instead of selector.
+	Workload *ObjectRef `json:"workload,omitempty"`
+	// Namespace of the pods; defaults to the scenario's namespace.
+	Namespace string `json:"namespace,omitempty"`
+	// AllowUnsafe permits system namespaces (kube-system, kube-public,
+	// kube-node-lease) and an empty selector. Default false.
+	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
+	// GracePeriodSeconds overrides the pods' termination grace period.
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
+}
+
+func (p *PodTarget) validate(errs *runner.FieldErrors) {
+	switch {
+	case p.Selector != "" && p.Workload != nil:
+		errs.Add("workload", "give selector or workload, not both")
+	case p.Workload != nil:
+		p.Workload.validate(errs, "workload", true)
+	case p.Selector == "" && !p.AllowUnsafe:
+		errs.Add("selector", "required: an empty selector matches every pod in the namespace (set allowUnsafe: true if that is really meant)")
+	}
+	if p.Selector != "" {
+		if _, err := labels.Parse(p.Selector); err != nil {
+			errs.Add("selector", "%v", err)
+		}
+	}
+	if p.GracePeriodSeconds != nil && *p.GracePeriodSeconds < 0 {
+		errs.Add("gracePeriodSeconds", "must be >= 0")
+	}
+	if slices.Contains(systemNamespaces, p.Namespace) && !p.AllowUnsafe {
+		errs.Add("namespace", "%s is a system namespace; chaos steps refuse it unless allowUnsafe: true", p.Namespace)
+	}
+}
+
+// prepare refuses a scenario that runs in a system namespace.
+func (p *PodTarget) prepare(s *runner.Scenario) error {
+	if p.Namespace == "" && slices.Contains(systemNamespaces, s.Spec.Namespace) && !p.AllowUnsafe {
+		return &runner.FieldError{Field: "namespace", Msg: fmt.Sprintf("the scenario runs in %s, a system namespace; chaos steps refuse it unless allowUnsafe: true", s.Spec.Namespace)}
+	}
+	return nil
+}
+
+// resolvedPods is a PodTarget bound to a namespace and a selector.
+type resolvedPods struct {
+	namespace string
+	selector  labels.Selector
+}
+
+// resolve finds the namespace and selector, refusing a system namespace
+// that came from the command line.
+func (p *PodTarget) resolve(ctx context.Context, env *runner.Env) (*resolvedPods, error) {
+	ns := p.Namespace
+	if ns == "" {
+		ns = env.Namespace
+	}
+	if slices.Contains(systemNamespaces, ns) && !p.AllowUnsafe {
+		return nil, fmt.Errorf("refusing to delete pods in %s, a system namespace (set allowUnsafe: true to allow it)", ns)
+	}
+	if p.Workload == nil {
+		sel, err := labels.Parse(p.Selector)
+		if err != nil {
+			return nil, err
+		}
+		return &resolvedPods{namespace: ns, selector: sel}, nil
+	}
+	ref := *p.Workload
+	if ref.Namespace == "" {
+		ref.Namespace = ns
+	}
+	res, err := ref.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := res.client.Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("read %s: %w", ref.String(), err))
+	}
+	sel, err := workloadSelector(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref.String(), err)
+	}
+	if sel.Empty() && !p.AllowUnsafe {
+		return nil, fmt.Errorf("%s has an empty selector, which matches every pod; set allowUnsafe: true to allow it", ref.String())
+	}
+	return &resolvedPods{namespace: res.namespace, selector: sel}, nil
+}
+
+// workloadSelector reads spec.selector of a workload.
+func workloadSelector(obj *unstructured.Unstructured) (labels.Selector, error) {
+	raw, found, err := unstructured.NestedMap(obj.Object, "spec", "selector")
+	if err != nil || !found {
+		return nil, fmt.Errorf("has no spec.selector")
+	}
+	var ls metav1.LabelSelector
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &ls); err != nil {
+		return nil, err
+	}
+	return metav1.LabelSelectorAsSelector(&ls)
+}
+
+// eligible returns the Running, not terminating pods, sorted by name so a
+// seeded choice picks the same positions every time.
+func eligible(pods []*corev1.Pod) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// list lists the pods the target selects.
+func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod, error) {
+	list, err := env.Cluster.Typed.CoreV1().Pods(r.namespace).List(ctx, metav1.ListOptions{LabelSelector: r.selector.String()})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("list pods: %w", err))
+	}
+	out := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}
+
+// killBatch deletes n pods chosen at random from the eligible ones and
+// records the batch on the scenario's timeline. It returns the victims.
+func killBatch(ctx context.Context, env *runner.Env, r *resolvedPods, pods []*corev1.Pod, n int, rng *rand.Rand, grace *int64) ([]string, error) {
+	at := env.Clock.Now()
+	candidates := eligible(pods)
+	n = min(n, len(candidates))
+	order := rng.Perm(len(candidates))
+	var victims []string
+	for _, i := range order[:n] {
+		pod := candidates[i]
+		err := env.Cluster.Typed.CoreV1().Pods(r.namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: grace})
+		if err != nil && !apierrors.IsNotFound(err) {
+			if len(victims) > 0 {
+				env.Record(runner.TimelineEvent{Time: at, Kind: "kill", Count: len(victims), Objects: qualify(r.namespace, victims)})
+			}
+			return victims, wrapInfra(fmt.Errorf("delete pod %s: %w", pod.Name, err))
+		}
+		if err == nil {
+			victims = append(victims, pod.Name)
+		}
+	}
+	env.Record(runner.TimelineEvent{Time: at, Kind: "kill", Count: len(victims), Objects: qualify(r.namespace, victims)})
+	env.Log.Info("killed pods", "count", len(victims), "eligible", len(candidates))
+	return victims, nil
+}
+
+func qualify(ns string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = ns + "/" + n
+	}
+	return out
+}
