@@ -141,6 +141,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	} else {
 		fmt.Fprintf(o.Stdout, "results: %s\n", resultsPath)
 	}
+	charts, err := reports.WriteCharts(o.ReportDir, res)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "kdrill: charts: %v\n", err)
+	}
+	for _, c := range charts {
+		fmt.Fprintf(o.Stdout, "chart: %s\n", c)
+	}
 	switch res.Outcome {
 	case runner.Passed:
 		return nil

@@ -1,0 +1,248 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	chart "github.com/wcharczuk/go-chart/v2"
+	"github.com/wcharczuk/go-chart/v2/drawing"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// Colours of the availability chart, as in the course notes' plot.
+var (
+	colorAvailable   = drawing.ColorFromHex("1f5fbf")
+	colorUnavailable = drawing.ColorFromHex("c0179a")
+	colorKilled      = drawing.ColorFromHex("d62728")
+)
+
+// Chart is a rendered PNG and what it shows.
+type Chart struct {
+	Scenario string
+	Title    string
+	File     string // name within the report directory
+	PNG      []byte
+}
+
+// AvailabilityCharts draws, for every workload a monitor step sampled, its
+// available and unavailable replicas over time with the kill batches marked.
+func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
+	var charts []Chart
+	var err error
+	r.Read(func() {
+		for _, s := range r.Scenarios {
+			for _, st := range s.Steps {
+				if st.Kind != "monitor" || st.Output == nil {
+					continue
+				}
+				var out steps.MonitorOutput
+				if err = convert(st.Output, &out); err != nil {
+					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, err)
+					return
+				}
+				for _, w := range out.Workloads {
+					if len(w.Samples) == 0 {
+						continue
+					}
+					var png []byte
+					title := fmt.Sprintf("%s: %s %s", s.Name, w.Kind, w.Name)
+					png, err = availabilityPNG(title, w)
+					if err != nil {
+						return
+					}
+					charts = append(charts, Chart{
+						Scenario: s.Name,
+						Title:    title,
+						File:     fmt.Sprintf("availability-%s-%s.png", fileSafe(s.Name), fileSafe(w.Name)),
+						PNG:      png,
+					})
+				}
+			}
+		}
+	})
+	return charts, err
+}
+
+// WriteCharts renders the charts into dir and returns their paths.
+func WriteCharts(dir string, r *runner.Results) ([]string, error) {
+	charts, err := AvailabilityCharts(r)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, c := range charts {
+		p := filepath.Join(dir, c.File)
+		if err := os.WriteFile(p, c.PNG, 0o644); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// convert turns a step output (typed, or decoded from results.json) into v.
+func convert(in, v any) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+func fileSafe(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
+
+// availabilityPNG draws one workload's series. Replica counts hold until the
+// next sample, so the lines are drawn as steps.
+func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
+	end := w.End
+	if end.IsZero() || end.Before(w.Samples[len(w.Samples)-1].Time) {
+		end = w.Samples[len(w.Samples)-1].Time
+	}
+	availX, availY := stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Available) })
+	unavX, unavY := stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Unavailable) })
+	desiredX, desiredY := stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Desired) })
+
+	series := []chart.Series{
+		chart.TimeSeries{
+			Name: "Desired replicas", YAxis: chart.YAxisSecondary, XValues: desiredX, YValues: desiredY,
+			Style: chart.Style{StrokeColor: drawing.ColorFromHex("999999"), StrokeWidth: 1, StrokeDashArray: []float64{4, 3}},
+		},
+		chart.TimeSeries{
+			Name: "Available pods (left axis)", YAxis: chart.YAxisSecondary, XValues: availX, YValues: availY,
+			Style: chart.Style{StrokeColor: colorAvailable, StrokeWidth: 2},
+		},
+		chart.TimeSeries{
+			Name: "Unavailable pods (right axis)", XValues: unavX, YValues: unavY,
+			Style: chart.Style{StrokeColor: colorUnavailable, StrokeWidth: 2},
+		},
+	}
+	maxRight := 1.0
+	for _, v := range unavY {
+		maxRight = max(maxRight, v)
+	}
+	if len(w.Recovery.Batches) > 0 {
+		var kx []time.Time
+		var ky []float64
+		for _, b := range w.Recovery.Batches {
+			kx = append(kx, b.Time)
+			ky = append(ky, float64(b.Killed))
+			maxRight = max(maxRight, float64(b.Killed))
+		}
+		series = append(series, chart.TimeSeries{
+			Name: "Killed pods per batch (right axis)", XValues: kx, YValues: ky,
+			Style: chart.Style{StrokeWidth: chart.Disabled, StrokeColor: colorKilled, DotColor: colorKilled, DotWidth: 5},
+		})
+	}
+	minLeft, maxLeft := float64(w.Desired), float64(w.Desired)
+	for i := range availY {
+		minLeft = min(minLeft, availY[i])
+		maxLeft = max(maxLeft, availY[i], desiredY[i])
+	}
+	pad := max(1, (maxLeft-minLeft)*0.1)
+	format := "15:04:05"
+	if end.Sub(w.Samples[0].Time) < time.Minute {
+		format = "15:04:05.0"
+	}
+	c := chart.Chart{
+		Title:      title,
+		TitleStyle: chart.Style{FontSize: 13},
+		Width:      1100,
+		Height:     520,
+		Background: chart.Style{Padding: chart.Box{Top: 50, Left: 20, Right: 20, Bottom: 45}},
+		XAxis: chart.XAxis{
+			Name:           "time (UTC)",
+			ValueFormatter: chart.TimeValueFormatterWithFormat(format),
+			Range:          &chart.ContinuousRange{Min: chart.TimeToFloat64(w.Samples[0].Time), Max: chart.TimeToFloat64(end)},
+		},
+		// go-chart draws YAxis on the right and YAxisSecondary on the left,
+		// where a name would overlap the tick labels: the legend names it.
+		YAxisSecondary: chart.YAxis{
+			Range:          &chart.ContinuousRange{Min: max(0, minLeft-pad), Max: maxLeft + pad},
+			ValueFormatter: intFormatter,
+		},
+		YAxis: chart.YAxis{
+			Name:           "unavailable / killed pods",
+			Range:          &chart.ContinuousRange{Min: 0, Max: maxRight * 1.15},
+			ValueFormatter: intFormatter,
+		},
+		Series: series,
+	}
+	c.Elements = []chart.Renderable{bottomLegend(&c)}
+	var buf bytes.Buffer
+	if err := c.Render(chart.PNG, &buf); err != nil {
+		return nil, fmt.Errorf("render %s: %w", title, err)
+	}
+	return buf.Bytes(), nil
+}
+
+func intFormatter(v any) string {
+	if f, ok := v.(float64); ok {
+		return fmt.Sprintf("%.0f", f)
+	}
+	return fmt.Sprint(v)
+}
+
+// stepLine turns samples into a step line: each value holds until the next
+// sample, then the line jumps.
+func stepLine(samples []steps.Sample, end time.Time, value func(steps.Sample) float64) ([]time.Time, []float64) {
+	xs := make([]time.Time, 0, 2*len(samples)+1)
+	ys := make([]float64, 0, 2*len(samples)+1)
+	for i, s := range samples {
+		if i > 0 {
+			xs = append(xs, s.Time)
+			ys = append(ys, ys[len(ys)-1])
+		}
+		xs = append(xs, s.Time)
+		ys = append(ys, value(s))
+	}
+	xs = append(xs, end)
+	ys = append(ys, ys[len(ys)-1])
+	return xs, ys
+}
+
+// bottomLegend draws the series' names in one row under the chart, where it
+// cannot hide any data.
+func bottomLegend(c *chart.Chart) chart.Renderable {
+	return func(r chart.Renderer, _ chart.Box, defaults chart.Style) {
+		font, err := chart.GetDefaultFont()
+		if err != nil {
+			return
+		}
+		r.SetFont(font)
+		r.SetFontSize(11)
+		r.SetFontColor(drawing.ColorFromHex("333333"))
+		x, y := 60, c.Height-12
+		for _, s := range c.Series {
+			ts, ok := s.(chart.TimeSeries)
+			if !ok {
+				continue
+			}
+			st := ts.Style
+			if st.StrokeWidth == chart.Disabled {
+				r.SetFillColor(st.DotColor)
+				r.SetStrokeColor(st.DotColor)
+				r.Circle(4, x+10, y-4)
+				r.FillStroke()
+			} else {
+				r.SetStrokeColor(st.StrokeColor)
+				r.SetStrokeWidth(max(st.StrokeWidth, 1))
+				r.SetStrokeDashArray(st.StrokeDashArray)
+				r.MoveTo(x, y-4)
+				r.LineTo(x+20, y-4)
+				r.Stroke()
+				r.SetStrokeDashArray(nil)
+			}
+			r.Text(ts.Name, x+26, y)
+			x += 26 + r.MeasureText(ts.Name).Width() + 28
+		}
+	}
+}

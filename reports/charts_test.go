@@ -1,0 +1,68 @@
+package reports_test
+
+import (
+	"bytes"
+	"image/png"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+func monitorResults() *runner.Results {
+	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+	var samples []steps.Sample
+	for i := range 20 {
+		avail := 50
+		if i%5 == 1 || i%5 == 2 {
+			avail = 45
+		}
+		samples = append(samples, steps.Sample{Time: t0.Add(time.Duration(i) * time.Second), Desired: 50, Available: avail, Unavailable: 50 - avail})
+	}
+	out := &steps.MonitorOutput{Workloads: []steps.WorkloadSeries{{
+		Kind: "Deployment", Name: "web/app", Samples: samples, Desired: 50, Start: t0, End: t0.Add(21 * time.Second),
+		Recovery: steps.Recovery{Batches: []steps.BatchRecovery{{Time: t0.Add(900 * time.Millisecond), Killed: 5}}},
+	}}}
+	r := sample()
+	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &runner.StepResult{Name: "m", Kind: "monitor", Outcome: runner.Passed, Output: out})
+	return r
+}
+
+func TestAvailabilityChartFromLiveAndStoredResults(t *testing.T) {
+	live := monitorResults()
+	charts, err := reports.AvailabilityCharts(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(charts) != 1 || charts[0].File != "availability-demo-web_app.png" {
+		t.Fatalf("charts %+v", charts)
+	}
+	img, err := png.Decode(bytes.NewReader(charts[0].PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1100 || b.Dy() != 520 {
+		t.Errorf("size %v", b)
+	}
+
+	// The same chart comes out of results.json read back, as kdrill report
+	// and CI artifacts use it.
+	path := filepath.Join(t.TempDir(), "results.json")
+	if err := reports.WriteJSON(path, live); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := reports.ReadJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := reports.AvailabilityCharts(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 1 || !bytes.Equal(again[0].PNG, charts[0].PNG) {
+		t.Error("the chart drawn from results.json differs from the live one")
+	}
+}

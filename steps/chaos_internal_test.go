@@ -1,0 +1,136 @@
+package steps
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+func TestPoissonDrawsHaveTheMeanAndVariance(t *testing.T) {
+	for _, mean := range []float64{0.5, 10, 750} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		const n = 20000
+		var sum, sumSq float64
+		for range n {
+			x := float64(poisson(rng, mean))
+			sum += x
+			sumSq += x * x
+		}
+		m := sum / n
+		v := sumSq/n - m*m
+		// A Poisson variable's variance equals its mean; 20000 draws put the
+		// sample mean within a few standard errors.
+		if se := math.Sqrt(mean / n); math.Abs(m-mean) > 5*se {
+			t.Errorf("mean %.1f: sample mean %.3f", mean, m)
+		}
+		if math.Abs(v-mean)/mean > 0.1 {
+			t.Errorf("mean %.1f: sample variance %.3f", mean, v)
+		}
+	}
+}
+
+func TestScheduleDependsOnlyOnSpecAndSeed(t *testing.T) {
+	rounds := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}}
+	rounds.Default()
+	a, b := rounds.schedule(42), rounds.schedule(42)
+	if diff := cmp.Diff(a, b, cmp.AllowUnexported(plannedKill{})); diff != "" {
+		t.Errorf("same seed, different schedules:\n%s", diff)
+	}
+	if len(a) != 10 || a[0].at != 0 || a[9].at != 45*time.Second {
+		t.Errorf("default rounds schedule: %+v", a)
+	}
+	if cmp.Equal(a, rounds.schedule(43), cmp.AllowUnexported(plannedKill{})) {
+		t.Error("a different seed gave the same counts")
+	}
+
+	process := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}, Mode: "process", Rate: 2, Duration: runner.Duration{Duration: time.Minute}}
+	process.Default()
+	plan := process.schedule(7)
+	// About rate × duration = 120 kills, each of one pod, in rising time.
+	if len(plan) < 80 || len(plan) > 160 {
+		t.Errorf("process mode planned %d kills in a minute at 2/s", len(plan))
+	}
+	for i, p := range plan {
+		if p.count != 1 || p.at >= time.Minute || (i > 0 && p.at < plan[i-1].at) {
+			t.Fatalf("kill %d: %+v", i, p)
+		}
+	}
+	capped := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}, Mode: "process", Rate: 100, Rounds: 5, Duration: runner.Duration{Duration: time.Hour}}
+	capped.Default()
+	if got := len(capped.schedule(1)); got != 5 {
+		t.Errorf("rounds caps process mode at 5 kills, got %d", got)
+	}
+}
+
+func TestKillPoissonValidation(t *testing.T) {
+	for name, tc := range map[string]struct {
+		spec KillPoisson
+		want string
+	}{
+		"empty selector":        {KillPoisson{}, "selector: required"},
+		"system namespace":      {KillPoisson{PodTarget: PodTarget{Selector: "a=b", Namespace: "kube-system"}}, "system namespace"},
+		"unsafe is allowed":     {KillPoisson{PodTarget: PodTarget{Namespace: "kube-system", AllowUnsafe: true}}, ""},
+		"process needs rate":    {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Duration: runner.Duration{Duration: time.Second}}, "rate: must be > 0"},
+		"process needs dur":     {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Rate: 1}, "duration: required"},
+		"bad mode":              {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "burst"}, "mode: must be rounds or process"},
+		"fraction above one":    {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, MaxKillFraction: 2}, "maxKillFraction"},
+		"selector and workload": {KillPoisson{PodTarget: PodTarget{Selector: "a=b", Workload: &ObjectRef{Kind: "Deployment", Name: "w"}}}, "not both"},
+	} {
+		tc.spec.Default()
+		err := tc.spec.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestRecoveryAndSummary(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	samples := []Sample{
+		{Time: at(0), Desired: 10, Available: 10},
+		{Time: at(1.1), Desired: 10, Available: 7},  // batch at 1s dips
+		{Time: at(3), Desired: 10, Available: 10},   // back after 2s
+		{Time: at(10.2), Desired: 10, Available: 9}, // batch at 10s dips
+		{Time: at(20), Desired: 10, Available: 9},
+	}
+	end := at(25)
+	got := []BatchRecovery{
+		recoveryAfter(samples, at(1), 3, end),
+		recoveryAfter(samples, at(5), 1, end), // no dip before the next batch's: still counts the later dip
+		recoveryAfter(samples, at(10), 1, end),
+		recoveryAfter(samples, at(24), 1, end), // no sample after it: no visible impact
+	}
+	if !got[0].Recovered || got[0].Recovery.Duration != 2*time.Second {
+		t.Errorf("batch 1: %+v", got[0])
+	}
+	if got[2].Recovered || got[2].Recovery.Duration != 15*time.Second {
+		t.Errorf("batch 3 never recovered and lasts until the end: %+v", got[2])
+	}
+	if !got[3].Recovered || got[3].Recovery.Duration != 0 {
+		t.Errorf("batch 4: %+v", got[3])
+	}
+	sum := summarize(got)
+	if sum.Unrecovered != 2 || sum.Max.Duration != 20*time.Second || sum.P50.Duration != 2*time.Second {
+		t.Errorf("summary %+v", sum)
+	}
+	ws := (&workloadWatcher{samples: samples, seen: map[string]bool{"ns/a": true}}).series(end, []runner.TimelineEvent{
+		{Time: at(1), Kind: "kill", Count: 2, Objects: []string{"ns/a", "ns/other"}},
+	})
+	if ws.MinAvailable != 7 || ws.Kills != 1 || len(ws.Recovery.Batches) != 1 {
+		t.Errorf("series: min %d kills %d batches %d", ws.MinAvailable, ws.Kills, len(ws.Recovery.Batches))
+	}
+	// Below desired: 1.1s→3s, and 10.2s→25s.
+	if want := 1900*time.Millisecond + 14800*time.Millisecond; ws.BelowDesired.Duration != want {
+		t.Errorf("below desired %s, want %s", ws.BelowDesired, want)
+	}
+}
