@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"math"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -148,6 +149,8 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 		maxLeft = max(maxLeft, availY[i], desiredY[i])
 	}
 	pad := max(1, (maxLeft-minLeft)*0.1)
+	left := newIntScale(max(0, minLeft-pad), maxLeft+pad)
+	right := newIntScale(0, maxRight*1.15)
 	format := "15:04:05"
 	if end.Sub(w.Samples[0].Time) < time.Minute {
 		format = "15:04:05.0"
@@ -157,26 +160,20 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 		TitleStyle: chart.Style{FontSize: 13},
 		Width:      1100,
 		Height:     520,
-		Background: chart.Style{Padding: chart.Box{Top: 50, Left: 20, Right: 20, Bottom: 45}},
+		Background: chart.Style{Padding: chart.Box{Top: 50, Left: 55, Right: 20, Bottom: 45}},
 		XAxis: chart.XAxis{
 			Name:           "time (UTC)",
 			ValueFormatter: chart.TimeValueFormatterWithFormat(format),
 			Range:          &chart.ContinuousRange{Min: chart.TimeToFloat64(w.Samples[0].Time), Max: chart.TimeToFloat64(end)},
 		},
-		// go-chart draws YAxis on the right and YAxisSecondary on the left,
-		// where a name would overlap the tick labels: the legend names it.
-		YAxisSecondary: chart.YAxis{
-			Range:          &chart.ContinuousRange{Min: max(0, minLeft-pad), Max: maxLeft + pad},
-			ValueFormatter: intFormatter,
-		},
-		YAxis: chart.YAxis{
-			Name:           "unavailable / killed pods",
-			Range:          &chart.ContinuousRange{Min: 0, Max: maxRight * 1.15},
-			ValueFormatter: intFormatter,
-		},
+		// go-chart draws YAxis on the right and YAxisSecondary on the left;
+		// its secondary axis mishandles explicit ticks, so kdrill draws the
+		// left axis itself (leftAxis below).
+		YAxisSecondary: chart.YAxis{Style: chart.Hidden(), Range: &chart.ContinuousRange{Min: left.min, Max: left.max}},
+		YAxis:          right.axis("unavailable / killed pods"),
 		Series: series,
 	}
-	c.Elements = []chart.Renderable{bottomLegend(&c)}
+	c.Elements = []chart.Renderable{bottomLegend(&c), left.render}
 	var buf bytes.Buffer
 	if err := c.Render(chart.PNG, &buf); err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)
@@ -184,11 +181,69 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func intFormatter(v any) string {
-	if f, ok := v.(float64); ok {
-		return fmt.Sprintf("%.0f", f)
+// intScale is a pod-count scale with whole-number ticks at a round step,
+// starting and ending on a tick.
+type intScale struct {
+	min, max, step float64
+}
+
+func newIntScale(lo, hi float64) intScale {
+	step := 1.0
+	for _, s := range []float64{1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000} {
+		step = s
+		if (hi-lo)/s <= 8 {
+			break
+		}
 	}
-	return fmt.Sprint(v)
+	first := math.Floor(lo/step) * step
+	last := math.Ceil(hi/step) * step
+	if last == first {
+		last = first + step
+	}
+	return intScale{min: first, max: last, step: step}
+}
+
+func (s intScale) ticks() []chart.Tick {
+	var ticks []chart.Tick
+	for v := s.min; v <= s.max+s.step/2; v += s.step {
+		ticks = append(ticks, chart.Tick{Value: v, Label: fmt.Sprintf("%.0f", v)})
+	}
+	return ticks
+}
+
+// axis is a go-chart axis on this scale.
+func (s intScale) axis(name string) chart.YAxis {
+	return chart.YAxis{Name: name, Range: &chart.ContinuousRange{Min: s.min, Max: s.max}, Ticks: s.ticks()}
+}
+
+// render draws this scale as the left axis of the plot area, with grid
+// lines, for the series mapped to go-chart's secondary axis.
+func (s intScale) render(r chart.Renderer, box chart.Box, _ chart.Style) {
+	font, err := chart.GetDefaultFont()
+	if err != nil {
+		return
+	}
+	r.SetFont(font)
+	r.SetFontSize(10)
+	r.SetFontColor(drawing.ColorFromHex("333333"))
+	r.SetStrokeColor(drawing.ColorFromHex("333333"))
+	r.SetStrokeWidth(1)
+	r.MoveTo(box.Left, box.Top)
+	r.LineTo(box.Left, box.Bottom)
+	r.Stroke()
+	for _, t := range s.ticks() {
+		y := box.Bottom - int((t.Value-s.min)/(s.max-s.min)*float64(box.Height()))
+		r.SetStrokeColor(drawing.ColorFromHex("333333"))
+		r.MoveTo(box.Left-5, y)
+		r.LineTo(box.Left, y)
+		r.Stroke()
+		r.SetStrokeColor(drawing.ColorFromHex("e6e6e6"))
+		r.MoveTo(box.Left+1, y)
+		r.LineTo(box.Right, y)
+		r.Stroke()
+		w := r.MeasureText(t.Label).Width()
+		r.Text(t.Label, box.Left-9-w, y+4)
+	}
 }
 
 // stepLine turns samples into a step line: each value holds until the next

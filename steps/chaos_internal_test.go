@@ -3,6 +3,7 @@ package steps
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,89 @@ func TestRecoveryAndSummary(t *testing.T) {
 	// Below desired: 1.1s→3s, and 10.2s→25s.
 	if want := 1900*time.Millisecond + 14800*time.Millisecond; ws.BelowDesired.Duration != want {
 		t.Errorf("below desired %s, want %s", ws.BelowDesired, want)
+	}
+}
+
+// chiSquareCritical approximates the chi-square quantile for df degrees of
+// freedom at the 1 % level (Wilson–Hilferty).
+func chiSquareCritical(df int) float64 {
+	const z99 = 2.3263
+	k := float64(df)
+	h := 2 / (9 * k)
+	return k * math.Pow(1-h+z99*math.Sqrt(h), 3)
+}
+
+func TestRoundsScheduleIsPoissonAtTheOnePercentLevel(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		k := &KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mean: 10, Rounds: 10000}
+		k.Default()
+		plan := k.schedule(seed)
+		if len(plan) != 10000 {
+			t.Fatalf("planned %d rounds", len(plan))
+		}
+		observed := map[int]int{}
+		for _, p := range plan {
+			observed[p.count]++
+		}
+		// Bins 0..4 and 17+ are merged into the tails so every bin expects
+		// at least 5 draws.
+		pmf := func(x int) float64 { return math.Exp(-10 + float64(x)*math.Log(10) - lgamma(x+1)) }
+		var chi float64
+		bins := 0
+		lowExp, lowObs := 0.0, 0
+		for x := 0; x <= 4; x++ {
+			lowExp += 10000 * pmf(x)
+			lowObs += observed[x]
+		}
+		add := func(exp float64, obs int) {
+			chi += (float64(obs) - exp) * (float64(obs) - exp) / exp
+			bins++
+		}
+		add(lowExp, lowObs)
+		highExp, highObs := 10000.0-lowExp, 10000-lowObs
+		for x := 5; x <= 16; x++ {
+			e := 10000 * pmf(x)
+			add(e, observed[x])
+			highExp -= e
+			highObs -= observed[x]
+		}
+		add(highExp, highObs)
+		if crit := chiSquareCritical(bins - 1); chi > crit {
+			t.Errorf("seed %d: chi-square %.1f over %d bins exceeds the 1%% critical value %.1f", seed, chi, bins, crit)
+		}
+	}
+}
+
+func lgamma(x int) float64 {
+	v, _ := math.Lgamma(float64(x))
+	return v
+}
+
+func TestProcessScheduleHasExponentialGapsAtTheOnePercentLevel(t *testing.T) {
+	const rate = 20.0
+	for _, seed := range []int64{1, 2, 3} {
+		k := &KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Rate: rate, Rounds: 10000, Duration: runner.Duration{Duration: 24 * time.Hour}}
+		k.Default()
+		plan := k.schedule(seed)
+		if len(plan) != 10000 {
+			t.Fatalf("planned %d kills", len(plan))
+		}
+		gaps := make([]float64, len(plan))
+		prev := time.Duration(0)
+		for i, p := range plan {
+			gaps[i] = (p.at - prev).Seconds()
+			prev = p.at
+		}
+		slices.Sort(gaps)
+		// Kolmogorov–Smirnov distance to Exp(rate).
+		n := float64(len(gaps))
+		var d float64
+		for i, g := range gaps {
+			cdf := 1 - math.Exp(-rate*g)
+			d = max(d, math.Abs(float64(i+1)/n-cdf), math.Abs(cdf-float64(i)/n))
+		}
+		if crit := 1.628 / math.Sqrt(n); d > crit {
+			t.Errorf("seed %d: KS distance %.4f exceeds the 1%% critical value %.4f", seed, d, crit)
+		}
 	}
 }

@@ -62,7 +62,11 @@ type KillPoisson struct {
 
 // KillRound is one batch of kills.
 type KillRound struct {
-	Time time.Time `json:"time"`
+	// Scheduled is when the schedule said to kill; Time is when the
+	// deletions were sent, and Late the difference.
+	Scheduled time.Time       `json:"scheduled"`
+	Time      time.Time       `json:"time"`
+	Late      runner.Duration `json:"late"`
 	// Drawn is the count the distribution gave; Killed is what was deleted
 	// after the cap and the pods available.
 	Drawn    int      `json:"drawn"`
@@ -217,7 +221,8 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		current := pods()
 		elig := len(eligible(current))
 		n := min(planned.count, int(math.Floor(k.MaxKillFraction*float64(elig))))
-		round := KillRound{Time: env.Clock.Now(), Drawn: planned.count, Eligible: elig}
+		now := env.Clock.Now()
+		round := KillRound{Scheduled: start.Add(planned.at), Time: now, Late: runner.Duration{Duration: now.Sub(start.Add(planned.at))}, Drawn: planned.count, Eligible: elig}
 		if n > 0 {
 			killed, err := killBatch(ctx, env, target, current, n, victims, k.GracePeriodSeconds)
 			round.Victims = killed
