@@ -2,9 +2,9 @@ package reports
 
 import (
 	"bytes"
-	"math"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,7 +171,7 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 		// left axis itself (leftAxis below).
 		YAxisSecondary: chart.YAxis{Style: chart.Hidden(), Range: &chart.ContinuousRange{Min: left.min, Max: left.max}},
 		YAxis:          right.axis("unavailable / killed pods"),
-		Series: series,
+		Series:         series,
 	}
 	c.Elements = []chart.Renderable{bottomLegend(&c), left.render}
 	var buf bytes.Buffer
