@@ -5,6 +5,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -138,4 +139,12 @@ func diff(before, after map[string]int) map[string]int {
 		}
 	}
 	return out
+}
+
+func convertJSON(in, v any) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
 }

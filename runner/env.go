@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -141,7 +142,7 @@ func (e *Env) Record(ev TimelineEvent) {
 	})
 }
 
-// Timeline returns the scenario's events of a kind so far.
+// Timeline returns the scenario's events of a kind so far, in time order.
 func (e *Env) Timeline(kind string) []TimelineEvent {
 	var out []TimelineEvent
 	e.shared.results.Read(func() {
@@ -151,6 +152,7 @@ func (e *Env) Timeline(kind string) []TimelineEvent {
 			}
 		}
 	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
 }
 

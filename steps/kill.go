@@ -73,6 +73,8 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
 	}
 	rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(env.Step.Index)+1))
-	victims, err := killBatch(ctx, env, target, pods, n, rng, k.GracePeriodSeconds)
+	chosen, _ := chooseVictims(pods, n, rng, nil)
+	victims, err := deletePods(ctx, env, target.namespace, chosen, env.Clock.Now(), k.GracePeriodSeconds)
+	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
 	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
 }

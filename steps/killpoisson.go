@@ -190,7 +190,14 @@ func poisson(rng *rand.Rand, mean float64) int {
 	return total
 }
 
+// maxDeletesInFlight bounds the concurrent deletions of a killer that has
+// fallen behind a slow API server.
+const maxDeletesInFlight = 32
+
 // Run kills on schedule until the schedule ends or the step is stopped.
+// Victims are chosen on time from a watch-fed cache; their deletions are
+// sent without waiting for earlier ones to return, so a slow API server
+// delays no kill behind another.
 func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 	seed := env.Seed ^ int64(env.Step.Index+1)*0x9e3779b97f4a7c
 	if k.Seed != nil {
@@ -206,6 +213,23 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return out, err
 	}
 	defer stop()
+
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		failure  error
+		inFlight = make(chan struct{}, maxDeletesInFlight)
+		claimed  = map[string]bool{}
+	)
+	finish := func() (any, error) {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range out.Rounds {
+			out.Total += r.Killed
+		}
+		return out, failure
+	}
 	victims := rand.New(rand.NewPCG(uint64(seed), 0xdead))
 	start := env.Clock.Now()
 	for _, planned := range k.schedule(seed) {
@@ -214,28 +238,70 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 			select {
 			case <-ctx.Done():
 				t.Stop()
+				_, _ = finish()
 				return out, ctx.Err()
 			case <-t.C():
 			}
 		}
+		mu.Lock()
+		if failure != nil {
+			mu.Unlock()
+			break
+		}
 		current := pods()
-		elig := len(eligible(current))
-		n := min(planned.count, int(math.Floor(k.MaxKillFraction*float64(elig))))
-		now := env.Clock.Now()
-		round := KillRound{Scheduled: start.Add(planned.at), Time: now, Late: runner.Duration{Duration: now.Sub(start.Add(planned.at))}, Drawn: planned.count, Eligible: elig}
-		if n > 0 {
-			killed, err := killBatch(ctx, env, target, current, n, victims, k.GracePeriodSeconds)
-			round.Victims = killed
-			round.Killed = len(killed)
-			out.Total += len(killed)
-			if err != nil {
-				out.Rounds = append(out.Rounds, round)
-				return out, err
+		// Forget claims on pods the cache no longer lists.
+		present := make(map[string]bool, len(current))
+		for _, p := range current {
+			present[p.Name] = true
+		}
+		for name := range claimed {
+			if !present[name] {
+				delete(claimed, name)
 			}
 		}
-		out.Rounds = append(out.Rounds, round)
+		elig := 0
+		for _, p := range eligible(current) {
+			if !claimed[p.Name] {
+				elig++
+			}
+		}
+		n := min(planned.count, int(math.Floor(k.MaxKillFraction*float64(elig))))
+		chosen, _ := chooseVictims(current, n, victims, claimed)
+		for _, name := range chosen {
+			claimed[name] = true
+		}
+		now := env.Clock.Now()
+		scheduled := start.Add(planned.at)
+		out.Rounds = append(out.Rounds, KillRound{
+			Scheduled: scheduled, Time: now, Late: runner.Duration{Duration: now.Sub(scheduled)},
+			Drawn: planned.count, Eligible: elig,
+		})
+		index := len(out.Rounds) - 1
+		mu.Unlock()
+		if len(chosen) == 0 {
+			continue
+		}
+		select {
+		case inFlight <- struct{}{}:
+		case <-ctx.Done():
+			_, _ = finish()
+			return out, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-inFlight }()
+			deleted, err := deletePods(ctx, env, target.namespace, chosen, now, k.GracePeriodSeconds)
+			mu.Lock()
+			defer mu.Unlock()
+			out.Rounds[index].Victims = deleted
+			out.Rounds[index].Killed = len(deleted)
+			if err != nil && failure == nil {
+				failure = err
+			}
+		}()
 	}
-	return out, nil
+	return finish()
 }
 
 // watchPods keeps a watch-fed cache of the target's pods, so each round
@@ -253,6 +319,7 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (func
 		},
 	}
 	informer := cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
+	_ = informer.SetTransform(trimPod)
 	var mu sync.Mutex
 	var lastErr error
 	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
@@ -284,4 +351,21 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (func
 		return out
 	}
 	return list, cancel, nil
+}
+
+// trimPod keeps only what chaos steps and monitors read of a pod (its
+// identity, labels, deletion mark, phase and conditions), so caches of
+// thousands of pods stay small.
+func trimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+			Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
+		},
+		Status: corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions},
+	}, nil
 }

@@ -176,6 +176,7 @@ type workloadWatcher struct {
 	mu       sync.Mutex
 	workload *unstructured.Unstructured
 	pods     map[string]*corev1.Pod
+	counts   map[string]int  // pods by category (phase, or Terminating)
 	seen     map[string]bool // every pod of the workload seen, as namespace/name
 	samples  []Sample
 	start    time.Time
@@ -200,7 +201,7 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 	}
 	w := &workloadWatcher{
 		ref: ref, namespace: res.namespace, clock: env.Clock.Now,
-		pods: map[string]*corev1.Pod{}, seen: map[string]bool{}, start: env.Clock.Now(),
+		pods: map[string]*corev1.Pod{}, counts: map[string]int{}, seen: map[string]bool{}, start: env.Clock.Now(),
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	w.stop = cancel
@@ -232,6 +233,7 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 			return podClient.Watch(ctx, opts)
 		},
 	}, &corev1.Pod{}, 0, cache.Indexers{})
+	_ = pods.SetTransform(trimPod)
 	preg, _ := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.setPod(o, false) },
 		UpdateFunc: func(_, o any) { w.setPod(o, false) },
@@ -279,12 +281,32 @@ func (w *workloadWatcher) setPod(o any, deleted bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen[p.Namespace+"/"+p.Name] = true
+	if old, ok := w.pods[p.Name]; ok {
+		w.count(podCategory(old), -1)
+	}
 	if deleted {
 		delete(w.pods, p.Name)
 	} else {
 		w.pods[p.Name] = p
+		w.count(podCategory(p), 1)
 	}
 	w.sample()
+}
+
+// count keeps the per-phase pod counts current, one event at a time.
+func (w *workloadWatcher) count(category string, delta int) {
+	w.counts[category] += delta
+	if w.counts[category] == 0 {
+		delete(w.counts, category)
+	}
+}
+
+// podCategory is a pod's phase, or Terminating while it is being deleted.
+func podCategory(p *corev1.Pod) string {
+	if p.DeletionTimestamp != nil {
+		return "Terminating"
+	}
+	return string(p.Status.Phase)
 }
 
 // sample records the current state if it differs from the last sample.
@@ -292,7 +314,7 @@ func (w *workloadWatcher) sample() {
 	if !w.sampling {
 		return
 	}
-	s := Sample{Time: w.clock(), Pods: map[string]int{}}
+	s := Sample{Time: w.clock()}
 	if w.workload != nil {
 		get := func(fields ...string) int {
 			v, _, _ := unstructured.NestedInt64(w.workload.Object, fields...)
@@ -311,13 +333,7 @@ func (w *workloadWatcher) sample() {
 			s.Unavailable = max(0, s.Desired-s.Available)
 		}
 	}
-	for _, p := range w.pods {
-		if p.DeletionTimestamp != nil {
-			s.Pods["Terminating"]++
-			continue
-		}
-		s.Pods[string(p.Status.Phase)]++
-	}
+	s.Pods = maps.Clone(w.counts)
 	if n := len(w.samples); n > 0 {
 		last := w.samples[n-1]
 		if last.Desired == s.Desired && last.Available == s.Available && last.Unavailable == s.Unavailable &&

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -154,30 +155,42 @@ func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod
 	return out, nil
 }
 
-// killBatch deletes n pods chosen at random from the eligible ones and
-// records the batch on the scenario's timeline. It returns the victims.
-func killBatch(ctx context.Context, env *runner.Env, r *resolvedPods, pods []*corev1.Pod, n int, rng *rand.Rand, grace *int64) ([]string, error) {
-	at := env.Clock.Now()
-	candidates := eligible(pods)
-	n = min(n, len(candidates))
-	order := rng.Perm(len(candidates))
-	var victims []string
-	for _, i := range order[:n] {
-		pod := candidates[i]
-		err := env.Cluster.Typed.CoreV1().Pods(r.namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: grace})
-		if err != nil && !apierrors.IsNotFound(err) {
-			if len(victims) > 0 {
-				env.Record(runner.TimelineEvent{Time: at, Kind: "kill", Count: len(victims), Objects: qualify(r.namespace, victims)})
-			}
-			return victims, wrapInfra(fmt.Errorf("delete pod %s: %w", pod.Name, err))
-		}
-		if err == nil {
-			victims = append(victims, pod.Name)
+// chooseVictims picks n of the eligible pods at random, skipping claimed
+// ones (already being deleted by an earlier kill).
+func chooseVictims(pods []*corev1.Pod, n int, rng *rand.Rand, claimed map[string]bool) (victims []string, eligibleCount int) {
+	var candidates []*corev1.Pod
+	for _, p := range eligible(pods) {
+		if !claimed[p.Name] {
+			candidates = append(candidates, p)
 		}
 	}
-	env.Record(runner.TimelineEvent{Time: at, Kind: "kill", Count: len(victims), Objects: qualify(r.namespace, victims)})
-	env.Log.Info("killed pods", "count", len(victims), "eligible", len(candidates))
-	return victims, nil
+	n = min(n, len(candidates))
+	for _, i := range rng.Perm(len(candidates))[:n] {
+		victims = append(victims, candidates[i].Name)
+	}
+	return victims, len(candidates)
+}
+
+// deletePods deletes the named pods and records the batch, stamped with at,
+// on the scenario's timeline. It returns the pods it deleted; one already
+// gone is skipped.
+func deletePods(ctx context.Context, env *runner.Env, namespace string, names []string, at time.Time, grace *int64) ([]string, error) {
+	var deleted []string
+	var failure error
+	for _, name := range names {
+		err := env.Cluster.Typed.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: grace})
+		if err != nil && !apierrors.IsNotFound(err) {
+			failure = wrapInfra(fmt.Errorf("delete pod %s: %w", name, err))
+			break
+		}
+		if err == nil {
+			deleted = append(deleted, name)
+		}
+	}
+	if len(deleted) > 0 {
+		env.Record(runner.TimelineEvent{Time: at, Kind: "kill", Count: len(deleted), Objects: qualify(namespace, deleted)})
+	}
+	return deleted, failure
 }
 
 func qualify(ns string, names []string) []string {

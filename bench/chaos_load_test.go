@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// BenchmarkChaosLoad runs testdata/chaos-load.yaml with the kdrill binary:
+// 5,000 pods, single kills as a Poisson process at 20/s for 60 s, the
+// monitor running. It reports kdrill's peak RSS, its average CPU while the
+// kills run, the kill timing error (p99 and max), and whether the monitor's
+// final pod counts equal a fresh list taken after it stopped.
+func BenchmarkChaosLoad(b *testing.B) {
+	kubeconfig := testcluster.Kubeconfig(b)
+	cluster := testcluster.Connect(b)
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "kdrill")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kdrill").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	for range b.N {
+		reportDir := filepath.Join(dir, "report")
+		ns := testcluster.Namespace(b, cluster)
+		cmd := exec.Command(bin, "run", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", reportDir, "testdata/chaos-load.yaml")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		var cpuStart, cpuEnd time.Duration
+		var wallStart, wallEnd time.Time
+		var output strings.Builder
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			output.WriteString(line + "\n")
+			switch {
+			case strings.Contains(line, "✓ deploy [apply]"):
+				cpuStart, wallStart = cpuTime(cmd.Process.Pid), time.Now()
+			case strings.Contains(line, "kills [killPoisson]"):
+				cpuEnd, wallEnd = cpuTime(cmd.Process.Pid), time.Now()
+			}
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("kdrill: %v\n%s", err, output.String())
+		}
+		usage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var lateness []time.Duration
+		var last steps.Sample
+		for _, st := range res.Scenarios[0].Steps {
+			switch st.Kind {
+			case "killPoisson":
+				var out steps.KillPoissonOutput
+				if err := convertJSON(st.Output, &out); err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range out.Rounds {
+					lateness = append(lateness, r.Late.Duration)
+				}
+			case "monitor":
+				var out steps.MonitorOutput
+				if err := convertJSON(st.Output, &out); err != nil {
+					b.Fatal(err)
+				}
+				samples := out.Workloads[0].Samples
+				last = samples[len(samples)-1]
+			}
+		}
+		// No watch event was dropped: the monitor's last counts are what a
+		// fresh list says now that the pods have settled.
+		pods, err := cluster.Typed.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=load"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		fresh := map[string]int{}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil {
+				fresh["Terminating"]++
+			} else {
+				fresh[string(p.Status.Phase)]++
+			}
+		}
+		if !maps.Equal(fresh, last.Pods) {
+			b.Errorf("the monitor's last sample counts %v, a fresh list %v", last.Pods, fresh)
+		}
+		if len(lateness) == 0 || wallEnd.IsZero() {
+			b.Fatalf("no kills recorded:\n%s", output.String())
+		}
+		slices.Sort(lateness)
+		p99 := lateness[int(0.99*float64(len(lateness)-1))]
+		b.ReportMetric(float64(usage.Maxrss)/1024, "peak-RSS-MiB")
+		b.ReportMetric((cpuEnd-cpuStart).Seconds()/wallEnd.Sub(wallStart).Seconds(), "CPU-cores-during-kills")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "kill-late-p99-ms")
+		b.ReportMetric(float64(lateness[len(lateness)-1].Microseconds())/1000, "kill-late-max-ms")
+		b.ReportMetric(float64(len(lateness)), "kills")
+		b.Logf("%d kills; peak RSS %.1f MiB; CPU %.3f cores over %s of kills; lateness p99 %s max %s",
+			len(lateness), float64(usage.Maxrss)/1024, (cpuEnd-cpuStart).Seconds()/wallEnd.Sub(wallStart).Seconds(),
+			wallEnd.Sub(wallStart).Round(time.Millisecond), p99, lateness[len(lateness)-1])
+	}
+}
+
+// cpuTime reads a process's user+system CPU time from /proc.
+func cpuTime(pid int) time.Duration {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
