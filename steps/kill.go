@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 
 	"github.com/kdrill/kdrill/runner"
 )
@@ -67,13 +66,12 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, elig := chooseVictims(pods, 0, 0, nil)
 	n := k.Count
-	elig := len(eligible(pods))
 	if k.Percent > 0 {
 		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
 	}
-	rng := rand.New(rand.NewPCG(uint64(env.Seed), uint64(env.Step.Index)+1))
-	chosen, _ := chooseVictims(pods, n, rng, nil)
+	chosen, _ := chooseVictims(pods, n, uint64(env.Seed)^uint64(env.Step.Index+1), nil)
 	victims, err := deletePods(ctx, env, target.namespace, chosen, env.Clock.Now(), k.GracePeriodSeconds)
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
 	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err

@@ -208,7 +208,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return out, err
 	}
-	pods, stop, err := watchPods(ctx, env, target)
+	pods, podByName, stop, err := watchPods(ctx, env, target)
 	if err != nil {
 		return out, err
 	}
@@ -249,24 +249,18 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 			break
 		}
 		current := pods()
-		// Forget claims on pods the cache no longer lists.
-		present := make(map[string]bool, len(current))
-		for _, p := range current {
-			present[p.Name] = true
-		}
+		// A claimed pod is one an earlier kill is deleting; forget it once the
+		// cache shows it terminating or gone.
 		for name := range claimed {
-			if !present[name] {
+			if p, ok := podByName(name); !ok || p.DeletionTimestamp != nil {
 				delete(claimed, name)
 			}
 		}
-		elig := 0
-		for _, p := range eligible(current) {
-			if !claimed[p.Name] {
-				elig++
-			}
-		}
+		// One pass picks the drawn count; the cap then keeps the first of them
+		// (the victims come in score order, so that is the same choice).
+		chosen, elig := chooseVictims(current, planned.count, victims.Uint64(), claimed)
 		n := min(planned.count, int(math.Floor(k.MaxKillFraction*float64(elig))))
-		chosen, _ := chooseVictims(current, n, victims, claimed)
+		chosen = chosen[:min(n, len(chosen))]
 		for _, name := range chosen {
 			claimed[name] = true
 		}
@@ -306,7 +300,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 
 // watchPods keeps a watch-fed cache of the target's pods, so each round
 // sees the current pods without listing them again.
-func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (func() []*corev1.Pod, func(), error) {
+func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list func() []*corev1.Pod, get func(name string) (*corev1.Pod, bool), stop func(), err error) {
 	pods := env.Cluster.Typed.CoreV1().Pods(target.namespace)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
@@ -336,11 +330,11 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (func
 		mu.Lock()
 		defer mu.Unlock()
 		if lastErr != nil {
-			return nil, nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", lastErr)}
+			return nil, nil, nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", lastErr)}
 		}
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
-	list := func() []*corev1.Pod {
+	list = func() []*corev1.Pod {
 		items := informer.GetStore().List()
 		out := make([]*corev1.Pod, 0, len(items))
 		for _, it := range items {
@@ -350,7 +344,15 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (func
 		}
 		return out
 	}
-	return list, cancel, nil
+	get = func(name string) (*corev1.Pod, bool) {
+		obj, ok, _ := informer.GetStore().GetByKey(target.namespace + "/" + name)
+		if !ok {
+			return nil, false
+		}
+		p, ok := obj.(*corev1.Pod)
+		return p, ok
+	}
+	return list, get, cancel, nil
 }
 
 // trimPod keeps only what chaos steps and monitors read of a pod (its

@@ -2,10 +2,10 @@ package steps
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/fnv"
 	"fmt"
-	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,19 +129,6 @@ func workloadSelector(obj *unstructured.Unstructured) (labels.Selector, error) {
 	return metav1.LabelSelectorAsSelector(&ls)
 }
 
-// eligible returns the Running, not terminating pods, sorted by name so a
-// seeded choice picks the same positions every time.
-func eligible(pods []*corev1.Pod) []*corev1.Pod {
-	var out []*corev1.Pod
-	for _, p := range pods {
-		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-			out = append(out, p)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
 // list lists the pods the target selects.
 func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod, error) {
 	list, err := env.Cluster.Typed.CoreV1().Pods(r.namespace).List(ctx, metav1.ListOptions{LabelSelector: r.selector.String()})
@@ -155,20 +142,58 @@ func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod
 	return out, nil
 }
 
-// chooseVictims picks n of the eligible pods at random, skipping claimed
-// ones (already being deleted by an earlier kill).
-func chooseVictims(pods []*corev1.Pod, n int, rng *rand.Rand, claimed map[string]bool) (victims []string, eligibleCount int) {
-	var candidates []*corev1.Pod
-	for _, p := range eligible(pods) {
-		if !claimed[p.Name] {
-			candidates = append(candidates, p)
+// chooseVictims picks n of the Running, not terminating, unclaimed pods at
+// random: each pod gets a score from a hash of the draw's key and its name,
+// and the n lowest scores die. The same key and the same pods give the same
+// victims, in one pass and with no sorting of the whole set, which keeps a
+// killer on schedule over thousands of pods. It also returns how many pods
+// were eligible.
+func chooseVictims(pods []*corev1.Pod, n int, key uint64, claimed map[string]bool) (victims []string, eligibleCount int) {
+	type scored struct {
+		score uint64
+		name  string
+	}
+	less := func(a, b scored) bool { return a.score < b.score || (a.score == b.score && a.name < b.name) }
+	var seed [8]byte
+	binary.LittleEndian.PutUint64(seed[:], key)
+	var best []scored // the n lowest scores so far, in no order
+	worst := 0        // index of the highest score in best
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || claimed[p.Name] {
+			continue
+		}
+		eligibleCount++
+		if n <= 0 {
+			continue
+		}
+		h := fnv.New64a()
+		_, _ = h.Write(seed[:])
+		_, _ = h.Write([]byte(p.Name))
+		sc := scored{h.Sum64(), p.Name}
+		switch {
+		case len(best) < n:
+			best = append(best, sc)
+		case less(sc, best[worst]):
+			best[worst] = sc
+		default:
+			continue
+		}
+		for i := range best {
+			if less(best[worst], best[i]) {
+				worst = i
+			}
 		}
 	}
-	n = min(n, len(candidates))
-	for _, i := range rng.Perm(len(candidates))[:n] {
-		victims = append(victims, candidates[i].Name)
+	slices.SortFunc(best, func(a, b scored) int {
+		if less(a, b) {
+			return -1
+		}
+		return 1
+	})
+	for _, b := range best {
+		victims = append(victims, b.name)
 	}
-	return victims, len(candidates)
+	return victims, eligibleCount
 }
 
 // deletePods deletes the named pods and records the batch, stamped with at,

@@ -43,6 +43,7 @@ var docComments = map[string]string{
 	"KillPoissonOutput":            "KillPoissonOutput is what steps.NAME holds after a killPoisson.",
 	"KillRound":                    "KillRound is one batch of kills.",
 	"KillRound.Drawn":              "Drawn is the count the distribution gave; Killed is what was deleted\nafter the cap and the pods available.",
+	"KillRound.Scheduled":          "Scheduled is when the schedule said to kill; Time is when the\ndeletions were sent, and Late the difference.",
 	"KindDoc":                      "KindDoc describes a step kind for people: what it does, its fields and an\nexample. It is built from the spec structs and their doc comments, so it\ncannot drift from the code.",
 	"Monitor":                      "Monitor samples the availability of workloads from watch events, not\npolling: desired, available, unavailable, ready and updated replicas and\nthe phases of their pods, each change stamped to the millisecond. It runs\nuntil a stop step names it or the scenario's steps end, so give it\nbackground: true. Its output measures what kill steps did: the minimum\navailable, the maximum unavailable, the time spent below the desired\ncount, and for each kill batch the recovery time, from the deletion until\navailability is back at the desired count (p50, p95, max).\n\nExample:\n\n\tsteps:\n\t- name: availability\n\t  background: true\n\t  monitor:\n\t    workloads: [{kind: Deployment, name: web}]",
 	"Monitor.Workloads":            "Workloads to sample: Deployments, ReplicaSets or StatefulSets, by kind\nand name.",
