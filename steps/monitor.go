@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kdrill/kdrill/runner"
@@ -139,6 +140,13 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	env.Ready()
 	<-ctx.Done()
+	// A watch can trail the API server by a moment: read each workload once
+	// more so the series ends with its state at the stop.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	for _, w := range watchers {
+		w.catchUp(rctx)
+	}
+	cancel()
 	end := env.Clock.Now()
 	kills := env.Timeline("kill")
 	out := &MonitorOutput{MinAvailable: -1}
@@ -167,6 +175,7 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 type workloadWatcher struct {
 	ref       ObjectRef
 	namespace string
+	client    dynamic.ResourceInterface
 	clock     func() time.Time
 	stop      func()
 	// synced is closed once both watches have their initial state; samples
@@ -200,7 +209,7 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 		return nil, fmt.Errorf("monitor %s: %w", ref.String(), err)
 	}
 	w := &workloadWatcher{
-		ref: ref, namespace: res.namespace, clock: env.Clock.Now,
+		ref: ref, namespace: res.namespace, client: res.client, clock: env.Clock.Now,
 		pods: map[string]*corev1.Pod{}, counts: map[string]int{}, seen: map[string]bool{}, start: env.Clock.Now(),
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -260,6 +269,15 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 		close(w.synced)
 	}()
 	return w, nil
+}
+
+// catchUp reads the workload and records its current state.
+func (w *workloadWatcher) catchUp(ctx context.Context) {
+	obj, err := w.client.Get(ctx, w.ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return
+	}
+	w.setWorkload(obj)
 }
 
 func (w *workloadWatcher) setWorkload(o any) {

@@ -3,8 +3,8 @@ package steps
 import (
 	"context"
 	"encoding/binary"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 
