@@ -9,10 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/kdrill/kdrill/runner"
 )
@@ -301,36 +297,15 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 // watchPods keeps a watch-fed cache of the target's pods, so each round
 // sees the current pods without listing them again.
 func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list func() []*corev1.Pod, get func(name string) (*corev1.Pod, bool), stop func(), err error) {
-	pods := env.Cluster.Typed.CoreV1().Pods(target.namespace)
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.LabelSelector = target.selector.String()
-			return pods.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = target.selector.String()
-			return pods.Watch(ctx, opts)
-		},
-	}
-	informer := cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, cache.Indexers{})
-	_ = informer.SetTransform(trimPod)
-	var mu sync.Mutex
-	var lastErr error
-	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		mu.Lock()
-		lastErr = err
-		mu.Unlock()
-	})
+	informer := podsInformer(env.Cluster.Typed.CoreV1().Pods(target.namespace), target.selector.String())
 	ictx, cancel := context.WithCancel(ctx)
 	go informer.RunWithContext(ictx)
 	select {
 	case <-informer.HasSyncedChecker().Done():
 	case <-ctx.Done():
 		cancel()
-		mu.Lock()
-		defer mu.Unlock()
-		if lastErr != nil {
-			return nil, nil, nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", lastErr)}
+		if err := informer.lastError(); err != nil {
+			return nil, nil, nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
 		}
 		return nil, nil, nil, ctx.Err()
 	}
@@ -353,21 +328,4 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list
 		return p, ok
 	}
 	return list, get, cancel, nil
-}
-
-// trimPod keeps only what chaos steps and monitors read of a pod (its
-// identity, labels, deletion mark, phase and conditions), so caches of
-// thousands of pods stay small.
-func trimPod(obj any) (any, error) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
-			Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
-		},
-		Status: corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions},
-	}, nil
 }

@@ -12,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
@@ -215,34 +213,13 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 	wctx, cancel := context.WithCancel(ctx)
 	w.stop = cancel
 
-	q := ref.query(res)
-	workloads := cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			q.apply(&opts)
-			return q.client.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			q.apply(&opts)
-			return q.client.Watch(ctx, opts)
-		},
-	}, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	workloads := objectsInformer(ref.query(res))
 	wreg, _ := workloads.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.setWorkload(o) },
 		UpdateFunc: func(_, o any) { w.setWorkload(o) },
 		DeleteFunc: func(any) { w.setWorkload(nil) },
 	})
-	podClient := env.Cluster.Typed.CoreV1().Pods(res.namespace)
-	pods := cache.NewSharedIndexInformer(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.LabelSelector = sel.String()
-			return podClient.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = sel.String()
-			return podClient.Watch(ctx, opts)
-		},
-	}, &corev1.Pod{}, 0, cache.Indexers{})
-	_ = pods.SetTransform(trimPod)
+	pods := podsInformer(env.Cluster.Typed.CoreV1().Pods(res.namespace), sel.String())
 	preg, _ := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.setPod(o, false) },
 		UpdateFunc: func(_, o any) { w.setPod(o, false) },

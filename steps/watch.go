@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
@@ -36,25 +33,7 @@ type checkFunc func(objs []*unstructured.Unstructured) (done bool, err error)
 // pushes each change. When the API server cannot be reached, the error says
 // so and is a runner.InfraError.
 func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			q.apply(&opts)
-			return q.client.List(ctx, opts)
-		},
-		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			q.apply(&opts)
-			return q.client.Watch(ctx, opts)
-		},
-	}
-	informer := cache.NewSharedIndexInformer(lw, &unstructured.Unstructured{}, 0, cache.Indexers{})
-
-	var mu sync.Mutex
-	var lastErr error
-	_ = informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		mu.Lock()
-		lastErr = err
-		mu.Unlock()
-	})
+	informer := objectsInformer(q)
 	changed := make(chan struct{}, 1)
 	poke := func() {
 		select {
@@ -76,9 +55,7 @@ func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
 	for {
 		select {
 		case <-ctx.Done():
-			mu.Lock()
-			werr := lastErr
-			mu.Unlock()
+			werr := informer.lastError()
 			if werr != nil && (runner.IsInfra(werr) || !synced) {
 				return &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", werr)}
 			}
@@ -91,9 +68,7 @@ func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
 				continue
 			}
 		}
-		mu.Lock()
-		lastErr = nil
-		mu.Unlock()
+		informer.clearError()
 		done, err := check(sortedObjects(informer.GetStore()))
 		if err != nil || done {
 			return err

@@ -1,0 +1,95 @@
+package steps
+
+import (
+	"context"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// informer is a watch-fed cache that remembers the last error its watch
+// met, so a step that times out can say the API server was unreachable.
+type informer struct {
+	cache.SharedIndexInformer
+
+	mu      sync.Mutex
+	lastErr error
+}
+
+func newInformer(lw *cache.ListWatch, example runtime.Object, transform cache.TransformFunc) *informer {
+	inf := &informer{SharedIndexInformer: cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})}
+	if transform != nil {
+		_ = inf.SetTransform(transform)
+	}
+	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		inf.mu.Lock()
+		inf.lastErr = err
+		inf.mu.Unlock()
+	})
+	return inf
+}
+
+// lastError is the watch's last error since the last clearError.
+func (inf *informer) lastError() error {
+	inf.mu.Lock()
+	defer inf.mu.Unlock()
+	return inf.lastErr
+}
+
+func (inf *informer) clearError() {
+	inf.mu.Lock()
+	inf.lastErr = nil
+	inf.mu.Unlock()
+}
+
+// objectsInformer follows the objects a watchQuery selects.
+func objectsInformer(q watchQuery) *informer {
+	return newInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			q.apply(&opts)
+			return q.client.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			q.apply(&opts)
+			return q.client.Watch(ctx, opts)
+		},
+	}, &unstructured.Unstructured{}, nil)
+}
+
+// podsInformer follows the pods a label selector picks, keeping only what
+// chaos steps and monitors read of each.
+func podsInformer(pods typedcorev1.PodInterface, selector string) *informer {
+	return newInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			opts.LabelSelector = selector
+			return pods.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			opts.LabelSelector = selector
+			return pods.Watch(ctx, opts)
+		},
+	}, &corev1.Pod{}, trimPod)
+}
+
+// trimPod keeps only what chaos steps and monitors read of a pod (its
+// identity, labels, deletion mark, phase and conditions), so caches of
+// thousands of pods stay small.
+func trimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+			Labels: p.Labels, DeletionTimestamp: p.DeletionTimestamp,
+		},
+		Status: corev1.PodStatus{Phase: p.Status.Phase, Conditions: p.Status.Conditions},
+	}, nil
+}
