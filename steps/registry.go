@@ -8,15 +8,17 @@ import "github.com/kdrill/kdrill/runner"
 
 // Registry is every step kind, keyed by the YAML key that selects it.
 var Registry = runner.Registry{
-	"apply":       func() runner.Action { return &Apply{} },
-	"assert":      func() runner.Action { return &Assert{} },
-	"delete":      func() runner.Action { return &Delete{} },
-	"kill":        func() runner.Action { return &Kill{} },
-	"killPoisson": func() runner.Action { return &KillPoisson{} },
-	"monitor":     func() runner.Action { return &Monitor{} },
-	"patch":       func() runner.Action { return &Patch{} },
-	"scale":       func() runner.Action { return &Scale{} },
-	"sleep":       func() runner.Action { return &Sleep{} },
-	"stop":        func() runner.Action { return &Stop{} },
-	"wait":        func() runner.Action { return &Wait{} },
+	"apply":          func() runner.Action { return &Apply{} },
+	"assert":         func() runner.Action { return &Assert{} },
+	"delete":         func() runner.Action { return &Delete{} },
+	"kill":           func() runner.Action { return &Kill{} },
+	"killPoisson":    func() runner.Action { return &KillPoisson{} },
+	"monitor":        func() runner.Action { return &Monitor{} },
+	"patch":          func() runner.Action { return &Patch{} },
+	"rollout":        func() runner.Action { return &Rollout{} },
+	"scale":          func() runner.Action { return &Scale{} },
+	"sleep":          func() runner.Action { return &Sleep{} },
+	"switchSelector": func() runner.Action { return &SwitchSelector{} },
+	"stop":           func() runner.Action { return &Stop{} },
+	"wait":           func() runner.Action { return &Wait{} },
 }

@@ -33,6 +33,12 @@ type checkFunc func(objs []*unstructured.Unstructured) (done bool, err error)
 // pushes each change. When the API server cannot be reached, the error says
 // so and is a runner.InfraError.
 func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
+	return watchAround(ctx, q, nil, check)
+}
+
+// watchAround is watchUntil with an action taken once the watch has its
+// initial state, so every change the action causes is seen.
+func watchAround(ctx context.Context, q watchQuery, afterSync func(context.Context) error, check checkFunc) error {
 	informer := objectsInformer(q)
 	changed := make(chan struct{}, 1)
 	poke := func() {
@@ -63,6 +69,11 @@ func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
 		case <-syncedCh:
 			synced = true
 			syncedCh = nil
+			if afterSync != nil {
+				if err := afterSync(ctx); err != nil {
+					return err
+				}
+			}
 		case <-changed:
 			if !synced {
 				continue

@@ -1,0 +1,129 @@
+package steps_test
+
+import (
+	"context"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+const rollingApp = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: 3
+  progressDeadlineSeconds: ${{ vars.deadline }}
+  strategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers: [{name: main, image: "app:1"}, {name: sidecar, image: "side:1"}]
+`
+
+func TestRolloutImagesTemplateAndUndo(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  vars: {deadline: 600}
+  steps:
+  - name: app
+    apply: {file: app.yaml, wait: true}
+  - name: v2
+    rollout: {kind: Deployment, name: app, images: {main: "app:2"}}
+  - name: annotate
+    rollout: {kind: Deployment, name: app, template: {metadata: {annotations: {note: v3}}}}
+  - name: back to revision 1
+    rollout: {kind: Deployment, name: app, undo: true, toRevision: 1}
+  - name: no such revision
+    continueOnError: true
+    rollout: {kind: Deployment, name: app, undo: true, toRevision: 42}
+`, map[string]string{"app.yaml": rollingApp})
+	for _, name := range []string{"v2", "annotate", "back to revision 1"} {
+		wantOutcome(t, stepNamed(t, sr, name), runner.Passed)
+	}
+	wantOutcome(t, stepNamed(t, sr, "no such revision"), runner.Failed, "has no revision 42")
+	v2 := stepNamed(t, sr, "v2").Output.(*steps.RolloutOutput)
+	// maxUnavailable 0, maxSurge 1: never fewer than 3 available, never more
+	// than 4 replicas.
+	if v2.MinAvailable != 3 || v2.MaxSurge != 1 || v2.Revision != 2 {
+		t.Errorf("v2 rollout %+v", v2)
+	}
+	d, err := c.Typed.AppsV1().Deployments(ns).Get(context.Background(), "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := map[string]string{}
+	for _, ct := range d.Spec.Template.Spec.Containers {
+		images[ct.Name] = ct.Image
+	}
+	if images["main"] != "app:1" || images["sidecar"] != "side:1" || d.Spec.Template.Annotations["note"] != "" {
+		t.Errorf("after undo to revision 1: images %v annotations %v", images, d.Spec.Template.Annotations)
+	}
+	if d.Spec.Template.Labels["pod-template-hash"] != "" {
+		t.Error("undo copied the ReplicaSet's pod-template-hash label into the Deployment")
+	}
+}
+
+func TestRolloutStallFailsWithTheDeploymentsMessage(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  vars: {deadline: 2}
+  steps:
+  - name: app
+    apply: {file: app.yaml, wait: true}
+  - name: unschedulable
+    timeout: 60s
+    rollout:
+      kind: Deployment
+      name: app
+      template: {spec: {nodeSelector: {no-such-node: "true"}}}
+`, map[string]string{"app.yaml": rollingApp})
+	wantOutcome(t, stepNamed(t, sr, "unschedulable"), runner.Failed, "rollout stalled", "has timed out progressing")
+}
+
+func TestSwitchSelectorReplaceAndRollback(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: pods
+    apply:
+      wait: true
+      inline:
+      - {apiVersion: v1, kind: Pod, metadata: {name: a, labels: {app: x, track: a}}, spec: {containers: [{name: c, image: i}]}}
+      - {apiVersion: v1, kind: Pod, metadata: {name: b, labels: {track: b}}, spec: {containers: [{name: c, image: i}]}}
+      - {apiVersion: v1, kind: Service, metadata: {name: svc}, spec: {selector: {app: x, track: a}, ports: [{port: 80}]}}
+  - name: replace
+    switchSelector: {service: svc, selector: {track: b}, replace: true}
+  - name: undo
+    switchSelector: {rollback: replace}
+  - name: rollback of a non-switch
+    continueOnError: true
+    switchSelector: {rollback: pods}
+`, nil)
+	wantOutcome(t, stepNamed(t, sr, "replace"), runner.Passed)
+	out := stepNamed(t, sr, "replace").Output.(*steps.SwitchOutput)
+	if len(out.Selector) != 1 || out.Selector["track"] != "b" || len(out.EndpointsAfter) != 1 || out.EndpointsAfter[0] != "b" ||
+		len(out.EndpointsBefore) != 1 || out.EndpointsBefore[0] != "a" {
+		t.Errorf("replace: %+v", out)
+	}
+	wantOutcome(t, stepNamed(t, sr, "undo"), runner.Passed)
+	svc, err := c.Typed.CoreV1().Services(ns).Get(context.Background(), "svc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(svc.Spec.Selector) != 2 || svc.Spec.Selector["app"] != "x" || svc.Spec.Selector["track"] != "a" {
+		t.Errorf("after rollback the selector is %v", svc.Spec.Selector)
+	}
+	wantOutcome(t, stepNamed(t, sr, "rollback of a non-switch"), runner.Failed, "is not a switchSelector")
+}

@@ -1,0 +1,240 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// revisionAnnotation is where the Deployment controller numbers revisions.
+const revisionAnnotation = "deployment.kubernetes.io/revision"
+
+// Rollout changes a Deployment's (or StatefulSet's) pod template — new
+// images by container name, or a template merged in — or, with undo, returns
+// a Deployment to its previous revision as kubectl rollout undo does. It
+// waits until the rollout completes (the new generation observed, every
+// replica updated and available, no old replica left) and records, from
+// watch events, the lowest availability and the highest surge seen, so an
+// expression can check the strategy's promise. A rollout that passes its
+// progressDeadlineSeconds fails with the Deployment's condition message.
+//
+// Example:
+//
+//	steps:
+//	- name: update
+//	  rollout:
+//	    kind: Deployment
+//	    name: webapp
+//	    images: {webapp: "webapp:0.2"}
+//	- name: kept its promise
+//	  assert:
+//	    expr: steps.update.minAvailable >= 2 && steps.update.maxSurge <= 1
+type Rollout struct {
+	ObjectRef
+	// Images sets container images, keyed by container name.
+	Images map[string]string `json:"images,omitempty"`
+	// Template is merged into spec.template (a JSON merge patch).
+	Template map[string]any `json:"template,omitempty"`
+	// Undo returns a Deployment to its previous revision.
+	Undo bool `json:"undo,omitempty"`
+	// ToRevision, with undo, returns to this revision instead.
+	ToRevision int64 `json:"toRevision,omitempty"`
+}
+
+// RolloutOutput is what steps.NAME holds after a rollout.
+type RolloutOutput struct {
+	// Revision is the Deployment's revision after the rollout.
+	Revision int64 `json:"revision"`
+	Desired  int   `json:"desired"`
+	// MinAvailable and MaxUnavailable are the extremes seen while it rolled.
+	MinAvailable   int `json:"minAvailable"`
+	MaxUnavailable int `json:"maxUnavailable"`
+	// MaxSurge is the most replicas seen above the desired count.
+	MaxSurge int             `json:"maxSurge"`
+	Duration runner.Duration `json:"duration"`
+}
+
+// Default does nothing: Rollout has no defaults.
+func (r *Rollout) Default() {}
+
+// Validate checks that exactly one change is asked for.
+func (r *Rollout) Validate() error {
+	var errs runner.FieldErrors
+	r.validate(&errs, "", true)
+	changes := 0
+	for _, set := range []bool{len(r.Images) > 0, len(r.Template) > 0, r.Undo} {
+		if set {
+			changes++
+		}
+	}
+	if changes != 1 {
+		errs.Add("", "give exactly one of images, template or undo")
+	}
+	if r.ToRevision != 0 && !r.Undo {
+		errs.Add("toRevision", "goes with undo")
+	}
+	if r.ToRevision < 0 {
+		errs.Add("toRevision", "must be > 0")
+	}
+	return errs.Err()
+}
+
+// Run changes the template, then watches until the rollout completes.
+func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
+	res, err := r.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	if !kindIs(res.mapping, "Deployment", "StatefulSet") {
+		return nil, fmt.Errorf("rollout works on Deployments and StatefulSets, not %s", res.mapping.GroupVersionKind.Kind)
+	}
+	if r.Undo && !kindIs(res.mapping, "Deployment") {
+		return nil, fmt.Errorf("undo works on Deployments")
+	}
+	start := env.Clock.Now()
+	out := &RolloutOutput{MinAvailable: -1}
+	var generation int64
+	last := ""
+	err = watchAround(ctx, r.query(res), func(ctx context.Context) error {
+		patched, err := r.patch(ctx, env, res)
+		if err != nil {
+			return err
+		}
+		generation = patched.GetGeneration()
+		return nil
+	}, func(objs []*unstructured.Unstructured) (bool, error) {
+		if len(objs) == 0 {
+			return false, fmt.Errorf("%s was deleted during the rollout", r.ObjectRef.String())
+		}
+		u := objs[0]
+		desired, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+		if !found {
+			desired = 1
+		}
+		total, _, _ := unstructured.NestedInt64(u.Object, "status", "replicas")
+		avail, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
+		out.Desired = int(desired)
+		if out.MinAvailable < 0 || int(avail) < out.MinAvailable {
+			out.MinAvailable = int(avail)
+		}
+		out.MaxUnavailable = max(out.MaxUnavailable, int(desired-avail))
+		out.MaxSurge = max(out.MaxSurge, int(total-desired))
+		if generation == 0 || u.GetGeneration() < generation {
+			return false, nil // the watch has not delivered the change yet
+		}
+		ok, why, failed := readiness(u)
+		if failed != nil {
+			return false, failed
+		}
+		last = why
+		if ok {
+			out.Revision, _ = strconv.ParseInt(u.GetAnnotations()[revisionAnnotation], 10, 64)
+		}
+		return ok, nil
+	})
+	out.MinAvailable = max(out.MinAvailable, 0)
+	out.Duration.Duration = env.Clock.Since(start).Round(time.Millisecond)
+	if isDeadline(err) {
+		return out, fmt.Errorf("timed out waiting for the rollout of %s: %s", r.ObjectRef.String(), last)
+	}
+	return out, err
+}
+
+// patch sends the change and returns the object as patched.
+func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*unstructured.Unstructured, error) {
+	var pt types.PatchType
+	var body any
+	switch {
+	case len(r.Images) > 0:
+		names := make([]string, 0, len(r.Images))
+		for name := range r.Images {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		containers := make([]map[string]any, len(names))
+		for i, name := range names {
+			containers[i] = map[string]any{"name": name, "image": r.Images[name]}
+		}
+		pt = types.StrategicMergePatchType
+		body = map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": containers}}}}
+	case len(r.Template) > 0:
+		pt = types.MergePatchType
+		body = map[string]any{"spec": map[string]any{"template": r.Template}}
+	default:
+		template, err := r.previousTemplate(ctx, env, res)
+		if err != nil {
+			return nil, err
+		}
+		pt = types.JSONPatchType
+		body = []map[string]any{{"op": "replace", "path": "/spec/template", "value": template}}
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	out, err := res.client.Patch(ctx, r.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("roll out %s: %w", r.ObjectRef.String(), err))
+	}
+	return out, nil
+}
+
+// previousTemplate finds the pod template of the revision to return to: the
+// one before the current, or ToRevision, from the Deployment's ReplicaSets.
+func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *resolved) (map[string]any, error) {
+	d, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
+	}
+	rsMapping, err := env.Cluster.Mapping("apps/v1", "ReplicaSet")
+	if err != nil {
+		return nil, err
+	}
+	list, err := env.Cluster.Resource(rsMapping, res.namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("list ReplicaSets: %w", err))
+	}
+	current, _ := strconv.ParseInt(d.GetAnnotations()[revisionAnnotation], 10, 64)
+	type revision struct {
+		number   int64
+		template map[string]any
+	}
+	var revisions []revision
+	for _, rs := range list.Items {
+		owned := false
+		for _, o := range rs.GetOwnerReferences() {
+			owned = owned || o.UID == d.GetUID()
+		}
+		n, err := strconv.ParseInt(rs.GetAnnotations()[revisionAnnotation], 10, 64)
+		if !owned || err != nil {
+			continue
+		}
+		t, _, _ := unstructured.NestedMap(rs.Object, "spec", "template")
+		revisions = append(revisions, revision{n, t})
+	}
+	sort.Slice(revisions, func(i, j int) bool { return revisions[i].number > revisions[j].number })
+	for _, rev := range revisions {
+		if (r.ToRevision != 0 && rev.number == r.ToRevision) || (r.ToRevision == 0 && rev.number < current) {
+			// The ReplicaSet's template carries the hash label the controller
+			// added; the Deployment's template must not.
+			if labels, ok, _ := unstructured.NestedStringMap(rev.template, "metadata", "labels"); ok {
+				delete(labels, "pod-template-hash")
+				_ = unstructured.SetNestedStringMap(rev.template, labels, "metadata", "labels")
+			}
+			return rev.template, nil
+		}
+	}
+	if r.ToRevision != 0 {
+		return nil, fmt.Errorf("%s has no revision %d", r.ObjectRef.String(), r.ToRevision)
+	}
+	return nil, fmt.Errorf("%s has no revision before %d to return to", r.ObjectRef.String(), current)
+}
