@@ -11,6 +11,7 @@ var Registry = runner.Registry{
 	"apply":          func() runner.Action { return &Apply{} },
 	"assert":         func() runner.Action { return &Assert{} },
 	"delete":         func() runner.Action { return &Delete{} },
+	"http":           func() runner.Action { return &HTTP{} },
 	"kill":           func() runner.Action { return &Kill{} },
 	"killPoisson":    func() runner.Action { return &KillPoisson{} },
 	"monitor":        func() runner.Action { return &Monitor{} },

@@ -1,0 +1,240 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// maxBodyBytes is how much of a response the http step reads.
+const maxBodyBytes = 1 << 20
+
+// HTTP sends a request and checks the response with an expression over
+// status, headers, body and json (the body parsed, when it is a JSON
+// object; jsonList when it is an array). It can
+// repeat — count times, or for a duration, every interval — and pass when
+// enough requests met the expectation, so a step in the background can show
+// that a switch caused no failed requests while it happened.
+//
+// Example:
+//
+//	steps:
+//	- name: version endpoint
+//	  http:
+//	    url: http://127.0.0.1:8080/info
+//	    expect: status == 200 && json.version == "2.0"
+type HTTP struct {
+	// URL to request (http or https).
+	URL string `json:"url"`
+	// Method of the request (default GET).
+	Method string `json:"method,omitempty"`
+	// Headers to send.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body to send.
+	Body string `json:"body,omitempty"`
+	// Expect must hold for a response to count as a success; it sees status,
+	// headers (lower-case names), body, json (a JSON object body, parsed) and
+	// jsonList (a JSON array body, parsed). Default: a 2xx status.
+	Expect runner.Expr `json:"expect,omitempty"`
+	// RequestTimeout bounds each request (default 5s).
+	RequestTimeout runner.Duration `json:"requestTimeout,omitempty"`
+	// Count of requests to send (default 1, or as many as fit in duration).
+	Count int `json:"count,omitempty"`
+	// Duration to keep sending requests.
+	Duration runner.Duration `json:"duration,omitempty"`
+	// Every is the time from one request's start to the next (default 1s
+	// when repeating).
+	Every runner.Duration `json:"every,omitempty"`
+	// SuccessRatio is the share of requests that must succeed (default 1).
+	SuccessRatio float64 `json:"successRatio,omitempty"`
+	// MaxFailures, when set, allows this many failed requests instead.
+	MaxFailures *int `json:"maxFailures,omitempty"`
+}
+
+// HTTPOutput is what steps.NAME holds after an http step.
+type HTTPOutput struct {
+	Requests     int     `json:"requests"`
+	Failures     int     `json:"failures"`
+	SuccessRatio float64 `json:"successRatio"`
+	// Status and Body of the last response (the body cut to 1 KiB).
+	Status int    `json:"status"`
+	Body   string `json:"body"`
+	// LatencyP50, LatencyP95 and LatencyMax time the requests.
+	LatencyP50 runner.Duration `json:"latencyP50"`
+	LatencyP95 runner.Duration `json:"latencyP95"`
+	LatencyMax runner.Duration `json:"latencyMax"`
+	// FirstFailure says what went wrong first, if anything did.
+	FirstFailure string `json:"firstFailure,omitempty"`
+}
+
+// Default fills GET, a 2xx expectation, a 5s request timeout and, when
+// repeating, a request a second.
+func (h *HTTP) Default() {
+	if h.Method == "" {
+		h.Method = http.MethodGet
+	}
+	if h.Expect.IsZero() {
+		h.Expect = runner.Expr{Source: "status >= 200 && status < 300"}
+	}
+	if h.RequestTimeout.IsZero() {
+		h.RequestTimeout = runner.Duration{Duration: 5 * time.Second}
+	}
+	if h.Every.IsZero() && (h.Count > 1 || !h.Duration.IsZero()) {
+		h.Every = runner.Duration{Duration: time.Second}
+	}
+	if h.SuccessRatio == 0 {
+		h.SuccessRatio = 1
+	}
+}
+
+// Validate checks the URL and the repetition.
+func (h *HTTP) Validate() error {
+	var errs runner.FieldErrors
+	u, err := url.Parse(h.URL)
+	switch {
+	case h.URL == "":
+		errs.Add("url", "required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs.Add("url", "%q is not an http or https URL", h.URL)
+	}
+	if h.Count < 0 {
+		errs.Add("count", "must be > 0")
+	}
+	if h.SuccessRatio < 0 || h.SuccessRatio > 1 {
+		errs.Add("successRatio", "must be between 0 and 1")
+	}
+	if h.MaxFailures != nil && *h.MaxFailures < 0 {
+		errs.Add("maxFailures", "must be >= 0")
+	}
+	return errs.Err()
+}
+
+// ExprNames adds the response's names to the expression environment.
+func (h *HTTP) ExprNames() map[string]any {
+	return map[string]any{"status": 0, "headers": map[string]any{}, "body": "", "json": map[string]any{}, "jsonList": []any{}}
+}
+
+// Run sends the requests and judges the responses.
+func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
+	out := &HTTPOutput{}
+	var latencies []time.Duration
+	start := env.Clock.Now()
+	count := h.Count
+	if count == 0 && h.Duration.IsZero() {
+		count = 1
+	}
+	for i := 0; ; i++ {
+		if (count > 0 && i >= count) || (!h.Duration.IsZero() && env.Clock.Since(start) >= h.Duration.Duration) {
+			break
+		}
+		if i > 0 {
+			next := start.Add(time.Duration(i) * h.Every.Duration)
+			if wait := next.Sub(env.Clock.Now()); wait > 0 {
+				t := env.Clock.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return h.finish(out, latencies), ctx.Err()
+				case <-t.C():
+				}
+			}
+		}
+		began := env.Clock.Now()
+		status, headers, body, err := h.request(ctx)
+		latencies = append(latencies, env.Clock.Since(began))
+		out.Requests++
+		out.Status, out.Body = status, clipBody(body)
+		if err == nil {
+			var object map[string]any
+			var list []any
+			_ = json.Unmarshal([]byte(body), &object)
+			_ = json.Unmarshal([]byte(body), &list)
+			var ok bool
+			var values map[string]any
+			ok, values, err = h.Expect.Eval(env.ExprEnv(map[string]any{"status": status, "headers": headers, "body": body, "json": object, "jsonList": list}))
+			env.Observe(h.Expect.Source, values)
+			if err == nil && !ok {
+				err = fmt.Errorf("expected %s; got status %d", h.Expect.Source, status)
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return h.finish(out, latencies), ctx.Err()
+			}
+			out.Failures++
+			if out.FirstFailure == "" {
+				out.FirstFailure = err.Error()
+			}
+		}
+	}
+	h.finish(out, latencies)
+	allowed := int(float64(out.Requests) * (1 - h.SuccessRatio))
+	if h.MaxFailures != nil {
+		allowed = *h.MaxFailures
+	}
+	if out.Failures > allowed {
+		return out, fmt.Errorf("%d of %d requests to %s failed (at most %d allowed); first: %s", out.Failures, out.Requests, h.URL, allowed, out.FirstFailure)
+	}
+	return out, nil
+}
+
+func (h *HTTP) finish(out *HTTPOutput, latencies []time.Duration) *HTTPOutput {
+	if out.Requests > 0 {
+		out.SuccessRatio = float64(out.Requests-out.Failures) / float64(out.Requests)
+	}
+	if len(latencies) > 0 {
+		sorted := slices.Clone(latencies)
+		slices.Sort(sorted)
+		out.LatencyP50.Duration = percentile(sorted, 0.50)
+		out.LatencyP95.Duration = percentile(sorted, 0.95)
+		out.LatencyMax.Duration = sorted[len(sorted)-1]
+	}
+	return out
+}
+
+// request sends one request and returns the status, the headers with
+// lower-case names, and the body.
+func (h *HTTP) request(ctx context.Context) (int, map[string]any, string, error) {
+	rctx, cancel := context.WithTimeout(ctx, h.RequestTimeout.Duration)
+	defer cancel()
+	var body io.Reader
+	if h.Body != "" {
+		body = strings.NewReader(h.Body)
+	}
+	req, err := http.NewRequestWithContext(rctx, h.Method, h.URL, body)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	for k, v := range h.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, "", fmt.Errorf("%s %s: %w", h.Method, h.URL, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return resp.StatusCode, nil, "", fmt.Errorf("read response of %s: %w", h.URL, err)
+	}
+	headers := map[string]any{}
+	for k, v := range resp.Header {
+		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return resp.StatusCode, headers, string(data), nil
+}
+
+func clipBody(s string) string {
+	if len(s) <= 1024 {
+		return s
+	}
+	return s[:1024] + "…"
+}
