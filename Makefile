@@ -29,6 +29,7 @@ demo: build cluster-up ## Run the demo scenarios on the local cluster
 	  code=$$?; echo; echo "demo results: $(CURDIR)/kdrill-report/demo/results.json"; exit $$code
 
 test: ## Unit and end-to-end tests (starts the local cluster if none runs, stops only one it started)
+	hack/install-test-tools.sh
 	hack/test.sh
 
 test-unit: ## Unit tests only; no cluster needed

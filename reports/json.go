@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/kdrill/kdrill/runner"
 )
@@ -24,28 +23,7 @@ func WriteJSON(path string, r *runner.Results) error {
 	if err != nil {
 		return fmt.Errorf("encode results: %w", err)
 	}
-	data = append(data, '\n')
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".results-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return writeAtomic(path, append(data, '\n'))
 }
 
 // ReadJSON loads a results file.
@@ -83,4 +61,26 @@ func (w *JSONWriter) Observe(ev runner.Event, r *runner.Results, _ *runner.Scena
 	if err := WriteJSON(w.Path, r); err != nil {
 		w.Err = err
 	}
+}
+
+// WriteRenderings writes everything rendered from the results into dir —
+// the availability charts, junit.xml and report.html — and returns the
+// paths written. results.json itself is written as the run goes.
+func WriteRenderings(dir string, r *runner.Results) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	paths, err := WriteCharts(dir, r)
+	if err != nil {
+		return paths, err
+	}
+	junit, err := WriteJUnitFile(dir, r)
+	if err != nil {
+		return paths, err
+	}
+	html, err := WriteHTMLFile(dir, r)
+	if err != nil {
+		return append(paths, junit), err
+	}
+	return append(paths, junit, html), nil
 }

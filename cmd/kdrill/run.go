@@ -141,12 +141,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	} else {
 		fmt.Fprintf(o.Stdout, "results: %s\n", resultsPath)
 	}
-	charts, err := reports.WriteCharts(o.ReportDir, res)
+	written, err := reports.WriteRenderings(o.ReportDir, res)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "kdrill: charts: %v\n", err)
+		fmt.Fprintf(o.Stderr, "kdrill: reports: %v\n", err)
 	}
-	for _, c := range charts {
-		fmt.Fprintf(o.Stdout, "chart: %s\n", c)
+	for _, p := range written {
+		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
 	}
 	switch res.Outcome {
 	case runner.Passed:

@@ -1,0 +1,146 @@
+package reports
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// HTMLFile is the name of the HTML report in a report directory.
+const HTMLFile = "report.html"
+
+//go:embed report.html.tmpl
+var htmlTemplate string
+
+var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"seconds": func(s float64) string { return seconds(s) },
+	"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"value":   func(v any) string { return showJSON(v) },
+}).Parse(htmlTemplate))
+
+// htmlReport is what the template renders.
+type htmlReport struct {
+	*runner.Results
+	Counts    []outcomeCount
+	Scenarios []htmlScenario
+}
+
+type outcomeCount struct {
+	Outcome runner.Outcome
+	Count   int
+}
+
+type htmlScenario struct {
+	*runner.ScenarioResult
+	Bars   []timelineBar
+	Charts []htmlChart
+}
+
+// timelineBar places a step on the scenario's Gantt chart, in percent of
+// the scenario's duration.
+type timelineBar struct {
+	Step         *runner.StepResult
+	Left, Width  float64
+	Label        string
+	ValueEntries []valueEntry
+}
+
+type valueEntry struct {
+	Path  string
+	Value any
+}
+
+type htmlChart struct {
+	Title   string
+	DataURI template.URL
+}
+
+// WriteHTML renders the results as one self-contained HTML page: charts are
+// embedded as data URIs, nothing is loaded from elsewhere, and everything
+// that came from the cluster is escaped by html/template.
+func WriteHTML(w io.Writer, r *runner.Results) error {
+	charts, err := AvailabilityCharts(r)
+	if err != nil {
+		return err
+	}
+	var doc htmlReport
+	r.Read(func() { doc = buildHTMLReport(r, charts) })
+	return reportTemplate.Execute(w, doc)
+}
+
+// WriteHTMLFile writes report.html into dir atomically.
+func WriteHTMLFile(dir string, r *runner.Results) (string, error) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, HTMLFile)
+	return path, writeAtomic(path, buf.Bytes())
+}
+
+func buildHTMLReport(r *runner.Results, charts []Chart) htmlReport {
+	doc := htmlReport{Results: r}
+	counts := map[runner.Outcome]int{}
+	for _, s := range r.Scenarios {
+		counts[s.Outcome]++
+		hs := htmlScenario{ScenarioResult: s}
+		total := s.FinishedAt.Sub(s.StartedAt).Seconds()
+		for _, st := range s.Steps {
+			bar := timelineBar{Step: st, Label: st.Name}
+			if st.Phase == "finally" {
+				bar.Label = "finally: " + st.Name
+			}
+			if total > 0 && !st.StartedAt.IsZero() {
+				bar.Left = 100 * st.StartedAt.Sub(s.StartedAt).Seconds() / total
+				bar.Width = max(0.4, 100*st.DurationSeconds/total)
+				bar.Left = min(bar.Left, 99.6)
+				bar.Width = min(bar.Width, 100-bar.Left)
+			}
+			keys := make([]string, 0, len(st.Values))
+			for k := range st.Values {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				bar.ValueEntries = append(bar.ValueEntries, valueEntry{k, st.Values[k]})
+			}
+			hs.Bars = append(hs.Bars, bar)
+		}
+		for _, c := range charts {
+			if c.Scenario == s.Name {
+				hs.Charts = append(hs.Charts, htmlChart{
+					Title:   c.Title,
+					DataURI: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG)),
+				})
+			}
+		}
+		doc.Scenarios = append(doc.Scenarios, hs)
+	}
+	for _, o := range []runner.Outcome{runner.Passed, runner.Failed, runner.Errored, runner.Cancelled, runner.Skipped} {
+		if counts[o] > 0 {
+			doc.Counts = append(doc.Counts, outcomeCount{o, counts[o]})
+		}
+	}
+	return doc
+}
+
+// showJSON writes a value as compact JSON, or with fmt when it is not JSON.
+func showJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // html/template escapes the result
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(buf.String())
+}

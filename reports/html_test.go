@@ -1,0 +1,85 @@
+package reports_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner"
+)
+
+const hostile = `<script>alert("pwned")</script><img src=x onerror=alert(1)>`
+
+func hostileResults() *runner.Results {
+	r := monitorResults()
+	s := r.Scenarios[0]
+	s.Description = hostile
+	s.Steps[1].Error = "expected object.x == 1; last seen: " + hostile
+	s.Steps[1].Values = map[string]any{"object.metadata.name": hostile}
+	s.Vars = map[string]any{"note": hostile}
+	return r
+}
+
+func TestHTMLEscapesWhatCameFromTheCluster(t *testing.T) {
+	var buf bytes.Buffer
+	if err := reports.WriteHTML(&buf, hostileResults()); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if strings.Contains(page, "<script>") || strings.Contains(page, "<img src=x") {
+		t.Error("unescaped markup from the results reached the page")
+	}
+	if !strings.Contains(page, "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;") {
+		t.Error("the hostile text is not shown escaped")
+	}
+	// Self-contained: no external scripts, styles or images.
+	if m := regexp.MustCompile(`(?i)(src|href)="(https?:)?//`).FindString(page); m != "" {
+		t.Errorf("external asset reference %q", m)
+	}
+	for _, want := range []string{"data:image/png;base64,", "kdrill report", `class="bar failed"`, "object.x == 1", "finally: cleanup"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+// TestHTMLRendersInChromium opens the report in headless Chromium, takes a
+// screenshot and checks that the page logged no errors.
+func TestHTMLRendersInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (Debian's chromium; .ci/run installs it)")
+	}
+	dir := t.TempDir()
+	page, err := reports.WriteHTMLFile(dir, hostileResults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "report.png")
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--enable-logging=stderr", "--v=0",
+		"--window-size=1280,1600", "--screenshot="+shot, "file://"+page)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "CONSOLE") || strings.Contains(line, "Uncaught") || strings.Contains(line, "ERR_FILE_NOT_FOUND") {
+			t.Errorf("browser console: %s", line)
+		}
+	}
+	info, err := os.Stat(shot)
+	if err != nil || info.Size() < 10_000 {
+		t.Fatalf("no screenshot of the page (%v)", err)
+	}
+	if keep := os.Getenv("KDRILL_KEEP_SCREENSHOT"); keep != "" {
+		data, _ := os.ReadFile(shot)
+		_ = os.WriteFile(keep, data, 0o644)
+	}
+}

@@ -1,0 +1,206 @@
+package reports
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// JUnitFile is the name of the JUnit report in a report directory.
+const JUnitFile = "junit.xml"
+
+// The JUnit schema as CI servers read it: one testsuite per scenario, one
+// testcase per step. Class names are "kdrill.<scenario>" and test names the
+// step's name (finally steps prefixed "finally: "); they stay stable across
+// kdrill versions so CI history keeps matching.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	File       string          `xml:"file,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemErr  string          `xml:"system-err,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Line      int           `xml:"line,attr,omitempty"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr,omitempty"`
+}
+
+// WriteJUnit renders the results as JUnit XML.
+func WriteJUnit(w io.Writer, r *runner.Results) error {
+	var doc junitSuites
+	r.Read(func() { doc = junitDocument(r) })
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("encode JUnit: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// WriteJUnitFile writes junit.xml into dir atomically.
+func WriteJUnitFile(dir string, r *runner.Results) (string, error) {
+	path := filepath.Join(dir, JUnitFile)
+	var b strings.Builder
+	if err := WriteJUnit(&b, r); err != nil {
+		return "", err
+	}
+	return path, writeAtomic(path, []byte(b.String()))
+}
+
+func junitDocument(r *runner.Results) junitSuites {
+	doc := junitSuites{Name: "kdrill", Time: seconds3(r.FinishedAt.Sub(r.StartedAt).Seconds())}
+	for _, s := range r.Scenarios {
+		suite := junitSuite{
+			Name: s.Name, File: s.File, Time: seconds3(s.DurationSeconds),
+			Properties: []junitProperty{
+				{"namespace", s.Namespace},
+				{"seed", fmt.Sprint(s.Seed)},
+				{"outcome", string(s.Outcome)},
+			},
+		}
+		if !s.StartedAt.IsZero() {
+			suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
+		}
+		for _, st := range s.Steps {
+			name := st.Name
+			if st.Phase == "finally" {
+				name = "finally: " + st.Name
+			}
+			c := junitCase{Name: name, Classname: "kdrill." + s.Name, Time: seconds3(st.DurationSeconds), File: s.File, Line: st.Line}
+			switch st.Outcome {
+			case runner.Failed:
+				c.Failure = &junitProblem{Message: firstLineOf(st.Error), Type: "failed", Text: problemText(st)}
+				suite.Failures++
+			case runner.Errored, runner.Cancelled:
+				c.Error = &junitProblem{Message: firstLineOf(st.Error), Type: string(st.Outcome), Text: problemText(st)}
+				suite.Errors++
+			case runner.Skipped, runner.Running:
+				c.Skipped = &junitSkipped{Message: "not reached"}
+				suite.Skipped++
+			}
+			suite.Tests++
+			suite.Cases = append(suite.Cases, c)
+		}
+		if s.Error != "" && s.Outcome != runner.Passed {
+			suite.SystemErr = s.Error
+		}
+		if len(s.Steps) == 0 || (s.StartedAt.IsZero() && s.Outcome == runner.Errored) {
+			// The scenario never ran (the cluster was unreachable): one case
+			// says so, so CI counts it.
+			suite.Cases = append(suite.Cases, junitCase{Name: "scenario", Classname: "kdrill." + s.Name, Time: "0.000",
+				Error: &junitProblem{Message: firstLineOf(s.Error), Type: string(s.Outcome), Text: s.Error}})
+			suite.Tests++
+			suite.Errors++
+		}
+		doc.Tests += suite.Tests
+		doc.Failures += suite.Failures
+		doc.Errors += suite.Errors
+		doc.Skipped += suite.Skipped
+		doc.Suites = append(doc.Suites, suite)
+	}
+	return doc
+}
+
+// problemText is a failure's body: the whole error, the expression and the
+// values it saw.
+func problemText(st *runner.StepResult) string {
+	var b strings.Builder
+	b.WriteString(st.Error)
+	if st.Expression != "" {
+		fmt.Fprintf(&b, "\nexpression: %s", st.Expression)
+	}
+	keys := make([]string, 0, len(st.Values))
+	for k := range st.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n  %s = %v", k, st.Values[k])
+	}
+	return b.String()
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func seconds3(s float64) string { return fmt.Sprintf("%.3f", s) }
+
+// writeAtomic writes data to path through a temporary file and a rename.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
