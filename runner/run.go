@@ -358,7 +358,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		}
 	})
 	if out != nil {
-		env.setOutput(st.Name, plain(out))
+		env.setOutput(st.Name, Plain(out))
 	}
 	r.notify(StepFinished, scen, sr)
 	return err == nil
@@ -422,10 +422,10 @@ func infraOr(err error) error {
 	return err
 }
 
-// plain turns a step's output into what expressions see: maps keyed by
+// Plain turns a step's output into what expressions see: maps keyed by
 // the output's JSON field names, lists, strings, numbers, booleans, times,
 // and durations (so steps.m.recovery.p95 < duration("30s") works).
-func plain(v any) any {
+func Plain(v any) any {
 	return plainValue(reflect.ValueOf(v))
 }
 

@@ -163,18 +163,7 @@ func (a *Assert) failure(what string, values map[string]any, evalErr error) erro
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected %s; it %s", a.Expr.Source, what)
 	if len(values) > 0 {
-		b.WriteString("; last seen: ")
-		keys := make([]string, 0, len(values))
-		for k := range values {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s = %s", k, showValue(values[k]))
-		}
+		b.WriteString("; last seen: " + showValues(values))
 	}
 	if evalErr != nil {
 		fmt.Fprintf(&b, " (evaluation error: %v)", evalErr)
@@ -186,6 +175,20 @@ func (a *Assert) failure(what string, values map[string]any, evalErr error) erro
 type AssertionError struct{ Msg string }
 
 func (e *AssertionError) Error() string { return e.Msg }
+
+// showValues lists an expression's field paths and their values, sorted.
+func showValues(values map[string]any) string {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " = " + showValue(values[k])
+	}
+	return strings.Join(parts, ", ")
+}
 
 // showValue writes a value as compact JSON without HTML escaping.
 func showValue(v any) string {

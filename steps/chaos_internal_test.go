@@ -219,3 +219,26 @@ func TestProcessScheduleHasExponentialGapsAtTheOnePercentLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestParseQuotaMessages(t *testing.T) {
+	for msg, want := range map[string]*QuotaRejection{
+		`pods "testing-service" is forbidden: exceeded quota: pod-demo, requested: pods=1, used: pods=2, limited: pods=2`: {
+			Name: "pod-demo", Requested: map[string]float64{"pods": 1}, Used: map[string]float64{"pods": 2}, Limited: map[string]float64{"pods": 2},
+		},
+		`pods "x" is forbidden: exceeded quota: compute, requested: limits.memory=1Gi,requests.cpu=500m, used: limits.memory=0,requests.cpu=1, limited: limits.memory=1Gi,requests.cpu=1`: {
+			Name: "compute", Requested: map[string]float64{"limits.memory": 1 << 30, "requests.cpu": 0.5},
+			Used: map[string]float64{"limits.memory": 0, "requests.cpu": 1}, Limited: map[string]float64{"limits.memory": 1 << 30, "requests.cpu": 1},
+		},
+		`pods "nginx-65899c769f-xgwrb" is forbidden: failed quota: computequota: must specify limits.cpu,limits.memory,requests.cpu,requests.memory`: {
+			Name: "computequota", MustSpecify: []string{"limits.cpu", "limits.memory", "requests.cpu", "requests.memory"},
+		},
+		`pods "bare" is forbidden: failed quota: computequota: must specify limits.cpu for: c,d; limits.memory for: c,d`: {
+			Name: "computequota", MustSpecify: []string{"limits.cpu", "limits.memory"},
+		},
+		`pods "x" is forbidden: User "u" cannot create resource "pods"`: nil,
+	} {
+		if diff := cmp.Diff(want, parseQuotaMessage(msg)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", msg, diff)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// ExpectRejection creates objects and passes only if the API server refuses
+// each of them — a ResourceQuota, a LimitRange, an admission policy saying
+// no. It matches the refusal's reason (default Forbidden), a message
+// substring or regular expression, and an expression over the refusal, in
+// which quota refusals are parsed: rejection.quota.name, and per resource
+// the requested, used and limited amounts as numbers, or the resources a
+// compute quota says must be specified. An object the server accepts fails
+// the step, and is deleted again.
+//
+// Example:
+//
+//	steps:
+//	- name: a third pod is refused
+//	  expectRejection:
+//	    inline: {apiVersion: v1, kind: Pod, metadata: {name: third}, spec: {containers: [{name: c, image: nginx}]}}
+//	    expect: rejection.quota.name == "pod-demo" && rejection.quota.used.pods == 2 && rejection.quota.limited.pods == 2
+type ExpectRejection struct {
+	// File is a YAML manifest of the objects to create, relative to the
+	// scenario file.
+	File string `json:"file,omitempty"`
+	// Inline objects: a mapping, a list of mappings, or YAML text.
+	Inline any `json:"inline,omitempty"`
+	// Reason the server must give, as in its Status: Forbidden (default),
+	// Invalid, AlreadyExists, ...
+	Reason string `json:"reason,omitempty"`
+	// Message is a substring the server's message must contain.
+	Message string `json:"message,omitempty"`
+	// MessageRegexp is a regular expression the message must match.
+	MessageRegexp string `json:"messageRegexp,omitempty"`
+	// Expect must hold for the refusal; it sees rejection (reason, code,
+	// message, quota).
+	Expect runner.Expr `json:"expect,omitempty"`
+
+	manifests []manifest
+	pattern   *regexp.Regexp
+}
+
+// Rejection is a refusal as expressions see it.
+type Rejection struct {
+	Object  string          `json:"object"`
+	Reason  string          `json:"reason"`
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Quota   *QuotaRejection `json:"quota,omitempty"`
+}
+
+// QuotaRejection is a ResourceQuota's refusal, parsed from its message.
+type QuotaRejection struct {
+	Name      string             `json:"name"`
+	Requested map[string]float64 `json:"requested,omitempty"`
+	Used      map[string]float64 `json:"used,omitempty"`
+	Limited   map[string]float64 `json:"limited,omitempty"`
+	// MustSpecify lists what a compute quota requires every pod to set.
+	MustSpecify []string `json:"mustSpecify,omitempty"`
+}
+
+// ExpectRejectionOutput is what steps.NAME holds: one refusal per object.
+type ExpectRejectionOutput struct {
+	Rejections []Rejection `json:"rejections"`
+}
+
+// Default expects Forbidden.
+func (e *ExpectRejection) Default() {
+	if e.Reason == "" {
+		e.Reason = string(metav1.StatusReasonForbidden)
+	}
+}
+
+// Validate checks the objects' source and that something beyond the reason
+// is matched, so an unrelated refusal (RBAC, say) cannot pass by accident.
+func (e *ExpectRejection) Validate() error {
+	var errs runner.FieldErrors
+	switch {
+	case e.File == "" && e.Inline == nil:
+		errs.Add("", "give file or inline: the objects to create")
+	case e.File != "" && e.Inline != nil:
+		errs.Add("inline", "give file or inline, not both")
+	}
+	if e.Message == "" && e.MessageRegexp == "" && e.Expect.IsZero() {
+		errs.Add("", "give a matcher: message, messageRegexp or expect (a reason alone would also pass on an unrelated refusal)")
+	}
+	if e.MessageRegexp != "" {
+		re, err := regexp.Compile(e.MessageRegexp)
+		if err != nil {
+			errs.Add("messageRegexp", "%v", err)
+		}
+		e.pattern = re
+	}
+	return errs.Err()
+}
+
+// ExprNames adds rejection to the expression environment.
+func (e *ExpectRejection) ExprNames() map[string]any {
+	return map[string]any{"rejection": map[string]any{}}
+}
+
+// Prepare reads the manifests.
+func (e *ExpectRejection) Prepare(s *runner.Scenario) error {
+	docs, _, err := readManifests(s, e.File, e.Inline)
+	e.manifests = docs
+	return err
+}
+
+// Run creates each object and judges the refusal.
+func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error) {
+	out := &ExpectRejectionOutput{}
+	for _, m := range e.manifests {
+		v, err := m.template.Expand(env.ExprEnv(nil))
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", m.source, err)
+		}
+		obj := &unstructured.Unstructured{Object: v.(map[string]any)}
+		mapping, err := env.Cluster.Mapping(obj.GetAPIVersion(), obj.GetKind())
+		if err != nil {
+			return out, wrapInfra(fmt.Errorf("%s: %w", m.source, err))
+		}
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
+			obj.SetNamespace(env.Namespace)
+		}
+		what := obj.GetKind() + " " + obj.GetName()
+		client := env.Cluster.Resource(mapping, obj.GetNamespace())
+		created, err := client.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
+		if err == nil {
+			derr := client.Delete(context.WithoutCancel(ctx), created.GetName(), metav1.DeleteOptions{})
+			msg := fmt.Sprintf("%s was created, but the server should have refused it", what)
+			if derr != nil && !apierrors.IsNotFound(derr) {
+				msg += fmt.Sprintf(" (and deleting it again failed: %v)", derr)
+			} else {
+				msg += " (deleted again)"
+			}
+			return out, &AssertionError{Msg: msg}
+		}
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) || runner.IsInfra(err) {
+			return out, wrapInfra(fmt.Errorf("create %s: %w", what, err))
+		}
+		st := status.Status()
+		r := Rejection{Object: what, Reason: string(st.Reason), Code: int(st.Code), Message: st.Message, Quota: parseQuotaMessage(st.Message)}
+		out.Rejections = append(out.Rejections, r)
+		if err := e.judge(env, r); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// judge checks one refusal against the matchers.
+func (e *ExpectRejection) judge(env *runner.Env, r Rejection) error {
+	if r.Reason != e.Reason {
+		return &AssertionError{Msg: fmt.Sprintf("%s was refused with reason %s, want %s: %s", r.Object, r.Reason, e.Reason, r.Message)}
+	}
+	if e.Message != "" && !strings.Contains(r.Message, e.Message) {
+		return &AssertionError{Msg: fmt.Sprintf("%s was refused, but the message does not contain %q: %s", r.Object, e.Message, r.Message)}
+	}
+	if e.pattern != nil && !e.pattern.MatchString(r.Message) {
+		return &AssertionError{Msg: fmt.Sprintf("%s was refused, but the message does not match /%s/: %s", r.Object, e.MessageRegexp, r.Message)}
+	}
+	if e.Expect.IsZero() {
+		return nil
+	}
+	ok, values, err := e.Expect.Eval(env.ExprEnv(map[string]any{"rejection": runner.Plain(r)}))
+	env.Observe(e.Expect.Source, values)
+	if err != nil || !ok {
+		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s; last seen: %s", r.Object, e.Expect.Source, r.Message, showValues(values))
+		if err != nil {
+			msg += fmt.Sprintf(" (evaluation error: %v)", err)
+		}
+		return &AssertionError{Msg: msg}
+	}
+	return nil
+}
+
+var (
+	exceededQuota = regexp.MustCompile(`exceeded quota: ([^,]+), requested: (.*?), used: (.*?), limited: (.*)$`)
+	mustSpecify   = regexp.MustCompile(`failed quota: ([^:]+): must specify (.*)$`)
+)
+
+// parseQuotaMessage reads the API server's quota refusals:
+//
+//	exceeded quota: pod-demo, requested: pods=1, used: pods=2, limited: pods=2
+//	failed quota: computequota: must specify limits.cpu,limits.memory
+//	failed quota: computequota: must specify limits.cpu for: c; limits.memory for: c
+func parseQuotaMessage(msg string) *QuotaRejection {
+	if m := exceededQuota.FindStringSubmatch(msg); m != nil {
+		return &QuotaRejection{Name: m[1], Requested: quantities(m[2]), Used: quantities(m[3]), Limited: quantities(m[4])}
+	}
+	if m := mustSpecify.FindStringSubmatch(msg); m != nil {
+		// Older servers list the resources ("limits.cpu,limits.memory"),
+		// newer ones name the containers too ("limits.cpu for: c; ...").
+		sep := ","
+		if strings.Contains(m[2], " for:") {
+			sep = ";"
+		}
+		var names []string
+		for _, part := range strings.Split(m[2], sep) {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), " for:")
+			if name != "" && !slices.Contains(names, name) {
+				names = append(names, name)
+			}
+		}
+		return &QuotaRejection{Name: m[1], MustSpecify: names}
+	}
+	return nil
+}
+
+// quantities reads "pods=1,requests.cpu=500m" into numbers.
+func quantities(s string) map[string]float64 {
+	out := map[string]float64{}
+	for _, pair := range strings.Split(s, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok {
+			continue
+		}
+		if q, err := runner.Quantity(value); err == nil {
+			out[name] = q
+		}
+	}
+	return out
+}

@@ -1,0 +1,103 @@
+package steps_test
+
+import (
+	"context"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+func TestExpectRejection(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: quota
+    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: one-cm}, spec: {hard: {configmaps: "2"}}}}
+  - name: counted
+    assert:
+      resource: {kind: ResourceQuota, name: one-cm}
+      expr: object.status.used.configmaps == "1"
+  - name: accepted after all
+    continueOnError: true
+    expectRejection:
+      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: fits}}
+      message: exceeded quota
+  - name: refused
+    expectRejection:
+      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: too-many}}
+      messageRegexp: 'exceeded quota: one-cm, requested: configmaps=1, used: configmaps=\d, limited: configmaps=2'
+      expect: rejection.code == 403 && rejection.quota.limited.configmaps == 2
+  - name: wrong reason
+    continueOnError: true
+    expectRejection:
+      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: bad_name}}
+      message: "a lowercase RFC 1123"
+  - name: right reason
+    expectRejection:
+      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: bad_name}}
+      reason: Invalid
+      message: "a lowercase RFC 1123"
+`, nil)
+	wantOutcome(t, stepNamed(t, sr, "accepted after all"), runner.Failed, "ConfigMap fits was created, but the server should have refused it", "deleted again")
+	if _, err := c.Typed.CoreV1().ConfigMaps(ns).Get(context.Background(), "fits", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the object created by mistake was not deleted: %v", err)
+	}
+	st := stepNamed(t, sr, "refused")
+	wantOutcome(t, st, runner.Passed)
+	rej := st.Output.(*steps.ExpectRejectionOutput).Rejections[0]
+	if rej.Reason != "Forbidden" || rej.Quota == nil || rej.Quota.Name != "one-cm" || rej.Quota.Used["configmaps"] != 2 {
+		t.Errorf("rejection %+v quota %+v", rej, rej.Quota)
+	}
+	wantOutcome(t, stepNamed(t, sr, "wrong reason"), runner.Failed, "refused with reason Invalid, want Forbidden")
+	wantOutcome(t, stepNamed(t, sr, "right reason"), runner.Passed)
+}
+
+func TestEventsOfAWorkloadAndItsChildren(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: no pods allowed
+    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: zero}, spec: {hard: {pods: "0"}}}}
+  - name: counted
+    assert:
+      resource: {kind: ResourceQuota, name: zero}
+      expr: object.status.hard.pods == "0"
+  - name: web
+    apply:
+      inline:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: web}}
+          template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
+  - name: own events only
+    timeout: 2s
+    continueOnError: true
+    events:
+      resource: {kind: Deployment, name: web}
+      expr: any(events, .reason == "FailedCreate")
+  - name: with children
+    timeout: 30s
+    events:
+      resource: {kind: Deployment, name: web}
+      children: true
+      expr: 'any(events, .reason == "FailedCreate" && .message contains "exceeded quota: zero")' 
+`, nil)
+	wantOutcome(t, stepNamed(t, sr, "own events only"), runner.Failed, `expected any(events, .reason == "FailedCreate") over the events of Deployment web`)
+	st := stepNamed(t, sr, "with children")
+	wantOutcome(t, st, runner.Passed)
+	if out := st.Output.(*steps.EventsOutput); out.Reasons["FailedCreate"] == 0 {
+		t.Errorf("output %+v", out)
+	}
+}
