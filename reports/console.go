@@ -45,6 +45,20 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 		if s.Outcome != runner.Passed && s.Error != "" && !stepError(s) {
 			fmt.Fprintf(c.W, "    %s\n", s.Error)
 		}
+		if sc := s.Score; sc != nil {
+			fmt.Fprintf(c.W, "  score for %s: %d/%d (passing %d)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore)
+			for _, ch := range sc.Checks {
+				mark := marks[runner.Passed]
+				if !ch.Passed {
+					mark = marks[runner.Failed]
+				}
+				fmt.Fprintf(c.W, "    %s %-40s %d/%d", mark, ch.Step, ch.Earned, ch.Points)
+				if ch.Hint != "" {
+					fmt.Fprintf(c.W, "  hint: %s", ch.Hint)
+				}
+				fmt.Fprintln(c.W)
+			}
+		}
 	case runner.RunFinished:
 		counts := map[runner.Outcome]int{}
 		for _, sc := range r.Scenarios {

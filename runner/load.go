@@ -15,7 +15,7 @@ import (
 )
 
 // commonStepFields are the keys a step may have besides its one action.
-var commonStepFields = []string{"name", "timeout", "continueOnError", "background"}
+var commonStepFields = []string{"name", "timeout", "continueOnError", "background", "points", "hint", "setup"}
 
 // Load reads, decodes strictly, defaults, validates and compiles one
 // scenario file. Every problem it finds is returned as LoadErrors, each
@@ -188,12 +188,43 @@ func (l *loader) parse(data []byte) *Scenario {
 				}
 			}
 		}
+		l.checkLab(s, st)
 		if st.Background && st.Phase == "finally" {
 			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
 		}
 		seen[st.Name] = st
 	}
 	return s
+}
+
+// checkLab enforces what a lab promises: checks carry points and never
+// write; only setup steps may.
+func (l *loader) checkLab(s *Scenario, st *Step) {
+	if st.Action == nil {
+		return
+	}
+	if s.Spec.Lab == nil {
+		if st.Points != 0 || st.Setup {
+			l.fail(st.Line, st.Label(), "points", "points and setup only count in a lab (add spec.lab)")
+		}
+		return
+	}
+	switch {
+	case st.Setup && st.Points != 0:
+		l.fail(st.Line, st.Label(), "points", "a setup step prepares and earns no points")
+	case st.Setup:
+	case !isReadOnly(st.Action):
+		l.fail(st.Line, st.Label(), st.Kind, "a lab never writes to the cluster: %s changes it; mark the step setup: true if it prepares the lab", st.Kind)
+	case st.Points <= 0 && st.Phase == "steps" && !isControl(st.Action):
+		l.fail(st.Line, st.Label(), "points", "a check in a lab needs points > 0 (and a hint)")
+	}
+}
+
+// isControl reports whether an action only orders other steps (wait, stop,
+// sleep), so a lab does not score it.
+func isControl(a Action) bool {
+	c, ok := a.(interface{ Control() bool })
+	return ok && c.Control()
 }
 
 func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {

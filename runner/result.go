@@ -67,6 +67,27 @@ type ScenarioResult struct {
 	Steps            []*StepResult  `json:"steps"`
 	// Timeline holds what steps did, in time order: kill batches, say.
 	Timeline []TimelineEvent `json:"timeline,omitempty"`
+	// Score is a lab's grade.
+	Score *Score `json:"score,omitempty"`
+}
+
+// Score is a lab's grade for one namespace.
+type Score struct {
+	Earned       int          `json:"earned"`
+	Possible     int          `json:"possible"`
+	PassingScore int          `json:"passingScore"`
+	Passed       bool         `json:"passed"`
+	Checks       []CheckScore `json:"checks"`
+}
+
+// CheckScore is one lab check's points.
+type CheckScore struct {
+	Step   string `json:"step"`
+	Points int    `json:"points"`
+	Earned int    `json:"earned"`
+	Passed bool   `json:"passed"`
+	// Hint is shown for a failed check.
+	Hint string `json:"hint,omitempty"`
 }
 
 // StepResult is one step's run.

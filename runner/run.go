@@ -224,7 +224,9 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 			r.background(sctx, ctx, env, st, sr, results[i])
 			continue
 		}
-		if !r.step(sctx, ctx, env, st, sr, results[i], nil) && !st.ContinueOnError {
+		// A lab's failed check costs its points and the grading goes on.
+		labCheck := s.Spec.Lab != nil && !st.Setup
+		if !r.step(sctx, ctx, env, st, sr, results[i], nil) && !st.ContinueOnError && !labCheck {
 			failed = true
 		}
 	}
@@ -271,6 +273,16 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 				}
 			}
 		}
+		if s.Spec.Lab != nil {
+			sr.Score = score(s, sr)
+			if sr.Outcome == Failed || sr.Outcome == Passed {
+				sr.Outcome, sr.Error = Passed, ""
+				if !sr.Score.Passed {
+					sr.Outcome = Failed
+					sr.Error = fmt.Sprintf("scored %d of %d points; %d needed to pass", sr.Score.Earned, sr.Score.Possible, sr.Score.PassingScore)
+				}
+			}
+		}
 		if ctx.Err() != nil {
 			sr.Outcome = Cancelled
 		} else if sctx.Err() != nil && sr.Outcome == Passed {
@@ -279,6 +291,32 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 		}
 	})
 	r.notify(ScenarioFinished, sr, nil)
+}
+
+// score grades a lab from its steps' outcomes.
+func score(s *Scenario, sr *ScenarioResult) *Score {
+	sc := &Score{Checks: []CheckScore{}}
+	for i, st := range s.Spec.Steps {
+		if st.Points == 0 {
+			continue
+		}
+		res := sr.Steps[i]
+		c := CheckScore{Step: st.Name, Points: st.Points, Passed: res.Outcome == Passed}
+		if c.Passed {
+			c.Earned = st.Points
+		} else {
+			c.Hint = st.Hint
+		}
+		sc.Possible += c.Points
+		sc.Earned += c.Earned
+		sc.Checks = append(sc.Checks, c)
+	}
+	sc.PassingScore = sc.Possible
+	if p := s.Spec.Lab.PassingScore; p != nil {
+		sc.PassingScore = *p
+	}
+	sc.Passed = sc.Earned >= sc.PassingScore
+	return sc
 }
 
 // background starts a step that runs beside the following ones; a wait or

@@ -58,11 +58,22 @@ type Spec struct {
 	Timeout Duration `json:"timeout,omitempty"`
 	// StepTimeout is the timeout of a step that sets none (default 2m).
 	StepTimeout Duration `json:"stepTimeout,omitempty"`
+	// Lab makes the scenario a graded lab: it never writes to the cluster
+	// (but for steps marked setup), every check carries points and a hint,
+	// a failed check does not stop the others, and the run ends with a
+	// score.
+	Lab *Lab `json:"lab,omitempty"`
 	// Steps run in order; the first failure stops them.
 	Steps []*Step `json:"-"`
 	// Finally steps always run after Steps, also after a failure or an
 	// interrupt.
 	Finally []*Step `json:"-"`
+}
+
+// Lab configures grading.
+type Lab struct {
+	// PassingScore is the points needed to pass; default all of them.
+	PassingScore *int `json:"passingScore,omitempty"`
 }
 
 // Step is one entry of a scenario's steps or finally list: a name, common
@@ -79,6 +90,13 @@ type Step struct {
 	// step names it to join it, and the end of the steps joins it anyway
 	// (stopping it if it runs until stopped, like a monitor).
 	Background bool `json:"background,omitempty"`
+	// Points a lab check is worth.
+	Points int `json:"points,omitempty"`
+	// Hint tells a student what to look at when the check fails.
+	Hint string `json:"hint,omitempty"`
+	// Setup marks a lab step that prepares rather than checks; only setup
+	// steps may write to the cluster in a lab.
+	Setup bool `json:"setup,omitempty"`
 
 	// Kind is the action's key in the registry, such as "apply".
 	Kind string `json:"-"`
@@ -118,6 +136,17 @@ type Preparer interface {
 // the common environment (such as object in assert).
 type ExprScope interface {
 	ExprNames() map[string]any
+}
+
+// ReadOnly is implemented by actions that never write to the cluster, the
+// only ones a lab's checks may use.
+type ReadOnly interface {
+	ReadOnly() bool
+}
+
+func isReadOnly(a Action) bool {
+	r, ok := a.(ReadOnly)
+	return ok && r.ReadOnly()
 }
 
 // StepReferrer is implemented by actions that name other steps (wait and

@@ -200,3 +200,6 @@ func showValue(v any) string {
 	}
 	return strings.TrimSpace(buf.String())
 }
+
+// ReadOnly says an assert never writes.
+func (a *Assert) ReadOnly() bool { return true }

@@ -439,3 +439,6 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank = min(max(rank, 1), len(sorted))
 	return sorted[rank-1]
 }
+
+// ReadOnly says a monitor never writes.
+func (m *Monitor) ReadOnly() bool { return true }

@@ -108,6 +108,11 @@ func (o *RunOptions) Complete() error {
 		return err
 	}
 	o.scenarios = scenarios
+	for _, s := range scenarios {
+		if s.Spec.Lab != nil && o.Namespace == "" && s.Spec.Namespace == "" {
+			return runner.Usagef("%s is a lab: it grades an existing namespace; give -n NAMESPACE (or use kdrill grade)", s.File)
+		}
+	}
 	o.vars, _ = parseSet(o.Set)
 	if err := checkSetVars(o.vars, scenarios); err != nil {
 		return err
@@ -148,7 +153,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	for _, p := range written {
 		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
 	}
-	switch res.Outcome {
+	return outcomeExit(res.Outcome)
+}
+
+// outcomeExit turns a run's outcome into the command's result.
+func outcomeExit(o runner.Outcome) error {
+	switch o {
 	case runner.Passed:
 		return nil
 	case runner.Errored:
@@ -171,7 +181,7 @@ func loadScenarios(paths []string) ([]*runner.Scenario, error) {
 	var out []*runner.Scenario
 	var errs runner.LoadErrors
 	for _, f := range files {
-		s, err := runner.Load(f, steps.Registry)
+		s, err := runner.Load(f, registry())
 		if err != nil {
 			if le, ok := err.(runner.LoadErrors); ok {
 				errs = append(errs, le...)
@@ -186,6 +196,9 @@ func loadScenarios(paths []string) ([]*runner.Scenario, error) {
 	}
 	return out, nil
 }
+
+// registry is the step catalogue the commands load scenarios with.
+func registry() runner.Registry { return steps.Registry }
 
 // parseSet reads --set NAME=VALUE pairs; the runner types each value
 // against the scenario's declared var.

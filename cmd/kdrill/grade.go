@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner"
+)
+
+// ScoresFile is the CSV of scores kdrill grade writes.
+const ScoresFile = "scores.csv"
+
+// GradeOptions are the inputs of kdrill grade.
+type GradeOptions struct {
+	Lab               string
+	Connection        runner.Connection
+	Namespaces        []string
+	NamespaceSelector string
+	ReportDir         string
+	Stdout, Stderr    io.Writer
+
+	lab     *runner.Scenario
+	cluster *runner.Cluster
+}
+
+func gradeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "grade",
+		Usage:     "grade students' namespaces with a read-only lab scenario",
+		ArgsUsage: "LAB.yaml",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "kubeconfig", Usage: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)"},
+			&cli.StringFlag{Name: "context", Usage: "kubeconfig context to use"},
+			&cli.StringSliceFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "a student's namespace (repeatable, or comma-separated)"},
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "grade every namespace with these labels, e.g. course=ocp101"},
+			&cli.StringFlag{Name: "report-dir", Usage: "where results, reports and scores.csv go (default: ./kdrill-report/<timestamp>)"},
+		},
+		Action: func(c *cli.Context) error {
+			o := &GradeOptions{
+				Lab:               c.Args().First(),
+				Connection:        runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
+				NamespaceSelector: c.String("selector"),
+				ReportDir:         c.String("report-dir"),
+				Stdout:            c.App.Writer,
+				Stderr:            c.App.ErrWriter,
+			}
+			for _, n := range c.StringSlice("namespace") {
+				for _, part := range strings.Split(n, ",") {
+					if part = strings.TrimSpace(part); part != "" {
+						o.Namespaces = append(o.Namespaces, part)
+					}
+				}
+			}
+			if c.NArg() != 1 {
+				return runner.Usagef("kdrill grade: give one lab file")
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(c.Context)
+		},
+	}
+}
+
+// Validate checks that students are named one way or the other.
+func (o *GradeOptions) Validate() error {
+	switch {
+	case len(o.Namespaces) == 0 && o.NamespaceSelector == "":
+		return runner.Usagef("kdrill grade: name the students' namespaces with -n, or select them with -l")
+	case len(o.Namespaces) > 0 && o.NamespaceSelector != "":
+		return runner.Usagef("kdrill grade: give -n or -l, not both")
+	}
+	return nil
+}
+
+// Complete loads the lab and builds the clients.
+func (o *GradeOptions) Complete() error {
+	s, err := runner.Load(o.Lab, registry())
+	if err != nil {
+		return err
+	}
+	if s.Spec.Lab == nil {
+		return &runner.LoadError{File: o.Lab, Field: "spec.lab", Msg: "not a lab: kdrill grade needs a scenario with spec.lab"}
+	}
+	o.lab = s
+	if o.ReportDir == "" {
+		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
+	}
+	o.cluster, err = runner.Connect(o.Connection)
+	return err
+}
+
+// Run grades each namespace in turn and writes the scores.
+func (o *GradeOptions) Run(ctx context.Context) error {
+	namespaces := o.Namespaces
+	if o.NamespaceSelector != "" {
+		list, err := o.cluster.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: o.NamespaceSelector})
+		if err != nil {
+			return &runner.InfraError{Err: fmt.Errorf("list namespaces: %w", err)}
+		}
+		for _, ns := range list.Items {
+			namespaces = append(namespaces, ns.Name)
+		}
+		if len(namespaces) == 0 {
+			return runner.Usagef("no namespace matches -l %s", o.NamespaceSelector)
+		}
+	}
+	var all *runner.Results
+	for _, ns := range namespaces {
+		res := runner.Run(ctx, []*runner.Scenario{o.lab}, runner.Options{
+			Cluster: o.cluster, Namespace: ns, KdrillVersion: version,
+			Observers: []runner.Observer{&reports.Console{W: o.Stdout}},
+		})
+		if all == nil {
+			all = res
+		} else {
+			all.Scenarios = append(all.Scenarios, res.Scenarios...)
+			all.FinishedAt = res.FinishedAt
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	all.Outcome = all.Worst()
+	if err := reports.WriteJSON(filepath.Join(o.ReportDir, reports.ResultsFile), all); err != nil {
+		return err
+	}
+	written, err := reports.WriteRenderings(o.ReportDir, all)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "kdrill: reports: %v\n", err)
+	}
+	csvPath, err := writeScores(o.ReportDir, all)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Stdout, "\n%-32s %8s  %s\n", "namespace", "score", "result")
+	for _, s := range all.Scenarios {
+		if s.Score == nil {
+			fmt.Fprintf(o.Stdout, "%-32s %8s  %s: %s\n", s.Namespace, "-", s.Outcome, s.Error)
+			continue
+		}
+		result := "PASS"
+		if !s.Score.Passed {
+			result = "FAIL"
+		}
+		fmt.Fprintf(o.Stdout, "%-32s %8s  %s\n", s.Namespace, fmt.Sprintf("%d/%d", s.Score.Earned, s.Score.Possible), result)
+	}
+	for _, p := range append(written, csvPath) {
+		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
+	}
+	return outcomeExit(all.Outcome)
+}
+
+// writeScores writes one line per graded namespace.
+func writeScores(dir string, r *runner.Results) (string, error) {
+	path := filepath.Join(dir, ScoresFile)
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"namespace", "lab", "earned", "possible", "passing_score", "passed", "failed_checks"})
+	for _, s := range r.Scenarios {
+		if s.Score == nil {
+			_ = w.Write([]string{s.Namespace, s.Name, "", "", "", "false", s.Error})
+			continue
+		}
+		var failed []string
+		for _, c := range s.Score.Checks {
+			if !c.Passed {
+				failed = append(failed, c.Step)
+			}
+		}
+		_ = w.Write([]string{s.Namespace, s.Name, fmt.Sprint(s.Score.Earned), fmt.Sprint(s.Score.Possible),
+			fmt.Sprint(s.Score.PassingScore), fmt.Sprint(s.Score.Passed), strings.Join(failed, "; ")})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}

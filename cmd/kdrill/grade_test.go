@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner/testcluster"
+)
+
+// student prepares a namespace the way a student would have left it, by
+// running a scenario of applies in it.
+func student(t *testing.T, kubeconfig, ns, manifests string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := writeFile(t, dir, "prepare.yaml", `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: prepare}
+spec:
+  steps:
+`+manifests)
+	if code, out, errOut := kdrill(t, "run", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", filepath.Join(dir, "r"), file); code != 0 {
+		t.Fatalf("preparing %s: exit %d\n%s\n%s", ns, code, out, errOut)
+	}
+}
+
+const service = `{apiVersion: v1, kind: Service, metadata: {name: testing-service}, spec: {selector: {app: testing-service, version: "VERSION"}, ports: [{port: 80, targetPort: 8080}]}}`
+
+func TestLabGradesStudents(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	c := testcluster.Connect(t)
+	good, bad := testcluster.Namespace(t, c), testcluster.Namespace(t, c)
+	student(t, kubeconfig, good, `
+  - name: quota
+    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: pod-demo}, spec: {hard: {pods: "2"}}}}
+  - name: limits
+    apply: {inline: {apiVersion: v1, kind: LimitRange, metadata: {name: limits}, spec: {limits: [{type: Container, default: {cpu: 500m, memory: 256Mi}, defaultRequest: {cpu: 100m, memory: 64Mi}}]}}}
+  - name: app
+    apply: {wait: true, inline: [{apiVersion: v1, kind: Pod, metadata: {name: web, labels: {app: testing-service}}, spec: {containers: [{name: c, image: i}]}}, `+strings.Replace(service, "VERSION", "2.0", 1)+`]}
+`)
+	student(t, kubeconfig, bad, `
+  - name: quota
+    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: pod-demo}, spec: {hard: {pods: "3"}}}}
+  - name: app
+    apply: {wait: true, inline: [{apiVersion: v1, kind: Pod, metadata: {name: web, labels: {app: testing-service}}, spec: {containers: [{name: c, image: i}]}}, `+strings.Replace(service, "VERSION", "1.0", 1)+`]}
+`)
+	reportDir := t.TempDir()
+	code, out, errOut := kdrill(t, "grade", "--kubeconfig", kubeconfig, "-n", good+","+bad, "--report-dir", reportDir, "../../scenarios/labs/grade-quota-lab.yaml")
+	if code != 1 {
+		t.Fatalf("one student fails: want exit 1, got %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"score for " + good + ": 8/8 (passing 6)", "score for " + bad + ": 0/8 (passing 6)", "hint: Create a ResourceQuota named pod-demo"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	f, err := os.Open(filepath.Join(reportDir, ScoresFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || rows[1][0] != good || rows[1][2] != "8" || rows[1][5] != "true" ||
+		rows[2][0] != bad || rows[2][2] != "0" || rows[2][5] != "false" || !strings.Contains(rows[2][6], "the Service points at green") {
+		t.Errorf("scores.csv: %v", rows)
+	}
+	res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Scenarios) != 2 || res.Scenarios[1].Score.Checks[3].Hint == "" {
+		t.Errorf("results.json scores: %+v", res.Scenarios)
+	}
+	// A lab never writes: nothing in the namespaces changed but what the
+	// students made.
+	for _, ns := range []string{good, bad} {
+		cms, err := c.Typed.CoreV1().ConfigMaps(ns).List(t.Context(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cms.Items) > 1 { // kube-root-ca.crt
+			t.Errorf("%s: the lab created objects: %d configmaps", ns, len(cms.Items))
+		}
+	}
+	code, _, errOut = kdrill(t, "run", "--kubeconfig", kubeconfig, "../../scenarios/labs/grade-quota-lab.yaml")
+	if code != 2 || !strings.Contains(errOut, "is a lab: it grades an existing namespace") {
+		t.Errorf("run of a lab without -n: exit %d, %s", code, errOut)
+	}
+}
