@@ -101,3 +101,60 @@ spec:
 		t.Errorf("output %+v", out)
 	}
 }
+
+func TestCapacityMatchesTheAPI(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: pods
+    apply:
+      wait: true
+      inline:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: sized}
+        spec:
+          replicas: 3
+          selector: {matchLabels: {app: sized}}
+          template:
+            metadata: {labels: {app: sized}}
+            spec:
+              initContainers: [{name: init, image: i, resources: {requests: {cpu: "2"}, limits: {cpu: "2"}}}]
+              containers:
+              - {name: a, image: i, resources: {requests: {cpu: 250m, memory: 100Mi}, limits: {cpu: 500m, memory: 200Mi}}}
+              - {name: b, image: i, resources: {requests: {cpu: 250m, memory: 100Mi}, limits: {cpu: 500m, memory: 200Mi}}}
+  - name: committed
+    capacity:
+      expr: >-
+        capacity.namespaces[namespace].pods == 3 &&
+        capacity.namespaces[namespace].cpu.requests == 6 &&
+        capacity.namespaces[namespace].memory.limits == 3 * quantity("400Mi")
+  - name: over a bound
+    continueOnError: true
+    capacity:
+      expr: capacity.cluster.cpu.requestsPercent > 100
+`, nil)
+	st := stepNamed(t, sr, "committed")
+	wantOutcome(t, st, runner.Passed)
+	out := st.Output.(*steps.CapacityOutput)
+	nodes, err := c.Typed.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alloc float64
+	for _, n := range nodes.Items {
+		alloc += n.Status.Allocatable.Cpu().AsApproximateFloat64()
+		if _, ok := out.Nodes[n.Name]; !ok {
+			t.Errorf("node %s missing", n.Name)
+		}
+	}
+	if out.Cluster.CPU.Allocatable != alloc {
+		t.Errorf("cluster allocatable CPU %.1f, the API says %.1f", out.Cluster.CPU.Allocatable, alloc)
+	}
+	if want := 100 * out.Cluster.CPU.Requests / alloc; out.Cluster.CPU.RequestsPercent != want {
+		t.Errorf("requests %% %.3f, want %.3f", out.Cluster.CPU.RequestsPercent, want)
+	}
+	wantOutcome(t, stepNamed(t, sr, "over a bound"), runner.Failed, "capacity.cluster.cpu.requestsPercent = ")
+}

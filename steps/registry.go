@@ -10,6 +10,7 @@ import "github.com/kdrill/kdrill/runner"
 var Registry = runner.Registry{
 	"apply":           func() runner.Action { return &Apply{} },
 	"assert":          func() runner.Action { return &Assert{} },
+	"capacity":        func() runner.Action { return &Capacity{} },
 	"delete":          func() runner.Action { return &Delete{} },
 	"events":          func() runner.Action { return &Events{} },
 	"expectRejection": func() runner.Action { return &ExpectRejection{} },

@@ -1,0 +1,190 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Capacity reads the nodes and the pods on them and computes, per node and
+// for the cluster, allocatable CPU and memory against the sums of the pods'
+// requests and limits: how much of the cluster is committed. Terminated
+// pods do not count; namespaces gives the sums per namespace. With expr, an expression over capacity must hold;
+// it is checked against the output's fields when the scenario loads.
+//
+// Example:
+//
+//	steps:
+//	- name: committed
+//	  capacity:
+//	    expr: capacity.cluster.memory.limitsPercent < 80 && capacity.cluster.cpu.requestsPercent < 90
+type Capacity struct {
+	// Expr, when set, must hold; it sees capacity (nodes by name, and
+	// cluster).
+	Expr runner.Expr `json:"expr,omitempty"`
+	// Selector limits the nodes to those with these labels.
+	Selector string `json:"selector,omitempty"`
+}
+
+// CapacityOutput is what steps.NAME (and capacity in expr) holds.
+type CapacityOutput struct {
+	Nodes   map[string]NodeCapacity `json:"nodes" expr:"nodes"`
+	Cluster NodeCapacity            `json:"cluster" expr:"cluster"`
+	// Namespaces sums the pods' requests and limits per namespace (no
+	// allocatable: namespaces share the nodes).
+	Namespaces map[string]NodeCapacity `json:"namespaces" expr:"namespaces"`
+}
+
+// NodeCapacity is one node's (or the cluster's) commitment.
+type NodeCapacity struct {
+	Pods   int              `json:"pods" expr:"pods"`
+	CPU    ResourceCapacity `json:"cpu" expr:"cpu"`
+	Memory ResourceCapacity `json:"memory" expr:"memory"`
+}
+
+// ResourceCapacity compares what pods ask for and may use with what a node
+// offers; CPU is in cores, memory in bytes.
+type ResourceCapacity struct {
+	Allocatable     float64 `json:"allocatable" expr:"allocatable"`
+	Requests        float64 `json:"requests" expr:"requests"`
+	Limits          float64 `json:"limits" expr:"limits"`
+	RequestsPercent float64 `json:"requestsPercent" expr:"requestsPercent"`
+	LimitsPercent   float64 `json:"limitsPercent" expr:"limitsPercent"`
+}
+
+// Default does nothing: Capacity has no defaults.
+func (c *Capacity) Default() {}
+
+// Validate has nothing to check beyond the expression, compiled at load.
+func (c *Capacity) Validate() error { return nil }
+
+// ExprNames adds capacity, typed, so an unknown field is a load error.
+func (c *Capacity) ExprNames() map[string]any {
+	return map[string]any{"capacity": CapacityOutput{}}
+}
+
+// ReadOnly says capacity never writes.
+func (c *Capacity) ReadOnly() bool { return true }
+
+// Run reads nodes and pods and sums them.
+func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
+	nodes, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: c.Selector})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("list nodes: %w", err))
+	}
+	pods, err := env.Cluster.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, wrapInfra(fmt.Errorf("list pods: %w", err))
+	}
+	out := &CapacityOutput{Nodes: map[string]NodeCapacity{}, Namespaces: map[string]NodeCapacity{}}
+	for _, n := range nodes.Items {
+		out.Nodes[n.Name] = NodeCapacity{
+			CPU:    ResourceCapacity{Allocatable: n.Status.Allocatable.Cpu().AsApproximateFloat64()},
+			Memory: ResourceCapacity{Allocatable: n.Status.Allocatable.Memory().AsApproximateFloat64()},
+		}
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		nc, ok := out.Nodes[p.Spec.NodeName]
+		if !ok || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		req, lim := podResources(p)
+		nc.count(req, lim)
+		out.Nodes[p.Spec.NodeName] = nc
+		ns := out.Namespaces[p.Namespace]
+		ns.count(req, lim)
+		out.Namespaces[p.Namespace] = ns
+	}
+	names := make([]string, 0, len(out.Nodes))
+	for name := range out.Nodes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		nc := out.Nodes[name]
+		nc.CPU.percent()
+		nc.Memory.percent()
+		out.Nodes[name] = nc
+		out.Cluster.Pods += nc.Pods
+		out.Cluster.CPU.add(nc.CPU)
+		out.Cluster.Memory.add(nc.Memory)
+	}
+	out.Cluster.CPU.percent()
+	out.Cluster.Memory.percent()
+	env.Log.Info("capacity", "nodes", len(names), "cpuRequestsPercent", out.Cluster.CPU.RequestsPercent, "memoryLimitsPercent", out.Cluster.Memory.LimitsPercent)
+	if c.Expr.IsZero() {
+		return out, nil
+	}
+	ok, values, err := c.Expr.Eval(env.ExprEnv(map[string]any{"capacity": *out}))
+	env.Observe(c.Expr.Source, values)
+	if err != nil || !ok {
+		msg := fmt.Sprintf("expected %s; it does not hold; last seen: %s", c.Expr.Source, showValues(values))
+		if err != nil {
+			msg += fmt.Sprintf(" (evaluation error: %v)", err)
+		}
+		return out, &AssertionError{Msg: msg}
+	}
+	return out, nil
+}
+
+// count adds one pod's requests and limits.
+func (n *NodeCapacity) count(req, lim corev1.ResourceList) {
+	n.Pods++
+	n.CPU.Requests += req.Cpu().AsApproximateFloat64()
+	n.CPU.Limits += lim.Cpu().AsApproximateFloat64()
+	n.Memory.Requests += req.Memory().AsApproximateFloat64()
+	n.Memory.Limits += lim.Memory().AsApproximateFloat64()
+}
+
+func (r *ResourceCapacity) add(o ResourceCapacity) {
+	r.Allocatable += o.Allocatable
+	r.Requests += o.Requests
+	r.Limits += o.Limits
+}
+
+func (r *ResourceCapacity) percent() {
+	if r.Allocatable > 0 {
+		r.RequestsPercent = 100 * r.Requests / r.Allocatable
+		r.LimitsPercent = 100 * r.Limits / r.Allocatable
+	}
+}
+
+// podResources sums a pod's requests and limits as the scheduler counts
+// them: the sum over containers, or the largest init container if larger,
+// plus the pod overhead.
+func podResources(p *corev1.Pod) (req, lim corev1.ResourceList) {
+	req, lim = corev1.ResourceList{}, corev1.ResourceList{}
+	for _, c := range p.Spec.Containers {
+		addList(req, c.Resources.Requests)
+		addList(lim, c.Resources.Limits)
+	}
+	for _, c := range p.Spec.InitContainers {
+		maxList(req, c.Resources.Requests)
+		maxList(lim, c.Resources.Limits)
+	}
+	addList(req, p.Spec.Overhead)
+	addList(lim, p.Spec.Overhead)
+	return req, lim
+}
+
+func addList(into, from corev1.ResourceList) {
+	for name, q := range from {
+		cur := into[name]
+		cur.Add(q)
+		into[name] = cur
+	}
+}
+
+func maxList(into, from corev1.ResourceList) {
+	for name, q := range from {
+		if cur, ok := into[name]; !ok || q.Cmp(cur) > 0 {
+			into[name] = q.DeepCopy()
+		}
+	}
+}
