@@ -83,3 +83,20 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		_ = os.WriteFile(keep, data, 0o644)
 	}
 }
+
+func TestHTMLShowsALabsScore(t *testing.T) {
+	r := sample()
+	r.Scenarios[0].Score = &runner.Score{Earned: 3, Possible: 5, PassingScore: 4, Checks: []runner.CheckScore{
+		{Step: "quota", Points: 3, Earned: 3, Passed: true},
+		{Step: "selector", Points: 2, Hint: "Patch the <Service> selector"},
+	}}
+	var buf bytes.Buffer
+	if err := reports.WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Score: 3 / 5", "(passing score 4)", "0 / 2", "Patch the &lt;Service&gt; selector"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
