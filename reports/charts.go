@@ -33,13 +33,26 @@ type Chart struct {
 }
 
 // AvailabilityCharts draws, for every workload a monitor step sampled, its
-// available and unavailable replicas over time with the kill batches marked.
+// available and unavailable replicas over time with the kill batches marked,
+// and for every capacity step the commitment per node.
 func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
 	var charts []Chart
 	var err error
 	r.Read(func() {
 		for _, s := range r.Scenarios {
 			for _, st := range s.Steps {
+				if c, ok := capacityOf(st); ok {
+					var png []byte
+					title := fmt.Sprintf("%s: %s — commitment per node", s.Name, st.Name)
+					if png, err = capacityPNG(title, c); err != nil {
+						return
+					}
+					charts = append(charts, Chart{
+						Scenario: s.Name, Title: title, PNG: png,
+						File: fmt.Sprintf("capacity-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+					})
+					continue
+				}
 				if st.Kind != "monitor" || st.Output == nil {
 					continue
 				}

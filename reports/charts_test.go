@@ -66,3 +66,29 @@ func TestAvailabilityChartFromLiveAndStoredResults(t *testing.T) {
 		t.Error("the chart drawn from results.json differs from the live one")
 	}
 }
+
+func TestCapacityChartAndTable(t *testing.T) {
+	node := steps.NodeCapacity{Pods: 4,
+		CPU:    steps.ResourceCapacity{Allocatable: 64, Requests: 4, Limits: 8, RequestsPercent: 6.25, LimitsPercent: 12.5},
+		Memory: steps.ResourceCapacity{Allocatable: 256 << 30, Requests: 4 << 30, Limits: 8 << 30, RequestsPercent: 1.5625, LimitsPercent: 3.125}}
+	out := &steps.CapacityOutput{Nodes: map[string]steps.NodeCapacity{"node-a": node, "node-b": node}, Cluster: node}
+	r := sample()
+	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &runner.StepResult{Name: "committed", Kind: "capacity", Outcome: runner.Passed, Output: out})
+	charts, err := reports.AvailabilityCharts(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(charts) != 1 || charts[0].File != "capacity-demo-committed.png" {
+		t.Fatalf("charts %+v", charts)
+	}
+	if _, err := png.Decode(bytes.NewReader(charts[0].PNG)); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	(&reports.Console{W: &buf}).Observe(runner.StepFinished, r, r.Scenarios[0], r.Scenarios[0].Steps[3])
+	for _, want := range []string{"node-a", "node-b", "6.2% /  12.5% of 64", "1.6% /   3.1% of 256Gi"} {
+		if !bytes.Contains(buf.Bytes(), []byte(want)) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}

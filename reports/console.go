@@ -40,6 +40,9 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 				fmt.Fprintf(c.W, "      %s\n", line)
 			}
 		}
+		if cap, ok := capacityOf(st); ok {
+			capacityTable(c.W, cap)
+		}
 	case runner.ScenarioFinished:
 		fmt.Fprintf(c.W, "%s %s %s in %s\n", marks[s.Outcome], s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
 		if s.Outcome != runner.Passed && s.Error != "" && !stepError(s) {
