@@ -106,8 +106,7 @@ func capacityPNG(title string, c *steps.CapacityOutput) ([]byte, error) {
 		if total := step * float64(len(bars)); total > float64(box.Width()) {
 			step *= float64(box.Width()) / total
 		}
-		r.SetFontSize(10)
-		r.SetFontColor(drawing.ColorFromHex("333333"))
+		textStyle(r, 10)
 		for i, name := range names {
 			center := float64(box.Left) + step*(float64(i*5)+2)
 			w := r.MeasureText(name).Width()
@@ -123,13 +122,9 @@ func capacityPNG(title string, c *steps.CapacityOutput) ([]byte, error) {
 
 // legendRow draws coloured boxes and names in one row at height y.
 func legendRow(r chart.Renderer, y int, names []string, colors []drawing.Color) {
-	font, err := chart.GetDefaultFont()
-	if err != nil {
+	if !textStyle(r, 11) {
 		return
 	}
-	r.SetFont(font)
-	r.SetFontSize(11)
-	r.SetFontColor(drawing.ColorFromHex("333333"))
 	x := 60
 	for i, name := range names {
 		r.SetFillColor(colors[i])

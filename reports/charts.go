@@ -232,13 +232,9 @@ func (s intScale) axis(name string) chart.YAxis {
 // render draws this scale as the left axis of the plot area, with grid
 // lines, for the series mapped to go-chart's secondary axis.
 func (s intScale) render(r chart.Renderer, box chart.Box, _ chart.Style) {
-	font, err := chart.GetDefaultFont()
-	if err != nil {
+	if !textStyle(r, 10) {
 		return
 	}
-	r.SetFont(font)
-	r.SetFontSize(10)
-	r.SetFontColor(drawing.ColorFromHex("333333"))
 	r.SetStrokeColor(drawing.ColorFromHex("333333"))
 	r.SetStrokeWidth(1)
 	r.MoveTo(box.Left, box.Top)
@@ -281,13 +277,9 @@ func stepLine(samples []steps.Sample, end time.Time, value func(steps.Sample) fl
 // cannot hide any data.
 func bottomLegend(c *chart.Chart) chart.Renderable {
 	return func(r chart.Renderer, _ chart.Box, defaults chart.Style) {
-		font, err := chart.GetDefaultFont()
-		if err != nil {
+		if !textStyle(r, 11) {
 			return
 		}
-		r.SetFont(font)
-		r.SetFontSize(11)
-		r.SetFontColor(drawing.ColorFromHex("333333"))
 		x, y := 60, c.Height-12
 		for _, s := range c.Series {
 			ts, ok := s.(chart.TimeSeries)
@@ -313,4 +305,17 @@ func bottomLegend(c *chart.Chart) chart.Renderable {
 			x += 26 + r.MeasureText(ts.Name).Width() + 28
 		}
 	}
+}
+
+// textStyle sets the font for text kdrill draws on a chart itself; it
+// reports false when the font cannot be had.
+func textStyle(r chart.Renderer, size float64) bool {
+	font, err := chart.GetDefaultFont()
+	if err != nil {
+		return false
+	}
+	r.SetFont(font)
+	r.SetFontSize(size)
+	r.SetFontColor(drawing.ColorFromHex("333333"))
+	return true
 }

@@ -38,13 +38,11 @@ func gradeCommand() *cli.Command {
 		Name:      "grade",
 		Usage:     "grade students' namespaces with a read-only lab scenario",
 		ArgsUsage: "LAB.yaml",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "kubeconfig", Usage: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)"},
-			&cli.StringFlag{Name: "context", Usage: "kubeconfig context to use"},
+		Flags: append(kubeconfigFlags(),
 			&cli.StringSliceFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "a student's namespace (repeatable, or comma-separated)"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "grade every namespace with these labels, e.g. course=ocp101"},
 			&cli.StringFlag{Name: "report-dir", Usage: "where results, reports and scores.csv go (default: ./kdrill-report/<timestamp>)"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			o := &GradeOptions{
 				Lab:               c.Args().First(),

@@ -36,12 +36,18 @@ type RunOptions struct {
 	logger    *slog.Logger
 }
 
-func connectionFlags() []cli.Flag {
+// kubeconfigFlags are kubectl's flags for choosing a cluster.
+func kubeconfigFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "kubeconfig", Usage: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)"},
 		&cli.StringFlag{Name: "context", Usage: "kubeconfig context to use (default: the current context)"},
-		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "run every scenario in this existing namespace, never deleted (default: the scenario's, or a fresh one per run)"},
 	}
+}
+
+func connectionFlags() []cli.Flag {
+	return append(kubeconfigFlags(),
+		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "run every scenario in this existing namespace, never deleted (default: the scenario's, or a fresh one per run)"},
+	)
 }
 
 func runCommand() *cli.Command {
