@@ -78,6 +78,18 @@ func TestExitCodesWithoutCluster(t *testing.T) {
 	good := writeFile(t, dir, "passing.yaml", passing)
 	bad := writeFile(t, dir, "broken.yaml", broken)
 	nowhere := writeFile(t, dir, "kubeconfig", unreachable)
+	labs := filepath.Join(dir, "labs")
+	if err := os.Mkdir(labs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, labs, "lab.yaml", `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: lab}
+spec:
+  lab: {}
+  steps:
+  - {name: check, points: 1, assert: {expr: "true"}}
+`)
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -95,6 +107,8 @@ func TestExitCodesWithoutCluster(t *testing.T) {
 		{"unreachable cluster", []string{"run", "--kubeconfig", nowhere, "--report-dir", filepath.Join(dir, "r"), good}, 3, "cannot reach the cluster at https://127.0.0.1:1"},
 		{"missing kubeconfig", []string{"run", "--kubeconfig", filepath.Join(dir, "absent"), good}, 2, "kubeconfig"},
 		{"unknown step kind", []string{"steps", "explode"}, 2, `no step kind "explode"`},
+		{"a directory of labs only", []string{"run", "--kubeconfig", nowhere, labs}, 2, "only labs, which need -n"},
+		{"a lab named without -n", []string{"run", "--kubeconfig", nowhere, filepath.Join(labs, "lab.yaml")}, 2, "is a lab: it grades an existing namespace"},
 		{"steps catalogue", []string{"steps", "assert"}, 0, "holdFor (duration)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

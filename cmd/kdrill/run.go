@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,11 +114,20 @@ func (o *RunOptions) Complete() error {
 	if err != nil {
 		return err
 	}
-	o.scenarios = scenarios
+	// A lab grades an existing namespace. Named on its own without one, it
+	// is a mistake; found in a directory, it is left for kdrill grade.
 	for _, s := range scenarios {
-		if s.Spec.Lab != nil && o.Namespace == "" && s.Spec.Namespace == "" {
+		if s.Spec.Lab == nil || o.Namespace != "" || s.Spec.Namespace != "" {
+			o.scenarios = append(o.scenarios, s)
+			continue
+		}
+		if slices.Contains(o.Paths, s.File) {
 			return runner.Usagef("%s is a lab: it grades an existing namespace; give -n NAMESPACE (or use kdrill grade)", s.File)
 		}
+		fmt.Fprintf(o.Stderr, "skipping lab %s: grade a namespace with kdrill grade %s -n NAMESPACE\n", s.File, s.File)
+	}
+	if len(o.scenarios) == 0 {
+		return runner.Usagef("no scenarios to run in %s (only labs, which need -n)", strings.Join(o.Paths, ", "))
 	}
 	o.vars, _ = parseSet(o.Set)
 	if err := checkSetVars(o.vars, scenarios); err != nil {
