@@ -19,21 +19,21 @@ func TestExpectRejection(t *testing.T) {
 spec:
   steps:
   - name: quota
-    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: one-cm}, spec: {hard: {configmaps: "2"}}}}
+    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: one-cm}, spec: {hard: {configmaps: "1"}}}}
   - name: counted
     assert:
       resource: {kind: ResourceQuota, name: one-cm}
       expr: object.status.used.configmaps == "1"
-  - name: accepted after all
-    continueOnError: true
-    expectRejection:
-      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: fits}}
-      message: exceeded quota
   - name: refused
     expectRejection:
       inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: too-many}}
-      messageRegexp: 'exceeded quota: one-cm, requested: configmaps=1, used: configmaps=\d, limited: configmaps=2'
-      expect: rejection.code == 403 && rejection.quota.limited.configmaps == 2
+      messageRegexp: 'exceeded quota: one-cm, requested: configmaps=1, used: configmaps=1, limited: configmaps=1'
+      expect: rejection.code == 403 && rejection.quota.limited.configmaps == 1
+  - name: accepted after all
+    continueOnError: true
+    expectRejection:
+      inline: {apiVersion: v1, kind: Secret, metadata: {name: fits}}
+      message: exceeded quota
   - name: wrong reason
     continueOnError: true
     expectRejection:
@@ -45,14 +45,14 @@ spec:
       reason: Invalid
       message: "a lowercase RFC 1123"
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "accepted after all"), runner.Failed, "ConfigMap fits was created, but the server should have refused it", "deleted again")
-	if _, err := c.Typed.CoreV1().ConfigMaps(ns).Get(context.Background(), "fits", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	wantOutcome(t, stepNamed(t, sr, "accepted after all"), runner.Failed, "Secret fits was created, but the server should have refused it", "deleted again")
+	if _, err := c.Typed.CoreV1().Secrets(ns).Get(context.Background(), "fits", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the object created by mistake was not deleted: %v", err)
 	}
 	st := stepNamed(t, sr, "refused")
 	wantOutcome(t, st, runner.Passed)
 	rej := st.Output.(*steps.ExpectRejectionOutput).Rejections[0]
-	if rej.Reason != "Forbidden" || rej.Quota == nil || rej.Quota.Name != "one-cm" || rej.Quota.Used["configmaps"] != 2 {
+	if rej.Reason != "Forbidden" || rej.Quota == nil || rej.Quota.Name != "one-cm" || rej.Quota.Used["configmaps"] != 1 {
 		t.Errorf("rejection %+v quota %+v", rej, rej.Quota)
 	}
 	wantOutcome(t, stepNamed(t, sr, "wrong reason"), runner.Failed, "refused with reason Invalid, want Forbidden")
