@@ -380,9 +380,18 @@ spec:
 func TestSleepAndInterruptRunFinallyAndDeleteNamespace(t *testing.T) {
 	c := testcluster.Connect(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Interrupt once the marker exists and the long sleep has begun.
 	go func() {
-		time.Sleep(1500 * time.Millisecond)
-		cancel()
+		for range 400 {
+			list, err := c.Typed.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=marker"})
+			if err == nil && len(list.Items) > 0 && strings.HasPrefix(list.Items[0].Namespace, "kdrill-testsleepandinterrupt") {
+				time.Sleep(500 * time.Millisecond)
+				cancel()
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}()
 	start := time.Now()
 	sr := scenarioCtx(ctx, t, c, "", `
