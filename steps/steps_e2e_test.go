@@ -2,12 +2,14 @@ package steps_test
 
 import (
 	"context"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -385,7 +387,9 @@ func TestSleepAndInterruptRunFinallyAndDeleteNamespace(t *testing.T) {
 	go func() {
 		for range 400 {
 			list, err := c.Typed.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=marker"})
-			if err == nil && len(list.Items) > 0 && strings.HasPrefix(list.Items[0].Namespace, "kdrill-testsleepandinterrupt") {
+			if err == nil && slices.ContainsFunc(list.Items, func(cm corev1.ConfigMap) bool {
+				return strings.HasPrefix(cm.Namespace, "kdrill-testsleepandinterrupt")
+			}) {
 				time.Sleep(500 * time.Millisecond)
 				cancel()
 				return
