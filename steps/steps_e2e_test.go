@@ -2,9 +2,9 @@ package steps_test
 
 import (
 	"context"
-	"slices"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
