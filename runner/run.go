@@ -41,8 +41,11 @@ type Options struct {
 	// interrupt (default 30s).
 	CleanupTimeout time.Duration
 	// Seed seeds the random source; 0 draws one. The seed used is recorded.
-	Seed          int64
-	Clock         clock.WithTicker
+	Seed  int64
+	Clock clock.WithTicker
+	// FailFast stops the run after the first scenario that does not pass;
+	// the rest are recorded as skipped.
+	FailFast      bool
 	KdrillVersion string
 	// Observers are told of every change to the results, in order.
 	Observers []Observer
@@ -99,14 +102,21 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 	} else {
 		res.Cluster.Version = v
 	}
+	stop := false
 	for _, s := range scenarios {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || stop {
 			sr := r.newScenarioResult(s)
-			sr.Outcome = Cancelled
+			sr.Outcome, sr.Error = Cancelled, "not run: the run was interrupted"
+			if stop {
+				sr.Outcome, sr.Error = Skipped, "not run: --fail-fast after a scenario that did not pass"
+			}
 			res.Update(func() { res.Scenarios = append(res.Scenarios, sr) })
 			continue
 		}
 		r.scenario(ctx, s)
+		if opts.FailFast && res.Scenarios[len(res.Scenarios)-1].Outcome != Passed {
+			stop = true
+		}
 	}
 	res.Update(func() {
 		res.FinishedAt = opts.Clock.Now()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,6 +161,16 @@ func TestRunExitCodesOnCluster(t *testing.T) {
 			t.Errorf("console output lacks %q:\n%s", want, stdout)
 		}
 	}
+
+	// --fail-fast: the failing scenario (first in file order) stops the run.
+	code, stdout, _ = kdrill(t, "run", "--fail-fast", "--kubeconfig", kubeconfig, "--report-dir", filepath.Join(dir, "r3"), good, bad)
+	if code != 1 || !strings.Contains(stdout, "1 failed, 1 skipped") || strings.Contains(stdout, "✓ passing PASSED") {
+		t.Errorf("--fail-fast: exit %d\n%s", code, stdout)
+	}
+	// -l selects by metadata.labels: neither scenario has area=chaos.
+	if code, _, errOut := kdrill(t, "run", "-l", "area=chaos", "--kubeconfig", kubeconfig, good, bad); code != 2 || !strings.Contains(errOut, "no scenario matches") {
+		t.Errorf("-l with no match: exit %d %s", code, errOut)
+	}
 }
 
 func TestRunOptionsValidate(t *testing.T) {
@@ -177,6 +188,53 @@ func TestRunOptionsValidate(t *testing.T) {
 		err := tc.o.Validate()
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: Validate() = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestSelectAndShardScenarios(t *testing.T) {
+	var all []*runner.Scenario
+	for i, area := range []string{"chaos", "deploy", "chaos", "labs", "chaos", "deploy", "chaos"} {
+		s := &runner.Scenario{File: fmt.Sprintf("s%d.yaml", i)}
+		s.Metadata.Labels = map[string]string{"area": area}
+		all = append(all, s)
+	}
+	files := func(ss []*runner.Scenario) string {
+		var names []string
+		for _, s := range ss {
+			names = append(names, s.File)
+		}
+		return strings.Join(names, ",")
+	}
+	chaos, err := selectScenarios(all, "area=chaos", "")
+	if err != nil || files(chaos) != "s0.yaml,s2.yaml,s4.yaml,s6.yaml" {
+		t.Errorf("-l area=chaos: %s %v", files(chaos), err)
+	}
+	// Shards split the set without overlap and cover all of it.
+	seen := map[string]int{}
+	for k := 1; k <= 3; k++ {
+		part, err := selectScenarios(all, "", fmt.Sprintf("%d/3", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range part {
+			seen[s.File]++
+		}
+	}
+	if len(seen) != len(all) {
+		t.Errorf("shards covered %d of %d", len(seen), len(all))
+	}
+	for f, n := range seen {
+		if n != 1 {
+			t.Errorf("%s ran in %d shards", f, n)
+		}
+	}
+	if part, _ := selectScenarios(all, "area!=labs", "2/2"); files(part) != "s1.yaml,s4.yaml,s6.yaml" {
+		t.Errorf("selector then shard: %s", files(part))
+	}
+	for _, bad := range []string{"0/2", "3/2", "2", "a/b", "1/0"} {
+		if _, _, err := parseShard(bad); err == nil {
+			t.Errorf("--shard %s accepted", bad)
 		}
 	}
 }

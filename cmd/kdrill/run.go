@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
@@ -28,6 +31,12 @@ type RunOptions struct {
 	CleanupTimeout time.Duration
 	Seed           int64
 	LogLevel       string
+	// Selector picks scenarios by their metadata.labels.
+	Selector string
+	// Shard is "K/N": run the K-th of N deterministic shares.
+	Shard string
+	// FailFast stops after the first scenario that does not pass.
+	FailFast bool
 
 	Stdout, Stderr io.Writer
 
@@ -63,6 +72,9 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "cleanup-timeout", Value: runner.DefaultCleanupTimeout, Usage: "bound finally steps and namespace deletion after an interrupt or timeout"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for random choices (default: drawn, and recorded in results)"},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error; logs go to stderr"},
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "run only scenarios whose metadata.labels match, e.g. -l area=chaos"},
+			&cli.StringFlag{Name: "shard", Usage: "run the K-th of N deterministic shares of the scenarios, e.g. --shard 2/4"},
+			&cli.BoolFlag{Name: "fail-fast", Usage: "stop after the first scenario that does not pass"},
 		),
 		Action: func(c *cli.Context) error {
 			o := &RunOptions{
@@ -75,6 +87,9 @@ func runCommand() *cli.Command {
 				CleanupTimeout: c.Duration("cleanup-timeout"),
 				Seed:           c.Int64("seed"),
 				LogLevel:       c.String("log-level"),
+				Selector:       c.String("selector"),
+				Shard:          c.String("shard"),
+				FailFast:       c.Bool("fail-fast"),
 				Stdout:         c.App.Writer,
 				Stderr:         c.App.ErrWriter,
 			}
@@ -104,7 +119,55 @@ func (o *RunOptions) Validate() error {
 	if o.Timeout < 0 || o.CleanupTimeout < 0 {
 		return runner.Usagef("--timeout and --cleanup-timeout must not be negative")
 	}
+	if _, err := labels.Parse(o.Selector); err != nil {
+		return runner.Usagef("--selector %q: %v", o.Selector, err)
+	}
+	if _, _, err := parseShard(o.Shard); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseShard reads "K/N" (1 <= K <= N); empty means the whole set.
+func parseShard(s string) (k, n int, err error) {
+	if s == "" {
+		return 1, 1, nil
+	}
+	ks, ns, ok := strings.Cut(s, "/")
+	k, kerr := strconv.Atoi(ks)
+	n, nerr := strconv.Atoi(ns)
+	if !ok || kerr != nil || nerr != nil || n < 1 || k < 1 || k > n {
+		return 0, 0, runner.Usagef("--shard %q: want K/N with 1 <= K <= N, e.g. 2/4", s)
+	}
+	return k, n, nil
+}
+
+// selectScenarios keeps the scenarios the selector matches, then the
+// shard's share of them: every N-th in file order, starting at the K-th, so
+// each shard gets the same scenarios on every machine.
+func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.Scenario, error) {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, runner.Usagef("--selector %q: %v", selector, err)
+	}
+	k, n, err := parseShard(shard)
+	if err != nil {
+		return nil, err
+	}
+	var matched []*runner.Scenario
+	for _, s := range all {
+		if sel.Matches(labels.Set(s.Metadata.Labels)) {
+			matched = append(matched, s)
+		}
+	}
+	sort.SliceStable(matched, func(i, j int) bool { return matched[i].File < matched[j].File })
+	var out []*runner.Scenario
+	for i, s := range matched {
+		if i%n == k-1 {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // Complete loads and validates every scenario, then builds the cluster
@@ -128,6 +191,12 @@ func (o *RunOptions) Complete() error {
 	}
 	if len(o.scenarios) == 0 {
 		return runner.Usagef("no scenarios to run in %s (only labs, which need -n)", strings.Join(o.Paths, ", "))
+	}
+	if o.scenarios, err = selectScenarios(o.scenarios, o.Selector, o.Shard); err != nil {
+		return err
+	}
+	if len(o.scenarios) == 0 {
+		return runner.Usagef("no scenario matches --selector %q --shard %q", o.Selector, o.Shard)
 	}
 	o.vars, _ = parseSet(o.Set)
 	if err := checkSetVars(o.vars, scenarios); err != nil {
@@ -154,6 +223,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Timeout:        o.Timeout,
 		CleanupTimeout: o.CleanupTimeout,
 		Seed:           o.Seed,
+		FailFast:       o.FailFast,
 		KdrillVersion:  version,
 		Observers:      []runner.Observer{&reports.Console{W: o.Stdout}, writer},
 	})
