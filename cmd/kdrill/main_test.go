@@ -111,6 +111,9 @@ spec:
 		{"a directory of labs only", []string{"run", "--kubeconfig", nowhere, labs}, 2, "only labs, which need -n"},
 		{"a lab named without -n", []string{"run", "--kubeconfig", nowhere, filepath.Join(labs, "lab.yaml")}, 2, "is a lab: it grades an existing namespace"},
 		{"steps catalogue", []string{"steps", "assert"}, 0, "holdFor (duration)"},
+		{"compare needs two files", []string{"compare", good}, 2, "give BASELINE.json and CURRENT.json"},
+		{"compare reads results files", []string{"compare", good, good}, 2, "not a kdrill results file"},
+		{"bad tolerance", []string{"compare", "--tolerance", "lots", good, good}, 2, "--tolerance"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := kdrill(t, tc.args...)
@@ -150,6 +153,18 @@ func TestRunExitCodesOnCluster(t *testing.T) {
 	}
 	if res.Outcome != runner.Passed || len(res.Scenarios) != 1 || len(res.Scenarios[0].Steps) != 2 || res.Scenarios[0].Vars["want"] != float64(1) {
 		t.Errorf("results.json: %s", data)
+	}
+
+	// The same scenario against its own results as the baseline: no
+	// regression beyond the default tolerance; then kdrill compare reads
+	// both files.
+	code, stdout, _ = kdrill(t, "run", "--kubeconfig", kubeconfig, "--report-dir", filepath.Join(dir, "again"), "--baseline", filepath.Join(reportDir, "results.json"), "--seconds-slack", "5s", good)
+	if code != 0 || !strings.Contains(stdout, "no regressions in") {
+		t.Errorf("--baseline with an equal run: exit %d\n%s", code, stdout)
+	}
+	code, stdout, _ = kdrill(t, "compare", "--seconds-slack", "5s", filepath.Join(reportDir, "results.json"), filepath.Join(dir, "again", "results.json"))
+	if code != 0 || !strings.Contains(stdout, "no regressions") {
+		t.Errorf("compare: exit %d\n%s", code, stdout)
 	}
 
 	code, stdout, _ = kdrill(t, "run", "--kubeconfig", kubeconfig, "--report-dir", filepath.Join(dir, "r2"), good, bad)

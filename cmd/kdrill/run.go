@@ -37,6 +37,10 @@ type RunOptions struct {
 	Shard string
 	// FailFast stops after the first scenario that does not pass.
 	FailFast bool
+	// Baseline is a results.json to compare this run's metrics with.
+	Baseline     string
+	Tolerance    string
+	SecondsSlack time.Duration
 
 	Stdout, Stderr io.Writer
 
@@ -44,6 +48,7 @@ type RunOptions struct {
 	vars      map[string]string
 	cluster   *runner.Cluster
 	logger    *slog.Logger
+	baseline  *runner.Results
 }
 
 // kubeconfigFlags are kubectl's flags for choosing a cluster.
@@ -65,7 +70,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run scenario files, or every scenario in directories",
 		ArgsUsage: "PATH...",
-		Flags: append(connectionFlags(),
+		Flags: append(append(connectionFlags(),
 			&cli.StringSliceFlag{Name: "set", Usage: "override a scenario var: --set replicas=5 (repeatable; the value is read as YAML)"},
 			&cli.StringFlag{Name: "report-dir", Usage: "where results go (default: ./kdrill-report/<timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "bound each scenario, replacing its spec.timeout"},
@@ -75,7 +80,8 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "run only scenarios whose metadata.labels match, e.g. -l area=chaos"},
 			&cli.StringFlag{Name: "shard", Usage: "run the K-th of N deterministic shares of the scenarios, e.g. --shard 2/4"},
 			&cli.BoolFlag{Name: "fail-fast", Usage: "stop after the first scenario that does not pass"},
-		),
+			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
+		), toleranceFlags()...),
 		Action: func(c *cli.Context) error {
 			o := &RunOptions{
 				Paths:          c.Args().Slice(),
@@ -90,6 +96,9 @@ func runCommand() *cli.Command {
 				Selector:       c.String("selector"),
 				Shard:          c.String("shard"),
 				FailFast:       c.Bool("fail-fast"),
+				Baseline:       c.String("baseline"),
+				Tolerance:      c.String("tolerance"),
+				SecondsSlack:   c.Duration("seconds-slack"),
 				Stdout:         c.App.Writer,
 				Stderr:         c.App.ErrWriter,
 			}
@@ -124,6 +133,11 @@ func (o *RunOptions) Validate() error {
 	}
 	if _, _, err := parseShard(o.Shard); err != nil {
 		return err
+	}
+	if o.Baseline != "" {
+		if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -207,6 +221,11 @@ func (o *RunOptions) Complete() error {
 	if o.ReportDir == "" {
 		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
 	}
+	if o.Baseline != "" {
+		if o.baseline, err = reports.ReadJSON(o.Baseline); err != nil {
+			return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
+		}
+	}
 	o.cluster, err = runner.Connect(o.Connection)
 	return err
 }
@@ -239,7 +258,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	for _, p := range written {
 		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
 	}
-	return outcomeExit(res.Outcome)
+	if err := outcomeExit(res.Outcome); err != nil || o.baseline == nil {
+		return err
+	}
+	tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
+	fmt.Fprintf(o.Stdout, "\ncompared with %s: ", o.Baseline)
+	return compareRuns(o.Stdout, o.baseline, res, tol)
 }
 
 // outcomeExit turns a run's outcome into the command's result.

@@ -1,0 +1,173 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// Metric is one number a run recorded, with the direction that is worse.
+type Metric struct {
+	Scenario string
+	Name     string
+	Value    float64
+	// Seconds marks a duration, compared with an absolute slack for timing
+	// noise.
+	Seconds bool
+	// LowerIsWorse is set for availability, success ratios and scores.
+	LowerIsWorse bool
+}
+
+// Metrics lists what a run measured: each scenario's outcome and duration,
+// each step's duration, and the measures of monitor, rollout, http and lab
+// steps.
+func Metrics(r *runner.Results) []Metric {
+	var out []Metric
+	r.Read(func() {
+		for _, s := range r.Scenarios {
+			add := func(name string, v float64, seconds, lowerIsWorse bool) {
+				out = append(out, Metric{Scenario: s.Name, Name: name, Value: v, Seconds: seconds, LowerIsWorse: lowerIsWorse})
+			}
+			passed := 0.0
+			if s.Outcome == runner.Passed {
+				passed = 1
+			}
+			add("passed", passed, false, true)
+			add("duration", s.DurationSeconds, true, false)
+			if s.Score != nil {
+				add("score", float64(s.Score.Earned), false, true)
+			}
+			for _, st := range s.Steps {
+				if st.Outcome != runner.Passed {
+					continue
+				}
+				prefix := "steps[" + st.Name + "]."
+				add(prefix+"duration", st.DurationSeconds, true, false)
+				switch st.Kind {
+				case "monitor":
+					var m steps.MonitorOutput
+					if convert(st.Output, &m) == nil {
+						add(prefix+"recovery.p50", m.Recovery.P50.Seconds(), true, false)
+						add(prefix+"recovery.p95", m.Recovery.P95.Seconds(), true, false)
+						add(prefix+"recovery.max", m.Recovery.Max.Seconds(), true, false)
+						add(prefix+"belowDesired", m.BelowDesired.Seconds(), true, false)
+						add(prefix+"minAvailable", float64(m.MinAvailable), false, true)
+						add(prefix+"maxUnavailable", float64(m.MaxUnavailable), false, false)
+					}
+				case "rollout":
+					var ro steps.RolloutOutput
+					if convert(st.Output, &ro) == nil {
+						add(prefix+"minAvailable", float64(ro.MinAvailable), false, true)
+						add(prefix+"maxSurge", float64(ro.MaxSurge), false, false)
+					}
+				case "http":
+					var h steps.HTTPOutput
+					if convert(st.Output, &h) == nil {
+						add(prefix+"successRatio", h.SuccessRatio, false, true)
+						add(prefix+"latencyP95", h.LatencyP95.Seconds(), true, false)
+					}
+				}
+			}
+		}
+	})
+	return out
+}
+
+// Tolerance says how much worse a metric may get before it is a
+// regression: a share of the baseline, and for durations an absolute slack.
+type Tolerance struct {
+	Relative     float64 // 0.2 = 20 %
+	SecondsSlack float64
+}
+
+// DefaultTolerance allows 20 % and, for durations, a quarter second.
+var DefaultTolerance = Tolerance{Relative: 0.2, SecondsSlack: 0.25}
+
+// Change is one metric's baseline and current value.
+type Change struct {
+	Baseline, Current Metric
+	Missing           bool // the current run did not record it
+	Regressed         bool
+}
+
+// Compare matches the current run's metrics to the baseline's and marks
+// those that got worse beyond the tolerance. A metric the current run no
+// longer records (its step failed, or the scenario is gone) is a
+// regression.
+func Compare(baseline, current *runner.Results, tol Tolerance) []Change {
+	cur := map[string]Metric{}
+	ran := map[string]bool{}
+	for _, m := range Metrics(current) {
+		cur[m.Scenario+"\x00"+m.Name] = m
+		ran[m.Scenario] = true
+	}
+	var out []Change
+	for _, b := range Metrics(baseline) {
+		if !ran[b.Scenario] && b.Name != "passed" {
+			continue // a scenario the current run lacks is one regression
+		}
+		c, ok := cur[b.Scenario+"\x00"+b.Name]
+		ch := Change{Baseline: b, Current: c, Missing: !ok}
+		if !ok {
+			ch.Regressed = true
+		} else {
+			worse := c.Value - b.Value
+			if b.LowerIsWorse {
+				worse = -worse
+			}
+			allowed := tol.Relative * math.Abs(b.Value)
+			if b.Seconds {
+				allowed += tol.SecondsSlack
+			}
+			ch.Regressed = worse > allowed+1e-9
+		}
+		out = append(out, ch)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Baseline.Scenario != out[j].Baseline.Scenario {
+			return out[i].Baseline.Scenario < out[j].Baseline.Scenario
+		}
+		return out[i].Baseline.Name < out[j].Baseline.Name
+	})
+	return out
+}
+
+// WriteComparison prints the regressions (or says there are none) and
+// returns how many there were.
+func WriteComparison(w io.Writer, changes []Change) int {
+	regressions := 0
+	var b strings.Builder
+	for _, ch := range changes {
+		if !ch.Regressed {
+			continue
+		}
+		regressions++
+		current := "missing"
+		change := ""
+		if !ch.Missing {
+			current = formatMetric(ch.Current)
+			if ch.Baseline.Value != 0 {
+				change = fmt.Sprintf("%+.0f%%", 100*(ch.Current.Value-ch.Baseline.Value)/math.Abs(ch.Baseline.Value))
+			}
+		}
+		fmt.Fprintf(&b, "  %-24s %-40s %12s %12s %8s\n", ch.Baseline.Scenario, ch.Baseline.Name, formatMetric(ch.Baseline), current, change)
+	}
+	if regressions == 0 {
+		fmt.Fprintf(w, "no regressions in %d metrics\n", len(changes))
+		return 0
+	}
+	fmt.Fprintf(w, "%d of %d metrics got worse:\n  %-24s %-40s %12s %12s %8s\n%s", regressions, len(changes), "scenario", "metric", "baseline", "current", "change", b.String())
+	return regressions
+}
+
+func formatMetric(m Metric) string {
+	if m.Seconds {
+		return fmt.Sprintf("%.3fs", m.Value)
+	}
+	return fmt.Sprintf("%.4g", m.Value)
+}

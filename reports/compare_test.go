@@ -1,0 +1,64 @@
+package reports_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+func chaosRun(p95 time.Duration, minAvailable int, duration float64) *runner.Results {
+	r := sample()
+	s := r.Scenarios[0]
+	s.Outcome, s.DurationSeconds = runner.Passed, duration
+	for _, st := range s.Steps {
+		st.Outcome, st.Error = runner.Passed, ""
+	}
+	out := &steps.MonitorOutput{MinAvailable: minAvailable, Recovery: steps.Recovery{P95: runner.Duration{Duration: p95}}}
+	s.Steps = append(s.Steps, &runner.StepResult{Name: "availability", Kind: "monitor", Outcome: runner.Passed, Output: out})
+	return r
+}
+
+func TestCompareFindsRegressions(t *testing.T) {
+	base := chaosRun(2*time.Second, 480, 30)
+	for _, tc := range []struct {
+		name    string
+		current *runner.Results
+		want    []string // regressed metrics
+	}{
+		{"same", chaosRun(2*time.Second, 480, 30), nil},
+		{"within tolerance", chaosRun(2300*time.Millisecond, 470, 35), nil},
+		{"slower recovery", chaosRun(3*time.Second, 480, 30), []string{"steps[availability].recovery.p95"}},
+		{"lower availability", chaosRun(2*time.Second, 300, 30), []string{"steps[availability].minAvailable"}},
+		{"much longer", chaosRun(2*time.Second, 480, 60), []string{"duration"}},
+	} {
+		var got []string
+		for _, ch := range reports.Compare(base, tc.current, reports.DefaultTolerance) {
+			if ch.Regressed {
+				got = append(got, ch.Baseline.Name)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: regressions %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	failed := chaosRun(2*time.Second, 480, 30)
+	failed.Scenarios[0].Outcome = runner.Failed
+	failed.Scenarios[0].Steps[3].Outcome = runner.Failed
+	var buf bytes.Buffer
+	n := reports.WriteComparison(&buf, reports.Compare(base, failed, reports.DefaultTolerance))
+	if n == 0 || !strings.Contains(buf.String(), "passed") || !strings.Contains(buf.String(), "missing") {
+		t.Errorf("a failed scenario and its lost measures must be regressions:\n%s", buf.String())
+	}
+	gone := chaosRun(time.Second, 480, 30)
+	gone.Scenarios[0].Name = "renamed"
+	buf.Reset()
+	if n := reports.WriteComparison(&buf, reports.Compare(base, gone, reports.DefaultTolerance)); n != 1 {
+		t.Errorf("a scenario missing from the current run is one regression, got %d:\n%s", n, buf.String())
+	}
+}
