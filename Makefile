@@ -26,7 +26,7 @@ cluster-down: ## Stop and remove the local cluster
 
 demo: build cluster-up ## Run the demo scenarios on the local cluster
 	@KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN) run --report-dir kdrill-report/demo scenarios/ ; \
-	  code=$$?; echo; echo "demo results: $(CURDIR)/kdrill-report/demo/results.json"; exit $$code
+	  code=$$?; echo; echo "demo report: $(CURDIR)/kdrill-report/demo/report.html (results.json, junit.xml and charts beside it)"; exit $$code
 
 test: ## Unit and end-to-end tests (starts the local cluster if none runs, stops only one it started)
 	hack/install-test-tools.sh
