@@ -19,3 +19,9 @@ KDRILL_E2E_KUBECONFIG=$("$cluster" kubeconfig)
 go vet ./...
 # -p 1: the end-to-end packages share one cluster; run them one at a time.
 go test -count=1 -p 1 -timeout 30m "$@" ./...
+
+# Fuzz the scenario loader and the expression compiler briefly; a crasher
+# is saved under runner/testdata/fuzz and fails the run.
+for target in FuzzParse FuzzExprCompile; do
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./runner/
+done
