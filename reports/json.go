@@ -84,3 +84,26 @@ func WriteRenderings(dir string, r *runner.Results) ([]string, error) {
 	}
 	return append(paths, junit, html), nil
 }
+
+// Merge joins the results of several runs (CI shards, say) into one: all
+// their scenarios, the earliest start, the latest finish and the worst
+// outcome.
+func Merge(runs []*runner.Results) *runner.Results {
+	out := &runner.Results{APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion}
+	for i, r := range runs {
+		r.Read(func() {
+			if i == 0 {
+				out.KdrillVersion, out.Cluster = r.KdrillVersion, r.Cluster
+			}
+			if out.StartedAt.IsZero() || r.StartedAt.Before(out.StartedAt) {
+				out.StartedAt = r.StartedAt
+			}
+			if r.FinishedAt.After(out.FinishedAt) {
+				out.FinishedAt = r.FinishedAt
+			}
+			out.Scenarios = append(out.Scenarios, r.Scenarios...)
+		})
+	}
+	out.Outcome = out.Worst()
+	return out
+}

@@ -99,3 +99,18 @@ func TestConsoleShowsStepsAndFailures(t *testing.T) {
 		t.Errorf("console (-want +got):\n%s", diff)
 	}
 }
+
+func TestMergeShards(t *testing.T) {
+	a, b := sample(), sample()
+	a.Scenarios[0].Name, a.Scenarios[0].Outcome = "shard-1", runner.Passed
+	b.Scenarios[0].Name = "shard-2"
+	b.StartedAt = a.StartedAt.Add(-time.Minute)
+	b.FinishedAt = a.FinishedAt.Add(time.Minute)
+	m := reports.Merge([]*runner.Results{a, b})
+	if len(m.Scenarios) != 2 || m.Scenarios[0].Name != "shard-1" || m.Scenarios[1].Name != "shard-2" {
+		t.Errorf("scenarios %v", m.Scenarios)
+	}
+	if !m.StartedAt.Equal(b.StartedAt) || !m.FinishedAt.Equal(b.FinishedAt) || m.Outcome != runner.Failed {
+		t.Errorf("merged %s..%s %s", m.StartedAt, m.FinishedAt, m.Outcome)
+	}
+}

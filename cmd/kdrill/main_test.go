@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
@@ -251,5 +252,43 @@ func TestSelectAndShardScenarios(t *testing.T) {
 		if _, _, err := parseShard(bad); err == nil {
 			t.Errorf("--shard %s accepted", bad)
 		}
+	}
+}
+
+func TestReportMergeAndRerender(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i, name := range []string{"one", "two"} {
+		r := &runner.Results{APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion, Outcome: runner.Passed,
+			Scenarios: []*runner.ScenarioResult{{Name: name, File: name + ".yaml", Outcome: runner.Passed,
+				Steps: []*runner.StepResult{{Name: "s", Kind: "sleep", Phase: "steps", Outcome: runner.Passed}}}}}
+		path := filepath.Join(dir, fmt.Sprintf("shard%d", i), "results.json")
+		if err := reports.WriteJSON(path, r); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+	}
+	out := filepath.Join(dir, "merged")
+	code, stdout, stderr := kdrill(t, append([]string{"report", "merge", "--out", out}, files...)...)
+	if code != 0 {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	merged, err := reports.ReadJSON(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged.Scenarios) != 2 {
+		t.Errorf("merged %d scenarios", len(merged.Scenarios))
+	}
+	for _, f := range []string{"junit.xml", "report.html"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	if code, _, _ := kdrill(t, "report", "merge", "--out", out, files[0]); code != 2 {
+		t.Errorf("merge of one file: exit %d, want 2", code)
+	}
+	if code, stdout, _ := kdrill(t, "report", "--out", filepath.Join(dir, "again"), files[0]); code != 0 || !strings.Contains(stdout, "report.html") {
+		t.Errorf("report: exit %d %s", code, stdout)
 	}
 }

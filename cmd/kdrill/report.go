@@ -28,6 +28,7 @@ func reportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "directory to write into (default: beside RESULTS.json)"},
 		},
+		Subcommands: []*cli.Command{reportMergeCommand()},
 		Action: func(c *cli.Context) error {
 			o := &ReportOptions{Results: c.Args().First(), OutDir: c.String("out"), Stdout: c.App.Writer}
 			if c.NArg() > 1 {
@@ -72,4 +73,41 @@ func (o *ReportOptions) Run() error {
 		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
 	}
 	return err
+}
+
+func reportMergeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "merge",
+		Usage:     "join the results of several runs (CI shards) into one results.json and report",
+		ArgsUsage: "RESULTS.json...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "out", Required: true, Usage: "directory to write the merged results and reports into"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 2 {
+				return runner.Usagef("kdrill report merge: give two or more results files")
+			}
+			var runs []*runner.Results
+			for _, path := range c.Args().Slice() {
+				r, err := reports.ReadJSON(path)
+				if err != nil {
+					return &runner.LoadError{File: path, Msg: err.Error()}
+				}
+				runs = append(runs, r)
+			}
+			merged := reports.Merge(runs)
+			out := c.String("out")
+			if err := reports.WriteJSON(filepath.Join(out, reports.ResultsFile), merged); err != nil {
+				return err
+			}
+			written, err := reports.WriteRenderings(out, merged)
+			for _, p := range append([]string{filepath.Join(out, reports.ResultsFile)}, written...) {
+				fmt.Fprintf(c.App.Writer, "wrote: %s\n", p)
+			}
+			if err != nil {
+				return err
+			}
+			return outcomeExit(merged.Outcome)
+		},
+	}
 }
