@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -188,30 +187,6 @@ func (rc *RequestCounter) Snapshot() map[string]int {
 		out[k] = v
 	}
 	return out
-}
-
-// Total is the number of requests sent so far.
-func (rc *RequestCounter) Total() int {
-	n := 0
-	for _, v := range rc.Snapshot() {
-		n += v
-	}
-	return n
-}
-
-// String lists the counts in a stable order.
-func (rc *RequestCounter) String() string {
-	snap := rc.Snapshot()
-	keys := make([]string, 0, len(snap))
-	for k := range snap {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%d", k, snap[k])
-	}
-	return strings.Join(parts, " ")
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)

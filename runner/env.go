@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -22,9 +21,8 @@ type Env struct {
 	Namespace string
 	Vars      map[string]any
 	Clock     clock.WithTicker
-	// Rand is seeded from the scenario's recorded seed.
-	Rand *rand.Rand
-	// Seed is the scenario's seed, for steps that derive their own sources.
+	// Seed is the scenario's recorded seed; steps that choose at random
+	// derive their sources from it.
 	Seed int64
 	Log  *slog.Logger
 	Step *Step
@@ -49,7 +47,7 @@ func NewEnv(c *Cluster, s *Scenario, namespace string, vars map[string]any) *Env
 	res := &Results{}
 	return &Env{
 		Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
-		Clock: clock.RealClock{}, Rand: rand.New(rand.NewPCG(1, 2)), Seed: 1,
+		Clock: clock.RealClock{}, Seed: 1,
 		Log:    slog.New(slog.DiscardHandler),
 		shared: &shared{outputs: map[string]any{}, results: res, scenario: &ScenarioResult{}, tasks: newTasks()},
 	}
@@ -98,14 +96,6 @@ func (e *Env) setOutput(name string, v any) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
 	e.shared.outputs[name] = v
-}
-
-// Expand evaluates a template in the expression environment.
-func (e *Env) Expand(t *Template) (string, error) {
-	if t == nil {
-		return "", nil
-	}
-	return t.Expand(e.ExprEnv(nil))
 }
 
 // Observe records an assertion's expression and the values it saw, so a

@@ -272,9 +272,6 @@ func (t *Template) Expand(env map[string]any) (string, error) {
 	return b.String(), nil
 }
 
-// IsStatic reports whether the template has no expressions.
-func (t *Template) IsStatic() bool { return len(t.parts) == 1 && t.parts[0].program == nil }
-
 // Trim shortens a value for a message: long strings are clipped and large
 // maps and lists summarised, so one failure cannot flood the console.
 func Trim(v any) any {

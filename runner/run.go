@@ -201,7 +201,6 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 		Scenario: s,
 		Vars:     sr.Vars,
 		Clock:    clk,
-		Rand:     rand.New(rand.NewPCG(uint64(seed), uint64(seed)>>1|1)),
 		Seed:     seed,
 		Log:      log,
 		shared:   &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
