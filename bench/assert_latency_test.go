@@ -5,7 +5,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,12 +138,4 @@ func diff(before, after map[string]int) map[string]int {
 		}
 	}
 	return out
-}
-
-func convertJSON(in, v any) error {
-	data, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }

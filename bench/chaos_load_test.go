@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/reports"
+	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
 )
@@ -74,7 +75,7 @@ func BenchmarkChaosLoad(b *testing.B) {
 			switch st.Kind {
 			case "killPoisson":
 				var out steps.KillPoissonOutput
-				if err := convertJSON(st.Output, &out); err != nil {
+				if err := runner.DecodeOutput(st.Output, &out); err != nil {
 					b.Fatal(err)
 				}
 				for _, r := range out.Rounds {
@@ -82,7 +83,7 @@ func BenchmarkChaosLoad(b *testing.B) {
 				}
 			case "monitor":
 				var out steps.MonitorOutput
-				if err := convertJSON(st.Output, &out); err != nil {
+				if err := runner.DecodeOutput(st.Output, &out); err != nil {
 					b.Fatal(err)
 				}
 				samples := out.Workloads[0].Samples

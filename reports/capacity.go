@@ -19,7 +19,7 @@ func capacityOf(st *runner.StepResult) (*steps.CapacityOutput, bool) {
 		return nil, false
 	}
 	var out steps.CapacityOutput
-	if err := convert(st.Output, &out); err != nil {
+	if err := runner.DecodeOutput(st.Output, &out); err != nil {
 		return nil, false
 	}
 	return &out, true

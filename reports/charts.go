@@ -2,7 +2,6 @@ package reports
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -57,7 +56,7 @@ func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
 					continue
 				}
 				var out steps.MonitorOutput
-				if err = convert(st.Output, &out); err != nil {
+				if err = runner.DecodeOutput(st.Output, &out); err != nil {
 					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, err)
 					return
 				}
@@ -99,15 +98,6 @@ func WriteCharts(dir string, r *runner.Results) ([]string, error) {
 		paths = append(paths, p)
 	}
 	return paths, nil
-}
-
-// convert turns a step output (typed, or decoded from results.json) into v.
-func convert(in, v any) error {
-	data, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)

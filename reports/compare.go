@@ -51,7 +51,7 @@ func Metrics(r *runner.Results) []Metric {
 				switch st.Kind {
 				case "monitor":
 					var m steps.MonitorOutput
-					if convert(st.Output, &m) == nil {
+					if runner.DecodeOutput(st.Output, &m) == nil {
 						add(prefix+"recovery.p50", m.Recovery.P50.Seconds(), true, false)
 						add(prefix+"recovery.p95", m.Recovery.P95.Seconds(), true, false)
 						add(prefix+"recovery.max", m.Recovery.Max.Seconds(), true, false)
@@ -61,13 +61,13 @@ func Metrics(r *runner.Results) []Metric {
 					}
 				case "rollout":
 					var ro steps.RolloutOutput
-					if convert(st.Output, &ro) == nil {
+					if runner.DecodeOutput(st.Output, &ro) == nil {
 						add(prefix+"minAvailable", float64(ro.MinAvailable), false, true)
 						add(prefix+"maxSurge", float64(ro.MaxSurge), false, false)
 					}
 				case "http":
 					var h steps.HTTPOutput
-					if convert(st.Output, &h) == nil {
+					if runner.DecodeOutput(st.Output, &h) == nil {
 						add(prefix+"successRatio", h.SuccessRatio, false, true)
 						add(prefix+"latencyP95", h.LatencyP95.Seconds(), true, false)
 					}

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"html/template"
 	"io"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/kdrill/kdrill/runner"
@@ -25,7 +22,7 @@ var htmlTemplate string
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"seconds": func(s float64) string { return seconds(s) },
 	"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"value":   func(v any) string { return showJSON(v) },
+	"value":   runner.FormatValue,
 }).Parse(htmlTemplate))
 
 // htmlReport is what the template renders.
@@ -132,15 +129,4 @@ func buildHTMLReport(r *runner.Results, charts []Chart) htmlReport {
 		}
 	}
 	return doc
-}
-
-// showJSON writes a value as compact JSON, or with fmt when it is not JSON.
-func showJSON(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // html/template escapes the result
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSpace(buf.String())
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -292,6 +293,18 @@ func Trim(v any) any {
 		return fmt.Sprintf("<list of %d>", len(x))
 	}
 	return v
+}
+
+// FormatValue writes a value as compact JSON, as messages and reports show
+// the values an expression saw; a value JSON cannot hold is printed with fmt.
+func FormatValue(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // reports escape for their own format
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(buf.String())
 }
 
 func clip(s string, n int) string {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -150,4 +151,14 @@ func severity(o Outcome) int {
 		return 4
 	}
 	return 5
+}
+
+// DecodeOutput reads a step's output into v: the typed value of a live run
+// or the plain maps of a results.json read back.
+func DecodeOutput(output, v any) error {
+	data, err := json.Marshal(output)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
 }

@@ -1,9 +1,7 @@
 package steps
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -185,20 +183,9 @@ func showValues(values map[string]any) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + " = " + showValue(values[k])
+		parts[i] = k + " = " + runner.FormatValue(values[k])
 	}
 	return strings.Join(parts, ", ")
-}
-
-// showValue writes a value as compact JSON without HTML escaping.
-func showValue(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSpace(buf.String())
 }
 
 // ReadOnly says an assert never writes.

@@ -86,7 +86,7 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 			return nil, fmt.Errorf("rollback: no earlier step named %q has run", s.Rollback)
 		}
 		var earlier SwitchOutput
-		if err := convertOutput(prev, &earlier); err != nil || earlier.Service == "" {
+		if err := runner.DecodeOutput(prev, &earlier); err != nil || earlier.Service == "" {
 			return nil, fmt.Errorf("rollback: step %q is not a switchSelector", s.Rollback)
 		}
 		service, namespace, target, replace = earlier.Service, earlier.Namespace, earlier.PreviousSelector, true
@@ -232,14 +232,4 @@ func readyPods(store cache.Store) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// convertOutput reads an earlier step's output (as expressions see it)
-// into v.
-func convertOutput(in, v any) error {
-	data, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }
