@@ -212,7 +212,7 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 		obj := &unstructured.Unstructured{Object: v.(map[string]any)}
 		mapping, err := env.Cluster.Mapping(obj.GetAPIVersion(), obj.GetKind())
 		if err != nil {
-			return nil, wrapInfra(fmt.Errorf("%s: %w", m.source, err))
+			return nil, runner.MarkInfra(fmt.Errorf("%s: %w", m.source, err))
 		}
 		if mapping.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
 			obj.SetNamespace(env.Namespace)
@@ -224,7 +224,7 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
 		applied, err := client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 		if err != nil {
-			return out, wrapInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
+			return out, runner.MarkInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
 		}
 		out.Objects = append(out.Objects, AppliedObject{
 			APIVersion: applied.GetAPIVersion(), Kind: applied.GetKind(),
@@ -268,13 +268,6 @@ func waitReady(ctx context.Context, q watchQuery, what string) error {
 	})
 	if isDeadline(err) {
 		return fmt.Errorf("timed out waiting for %s to be ready: %s", what, last)
-	}
-	return err
-}
-
-func wrapInfra(err error) error {
-	if runner.IsInfra(err) {
-		return &runner.InfraError{Err: err}
 	}
 	return err
 }

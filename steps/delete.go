@@ -79,21 +79,21 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 				return out, fmt.Errorf("%s not found", d.ObjectRef.String())
 			}
 		case err != nil:
-			return out, wrapInfra(fmt.Errorf("delete %s: %w", d.ObjectRef.String(), err))
+			return out, runner.MarkInfra(fmt.Errorf("delete %s: %w", d.ObjectRef.String(), err))
 		default:
 			out.Deleted = append(out.Deleted, d.Name)
 		}
 	} else {
 		list, err := res.client.List(ctx, metav1.ListOptions{LabelSelector: d.Selector})
 		if err != nil {
-			return out, wrapInfra(fmt.Errorf("list %s: %w", d.ObjectRef.String(), err))
+			return out, runner.MarkInfra(fmt.Errorf("list %s: %w", d.ObjectRef.String(), err))
 		}
 		if len(list.Items) == 0 && d.MustExist {
 			return out, fmt.Errorf("nothing matched %s", d.ObjectRef.String())
 		}
 		for _, item := range list.Items {
 			if err := res.client.Delete(ctx, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
-				return out, wrapInfra(fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err))
+				return out, runner.MarkInfra(fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err))
 			}
 			out.Deleted = append(out.Deleted, item.GetName())
 		}

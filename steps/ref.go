@@ -71,10 +71,7 @@ type resolved struct {
 func (r *ObjectRef) resolve(env *runner.Env) (*resolved, error) {
 	m, err := env.Cluster.Mapping(r.APIVersion, r.Kind)
 	if err != nil {
-		if runner.IsInfra(err) {
-			return nil, &runner.InfraError{Err: err}
-		}
-		return nil, err
+		return nil, runner.MarkInfra(err)
 	}
 	ns := r.Namespace
 	if ns == "" {

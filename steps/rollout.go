@@ -183,7 +183,7 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 	}
 	out, err := res.client.Patch(ctx, r.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
-		return nil, wrapInfra(fmt.Errorf("roll out %s: %w", r.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("roll out %s: %w", r.ObjectRef.String(), err))
 	}
 	return out, nil
 }
@@ -193,7 +193,7 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *resolved) (map[string]any, error) {
 	d, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, wrapInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
 	}
 	rsMapping, err := env.Cluster.Mapping("apps/v1", "ReplicaSet")
 	if err != nil {
@@ -201,7 +201,7 @@ func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *re
 	}
 	list, err := env.Cluster.Resource(rsMapping, res.namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, wrapInfra(fmt.Errorf("list ReplicaSets: %w", err))
+		return nil, runner.MarkInfra(fmt.Errorf("list ReplicaSets: %w", err))
 	}
 	current, _ := strconv.ParseInt(d.GetAnnotations()[revisionAnnotation], 10, 64)
 	type revision struct {

@@ -65,12 +65,12 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	cur, err := res.client.Get(ctx, s.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
-		return nil, wrapInfra(fmt.Errorf("read scale of %s: %w", s.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("read scale of %s: %w", s.ObjectRef.String(), err))
 	}
 	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
 	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *s.Replicas)
 	if _, err := res.client.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
-		return nil, wrapInfra(fmt.Errorf("scale %s: %w", s.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("scale %s: %w", s.ObjectRef.String(), err))
 	}
 	out := &ScaleOutput{Previous: int32(prev), Replicas: *s.Replicas}
 	if !*s.Wait {
