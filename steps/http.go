@@ -11,13 +11,18 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+
 	"github.com/kdrill/kdrill/runner"
 )
 
 // maxBodyBytes is how much of a response the http step reads.
 const maxBodyBytes = 1 << 20
 
-// HTTP sends a request and checks the response with an expression over
+// HTTP sends a request — to a URL, or to a Service through the API server's
+// service proxy — and checks the response with an expression over
 // status, headers, body and json (the body parsed, when it is a JSON
 // object; jsonList when it is an array). It can
 // repeat — count times, or for a duration, every interval — and pass when
@@ -31,9 +36,15 @@ const maxBodyBytes = 1 << 20
 //	  http:
 //	    url: http://127.0.0.1:8080/info
 //	    expect: status == 200 && json.version == "2.0"
+//	- name: through the API server
+//	  http:
+//	    service: {name: testing-service, port: "8080", path: /info}
 type HTTP struct {
-	// URL to request (http or https).
-	URL string `json:"url"`
+	// URL to request (http or https). Give a URL or a service.
+	URL string `json:"url,omitempty"`
+	// Service is reached through the API server's service proxy, with the
+	// scenario's credentials; no route from kdrill to the pods is needed.
+	Service *ServiceProxy `json:"service,omitempty"`
 	// Method of the request (default GET).
 	Method string `json:"method,omitempty"`
 	// Headers to send.
@@ -57,6 +68,26 @@ type HTTP struct {
 	SuccessRatio float64 `json:"successRatio,omitempty"`
 	// MaxFailures, when set, allows this many failed requests instead.
 	MaxFailures *int `json:"maxFailures,omitempty"`
+	// Until repeats the request, every interval (default 200ms), until one
+	// meets the expectation; the step's timeout bounds the wait. Use it for
+	// something that is about to serve, not with count or duration.
+	Until bool `json:"until,omitempty"`
+}
+
+// ServiceProxy names a Service port and a path to request through the API
+// server's proxy (/api/v1/namespaces/NS/services/SCHEME:NAME:PORT/proxy/PATH).
+type ServiceProxy struct {
+	// Name of the Service.
+	Name string `json:"name"`
+	// Namespace of the Service (default: the scenario's namespace).
+	Namespace string `json:"namespace,omitempty"`
+	// Port is the Service port's name or number (default: its only port,
+	// found when the step starts).
+	Port string `json:"port,omitempty"`
+	// Scheme the API server speaks to the pods: http (default) or https.
+	Scheme string `json:"scheme,omitempty"`
+	// Path and query to request (default /).
+	Path string `json:"path,omitempty"`
 }
 
 // HTTPOutput is what steps.NAME holds after an http step.
@@ -87,6 +118,9 @@ func (h *HTTP) Default() {
 	if h.RequestTimeout.IsZero() {
 		h.RequestTimeout = runner.Duration{Duration: 5 * time.Second}
 	}
+	if h.Every.IsZero() && h.Until {
+		h.Every = runner.Duration{Duration: 200 * time.Millisecond}
+	}
 	if h.Every.IsZero() && (h.Count > 1 || !h.Duration.IsZero()) {
 		h.Every = runner.Duration{Duration: time.Second}
 	}
@@ -100,8 +134,12 @@ func (h *HTTP) Validate() error {
 	var errs runner.FieldErrors
 	u, err := url.Parse(h.URL)
 	switch {
-	case h.URL == "":
-		errs.Add("url", "required")
+	case h.URL == "" && h.Service == nil:
+		errs.Add("", "give a url or a service")
+	case h.URL != "" && h.Service != nil:
+		errs.Add("", "give a url or a service, not both")
+	case h.Service != nil:
+		h.Service.validate(&errs)
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		errs.Add("url", "%q is not an http or https URL", h.URL)
 	}
@@ -114,7 +152,79 @@ func (h *HTTP) Validate() error {
 	if h.MaxFailures != nil && *h.MaxFailures < 0 {
 		errs.Add("maxFailures", "must be >= 0")
 	}
+	if h.Until && (h.Count != 0 || !h.Duration.IsZero() || h.MaxFailures != nil) {
+		errs.Add("until", "repeats until a success; it does not go with count, duration or maxFailures")
+	}
 	return errs.Err()
+}
+
+func (s *ServiceProxy) validate(errs *runner.FieldErrors) {
+	if s.Name == "" {
+		errs.Add("service.name", "required")
+	}
+	if s.Scheme != "" && s.Scheme != "http" && s.Scheme != "https" {
+		errs.Add("service.scheme", "must be http or https, not %q", s.Scheme)
+	}
+	if s.Path != "" && !strings.HasPrefix(s.Path, "/") {
+		errs.Add("service.path", "must start with /")
+	}
+}
+
+// target is where the step sends its requests, and with which client.
+type target struct {
+	url    string
+	client *http.Client
+}
+
+// target resolves the URL, or the Service proxy URL and the API server's
+// authenticated client.
+func (h *HTTP) target(ctx context.Context, env *runner.Env) (*target, error) {
+	if h.Service == nil {
+		return &target{url: h.URL, client: http.DefaultClient}, nil
+	}
+	s := h.Service
+	ns := s.Namespace
+	if ns == "" {
+		ns = env.Namespace
+	}
+	port := s.Port
+	if port == "" {
+		// The API server picks the port named "" when none is given; a
+		// Service with one named port should work without naming it.
+		svc, err := env.Cluster.Typed.CoreV1().Services(ns).Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, runner.MarkInfra(fmt.Errorf("read service %s: %w", s.Name, err))
+		}
+		if err == nil && len(svc.Spec.Ports) == 1 {
+			port = svc.Spec.Ports[0].Name
+		}
+	}
+	name := s.Name // [scheme:]name[:port], as the API server reads it
+	switch {
+	case s.Scheme != "":
+		name = s.Scheme + ":" + s.Name + ":" + port
+	case port != "":
+		name = s.Name + ":" + port
+	}
+	path, query, _ := strings.Cut(s.Path, "?")
+	u := env.Cluster.Typed.CoreV1().RESTClient().Get().Namespace(ns).Resource("services").Name(name).SubResource("proxy").Suffix(path).URL()
+	u.RawQuery = query
+	if path == "" || strings.HasSuffix(path, "/") {
+		u.Path += "/"
+	}
+	client, err := rest.HTTPClientFor(env.Cluster.Config)
+	if err != nil {
+		return nil, fmt.Errorf("client for the service proxy: %w", err)
+	}
+	return &target{url: u.String(), client: client}, nil
+}
+
+// where names the request's destination in messages.
+func (h *HTTP) where() string {
+	if h.Service == nil {
+		return h.URL
+	}
+	return "service " + h.Service.Name + h.Service.Path
 }
 
 // ExprNames adds the response's names to the expression environment.
@@ -124,14 +234,25 @@ func (h *HTTP) ExprNames() map[string]any {
 
 // Run sends the requests and judges the responses.
 func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
+	to, err := h.target(ctx, env)
+	if err != nil {
+		return nil, err
+	}
 	out := &HTTPOutput{}
 	var latencies []time.Duration
+	last := "" // the latest failure
 	start := env.Clock.Now()
 	count := h.Count
 	if count == 0 && h.Duration.IsZero() {
 		count = 1
 	}
+	if h.Until {
+		count = 0
+	}
 	for i := 0; ; i++ {
+		if h.Until && i > 0 && out.Failures < i {
+			break // a request met the expectation
+		}
 		if (count > 0 && i >= count) || (!h.Duration.IsZero() && env.Clock.Since(start) >= h.Duration.Duration) {
 			break
 		}
@@ -142,13 +263,13 @@ func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
 				select {
 				case <-ctx.Done():
 					t.Stop()
-					return h.finish(out, latencies), ctx.Err()
+					return h.finish(out, latencies), h.interrupted(ctx, out, last)
 				case <-t.C():
 				}
 			}
 		}
 		began := env.Clock.Now()
-		status, headers, body, err := h.request(ctx)
+		status, headers, body, err := h.request(ctx, to)
 		latencies = append(latencies, env.Clock.Since(began))
 		out.Requests++
 		out.Status, out.Body = status, clipBody(body)
@@ -162,28 +283,61 @@ func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
 			ok, values, err = h.Expect.Eval(env.ExprEnv(map[string]any{"status": status, "headers": headers, "body": body, "json": object, "jsonList": list}))
 			env.Observe(h.Expect.Source, values)
 			if err == nil && !ok {
-				err = fmt.Errorf("expected %s; got status %d", h.Expect.Source, status)
+				err = fmt.Errorf("expected %s; got status %d%s", h.Expect.Source, status, statusDetail(status, body))
 			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return h.finish(out, latencies), ctx.Err()
+				return h.finish(out, latencies), h.interrupted(ctx, out, last)
 			}
 			out.Failures++
+			last = err.Error()
 			if out.FirstFailure == "" {
-				out.FirstFailure = err.Error()
+				out.FirstFailure = last
 			}
 		}
 	}
 	h.finish(out, latencies)
+	if h.Until {
+		return out, nil
+	}
 	allowed := int(float64(out.Requests) * (1 - h.SuccessRatio))
 	if h.MaxFailures != nil {
 		allowed = *h.MaxFailures
 	}
 	if out.Failures > allowed {
-		return out, fmt.Errorf("%d of %d requests to %s failed (at most %d allowed); first: %s", out.Failures, out.Requests, h.URL, allowed, out.FirstFailure)
+		return out, fmt.Errorf("%d of %d requests to %s failed (at most %d allowed); first: %s", out.Failures, out.Requests, h.where(), allowed, out.FirstFailure)
 	}
 	return out, nil
+}
+
+// interrupted says why the requests stopped early: with until, which
+// request failed last.
+func (h *HTTP) interrupted(ctx context.Context, out *HTTPOutput, last string) error {
+	if h.Until && last != "" && isDeadline(ctx.Err()) {
+		return fmt.Errorf("timed out: none of %d requests to %s met the expectation; last: %s", out.Requests, h.where(), last)
+	}
+	return ctx.Err()
+}
+
+// statusDetail is the gist of an error response: the message of a
+// Kubernetes Status (as the service proxy answers), or the body's start.
+func statusDetail(status int, body string) string {
+	if status < 400 || body == "" {
+		return ""
+	}
+	var st struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal([]byte(body), &st) == nil && st.Kind == "Status" && st.Message != "" {
+		return ": " + st.Message
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(body), "\n")
+	if len(line) > 200 {
+		line = line[:200] + "…"
+	}
+	return ": " + line
 }
 
 func (h *HTTP) finish(out *HTTPOutput, latencies []time.Duration) *HTTPOutput {
@@ -202,28 +356,28 @@ func (h *HTTP) finish(out *HTTPOutput, latencies []time.Duration) *HTTPOutput {
 
 // request sends one request and returns the status, the headers with
 // lower-case names, and the body.
-func (h *HTTP) request(ctx context.Context) (int, map[string]any, string, error) {
+func (h *HTTP) request(ctx context.Context, to *target) (int, map[string]any, string, error) {
 	rctx, cancel := context.WithTimeout(ctx, h.RequestTimeout.Duration)
 	defer cancel()
 	var body io.Reader
 	if h.Body != "" {
 		body = strings.NewReader(h.Body)
 	}
-	req, err := http.NewRequestWithContext(rctx, h.Method, h.URL, body)
+	req, err := http.NewRequestWithContext(rctx, h.Method, to.url, body)
 	if err != nil {
 		return 0, nil, "", err
 	}
 	for k, v := range h.Headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := to.client.Do(req)
 	if err != nil {
-		return 0, nil, "", fmt.Errorf("%s %s: %w", h.Method, h.URL, err)
+		return 0, nil, "", fmt.Errorf("%s %s: %w", h.Method, h.where(), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
 	if err != nil {
-		return resp.StatusCode, nil, "", fmt.Errorf("read response of %s: %w", h.URL, err)
+		return resp.StatusCode, nil, "", fmt.Errorf("read response of %s: %w", h.where(), err)
 	}
 	headers := map[string]any{}
 	for k, v := range resp.Header {

@@ -1,13 +1,20 @@
 package steps_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -78,4 +85,110 @@ spec:
 		t.Errorf("values seen: %v", stepNamed(t, sr, "wrong version").Values)
 	}
 	wantOutcome(t, stepNamed(t, sr, "nothing listens"), runner.Failed, "connection refused")
+}
+
+// hostAddress returns an address of this machine that is not loopback: the
+// API server refuses to proxy to loopback endpoints.
+func hostAddress(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+			return ipn.IP.String()
+		}
+	}
+	t.Skip("no non-loopback IPv4 address on this machine for the API server to proxy to")
+	return ""
+}
+
+func TestHTTPThroughTheServiceProxy(t *testing.T) {
+	addr := hostAddress(t)
+	var version atomic.Value
+	version.Store("1.0")
+	lis, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/info" {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Header.Get("Authorization") != "" {
+			http.Error(w, "the proxy forwarded credentials", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"version": version.Load().(string), "query": r.URL.RawQuery})
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Close()
+	port := lis.Addr().(*net.TCPAddr).Port
+
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	// The API server proxies only to endpoints that are pods with that IP:
+	// a pod bound to a node nobody runs (so kwok leaves it alone), with this
+	// machine's address and Ready in its status, stands in for the server.
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "testing-service-v1", Labels: map[string]string{"app": "testing-service"}},
+		Spec:       corev1.PodSpec{NodeName: "outside-kwok", Containers: []corev1.Container{{Name: "c", Image: "testing-service:1.0"}}},
+	}
+	pod, err = c.Typed.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod.Status = corev1.PodStatus{
+		Phase: corev1.PodRunning, PodIP: addr, PodIPs: []corev1.PodIP{{IP: addr}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+	}
+	if _, err := c.Typed.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.NewReplacer("PORT", strconv.Itoa(port)).Replace(`
+spec:
+  steps:
+  - name: service
+    apply:
+      inline:
+      - {apiVersion: v1, kind: Service, metadata: {name: testing-service}, spec: {selector: {app: testing-service}, ports: [{name: web, port: 8080, targetPort: PORT}]}}
+  - name: info
+    timeout: 30s
+    http:
+      until: true
+      service: {name: testing-service, port: web, path: "/info?from=kdrill"}
+      expect: 'status == 200 && json.version == "1.0" && json.query == "from=kdrill"'
+  - name: by port number, default scheme
+    http:
+      service: {name: testing-service, scheme: http, port: "8080", path: /info}
+  - name: missing path
+    continueOnError: true
+    http:
+      service: {name: testing-service, path: /nothing}
+  - name: no such service
+    continueOnError: true
+    http:
+      service: {name: nothing-here, path: /info}
+  - name: selector without pods
+    apply:
+      inline: [{apiVersion: v1, kind: Service, metadata: {name: empty}, spec: {selector: {app: none}, ports: [{port: 80}]}}]
+  - name: never ready
+    continueOnError: true
+    timeout: 1s
+    http: {until: true, service: {name: empty}}
+`)
+	sr := scenario(t, c, ns, body, nil)
+	wantOutcome(t, stepNamed(t, sr, "info"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "by port number, default scheme"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "missing path"), runner.Failed, "got status 404: 404 page not found")
+	wantOutcome(t, stepNamed(t, sr, "no such service"), runner.Failed, `got status 404: services "nothing-here" not found`)
+	wantOutcome(t, stepNamed(t, sr, "never ready"), runner.Failed, "timed out: none of", "met the expectation; last: expected", "got status 503")
+	out := stepNamed(t, sr, "info").Output.(*steps.HTTPOutput)
+	if out.Requests != out.Failures+1 || out.Status != 200 || !strings.Contains(out.Body, `"version":"1.0"`) {
+		t.Errorf("info output %+v", out)
+	}
 }
