@@ -71,6 +71,64 @@ spec:
 	}
 }
 
+func TestRolloutStatefulSetAndUndo(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: db
+    apply:
+      wait: true
+      inline:
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: db}
+        spec:
+          replicas: 3
+          serviceName: db
+          selector: {matchLabels: {app: db}}
+          template:
+            metadata: {labels: {app: db}}
+            spec: {containers: [{name: main, image: "db:1"}]}
+  - name: v2
+    rollout: {kind: StatefulSet, name: db, images: {main: "db:2"}}
+  - name: v3
+    rollout: {kind: StatefulSet, name: db, images: {main: "db:3"}}
+  - name: undo
+    rollout: {kind: StatefulSet, name: db, undo: true}
+  - name: back to 1
+    rollout: {kind: StatefulSet, name: db, undo: true, toRevision: 1}
+  - name: kept its promise
+    assert:
+      expr: >-
+        steps.v2.revision == 2 && steps.v3.revision == 3 && steps.undo.revision == 4 &&
+        steps.v2.minAvailable >= 2 && steps.v2.maxSurge == 0 && steps.v2.desired == 3
+`, nil)
+	for _, name := range []string{"v2", "v3", "undo", "back to 1", "kept its promise"} {
+		wantOutcome(t, stepNamed(t, sr, name), runner.Passed)
+	}
+	if v := stepNamed(t, sr, "kept its promise").Values; t.Failed() {
+		t.Logf("values seen: %v", v)
+	}
+	sts, err := c.Typed.AppsV1().StatefulSets(ns).Get(context.Background(), "db", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := sts.Spec.Template.Spec.Containers[0].Image; img != "db:1" {
+		t.Errorf("after undo to revision 1 the image is %s", img)
+	}
+	pods, err := c.Typed.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if img := p.Spec.Containers[0].Image; img != "db:1" || p.DeletionTimestamp != nil {
+			t.Errorf("pod %s runs %s (deleting: %v) after the rollout finished", p.Name, img, p.DeletionTimestamp != nil)
+		}
+	}
+}
+
 func TestRolloutStallFailsWithTheDeploymentsMessage(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)

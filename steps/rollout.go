@@ -20,7 +20,7 @@ const revisionAnnotation = "deployment.kubernetes.io/revision"
 
 // Rollout changes a Deployment's (or StatefulSet's) pod template — new
 // images by container name, or a template merged in — or, with undo, returns
-// a Deployment to its previous revision as kubectl rollout undo does. It
+// to the previous revision (or a given one) as kubectl rollout undo does. It
 // waits until the rollout completes (the new generation observed, every
 // replica updated and available, no old replica left) and records, from
 // watch events, the lowest availability and the highest surge seen, so an
@@ -44,7 +44,7 @@ type Rollout struct {
 	Images map[string]string `json:"images,omitempty"`
 	// Template is merged into spec.template (a JSON merge patch).
 	Template map[string]any `json:"template,omitempty"`
-	// Undo returns a Deployment to its previous revision.
+	// Undo returns to the previous revision.
 	Undo bool `json:"undo,omitempty"`
 	// ToRevision, with undo, returns to this revision instead.
 	ToRevision int64 `json:"toRevision,omitempty"`
@@ -52,7 +52,7 @@ type Rollout struct {
 
 // RolloutOutput is what steps.NAME holds after a rollout.
 type RolloutOutput struct {
-	// Revision is the Deployment's revision after the rollout.
+	// Revision is the workload's revision after the rollout.
 	Revision int64 `json:"revision"`
 	Desired  int   `json:"desired"`
 	// MinAvailable and MaxUnavailable are the extremes seen while it rolled.
@@ -97,9 +97,6 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if !kindIs(res.mapping, "Deployment", "StatefulSet") {
 		return nil, fmt.Errorf("rollout works on Deployments and StatefulSets, not %s", res.mapping.GroupVersionKind.Kind)
 	}
-	if r.Undo && !kindIs(res.mapping, "Deployment") {
-		return nil, fmt.Errorf("undo works on Deployments")
-	}
 	start := env.Clock.Now()
 	out := &RolloutOutput{MinAvailable: -1}
 	var generation int64
@@ -142,6 +139,16 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return ok, nil
 	})
 	out.MinAvailable = max(out.MinAvailable, 0)
+	if err == nil && kindIs(res.mapping, "StatefulSet") {
+		// A StatefulSet numbers its revisions in ControllerRevisions.
+		var obj *unstructured.Unstructured
+		if obj, err = res.client.Get(ctx, r.Name, metav1.GetOptions{}); err != nil {
+			return out, runner.MarkInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
+		}
+		if _, out.Revision, err = workloadRevisions(ctx, env, res.namespace, obj); err != nil {
+			return out, err
+		}
+	}
 	out.Duration.Duration = env.Clock.Since(start).Round(time.Millisecond)
 	if isDeadline(err) {
 		return out, fmt.Errorf("timed out waiting for the rollout of %s: %s", r.ObjectRef.String(), last)
@@ -188,38 +195,24 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 	return out, nil
 }
 
+// revision is one of a workload's recorded pod templates.
+type revision struct {
+	number   int64
+	name     string
+	template map[string]any
+}
+
 // previousTemplate finds the pod template of the revision to return to: the
-// one before the current, or ToRevision, from the Deployment's ReplicaSets.
+// one before the current, or ToRevision — from a Deployment's ReplicaSets or
+// a StatefulSet's ControllerRevisions, as kubectl rollout undo does.
 func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *resolved) (map[string]any, error) {
-	d, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
+	obj, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
 	}
-	rsMapping, err := env.Cluster.Mapping("apps/v1", "ReplicaSet")
+	revisions, current, err := workloadRevisions(ctx, env, res.namespace, obj)
 	if err != nil {
 		return nil, err
-	}
-	list, err := env.Cluster.Resource(rsMapping, res.namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("list ReplicaSets: %w", err))
-	}
-	current, _ := strconv.ParseInt(d.GetAnnotations()[revisionAnnotation], 10, 64)
-	type revision struct {
-		number   int64
-		template map[string]any
-	}
-	var revisions []revision
-	for _, rs := range list.Items {
-		owned := false
-		for _, o := range rs.GetOwnerReferences() {
-			owned = owned || o.UID == d.GetUID()
-		}
-		n, err := strconv.ParseInt(rs.GetAnnotations()[revisionAnnotation], 10, 64)
-		if !owned || err != nil {
-			continue
-		}
-		t, _, _ := unstructured.NestedMap(rs.Object, "spec", "template")
-		revisions = append(revisions, revision{n, t})
 	}
 	sort.Slice(revisions, func(i, j int) bool { return revisions[i].number > revisions[j].number })
 	for _, rev := range revisions {
@@ -237,4 +230,57 @@ func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *re
 		return nil, fmt.Errorf("%s has no revision %d", r.ObjectRef.String(), r.ToRevision)
 	}
 	return nil, fmt.Errorf("%s has no revision before %d to return to", r.ObjectRef.String(), current)
+}
+
+// workloadRevisions lists the revisions a Deployment or StatefulSet owns
+// and the number of the current one.
+func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, obj *unstructured.Unstructured) ([]revision, int64, error) {
+	kind := "ReplicaSet"
+	if obj.GetKind() == "StatefulSet" {
+		kind = "ControllerRevision"
+	}
+	mapping, err := env.Cluster.Mapping("apps/v1", kind)
+	if err != nil {
+		return nil, 0, err
+	}
+	list, err := env.Cluster.Resource(mapping, namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, 0, runner.MarkInfra(fmt.Errorf("list %ss: %w", kind, err))
+	}
+	var revisions []revision
+	for _, item := range list.Items {
+		owned := false
+		for _, o := range item.GetOwnerReferences() {
+			owned = owned || o.UID == obj.GetUID()
+		}
+		if !owned {
+			continue
+		}
+		rev := revision{name: item.GetName()}
+		if kind == "ReplicaSet" {
+			if rev.number, err = strconv.ParseInt(item.GetAnnotations()[revisionAnnotation], 10, 64); err != nil {
+				continue
+			}
+			rev.template, _, _ = unstructured.NestedMap(item.Object, "spec", "template")
+		} else {
+			// A StatefulSet's revision holds a patch that replaces the
+			// template.
+			rev.number, _, _ = unstructured.NestedInt64(item.Object, "revision")
+			rev.template, _, _ = unstructured.NestedMap(item.Object, "data", "spec", "template")
+			delete(rev.template, "$patch")
+		}
+		revisions = append(revisions, rev)
+	}
+	var current int64
+	if kind == "ReplicaSet" {
+		current, _ = strconv.ParseInt(obj.GetAnnotations()[revisionAnnotation], 10, 64)
+	} else {
+		name, _, _ := unstructured.NestedString(obj.Object, "status", "updateRevision")
+		for _, rev := range revisions {
+			if rev.name == name {
+				current = rev.number
+			}
+		}
+	}
+	return revisions, current, nil
 }
