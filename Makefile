@@ -35,8 +35,9 @@ test: ## Unit and end-to-end tests (starts the local cluster if none runs, stops
 test-unit: ## Unit tests only; no cluster needed
 	$(GO) test ./...
 
-bench: cluster-up ## Benchmarks on the local cluster: assert reaction latency, chaos under load
+bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector switch, chaos under load
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench AssertReaction -benchtime 200x ./bench/
+	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench SwitchSelector -benchtime 100x ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ChaosLoad -benchtime 1x -timeout 30m ./bench/
 
 generate: ## Regenerate code from doc comments
