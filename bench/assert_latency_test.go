@@ -30,16 +30,7 @@ import (
 // the step. It reports p50, p99 and max in milliseconds, and the requests the
 // assert sent per trial by kind, to show that it watches and never polls.
 func BenchmarkAssertReaction(b *testing.B) {
-	kubeconfig := testcluster.Kubeconfig(b)
-	kd, err := runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
-	if err != nil {
-		b.Fatal(err)
-	}
-	writer, err := runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ns := testcluster.Namespace(b, writer)
+	kd, writer, ns := twoClients(b)
 	ctx := context.Background()
 	cms := writer.Typed.CoreV1().ConfigMaps(ns)
 	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "target"}, Data: map[string]string{"n": "0"}}, metav1.CreateOptions{})
@@ -138,4 +129,19 @@ func diff(before, after map[string]int) map[string]int {
 		}
 	}
 	return out
+}
+
+// twoClients connects kdrill's client and a second one for the benchmark's
+// own reads and writes, and makes a namespace for the trials.
+func twoClients(b *testing.B) (kd, other *runner.Cluster, ns string) {
+	kubeconfig := testcluster.Kubeconfig(b)
+	kd, err := runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
+	if err != nil {
+		b.Fatal(err)
+	}
+	other, err = runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kd, other, testcluster.Namespace(b, other)
 }

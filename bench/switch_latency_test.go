@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -29,16 +28,7 @@ import (
 // EndpointSlice controller done). kdrill's added latency is from that event
 // to the step's return; the controller's time is reported beside it.
 func BenchmarkSwitchSelector(b *testing.B) {
-	kubeconfig := testcluster.Kubeconfig(b)
-	kd, err := runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
-	if err != nil {
-		b.Fatal(err)
-	}
-	observer, err := runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ns := testcluster.Namespace(b, observer)
+	kd, observer, ns := twoClients(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tracks := map[string][]string{}
