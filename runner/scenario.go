@@ -1,3 +1,5 @@
+//go:generate go run ../internal/gendocs
+
 // Package runner owns kdrill's scenario model: loading and validating
 // scenario files, the expression environment, the run loop and the recorded
 // run that reports are rendered from.
@@ -186,3 +188,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // IsZero reports whether the duration was left unset.
 func (d Duration) IsZero() bool { return d.Duration == 0 }
+
+// DocComment returns the doc comment of a type ("Step") or a field
+// ("Step.Timeout") of this package, for the schema and the reference docs.
+func DocComment(key string) string { return docComments[key] }

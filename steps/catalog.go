@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/intstr"
+
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -39,8 +41,9 @@ func Describe(kind string) KindDoc {
 }
 
 var (
-	durationType = reflect.TypeFor[runner.Duration]()
-	exprType     = reflect.TypeFor[runner.Expr]()
+	durationType    = reflect.TypeFor[runner.Duration]()
+	exprType        = reflect.TypeFor[runner.Expr]()
+	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
 
 func fieldDocs(t reflect.Type, prefix string) []FieldDoc {
@@ -64,7 +67,7 @@ func fieldDocs(t reflect.Type, prefix string) []FieldDoc {
 		}
 		path := prefix + name
 		out = append(out, FieldDoc{Name: path, Type: typeName(ft), Doc: docComments[t.Name()+"."+f.Name]})
-		if ft.Kind() == reflect.Struct && ft != durationType && ft != exprType {
+		if ft.Kind() == reflect.Struct && ft != durationType && ft != exprType && ft != intOrStringType {
 			out = append(out, fieldDocs(ft, path+".")...)
 		}
 	}
@@ -77,6 +80,8 @@ func typeName(t reflect.Type) string {
 		return "duration"
 	case t == exprType:
 		return "expression"
+	case t == intOrStringType:
+		return "integer or string"
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -166,3 +171,7 @@ func wrap(s string, width int) string {
 	}
 	return b.String()
 }
+
+// DocComment returns the doc comment of a type ("Apply") or a field
+// ("Apply.File") of this package, for the schema and the reference docs.
+func DocComment(key string) string { return docComments[key] }

@@ -1,9 +1,7 @@
 package steps_test
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,28 +9,6 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
 )
-
-// TestGeneratedDocsAreCurrent regenerates the doc comments file and
-// compares it with the committed one, so kdrill steps cannot drift from the
-// code.
-func TestGeneratedDocsAreCurrent(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "docs.out") // a .go argument would be taken as a source file
-	cmd := exec.Command("go", "run", "gendocs.go", out)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gendocs: %v\n%s", err, msg)
-	}
-	fresh, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	committed, err := os.ReadFile("zz_generated_docs.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(fresh, committed) {
-		t.Error("zz_generated_docs.go is stale: run make generate")
-	}
-}
 
 // TestEveryKindIsDocumentedWithAWorkingExample checks that each registered
 // kind has a summary, documented fields, and an example that loads.

@@ -23,7 +23,7 @@ type Delete struct {
 	ObjectRef
 	// Propagation of the deletion to dependents: Background, Foreground or
 	// Orphan (default Background).
-	Propagation string `json:"propagation,omitempty"`
+	Propagation string `json:"propagation,omitempty" enum:"Background,Foreground,Orphan"`
 	// GracePeriodSeconds overrides the objects' termination grace period.
 	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
 	// MustExist fails the step when nothing matched (default false).

@@ -13,6 +13,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 
 	"github.com/kdrill/kdrill/runner"
@@ -38,7 +39,7 @@ const maxBodyBytes = 1 << 20
 //	    expect: status == 200 && json.version == "2.0"
 //	- name: through the API server
 //	  http:
-//	    service: {name: testing-service, port: "8080", path: /info}
+//	    service: {name: testing-service, port: 8080, path: /info}
 type HTTP struct {
 	// URL to request (http or https). Give a URL or a service.
 	URL string `json:"url,omitempty"`
@@ -83,9 +84,9 @@ type ServiceProxy struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Port is the Service port's name or number (default: its only port,
 	// found when the step starts).
-	Port string `json:"port,omitempty"`
+	Port intstr.IntOrString `json:"port,omitempty"`
 	// Scheme the API server speaks to the pods: http (default) or https.
-	Scheme string `json:"scheme,omitempty"`
+	Scheme string `json:"scheme,omitempty" enum:"http,https"`
 	// Path and query to request (default /).
 	Path string `json:"path,omitempty"`
 }
@@ -187,7 +188,10 @@ func (h *HTTP) target(ctx context.Context, env *runner.Env) (*target, error) {
 	if ns == "" {
 		ns = env.Namespace
 	}
-	port := s.Port
+	port := ""
+	if s.Port.IntVal != 0 || s.Port.StrVal != "" {
+		port = s.Port.String()
+	}
 	if port == "" {
 		// The API server picks the port named "" when none is given; a
 		// Service with one named port should work without naming it.

@@ -164,7 +164,7 @@ spec:
       expect: 'status == 200 && json.version == "1.0" && json.query == "from=kdrill"'
   - name: by port number, default scheme
     http:
-      service: {name: testing-service, scheme: http, port: "8080", path: /info}
+      service: {name: testing-service, scheme: http, port: 8080, path: /info}
   - name: missing path
     continueOnError: true
     http:

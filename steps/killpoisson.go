@@ -36,7 +36,7 @@ type KillPoisson struct {
 	PodTarget
 	// Mode is rounds (a Poisson-distributed batch every interval) or process
 	// (single kills with exponential gaps). Default rounds.
-	Mode string `json:"mode,omitempty"`
+	Mode string `json:"mode,omitempty" enum:"rounds,process"`
 	// Mean pods killed per round, in rounds mode (default 10).
 	Mean float64 `json:"mean,omitempty"`
 	// Interval between rounds, in rounds mode (default 5s).

@@ -26,7 +26,7 @@ type Patch struct {
 	ObjectRef
 	// Type of patch: merge (RFC 7386), strategic (Kubernetes strategic merge,
 	// built-in kinds only) or json (RFC 6902) (default merge).
-	Type string `json:"type,omitempty"`
+	Type string `json:"type,omitempty" enum:"merge,strategic,json"`
 	// Patch is a mapping for merge and strategic, a list of operations for json.
 	Patch any `json:"patch"`
 

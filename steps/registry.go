@@ -1,4 +1,4 @@
-//go:generate go run gendocs.go
+//go:generate go run ../internal/gendocs
 
 // Package steps holds the catalogue of actions a scenario can take: one file
 // per step kind, and the registry below that maps each YAML key to it.

@@ -1,0 +1,247 @@
+// Package schema builds the JSON Schema of kdrill's scenario format from the
+// scenario types, the step registry and their doc comments, and embeds the
+// generated copy committed beside it (kdrill.schema.json), which editors
+// read through a "# yaml-language-server: $schema=" line and kdrill schema
+// prints. go generate ./schema rewrites the file; a test fails when it is
+// stale.
+package schema
+
+//go:generate go run gen.go
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// JSON is the committed schema, as generated.
+//
+//go:embed kdrill.schema.json
+var JSON []byte
+
+// ID is where the schema says it lives.
+const ID = "https://kdrill.dev/schema/v1alpha1/scenario.json"
+
+// durationPattern matches what time.ParseDuration accepts, but for signs.
+const durationPattern = `^(0|([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+$`
+
+var (
+	durationType    = reflect.TypeFor[runner.Duration]()
+	exprType        = reflect.TypeFor[runner.Expr]()
+	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
+)
+
+// node is one schema object; a map keeps the generator simple and the
+// output's keys sorted.
+type node = map[string]any
+
+// Generate builds the schema for a registry of step kinds.
+func Generate(registry runner.Registry) ([]byte, error) {
+	kinds := make([]string, 0, len(registry))
+	for k := range registry {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+
+	defs := node{}
+	step := object(reflect.TypeFor[runner.Step](), nil, defs)
+	props := step["properties"].(node)
+	var oneOf []any
+	for _, kind := range kinds {
+		action := registry[kind]()
+		t := reflect.TypeOf(action).Elem()
+		defaults := reflect.ValueOf(registry[kind]()).Elem()
+		defaults.Addr().Interface().(runner.Action).Default()
+		def := object(t, &defaults, defs)
+		summary, _, _ := strings.Cut(doc(t, ""), "Example:")
+		def["description"] = strings.TrimSpace(summary)
+		defs[kind] = def
+		props[kind] = node{"$ref": "#/$defs/" + kind}
+		oneOf = append(oneOf, node{"required": []string{kind}, "title": kind})
+	}
+	step["oneOf"] = oneOf
+	step["required"] = []string{"name"}
+	defs["step"] = step
+
+	spec := object(reflect.TypeFor[runner.Spec](), nil, defs)
+	specProps := spec["properties"].(node)
+	specProps["steps"] = node{
+		"description": runner.DocComment("Spec.Steps"),
+		"type":        "array", "minItems": 1,
+		"items": node{"$ref": "#/$defs/step"},
+	}
+	specProps["finally"] = node{
+		"description": runner.DocComment("Spec.Finally"),
+		"type":        "array",
+		"items":       node{"$ref": "#/$defs/step"},
+	}
+	spec["required"] = []string{"steps"}
+	defs["spec"] = spec
+
+	root := object(reflect.TypeFor[runner.Scenario](), nil, defs)
+	rp := root["properties"].(node)
+	rp["apiVersion"] = node{"const": runner.APIVersion}
+	rp["kind"] = node{"const": runner.Kind}
+	rp["spec"] = node{"$ref": "#/$defs/spec"}
+	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$id"] = ID
+	root["title"] = "kdrill scenario"
+	root["description"] = "A kdrill scenario: steps run against a Kubernetes cluster. Generated from kdrill's Go types; do not edit."
+	root["$defs"] = defs
+	out, err := json.MarshalIndent(root, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// object describes a struct: its JSON fields, their doc comments, and, when
+// defaults holds a value the step's Default filled in, the defaults.
+func object(t reflect.Type, defaults *reflect.Value, defs node) node {
+	props := node{}
+	var required []string
+	fields(t, defaults, defs, props, &required)
+	o := node{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		sort.Strings(required)
+		o["required"] = required
+	}
+	if d := doc(t, ""); d != "" {
+		o["description"] = d
+	}
+	return o
+}
+
+func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required *[]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		var dv *reflect.Value
+		if defaults != nil {
+			v := defaults.Field(i)
+			dv = &v
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft, dv = ft.Elem(), nil
+			}
+			fields(ft, dv, defs, props, required)
+			continue
+		}
+		s := typeSchema(f.Type, defs)
+		if d := doc(t, f.Name); d != "" {
+			s["description"] = d
+		}
+		if enum := f.Tag.Get("enum"); enum != "" {
+			s["enum"] = strings.Split(enum, ",")
+		}
+		if dv != nil {
+			if v, ok := defaultOf(*dv); ok {
+				s["default"] = v
+			}
+		}
+		props[name] = s
+		if !strings.Contains(opts, "omitempty") {
+			*required = append(*required, name)
+		}
+	}
+}
+
+// typeSchema describes a field's type; named structs become $defs entries.
+func typeSchema(t reflect.Type, defs node) node {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+		return node{"type": "string", "pattern": durationPattern, "examples": []string{"30s", "2m", "1h30m"}}
+	case t == intOrStringType:
+		return node{"type": []string{"integer", "string"}}
+	case t == exprType:
+		return node{"type": "string", "minLength": 1, "x-kdrill-type": "expression"}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return node{"type": "string"}
+	case reflect.Bool:
+		return node{"type": "boolean"}
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return node{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return node{"type": "number"}
+	case reflect.Slice:
+		return node{"type": "array", "items": typeSchema(t.Elem(), defs)}
+	case reflect.Map:
+		if t.Elem().Kind() == reflect.Interface {
+			return node{"type": "object"}
+		}
+		return node{"type": "object", "additionalProperties": typeSchema(t.Elem(), defs)}
+	case reflect.Struct:
+		name := defName(t)
+		if _, ok := defs[name]; !ok {
+			defs[name] = node{} // guards against recursion
+			defs[name] = object(t, nil, defs)
+		}
+		return node{"$ref": "#/$defs/" + name}
+	case reflect.Interface:
+		return node{}
+	}
+	panic(fmt.Sprintf("schema: no JSON Schema for %s", t))
+}
+
+// defName names a shared struct's definition: ObjectRef, runner.Lab.
+func defName(t reflect.Type) string {
+	if strings.HasSuffix(t.PkgPath(), "/runner") {
+		return "runner." + t.Name()
+	}
+	return t.Name()
+}
+
+// doc returns the doc comment of a type (field "") or one of its fields.
+func doc(t reflect.Type, field string) string {
+	key := t.Name()
+	if field != "" {
+		key += "." + field
+	}
+	if strings.HasSuffix(t.PkgPath(), "/runner") {
+		return runner.DocComment(key)
+	}
+	return steps.DocComment(key)
+}
+
+// defaultOf returns the JSON value of a field Default filled in.
+func defaultOf(v reflect.Value) (any, bool) {
+	if v.IsZero() {
+		return nil, false
+	}
+	switch x := v.Interface().(type) {
+	case runner.Duration:
+		return x.String(), true
+	case runner.Expr:
+		return x.Source, true
+	}
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct, reflect.Map, reflect.Slice:
+		return nil, false
+	}
+	return v.Interface(), true
+}

@@ -1,0 +1,169 @@
+package schema_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/schema"
+	"github.com/kdrill/kdrill/steps"
+)
+
+func TestCommittedSchemaIsCurrent(t *testing.T) {
+	out, err := schema.Generate(steps.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, schema.JSON) {
+		t.Fatal("schema/kdrill.schema.json is stale: run go generate ./schema (make generate)")
+	}
+}
+
+// compile reads the committed schema with an independent JSON Schema
+// implementation, so the loader and the schema are checked against each
+// other rather than against themselves.
+func compile(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema.JSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(schema.ID, doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile(schema.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func instance(t *testing.T, path string) (any, error) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(js))
+}
+
+// scenarioFiles lists the shipped scenarios (not their manifests).
+func scenarioFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir("../scenarios", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".yaml") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, []byte("\nkind: Scenario")) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 5 {
+		t.Fatalf("found only %d shipped scenarios", len(files))
+	}
+	return files
+}
+
+func TestShippedScenariosMatchTheSchema(t *testing.T) {
+	s := compile(t)
+	for _, path := range scenarioFiles(t) {
+		t.Run(path, func(t *testing.T) {
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, _ := bufio.NewReader(f).ReadString('\n')
+			f.Close()
+			rel, _ := filepath.Rel(filepath.Dir(path), "../schema/kdrill.schema.json")
+			if want := "# yaml-language-server: $schema=" + filepath.ToSlash(rel); strings.TrimSpace(first) != want {
+				t.Errorf("first line is %q, want %q", strings.TrimSpace(first), want)
+			}
+			v, err := instance(t, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Validate(v); err != nil {
+				t.Errorf("schema: %v", err)
+			}
+			if _, err := runner.Load(path, steps.Registry); err != nil {
+				t.Errorf("loader: %v", err)
+			}
+		})
+	}
+}
+
+// beyondTheSchema lists the bad scenarios only the loader can refuse, and
+// why: the schema describes shapes, not meanings.
+var beyondTheSchema = map[string]string{
+	"bad-expression.yaml":                "expressions are compiled by expr-lang",
+	"expression-not-bool.yaml":           "expression types are checked by expr-lang",
+	"unknown-name-in-expression.yaml":    "expression names are checked by expr-lang",
+	"bad-template.yaml":                  "templates in manifests are compiled by expr-lang",
+	"capacity-unknown-field.yaml":        "the capacity expression's fields are checked by expr-lang",
+	"bad-selector.yaml":                  "label selector syntax",
+	"bad-namespace.yaml":                 "namespace names are DNS labels",
+	"missing-manifest.yaml":              "files are read at load",
+	"path-escape.yaml":                   "paths are resolved at load",
+	"duplicate-step-name.yaml":           "step names must be unique across the list",
+	"lab-check-without-points.yaml":      "points are required in a lab only",
+	"lab-writes.yaml":                    "a lab's checks must be read-only kinds",
+	"points-outside-lab.yaml":            "points belong to labs",
+	"negative-replicas.yaml":             "checked by the step's Validate",
+	"rejection-without-matcher.yaml":     "one of several matchers is required",
+	"patch-wrong-shape.yaml":             "the patch's shape depends on its type",
+	"multiple-documents.yaml":            "a file holds one scenario",
+	"duplicate-key.yaml":                 "JSON Schema sees the decoded value, where the last key wins",
+	"http-url-and-service.yaml":          "url and service are exclusive",
+	"http-until-with-count.yaml":         "until excludes count",
+}
+
+func TestBadScenariosTheSchemaRefuses(t *testing.T) {
+	s := compile(t)
+	files, err := filepath.Glob("../runner/testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bad scenarios: %v", err)
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			v, err := instance(t, path)
+			if err != nil {
+				t.Skipf("not YAML the schema can see: %v", err)
+			}
+			err = s.Validate(v)
+			if reason, ok := beyondTheSchema[name]; ok {
+				if err != nil {
+					t.Logf("the schema refuses it too (%s): %v", reason, err)
+				}
+				return
+			}
+			if err == nil {
+				b, _ := json.Marshal(v)
+				t.Errorf("the loader refuses %s, the schema accepts it: %s", name, b)
+			}
+		})
+	}
+}
