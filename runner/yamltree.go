@@ -307,6 +307,32 @@ func yamlSyntaxError(err error) error {
 type Document struct {
 	Value any
 	Line  int
+
+	tree *tree
+}
+
+// LineAt returns the line of the node at path (mapping keys and sequence
+// indices), or of the deepest node on the way that exists.
+func (d Document) LineAt(path []string) int {
+	if d.tree == nil {
+		return d.Line
+	}
+	cur := d.tree
+	for _, seg := range path {
+		var next *tree
+		if i, err := strconv.Atoi(seg); err == nil && cur.items != nil {
+			if i >= 0 && i < len(cur.items) {
+				next = cur.items[i]
+			}
+		} else {
+			next = cur.child(seg)
+		}
+		if next == nil {
+			break
+		}
+		cur = next
+	}
+	return cur.lineOf()
 }
 
 // ParseDocuments parses multi-document YAML (such as a manifest file) into
@@ -323,7 +349,7 @@ func ParseDocuments(data []byte) ([]Document, error) {
 	}
 	docs := make([]Document, len(trees))
 	for i, t := range trees {
-		docs[i] = Document{Value: t.value, Line: t.line}
+		docs[i] = Document{Value: t.value, Line: t.line, tree: t}
 	}
 	return docs, nil
 }

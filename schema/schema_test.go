@@ -118,26 +118,26 @@ func TestShippedScenariosMatchTheSchema(t *testing.T) {
 // beyondTheSchema lists the bad scenarios only the loader can refuse, and
 // why: the schema describes shapes, not meanings.
 var beyondTheSchema = map[string]string{
-	"bad-expression.yaml":                "expressions are compiled by expr-lang",
-	"expression-not-bool.yaml":           "expression types are checked by expr-lang",
-	"unknown-name-in-expression.yaml":    "expression names are checked by expr-lang",
-	"bad-template.yaml":                  "templates in manifests are compiled by expr-lang",
-	"capacity-unknown-field.yaml":        "the capacity expression's fields are checked by expr-lang",
-	"bad-selector.yaml":                  "label selector syntax",
-	"bad-namespace.yaml":                 "namespace names are DNS labels",
-	"missing-manifest.yaml":              "files are read at load",
-	"path-escape.yaml":                   "paths are resolved at load",
-	"duplicate-step-name.yaml":           "step names must be unique across the list",
-	"lab-check-without-points.yaml":      "points are required in a lab only",
-	"lab-writes.yaml":                    "a lab's checks must be read-only kinds",
-	"points-outside-lab.yaml":            "points belong to labs",
-	"negative-replicas.yaml":             "checked by the step's Validate",
-	"rejection-without-matcher.yaml":     "one of several matchers is required",
-	"patch-wrong-shape.yaml":             "the patch's shape depends on its type",
-	"multiple-documents.yaml":            "a file holds one scenario",
-	"duplicate-key.yaml":                 "JSON Schema sees the decoded value, where the last key wins",
-	"http-url-and-service.yaml":          "url and service are exclusive",
-	"http-until-with-count.yaml":         "until excludes count",
+	"bad-expression.yaml":             "expressions are compiled by expr-lang",
+	"expression-not-bool.yaml":        "expression types are checked by expr-lang",
+	"unknown-name-in-expression.yaml": "expression names are checked by expr-lang",
+	"bad-template.yaml":               "templates in manifests are compiled by expr-lang",
+	"capacity-unknown-field.yaml":     "the capacity expression's fields are checked by expr-lang",
+	"bad-selector.yaml":               "label selector syntax",
+	"bad-namespace.yaml":              "namespace names are DNS labels",
+	"missing-manifest.yaml":           "files are read at load",
+	"path-escape.yaml":                "paths are resolved at load",
+	"duplicate-step-name.yaml":        "step names must be unique across the list",
+	"lab-check-without-points.yaml":   "points are required in a lab only",
+	"lab-writes.yaml":                 "a lab's checks must be read-only kinds",
+	"points-outside-lab.yaml":         "points belong to labs",
+	"negative-replicas.yaml":          "checked by the step's Validate",
+	"rejection-without-matcher.yaml":  "one of several matchers is required",
+	"patch-wrong-shape.yaml":          "the patch's shape depends on its type",
+	"multiple-documents.yaml":         "a file holds one scenario",
+	"duplicate-key.yaml":              "JSON Schema sees the decoded value, where the last key wins",
+	"http-url-and-service.yaml":       "url and service are exclusive",
+	"http-until-with-count.yaml":      "until excludes count",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {
@@ -165,5 +165,32 @@ func TestBadScenariosTheSchemaRefuses(t *testing.T) {
 				t.Errorf("the loader refuses %s, the schema accepts it: %s", name, b)
 			}
 		})
+	}
+}
+
+func TestCheckNamesFileLineAndField(t *testing.T) {
+	for file, want := range map[string]string{
+		"unknown-spec-field.yaml": `unknown-spec-field.yaml:6: spec.namespcae: schema: unknown field "namespcae"`,
+		"wrong-type.yaml":         "wrong-type.yaml:11: spec.steps.0.scale.replicas: schema: got string, want integer",
+		"two-actions.yaml":        "two-actions.yaml:7: spec.steps.0: schema: a step does one thing",
+		"bad-duration.yaml":       "bad-duration.yaml:8: spec.steps.0.timeout: schema: '5 seconds' does not match pattern",
+	} {
+		data, err := os.ReadFile(filepath.Join("../runner/testdata/bad", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = schema.Check(file, data)
+		if err == nil || !strings.Contains(err.Error(), want) || !runner.IsInvalidInput(err) {
+			t.Errorf("%s: got %v, want %q (invalid input)", file, err, want)
+		}
+	}
+	for _, path := range scenarioFiles(t) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Check(path, data); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
 	}
 }
