@@ -8,7 +8,11 @@ BIN       := bin/kdrill
 CLUSTER   := hack/localcluster/cluster.sh
 KUBECONFIG_LOCAL = $(shell $(CLUSTER) kubeconfig)
 
-.PHONY: all build cluster-build cluster-up cluster-down demo test test-unit test-e2e bench generate verify clean
+GOLANGCI_LINT_VERSION := v2.15.0
+TOOLS     := $(CURDIR)/bin/tools
+GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+.PHONY: all build cluster-build cluster-up cluster-down demo test test-unit test-race test-e2e bench generate docs verify lint clean
 
 all: build
 
@@ -35,19 +39,33 @@ test: ## Unit and end-to-end tests (starts the local cluster if none runs, stops
 test-unit: ## Unit tests only; no cluster needed
 	$(GO) test ./...
 
+test-race: ## Unit tests under the race detector; no cluster needed
+	$(GO) test -race ./...
+
 bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector switch, chaos under load
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench AssertReaction -benchtime 200x ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench SwitchSelector -benchtime 100x ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ChaosLoad -benchtime 1x -timeout 30m ./bench/
 
-generate: ## Regenerate code from doc comments
+generate: ## Regenerate doc comment maps, the JSON Schema and the reference docs
 	$(GO) generate ./...
+	$(GO) run ./cmd/kdrill docs
 
-verify: ## Fail when generated files are stale or code is not formatted
-	$(GO) generate ./...
-	git diff --exit-code -- steps/zz_generated_docs.go
+docs: ## Write docs/steps.md and docs/cli.md from the code
+	$(GO) run ./cmd/kdrill docs
+
+verify: generate ## Fail when generated files are stale or code is not formatted
+	git diff --exit-code -- steps/zz_generated_docs.go runner/zz_generated_docs.go schema/kdrill.schema.json docs/
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
+
+$(GOLANGCI_LINT):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(TOOLS)/golangci-lint $@
+
+lint: $(GOLANGCI_LINT) ## golangci-lint with .golangci.yml (installed into bin/tools, pinned)
+	$(GOLANGCI_LINT) run ./...
 
 clean:
 	rm -rf bin kdrill-report

@@ -97,7 +97,13 @@ func (e *Expr) IsZero() bool { return e == nil || strings.TrimSpace(e.Source) ==
 func (e *Expr) Compile(extra map[string]any) error {
 	env := baseEnv()
 	maps.Copy(env, extra)
-	opts := append([]expr.Option{expr.Env(env), expr.AsBool()}, helperOptions...)
+	opts := append([]expr.Option{expr.Env(env)}, helperOptions...)
+	// AsBool refuses, at compile time, what is known not to be a boolean
+	// (len(objects)); the program that runs is compiled without it, so an
+	// object field that turns out not to be one gets kdrill's message.
+	if _, err := expr.Compile(e.Source, append(opts, expr.AsBool())...); err != nil {
+		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
+	}
 	p, err := expr.Compile(e.Source, opts...)
 	if err != nil {
 		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
@@ -132,7 +138,12 @@ func (e *Expr) Eval(env map[string]any) (bool, map[string]any, error) {
 	if err != nil {
 		return false, seen, fmt.Errorf("%s", oneLine(firstLine(err.Error())))
 	}
-	b, _ := out.(bool)
+	b, ok := out.(bool)
+	if !ok {
+		// Field types are known only at run time, so compiling could not
+		// insist on a boolean.
+		return false, seen, fmt.Errorf("the expression gave %s (%T), not true or false", FormatValue(Trim(out)), out)
+	}
 	return b, seen, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -192,3 +193,26 @@ func (d Duration) IsZero() bool { return d.Duration == 0 }
 // DocComment returns the doc comment of a type ("Step") or a field
 // ("Step.Timeout") of this package, for the schema and the reference docs.
 func DocComment(key string) string { return docComments[key] }
+
+// DefaultValue returns, for the reference docs and the schema, the plain
+// value of a field an action's Default filled in: a duration as text, an
+// expression as its source. Structs, maps and lists are not shown.
+func DefaultValue(v reflect.Value) (any, bool) {
+	if !v.IsValid() || v.IsZero() {
+		return nil, false
+	}
+	switch x := v.Interface().(type) {
+	case Duration:
+		return x.String(), true
+	case Expr:
+		return x.Source, true
+	}
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct, reflect.Map, reflect.Slice, reflect.Interface:
+		return nil, false
+	}
+	return v.Interface(), true
+}

@@ -152,7 +152,7 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 			s["enum"] = strings.Split(enum, ",")
 		}
 		if dv != nil {
-			if v, ok := defaultOf(*dv); ok {
+			if v, ok := runner.DefaultValue(*dv); ok {
 				s["default"] = v
 			}
 		}
@@ -223,25 +223,4 @@ func doc(t reflect.Type, field string) string {
 		return runner.DocComment(key)
 	}
 	return steps.DocComment(key)
-}
-
-// defaultOf returns the JSON value of a field Default filled in.
-func defaultOf(v reflect.Value) (any, bool) {
-	if v.IsZero() {
-		return nil, false
-	}
-	switch x := v.Interface().(type) {
-	case runner.Duration:
-		return x.String(), true
-	case runner.Expr:
-		return x.Source, true
-	}
-	for v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	switch v.Kind() {
-	case reflect.Struct, reflect.Map, reflect.Slice:
-		return nil, false
-	}
-	return v.Interface(), true
 }

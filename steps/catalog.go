@@ -18,13 +18,45 @@ type KindDoc struct {
 	Summary string
 	Example string
 	Fields  []FieldDoc
+	// Outputs are what expressions of later steps see as steps.NAME.
+	Outputs []FieldDoc
 }
 
-// FieldDoc describes one field of a step kind.
+// FieldDoc describes one field of a step kind, or of its output.
 type FieldDoc struct {
-	Name string // dotted path: resource.kind
-	Type string
-	Doc  string
+	Name    string // dotted path: resource.kind; rounds[].killed in a list
+	Type    string
+	Doc     string
+	Default string // as Default fills it in; empty when it does not
+	Enum    []string
+}
+
+// outputTypes names the output each kind gives to later expressions; a
+// test checks that every *Output type of this package is listed.
+var outputTypes = map[string]reflect.Type{
+	"apply":           reflect.TypeFor[ApplyOutput](),
+	"assert":          reflect.TypeFor[AssertOutput](),
+	"capacity":        reflect.TypeFor[CapacityOutput](),
+	"delete":          reflect.TypeFor[DeleteOutput](),
+	"events":          reflect.TypeFor[EventsOutput](),
+	"expectRejection": reflect.TypeFor[ExpectRejectionOutput](),
+	"http":            reflect.TypeFor[HTTPOutput](),
+	"kill":            reflect.TypeFor[KillOutput](),
+	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
+	"monitor":         reflect.TypeFor[MonitorOutput](),
+	"patch":           reflect.TypeFor[PatchOutput](),
+	"rollout":         reflect.TypeFor[RolloutOutput](),
+	"scale":           reflect.TypeFor[ScaleOutput](),
+	"switchSelector":  reflect.TypeFor[SwitchOutput](),
+}
+
+// OutputTypeNames lists the output types the catalogue documents.
+func OutputTypeNames() []string {
+	var names []string
+	for _, t := range outputTypes {
+		names = append(names, t.Name())
+	}
+	return names
 }
 
 // Describe returns the documentation of a registered step kind.
@@ -36,7 +68,12 @@ func Describe(kind string) KindDoc {
 	t := reflect.TypeOf(ctor()).Elem()
 	summary, example, _ := strings.Cut(docComments[t.Name()], "Example:")
 	kd := KindDoc{Kind: kind, Summary: strings.TrimSpace(summary), Example: dedent(example)}
-	kd.Fields = fieldDocs(t, "")
+	defaults := reflect.ValueOf(ctor()).Elem()
+	defaults.Addr().Interface().(runner.Action).Default()
+	kd.Fields = fieldDocs(t, "", defaults)
+	if ot, ok := outputTypes[kind]; ok {
+		kd.Outputs = fieldDocs(ot, "", reflect.Value{})
+	}
 	return kd
 }
 
@@ -46,7 +83,9 @@ var (
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
 
-func fieldDocs(t reflect.Type, prefix string) []FieldDoc {
+// fieldDocs documents t's fields; defaults, when valid, is a value of t
+// that Default filled in.
+func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc {
 	var out []FieldDoc
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -61,14 +100,35 @@ func fieldDocs(t reflect.Type, prefix string) []FieldDoc {
 		for ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
+		var dv reflect.Value
+		if defaults.IsValid() {
+			dv = defaults.Field(i)
+		}
 		if f.Anonymous && name == "" {
-			out = append(out, fieldDocs(ft, prefix)...)
+			if dv.IsValid() && dv.Kind() == reflect.Pointer {
+				dv = reflect.Value{}
+			}
+			out = append(out, fieldDocs(ft, prefix, dv)...)
 			continue
 		}
 		path := prefix + name
-		out = append(out, FieldDoc{Name: path, Type: typeName(ft), Doc: docComments[t.Name()+"."+f.Name]})
-		if ft.Kind() == reflect.Struct && ft != durationType && ft != exprType && ft != intOrStringType {
-			out = append(out, fieldDocs(ft, path+".")...)
+		fd := FieldDoc{Name: path, Type: typeName(ft), Doc: docComments[t.Name()+"."+f.Name]}
+		if v, ok := runner.DefaultValue(dv); ok {
+			fd.Default = fmt.Sprint(v)
+		}
+		if enum := f.Tag.Get("enum"); enum != "" {
+			fd.Enum = strings.Split(enum, ",")
+		}
+		out = append(out, fd)
+		switch {
+		case ft.Kind() == reflect.Struct && ft != durationType && ft != exprType && ft != intOrStringType && ft.PkgPath() == t.PkgPath():
+			out = append(out, fieldDocs(ft, path+".", reflect.Value{})...)
+		case (ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map) && ft.Elem().Kind() == reflect.Struct && ft.Elem().PkgPath() == t.PkgPath():
+			sep := "[]."
+			if ft.Kind() == reflect.Map {
+				sep = "[NAME]."
+			}
+			out = append(out, fieldDocs(ft.Elem(), path+sep, reflect.Value{})...)
 		}
 	}
 	return out
@@ -102,6 +162,19 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
+// TypeNote is the field's type with its default and allowed values:
+// "string, default GET" or "string, one of merge|strategic|json".
+func (f FieldDoc) TypeNote() string {
+	note := f.Type
+	if f.Default != "" {
+		note += ", default " + f.Default
+	}
+	if len(f.Enum) > 0 {
+		note += ", one of " + strings.Join(f.Enum, "|")
+	}
+	return note
+}
+
 // Text renders the documentation for a terminal.
 func (d KindDoc) Text() string {
 	var b strings.Builder
@@ -112,6 +185,17 @@ func (d KindDoc) Text() string {
 	if len(d.Fields) > 0 {
 		b.WriteString("\n  Fields:\n")
 		for _, f := range d.Fields {
+			fmt.Fprintf(&b, "    %s (%s)\n", f.Name, f.TypeNote())
+			for _, line := range strings.Split(wrap(f.Doc, 70), "\n") {
+				if line != "" {
+					fmt.Fprintf(&b, "        %s\n", line)
+				}
+			}
+		}
+	}
+	if len(d.Outputs) > 0 {
+		b.WriteString("\n  Output (steps.NAME in later expressions):\n")
+		for _, f := range d.Outputs {
 			fmt.Fprintf(&b, "    %s (%s)\n", f.Name, f.Type)
 			for _, line := range strings.Split(wrap(f.Doc, 70), "\n") {
 				if line != "" {
