@@ -68,9 +68,11 @@ func TestAvailabilityChartFromLiveAndStoredResults(t *testing.T) {
 }
 
 func TestCapacityChartAndTable(t *testing.T) {
-	node := steps.NodeCapacity{Pods: 4,
+	node := steps.NodeCapacity{
+		Pods:   4,
 		CPU:    steps.ResourceCapacity{Allocatable: 64, Requests: 4, Limits: 8, RequestsPercent: 6.25, LimitsPercent: 12.5},
-		Memory: steps.ResourceCapacity{Allocatable: 256 << 30, Requests: 4 << 30, Limits: 8 << 30, RequestsPercent: 1.5625, LimitsPercent: 3.125}}
+		Memory: steps.ResourceCapacity{Allocatable: 256 << 30, Requests: 4 << 30, Limits: 8 << 30, RequestsPercent: 1.5625, LimitsPercent: 3.125},
+	}
 	out := &steps.CapacityOutput{Nodes: map[string]steps.NodeCapacity{"node-a": node, "node-b": node}, Cluster: node}
 	r := sample()
 	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &runner.StepResult{Name: "committed", Kind: "capacity", Outcome: runner.Passed, Output: out})

@@ -136,8 +136,10 @@ func junitDocument(r *runner.Results) junitSuites {
 		if len(s.Steps) == 0 || (s.StartedAt.IsZero() && s.Outcome == runner.Errored) {
 			// The scenario never ran (the cluster was unreachable): one case
 			// says so, so CI counts it.
-			suite.Cases = append(suite.Cases, junitCase{Name: "scenario", Classname: "kdrill." + s.Name, Time: "0.000",
-				Error: &junitProblem{Message: firstLineOf(s.Error), Type: string(s.Outcome), Text: s.Error}})
+			suite.Cases = append(suite.Cases, junitCase{
+				Name: "scenario", Classname: "kdrill." + s.Name, Time: "0.000",
+				Error: &junitProblem{Message: firstLineOf(s.Error), Type: string(s.Outcome), Text: s.Error},
+			})
 			suite.Tests++
 			suite.Errors++
 		}
@@ -188,15 +190,15 @@ func writeAtomic(path string, data []byte) error {
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the first error is the one to report
 		return err
 	}
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the first error is the one to report
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the first error is the one to report
 		return err
 	}
 	if err := tmp.Close(); err != nil {

@@ -25,8 +25,10 @@ func sample() *runner.Results {
 			Vars: map[string]any{"replicas": float64(3)},
 			Steps: []*runner.StepResult{
 				{Index: 0, Phase: "steps", Name: "deploy", Kind: "apply", Outcome: runner.Passed, DurationSeconds: 0.25},
-				{Index: 1, Phase: "steps", Name: "available", Kind: "assert", Outcome: runner.Failed, DurationSeconds: 2,
-					Error: "expected object.x == 1; it did not hold", Expression: "object.x == 1", Values: map[string]any{"object.x": float64(0)}},
+				{
+					Index: 1, Phase: "steps", Name: "available", Kind: "assert", Outcome: runner.Failed, DurationSeconds: 2,
+					Error: "expected object.x == 1; it did not hold", Expression: "object.x == 1", Values: map[string]any{"object.x": float64(0)},
+				},
 				{Index: 0, Phase: "finally", Name: "cleanup", Kind: "delete", Outcome: runner.Passed, DurationSeconds: 0.01},
 			},
 		}},

@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -89,7 +91,8 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		Cluster:       ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
 	}
 	r := &run{opts: opts, results: res}
-	if v, err := opts.Cluster.Ping(ctx); err != nil {
+	v, err := opts.Cluster.Ping(ctx)
+	if err != nil {
 		res.Outcome = Errored
 		for _, s := range scenarios {
 			sr := r.newScenarioResult(s)
@@ -99,9 +102,8 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		res.FinishedAt = opts.Clock.Now()
 		r.notify(RunFinished, nil, nil)
 		return res
-	} else {
-		res.Cluster.Version = v
 	}
+	res.Cluster.Version = v
 	stop := false
 	for _, s := range scenarios {
 		if ctx.Err() != nil || stop {
@@ -187,7 +189,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 	sr := r.newScenarioResult(s)
 	seed := r.opts.Seed
 	if seed == 0 {
-		seed = rand.Int64N(1<<53) + 1
+		seed = drawSeed()
 	}
 	r.results.Update(func() {
 		sr.Seed = seed
@@ -392,8 +394,8 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
 		sr.Output = out
-		switch {
-		case err == nil:
+		switch err {
+		case nil:
 			sr.Outcome = Passed
 		default:
 			sr.Outcome = outcomeOf(runCtx, err)
@@ -523,7 +525,10 @@ func plainValue(v reflect.Value) any {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return int(v.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return int(v.Uint())
+		if u := v.Uint(); u <= math.MaxInt64 {
+			return int(int64(u))
+		}
+		return v.Uint()
 	case reflect.Float32, reflect.Float64:
 		return v.Float()
 	}
@@ -563,4 +568,12 @@ func plainStruct(v reflect.Value, out map[string]any) {
 		}
 		out[name] = plainValue(fv)
 	}
+}
+
+// drawSeed picks a run's seed when none is given: positive and below 2^53,
+// so it survives JSON and a rerun with --seed replays the run.
+func drawSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])                                 // crypto/rand.Read never fails on Linux
+	return int64(binary.LittleEndian.Uint64(b[:])>>11) + 1 //nolint:gosec // G115: shifted into range first
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -43,8 +44,8 @@ func Check(file string, data []byte) error {
 		return nil
 	}
 	err = s.Validate(docs[0].Value)
-	verr, ok := err.(*jsonschema.ValidationError)
-	if !ok {
+	var verr *jsonschema.ValidationError
+	if !errors.As(err, &verr) {
 		return err
 	}
 	var errs runner.LoadErrors

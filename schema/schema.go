@@ -168,12 +168,12 @@ func typeSchema(t reflect.Type, defs node) node {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch {
-	case t == durationType:
+	switch t {
+	case durationType:
 		return node{"type": "string", "pattern": durationPattern, "examples": []string{"30s", "2m", "1h30m"}}
-	case t == intOrStringType:
+	case intOrStringType:
 		return node{"type": []string{"integer", "string"}}
-	case t == exprType:
+	case exprType:
 		return node{"type": "string", "minLength": 1, "x-kdrill-type": "expression"}
 	}
 	switch t.Kind() {

@@ -135,12 +135,12 @@ func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc
 }
 
 func typeName(t reflect.Type) string {
-	switch {
-	case t == durationType:
+	switch t {
+	case durationType:
 		return "duration"
-	case t == exprType:
+	case exprType:
 		return "expression"
-	case t == intOrStringType:
+	case intOrStringType:
 		return "integer or string"
 	}
 	switch t.Kind() {

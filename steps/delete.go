@@ -76,20 +76,20 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 		switch {
 		case apierrors.IsNotFound(err):
 			if d.MustExist {
-				return out, fmt.Errorf("%s not found", d.ObjectRef.String())
+				return out, fmt.Errorf("%s not found", d.String())
 			}
 		case err != nil:
-			return out, runner.MarkInfra(fmt.Errorf("delete %s: %w", d.ObjectRef.String(), err))
+			return out, runner.MarkInfra(fmt.Errorf("delete %s: %w", d.String(), err))
 		default:
 			out.Deleted = append(out.Deleted, d.Name)
 		}
 	} else {
 		list, err := res.client.List(ctx, metav1.ListOptions{LabelSelector: d.Selector})
 		if err != nil {
-			return out, runner.MarkInfra(fmt.Errorf("list %s: %w", d.ObjectRef.String(), err))
+			return out, runner.MarkInfra(fmt.Errorf("list %s: %w", d.String(), err))
 		}
 		if len(list.Items) == 0 && d.MustExist {
-			return out, fmt.Errorf("nothing matched %s", d.ObjectRef.String())
+			return out, fmt.Errorf("nothing matched %s", d.String())
 		}
 		for _, item := range list.Items {
 			if err := res.client.Delete(ctx, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
@@ -107,7 +107,7 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return remaining == 0, nil
 	})
 	if isDeadline(err) {
-		return out, fmt.Errorf("timed out waiting for %s to be gone: %d left", d.ObjectRef.String(), remaining)
+		return out, fmt.Errorf("timed out waiting for %s to be gone: %d left", d.String(), remaining)
 	}
 	return out, err
 }

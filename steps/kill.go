@@ -71,7 +71,7 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if k.Percent > 0 {
 		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
 	}
-	chosen, _ := chooseVictims(pods, n, uint64(env.Seed)^uint64(env.Step.Index+1), nil)
+	chosen, _ := chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
 	victims, err := deletePods(ctx, env, target.namespace, chosen, env.Clock.Now(), k.GracePeriodSeconds)
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
 	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err

@@ -144,7 +144,7 @@ type plannedKill struct {
 // Schedule returns the kills the seed gives, as offsets from the start. It
 // depends only on the spec and the seed.
 func (k *KillPoisson) schedule(seed int64) []plannedKill {
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
+	rng := rand.New(rand.NewPCG(seedBits(seed), 0x5eed))
 	var plan []plannedKill
 	limit := k.Duration.Duration
 	switch k.Mode {
@@ -226,7 +226,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		}
 		return out, failure
 	}
-	victims := rand.New(rand.NewPCG(uint64(seed), 0xdead))
+	victims := rand.New(rand.NewPCG(seedBits(seed), 0xdead))
 	start := env.Clock.Now()
 	for _, planned := range k.schedule(seed) {
 		if wait := planned.at - env.Clock.Since(start); wait > 0 {

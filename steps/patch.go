@@ -89,7 +89,7 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 	pt := map[string]types.PatchType{"merge": types.MergePatchType, "strategic": types.StrategicMergePatchType, "json": types.JSONPatchType}[p.Type]
 	out, err := res.client.Patch(ctx, p.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("patch %s: %w", p.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("patch %s: %w", p.String(), err))
 	}
 	return &PatchOutput{ResourceVersion: out.GetResourceVersion(), Generation: out.GetGeneration()}, nil
 }

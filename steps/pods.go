@@ -225,3 +225,8 @@ func qualify(ns string, names []string) []string {
 	}
 	return out
 }
+
+// seedBits reinterprets a seed's bits for a random source or a hash.
+func seedBits(seed int64) uint64 {
+	return uint64(seed) //nolint:gosec // G115: the bits are wanted, not the value
+}

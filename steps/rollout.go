@@ -110,7 +110,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil
 	}, func(objs []*unstructured.Unstructured) (bool, error) {
 		if len(objs) == 0 {
-			return false, fmt.Errorf("%s was deleted during the rollout", r.ObjectRef.String())
+			return false, fmt.Errorf("%s was deleted during the rollout", r.String())
 		}
 		u := objs[0]
 		desired, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
@@ -143,7 +143,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 		// A StatefulSet numbers its revisions in ControllerRevisions.
 		var obj *unstructured.Unstructured
 		if obj, err = res.client.Get(ctx, r.Name, metav1.GetOptions{}); err != nil {
-			return out, runner.MarkInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
+			return out, runner.MarkInfra(fmt.Errorf("read %s: %w", r.String(), err))
 		}
 		if _, out.Revision, err = workloadRevisions(ctx, env, res.namespace, obj); err != nil {
 			return out, err
@@ -151,7 +151,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	out.Duration.Duration = env.Clock.Since(start).Round(time.Millisecond)
 	if isDeadline(err) {
-		return out, fmt.Errorf("timed out waiting for the rollout of %s: %s", r.ObjectRef.String(), last)
+		return out, fmt.Errorf("timed out waiting for the rollout of %s: %s", r.String(), last)
 	}
 	return out, err
 }
@@ -190,7 +190,7 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 	}
 	out, err := res.client.Patch(ctx, r.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("roll out %s: %w", r.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("roll out %s: %w", r.String(), err))
 	}
 	return out, nil
 }
@@ -208,7 +208,7 @@ type revision struct {
 func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *resolved) (map[string]any, error) {
 	obj, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", r.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", r.String(), err))
 	}
 	revisions, current, err := workloadRevisions(ctx, env, res.namespace, obj)
 	if err != nil {
@@ -227,9 +227,9 @@ func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *re
 		}
 	}
 	if r.ToRevision != 0 {
-		return nil, fmt.Errorf("%s has no revision %d", r.ObjectRef.String(), r.ToRevision)
+		return nil, fmt.Errorf("%s has no revision %d", r.String(), r.ToRevision)
 	}
-	return nil, fmt.Errorf("%s has no revision before %d to return to", r.ObjectRef.String(), current)
+	return nil, fmt.Errorf("%s has no revision before %d to return to", r.String(), current)
 }
 
 // workloadRevisions lists the revisions a Deployment or StatefulSet owns

@@ -31,7 +31,7 @@ type Scale struct {
 
 // ScaleOutput is what steps.NAME holds after a scale.
 type ScaleOutput struct {
-	Previous int32 `json:"previous"`
+	Previous int64 `json:"previous"`
 	Replicas int32 `json:"replicas"`
 }
 
@@ -65,16 +65,16 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	cur, err := res.client.Get(ctx, s.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read scale of %s: %w", s.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("read scale of %s: %w", s.String(), err))
 	}
 	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
 	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *s.Replicas)
 	if _, err := res.client.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("scale %s: %w", s.ObjectRef.String(), err))
+		return nil, runner.MarkInfra(fmt.Errorf("scale %s: %w", s.String(), err))
 	}
-	out := &ScaleOutput{Previous: int32(prev), Replicas: *s.Replicas}
+	out := &ScaleOutput{Previous: prev, Replicas: *s.Replicas}
 	if !*s.Wait {
 		return out, nil
 	}
-	return out, waitReady(ctx, s.query(res), s.ObjectRef.String())
+	return out, waitReady(ctx, s.query(res), s.String())
 }

@@ -266,10 +266,10 @@ func TestAssertWaitsOnWatchEvents(t *testing.T) {
 		for range 200 {
 			cm, err := c.Typed.CoreV1().ConfigMaps(ns).Get(ctx, "flag", metav1.GetOptions{})
 			if err != nil {
-				time.Sleep(50 * time.Millisecond)
+				pause(t, 50*time.Millisecond)
 				continue
 			}
-			time.Sleep(300 * time.Millisecond)
+			pause(t, 300*time.Millisecond)
 			cm.Data = map[string]string{"state": "ready"}
 			_, _ = c.Typed.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{})
 			return
@@ -344,7 +344,7 @@ func TestAssertHoldFor(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
 	go func() {
-		time.Sleep(500 * time.Millisecond)
+		pause(t, 500*time.Millisecond)
 		_ = c.Typed.CoreV1().ConfigMaps(ns).Delete(context.Background(), "volatile", metav1.DeleteOptions{})
 	}()
 	sr := scenario(t, c, ns, `
@@ -390,11 +390,11 @@ func TestSleepAndInterruptRunFinallyAndDeleteNamespace(t *testing.T) {
 			if err == nil && slices.ContainsFunc(list.Items, func(cm corev1.ConfigMap) bool {
 				return strings.HasPrefix(cm.Namespace, "kdrill-testsleepandinterrupt")
 			}) {
-				time.Sleep(500 * time.Millisecond)
+				pause(t, 500*time.Millisecond)
 				cancel()
 				return
 			}
-			time.Sleep(50 * time.Millisecond)
+			pause(t, 50*time.Millisecond)
 		}
 	}()
 	start := time.Now()
@@ -429,5 +429,15 @@ spec:
 	ns, err := c.Typed.CoreV1().Namespaces().Get(context.Background(), sr.Namespace, metav1.GetOptions{})
 	if err == nil && ns.DeletionTimestamp == nil {
 		t.Errorf("namespace %s left behind after the interrupt", sr.Namespace)
+	}
+}
+
+// pause waits d, or less if the test ends first.
+func pause(t *testing.T, d time.Duration) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-t.Context().Done():
+	case <-timer.C:
 	}
 }

@@ -40,8 +40,10 @@ func compareCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return runner.Usagef("kdrill compare: give BASELINE.json and CURRENT.json")
 			}
-			o := &CompareOptions{Baseline: c.Args().Get(0), Current: c.Args().Get(1), Tolerance: c.String("tolerance"),
-				SecondsSlack: c.Duration("seconds-slack"), Stdout: c.App.Writer}
+			o := &CompareOptions{
+				Baseline: c.Args().Get(0), Current: c.Args().Get(1), Tolerance: c.String("tolerance"),
+				SecondsSlack: c.Duration("seconds-slack"), Stdout: c.App.Writer,
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}

@@ -182,12 +182,14 @@ func writeScores(dir string, r *runner.Results) (string, error) {
 				failed = append(failed, c.Step)
 			}
 		}
-		_ = w.Write([]string{s.Namespace, s.Name, fmt.Sprint(s.Score.Earned), fmt.Sprint(s.Score.Possible),
-			fmt.Sprint(s.Score.PassingScore), fmt.Sprint(s.Score.Passed), strings.Join(failed, "; ")})
+		_ = w.Write([]string{
+			s.Namespace, s.Name, fmt.Sprint(s.Score.Earned), fmt.Sprint(s.Score.Possible),
+			fmt.Sprint(s.Score.PassingScore), fmt.Sprint(s.Score.Passed), strings.Join(failed, "; "),
+		})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return "", err
 	}
 	return path, f.Close()

@@ -259,9 +259,13 @@ func TestReportMergeAndRerender(t *testing.T) {
 	dir := t.TempDir()
 	var files []string
 	for i, name := range []string{"one", "two"} {
-		r := &runner.Results{APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion, Outcome: runner.Passed,
-			Scenarios: []*runner.ScenarioResult{{Name: name, File: name + ".yaml", Outcome: runner.Passed,
-				Steps: []*runner.StepResult{{Name: "s", Kind: "sleep", Phase: "steps", Outcome: runner.Passed}}}}}
+		r := &runner.Results{
+			APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion, Outcome: runner.Passed,
+			Scenarios: []*runner.ScenarioResult{{
+				Name: name, File: name + ".yaml", Outcome: runner.Passed,
+				Steps: []*runner.StepResult{{Name: "s", Kind: "sleep", Phase: "steps", Outcome: runner.Passed}},
+			}},
+		}
 		path := filepath.Join(dir, fmt.Sprintf("shard%d", i), "results.json")
 		if err := reports.WriteJSON(path, r); err != nil {
 			t.Fatal(err)

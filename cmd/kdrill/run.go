@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -293,7 +294,8 @@ func loadScenarios(paths []string) ([]*runner.Scenario, error) {
 	for _, f := range files {
 		s, err := runner.Load(f, registry())
 		if err != nil {
-			if le, ok := err.(runner.LoadErrors); ok {
+			var le runner.LoadErrors
+			if errors.As(err, &le) {
 				errs = append(errs, le...)
 				continue
 			}

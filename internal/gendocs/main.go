@@ -13,6 +13,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -35,46 +36,53 @@ func main() {
 
 func generate(dir string) ([]byte, error) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		n := fi.Name()
-		return !strings.HasSuffix(n, "_test.go") && !strings.HasPrefix(n, "zz_")
-	}, parser.ParseComments)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	var files []*ast.File
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") || strings.HasPrefix(n, "zz_") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, n), nil, parser.ParseComments)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
 	docs := map[string]string{}
 	name := ""
-	for _, pkg := range pkgs {
-		name = pkg.Name
-		for _, f := range pkg.Files {
-			for _, decl := range f.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.TYPE {
+	for _, f := range files {
+		name = f.Name.Name
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				if !ts.Name.IsExported() {
 					continue
 				}
-				for _, spec := range gd.Specs {
-					ts := spec.(*ast.TypeSpec)
-					if !ts.Name.IsExported() {
+				doc := gd.Doc
+				if ts.Doc != nil {
+					doc = ts.Doc
+				}
+				if doc != nil {
+					docs[ts.Name.Name] = strings.TrimSpace(doc.Text())
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				for _, field := range st.Fields.List {
+					if field.Doc == nil {
 						continue
 					}
-					doc := gd.Doc
-					if ts.Doc != nil {
-						doc = ts.Doc
-					}
-					if doc != nil {
-						docs[ts.Name.Name] = strings.TrimSpace(doc.Text())
-					}
-					st, ok := ts.Type.(*ast.StructType)
-					if !ok {
-						continue
-					}
-					for _, field := range st.Fields.List {
-						if field.Doc == nil {
-							continue
-						}
-						for _, name := range field.Names {
-							docs[ts.Name.Name+"."+name.Name] = strings.TrimSpace(field.Doc.Text())
-						}
+					for _, name := range field.Names {
+						docs[ts.Name.Name+"."+name.Name] = strings.TrimSpace(field.Doc.Text())
 					}
 				}
 			}
