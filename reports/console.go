@@ -3,17 +3,53 @@ package reports
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/kdrill/kdrill/runner"
 )
 
-// Console is a runner.Observer that prints one line per step as it
-// finishes, and a summary line per scenario, for a person to follow.
+// Console is a runner.Observer that prints the run for a person to follow:
+// a line per step as it finishes and a summary per scenario. On a terminal
+// it also keeps a live status line (the running steps, their elapsed time
+// and the values their expression last saw) and uses colour unless
+// NO_COLOR is set; elsewhere (CI=true, a pipe, a file) every line starts
+// with a timestamp instead.
 type Console struct {
 	W io.Writer
+	// Quiet prints only scenario outcomes and what failed; Verbose adds
+	// step starts and the values passing checks saw.
+	Quiet, Verbose bool
+	// Names prefixes step lines with their scenario, for parallel runs.
+	Names bool
+	// Live keeps the status line; Color colours marks; Timestamps prefixes
+	// lines with the time. NewConsole sets them from the environment.
+	Live, Color, Timestamps bool
+	// Now is the clock of timestamps and the status line (default time.Now).
+	Now func() time.Time
+
+	mu      sync.Mutex
+	results *runner.Results
+	status  bool // a status line is on screen
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// NewConsole returns a Console for w: live and coloured on a terminal,
+// timestamped lines otherwise.
+func NewConsole(w io.Writer, quiet, verbose, names bool) *Console {
+	c := &Console{W: w, Quiet: quiet, Verbose: verbose, Names: names}
+	f, isFile := w.(*os.File)
+	interactive := isFile && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" //nolint:gosec // G115: a file descriptor fits an int
+	c.Live = interactive && !quiet
+	c.Color = interactive && os.Getenv("NO_COLOR") == ""
+	c.Timestamps = !interactive
+	return c
 }
 
 var marks = map[runner.Outcome]string{
@@ -24,50 +60,120 @@ var marks = map[runner.Outcome]string{
 	runner.Skipped:   "-",
 }
 
+var colors = map[runner.Outcome]string{
+	runner.Passed:    "\x1b[32m",
+	runner.Failed:    "\x1b[31m",
+	runner.Errored:   "\x1b[33m",
+	runner.Cancelled: "\x1b[33m",
+	runner.Skipped:   "\x1b[90m",
+}
+
+func (c *Console) mark(o runner.Outcome) string {
+	if c.Color {
+		return colors[o] + marks[o] + "\x1b[0m"
+	}
+	return marks[o]
+}
+
+func (c *Console) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// printf writes whole lines, clearing the status line first.
+func (c *Console) printf(format string, args ...any) {
+	if c.status {
+		fmt.Fprint(c.W, "\r\x1b[K")
+		c.status = false
+	}
+	text := fmt.Sprintf(format, args...)
+	if c.Timestamps {
+		stamp := c.now().UTC().Format("15:04:05.000 ")
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+		for i, l := range lines {
+			lines[i] = stamp + l
+		}
+		text = strings.Join(lines, "\n") + "\n"
+	}
+	fmt.Fprint(c.W, text)
+}
+
 // Observe prints the event.
 func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.ScenarioResult, st *runner.StepResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Live && c.stop == nil && ev != runner.RunFinished {
+		c.results = r
+		c.stop, c.done = make(chan struct{}), make(chan struct{})
+		go c.tick()
+	}
+	prefix := ""
+	if c.Names && s != nil {
+		prefix = "[" + s.Name + "] "
+	}
 	switch ev {
 	case runner.ScenarioStarted:
-		fmt.Fprintf(c.W, "▶ %s (%s) in namespace %s, seed %d\n", s.Name, s.File, s.Namespace, s.Seed)
+		if !c.Quiet {
+			c.printf("▶ %s (%s) in namespace %s, seed %d\n", s.Name, s.File, s.Namespace, s.Seed)
+		}
+	case runner.StepStarted:
+		if c.Verbose {
+			c.printf("  %s… %s [%s]\n", prefix, st.Name, st.Kind)
+		}
 	case runner.StepFinished:
+		if c.Quiet && st.Outcome == runner.Passed {
+			return
+		}
 		phase := ""
 		if st.Phase == "finally" {
 			phase = "finally: "
 		}
-		fmt.Fprintf(c.W, "  %s %s%s [%s] %s\n", marks[st.Outcome], phase, st.Name, st.Kind, seconds(st.DurationSeconds))
+		c.printf("  %s%s %s%s [%s] %s\n", prefix, c.mark(st.Outcome), phase, st.Name, st.Kind, seconds(st.DurationSeconds))
 		if st.Outcome != runner.Passed {
 			for _, line := range strings.Split(st.Error, "\n") {
-				fmt.Fprintf(c.W, "      %s\n", line)
+				c.printf("      %s\n", line)
 			}
+		} else if c.Verbose && st.Expression != "" {
+			c.printf("      %s; saw %s\n", st.Expression, runner.FormatValues(st.Values))
 		}
-		if cap, ok := capacityOf(st); ok {
-			capacityTable(c.W, cap)
+		if cp, ok := capacityOf(st); ok && !c.Quiet {
+			c.status = false
+			capacityTable(c.W, cp)
 		}
 	case runner.ScenarioFinished:
-		fmt.Fprintf(c.W, "%s %s %s in %s\n", marks[s.Outcome], s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
+		c.printf("%s %s %s in %s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
 		if s.Outcome != runner.Passed && s.Error != "" && !stepError(s) {
-			fmt.Fprintf(c.W, "    %s\n", s.Error)
+			c.printf("    %s\n", s.Error)
 		}
 		if sc := s.Score; sc != nil {
-			fmt.Fprintf(c.W, "  score for %s: %d/%d (passing %d)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore)
+			c.printf("  score for %s: %d/%d (passing %d)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore)
 			for _, ch := range sc.Checks {
-				mark := marks[runner.Passed]
+				outcome := runner.Passed
 				if !ch.Passed {
-					mark = marks[runner.Failed]
+					outcome = runner.Failed
 				}
-				fmt.Fprintf(c.W, "    %s %-40s %d/%d", mark, ch.Step, ch.Earned, ch.Points)
+				line := fmt.Sprintf("    %s %-40s %d/%d", c.mark(outcome), ch.Step, ch.Earned, ch.Points)
 				if ch.Hint != "" {
-					fmt.Fprintf(c.W, "  hint: %s", ch.Hint)
+					line += "  hint: " + ch.Hint
 				}
-				fmt.Fprintln(c.W)
+				c.printf("%s\n", line)
 			}
 		}
 	case runner.RunFinished:
+		if c.stop != nil {
+			close(c.stop)
+			c.mu.Unlock()
+			<-c.done
+			c.mu.Lock()
+			c.stop = nil
+		}
 		counts := map[runner.Outcome]int{}
 		for _, sc := range r.Scenarios {
 			counts[sc.Outcome]++
 			if sc.Outcome == runner.Errored && sc.StartedAt.IsZero() {
-				fmt.Fprintf(c.W, "! %s: %s\n", sc.Name, sc.Error)
+				c.printf("! %s: %s\n", sc.Name, sc.Error)
 			}
 		}
 		var parts []string
@@ -79,8 +185,68 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 		for _, k := range keys {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[runner.Outcome(k)], k))
 		}
-		fmt.Fprintf(c.W, "\n%d scenario(s): %s\n", len(r.Scenarios), strings.Join(parts, ", "))
+		c.printf("\n")
+		c.printf("%d scenario(s): %s\n", len(r.Scenarios), strings.Join(parts, ", "))
 	}
+}
+
+// tick redraws the status line until the run finishes.
+func (c *Console) tick() {
+	defer close(c.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for frame := 0; ; frame++ {
+		select {
+		case <-c.stop:
+			c.mu.Lock()
+			if c.status {
+				fmt.Fprint(c.W, "\r\x1b[K")
+				c.status = false
+			}
+			c.mu.Unlock()
+			return
+		case <-t.C:
+		}
+		line := c.statusLine(frame)
+		c.mu.Lock()
+		fmt.Fprint(c.W, "\r\x1b[K"+line)
+		c.status = line != ""
+		c.mu.Unlock()
+	}
+}
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// statusLine describes the running steps: name, elapsed time and the
+// values their expression last saw.
+func (c *Console) statusLine(frame int) string {
+	var parts []string
+	now := c.now()
+	c.results.Read(func() {
+		for _, s := range c.results.Scenarios {
+			for _, st := range s.Steps {
+				if st.Outcome != runner.Running {
+					continue
+				}
+				p := fmt.Sprintf("%s %s %s", st.Name, st.Kind, seconds(now.Sub(st.StartedAt).Seconds()))
+				if len(st.Values) > 0 {
+					p += ": " + runner.FormatValues(st.Values)
+				}
+				if c.Names {
+					p = s.Name + " › " + p
+				}
+				parts = append(parts, p)
+			}
+		}
+	})
+	if len(parts) == 0 {
+		return ""
+	}
+	line := spinner[frame%len(spinner)] + " " + strings.Join(parts, " | ")
+	if r := []rune(line); len(r) > 120 {
+		line = string(r[:119]) + "…"
+	}
+	return line
 }
 
 // stepError reports whether a failed step already printed the scenario's error.

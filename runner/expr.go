@@ -306,6 +306,21 @@ func Trim(v any) any {
 	return v
 }
 
+// FormatValues shows the values an expression saw, sorted by field path:
+// "object.status.replicas = 3, vars.replicas = 5".
+func FormatValues(values map[string]any) string {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " = " + FormatValue(values[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
 // FormatValue writes a value as compact JSON, as messages and reports show
 // the values an expression saw; a value JSON cannot hold is printed with fmt.
 func FormatValue(v any) string {

@@ -9,6 +9,8 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,7 +49,10 @@ type Options struct {
 	Clock clock.WithTicker
 	// FailFast stops the run after the first scenario that does not pass;
 	// the rest are recorded as skipped.
-	FailFast      bool
+	FailFast bool
+	// Parallel runs up to this many scenarios at once (default 1), each in
+	// its own namespace. Results keep the scenarios' order.
+	Parallel      int
 	KdrillVersion string
 	// Observers are told of every change to the results, in order.
 	Observers []Observer
@@ -71,9 +76,9 @@ type Observer interface {
 	Observe(ev Event, r *Results, s *ScenarioResult, st *StepResult)
 }
 
-// Run runs the scenarios one after another and returns what happened. It
-// stops early when ctx is cancelled, after running each started scenario's
-// finally steps and cleanup.
+// Run runs the scenarios, one after another or Parallel at a time, and
+// returns what happened. It stops early when ctx is cancelled, after running
+// each started scenario's finally steps and cleanup.
 func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
@@ -104,23 +109,47 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		return res
 	}
 	res.Cluster.Version = v
-	stop := false
-	for _, s := range scenarios {
-		if ctx.Err() != nil || stop {
+	var (
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, max(1, opts.Parallel))
+		order = make([]*ScenarioResult, len(scenarios))
+	)
+	for i, s := range scenarios {
+		acquired := false
+		select {
+		case slots <- struct{}{}:
+			acquired = true
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil || stop.Load() {
 			sr := r.newScenarioResult(s)
 			sr.Outcome, sr.Error = Cancelled, "not run: the run was interrupted"
-			if stop {
+			if stop.Load() {
 				sr.Outcome, sr.Error = Skipped, "not run: --fail-fast after a scenario that did not pass"
 			}
+			order[i] = sr
 			res.Update(func() { res.Scenarios = append(res.Scenarios, sr) })
+			if acquired {
+				<-slots
+			}
 			continue
 		}
-		r.scenario(ctx, s)
-		if opts.FailFast && res.Scenarios[len(res.Scenarios)-1].Outcome != Passed {
-			stop = true
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			sr := r.scenario(ctx, s)
+			order[i] = sr
+			if opts.FailFast && sr.Outcome != Passed {
+				stop.Store(true)
+			}
+		}()
 	}
+	wg.Wait()
 	res.Update(func() {
+		// Scenarios that ran side by side were recorded as they started.
+		res.Scenarios = order
 		res.FinishedAt = opts.Clock.Now()
 		res.Outcome = res.Worst()
 	})
@@ -129,11 +158,15 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 }
 
 type run struct {
-	opts    Options
-	results *Results
+	opts     Options
+	results  *Results
+	notifyMu sync.Mutex
 }
 
 func (r *run) notify(ev Event, s *ScenarioResult, st *StepResult) {
+	// Scenarios running side by side report one event at a time.
+	r.notifyMu.Lock()
+	defer r.notifyMu.Unlock()
 	for _, o := range r.opts.Observers {
 		o.Observe(ev, r.results, s, st)
 	}
@@ -184,7 +217,7 @@ func scalar(text string) any {
 	return text
 }
 
-func (r *run) scenario(ctx context.Context, s *Scenario) {
+func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.opts.Seed
@@ -302,6 +335,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) {
 		}
 	})
 	r.notify(ScenarioFinished, sr, nil)
+	return sr
 }
 
 // score grades a lab from its steps' outcomes.

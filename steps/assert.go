@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -161,7 +160,7 @@ func (a *Assert) failure(what string, values map[string]any, evalErr error) erro
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected %s; it %s", a.Expr.Source, what)
 	if len(values) > 0 {
-		b.WriteString("; last seen: " + showValues(values))
+		b.WriteString("; last seen: " + runner.FormatValues(values))
 	}
 	if evalErr != nil {
 		fmt.Fprintf(&b, " (evaluation error: %v)", evalErr)
@@ -175,18 +174,5 @@ type AssertionError struct{ Msg string }
 func (e *AssertionError) Error() string { return e.Msg }
 
 // showValues lists an expression's field paths and their values, sorted.
-func showValues(values map[string]any) string {
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + " = " + runner.FormatValue(values[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
 // ReadOnly says an assert never writes.
 func (a *Assert) ReadOnly() bool { return true }

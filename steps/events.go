@@ -114,7 +114,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if isDeadline(err) {
 		msg := fmt.Sprintf("expected %s over the events of %s; it did not hold", e.Expr.Source, e.Resource.String())
 		if len(lastValues) > 0 {
-			msg += "; last seen: " + showValues(lastValues)
+			msg += "; last seen: " + runner.FormatValues(lastValues)
 		}
 		if lastErr != nil {
 			msg += fmt.Sprintf(" (evaluation error: %v)", lastErr)

@@ -179,7 +179,7 @@ func (e *ExpectRejection) judge(env *runner.Env, r Rejection) error {
 	ok, values, err := e.Expect.Eval(env.ExprEnv(map[string]any{"rejection": runner.Plain(r)}))
 	env.Observe(e.Expect.Source, values)
 	if err != nil || !ok {
-		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s; last seen: %s", r.Object, e.Expect.Source, r.Message, showValues(values))
+		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s; last seen: %s", r.Object, e.Expect.Source, r.Message, runner.FormatValues(values))
 		if err != nil {
 			msg += fmt.Sprintf(" (evaluation error: %v)", err)
 		}

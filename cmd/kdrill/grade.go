@@ -120,7 +120,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 	for _, ns := range namespaces {
 		res := runner.Run(ctx, []*runner.Scenario{o.lab}, runner.Options{
 			Cluster: o.cluster, Namespace: ns, KdrillVersion: version,
-			Observers: []runner.Observer{&reports.Console{W: o.Stdout}},
+			Observers: []runner.Observer{reports.NewConsole(o.Stdout, false, false, false)},
 		})
 		if all == nil {
 			all = res

@@ -38,6 +38,13 @@ type RunOptions struct {
 	Shard string
 	// FailFast stops after the first scenario that does not pass.
 	FailFast bool
+	// Parallel runs this many scenarios at once, each in its own namespace.
+	Parallel int
+	// Output is how progress is printed: text, or json (one event a line).
+	Output string
+	// Quiet prints only scenario outcomes and failures; Verbose adds step
+	// starts and the values passing checks saw.
+	Quiet, Verbose bool
 	// Baseline is a results.json to compare this run's metrics with.
 	Baseline     string
 	Tolerance    string
@@ -81,6 +88,10 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "run only scenarios whose metadata.labels match, e.g. -l area=chaos"},
 			&cli.StringFlag{Name: "shard", Usage: "run the K-th of N deterministic shares of the scenarios, e.g. --shard 2/4"},
 			&cli.BoolFlag{Name: "fail-fast", Usage: "stop after the first scenario that does not pass"},
+			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "run up to N scenarios at once, each in its own namespace"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "progress on stdout: text, or json (one event per line, for other tools)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
 		), toleranceFlags()...),
 		Action: func(c *cli.Context) error {
@@ -97,6 +108,10 @@ func runCommand() *cli.Command {
 				Selector:       c.String("selector"),
 				Shard:          c.String("shard"),
 				FailFast:       c.Bool("fail-fast"),
+				Parallel:       c.Int("parallel"),
+				Output:         c.String("output"),
+				Quiet:          c.Bool("quiet"),
+				Verbose:        c.Bool("verbose"),
 				Baseline:       c.String("baseline"),
 				Tolerance:      c.String("tolerance"),
 				SecondsSlack:   c.Duration("seconds-slack"),
@@ -134,6 +149,24 @@ func (o *RunOptions) Validate() error {
 	}
 	if _, _, err := parseShard(o.Shard); err != nil {
 		return err
+	}
+	if o.Parallel == 0 {
+		o.Parallel = 1
+	}
+	if o.Output == "" {
+		o.Output = "text"
+	}
+	if o.Parallel < 1 {
+		return runner.Usagef("--parallel %d: want 1 or more", o.Parallel)
+	}
+	if o.Parallel > 1 && o.Namespace != "" {
+		return runner.Usagef("--parallel runs each scenario in its own namespace; it does not go with -n")
+	}
+	if o.Output != "text" && o.Output != "json" {
+		return runner.Usagef("--output %q: want text or json", o.Output)
+	}
+	if o.Quiet && o.Verbose {
+		return runner.Usagef("--quiet and --verbose contradict each other")
 	}
 	if o.Baseline != "" {
 		if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
@@ -236,6 +269,11 @@ func (o *RunOptions) Complete() error {
 func (o *RunOptions) Run(ctx context.Context) error {
 	resultsPath := filepath.Join(o.ReportDir, reports.ResultsFile)
 	writer := &reports.JSONWriter{Path: resultsPath}
+	var progress runner.Observer = reports.NewConsole(o.Stdout, o.Quiet, o.Verbose, o.Parallel > 1)
+	notes := o.Stdout // where the paths written go
+	if o.Output == "json" {
+		progress, notes = &reports.JSONLines{W: o.Stdout}, o.Stderr
+	}
 	res := runner.Run(runner.WithLogger(ctx, o.logger), o.scenarios, runner.Options{
 		Cluster:        o.cluster,
 		Namespace:      o.Namespace,
@@ -244,27 +282,28 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		CleanupTimeout: o.CleanupTimeout,
 		Seed:           o.Seed,
 		FailFast:       o.FailFast,
+		Parallel:       o.Parallel,
 		KdrillVersion:  version,
-		Observers:      []runner.Observer{&reports.Console{W: o.Stdout}, writer},
+		Observers:      []runner.Observer{progress, writer},
 	})
 	if writer.Err != nil {
 		fmt.Fprintf(o.Stderr, "kdrill: writing %s: %v\n", resultsPath, writer.Err)
 	} else {
-		fmt.Fprintf(o.Stdout, "results: %s\n", resultsPath)
+		fmt.Fprintf(notes, "results: %s\n", resultsPath)
 	}
 	written, err := reports.WriteRenderings(o.ReportDir, res)
 	if err != nil {
 		fmt.Fprintf(o.Stderr, "kdrill: reports: %v\n", err)
 	}
 	for _, p := range written {
-		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
+		fmt.Fprintf(notes, "wrote: %s\n", p)
 	}
 	if err := outcomeExit(res.Outcome); err != nil || o.baseline == nil {
 		return err
 	}
 	tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
-	fmt.Fprintf(o.Stdout, "\ncompared with %s: ", o.Baseline)
-	return compareRuns(o.Stdout, o.baseline, res, tol)
+	fmt.Fprintf(notes, "\ncompared with %s: ", o.Baseline)
+	return compareRuns(notes, o.baseline, res, tol)
 }
 
 // outcomeExit turns a run's outcome into the command's result.

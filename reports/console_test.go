@@ -1,0 +1,76 @@
+package reports
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+func consoleRun(c *Console) {
+	res := &runner.Results{}
+	sr := &runner.ScenarioResult{Name: "web", Namespace: "kdrill-web-1", Outcome: runner.Failed, DurationSeconds: 3}
+	ok := &runner.StepResult{Name: "deploy", Kind: "apply", Outcome: runner.Passed, DurationSeconds: 1}
+	bad := &runner.StepResult{Name: "ready", Kind: "assert", Outcome: runner.Failed, DurationSeconds: 2, Error: "expected x; last seen: x = 1"}
+	sr.Steps = []*runner.StepResult{ok, bad}
+	res.Scenarios = []*runner.ScenarioResult{sr}
+	c.Observe(runner.ScenarioStarted, res, sr, nil)
+	c.Observe(runner.StepStarted, res, sr, ok)
+	c.Observe(runner.StepFinished, res, sr, ok)
+	c.Observe(runner.StepFinished, res, sr, bad)
+	c.Observe(runner.ScenarioFinished, res, sr, nil)
+	c.Observe(runner.RunFinished, res, nil, nil)
+}
+
+func TestConsoleModes(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	var plain bytes.Buffer
+	consoleRun(&Console{W: &plain, Timestamps: true, Now: func() time.Time { return at }})
+	for _, want := range []string{"10:00:00.000 ▶ web", "10:00:00.000   ✓ deploy [apply] 1s", "10:00:00.000   ✗ ready [assert] 2s", "10:00:00.000       expected x; last seen: x = 1"} {
+		if !strings.Contains(plain.String(), want) {
+			t.Errorf("plain output lacks %q:\n%s", want, plain.String())
+		}
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Error("plain output has escape codes")
+	}
+
+	var quiet bytes.Buffer
+	consoleRun(&Console{W: &quiet, Quiet: true, Names: true})
+	if strings.Contains(quiet.String(), "deploy") || !strings.Contains(quiet.String(), "[web] ✗ ready") || strings.Contains(quiet.String(), "▶") {
+		t.Errorf("quiet output:\n%s", quiet.String())
+	}
+
+	var verbose bytes.Buffer
+	consoleRun(&Console{W: &verbose, Verbose: true, Color: true})
+	if !strings.Contains(verbose.String(), "… deploy [apply]") || !strings.Contains(verbose.String(), "\x1b[31m✗\x1b[0m ready") {
+		t.Errorf("verbose output:\n%q", verbose.String())
+	}
+}
+
+func TestNewConsoleOutsideATerminal(t *testing.T) {
+	t.Setenv("NO_COLOR", "")
+	c := NewConsole(&bytes.Buffer{}, false, false, false)
+	if c.Live || c.Color || !c.Timestamps {
+		t.Errorf("a buffer: live %v colour %v timestamps %v", c.Live, c.Color, c.Timestamps)
+	}
+}
+
+func TestConsoleStatusLineShowsRunningSteps(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	res := &runner.Results{Scenarios: []*runner.ScenarioResult{{Name: "web", Steps: []*runner.StepResult{
+		{Name: "deploy", Kind: "apply", Outcome: runner.Passed},
+		{Name: "ready", Kind: "assert", Outcome: runner.Running, StartedAt: at.Add(-12 * time.Second), Values: map[string]any{"object.status.availableReplicas": 2}},
+	}}}}
+	c := &Console{W: &bytes.Buffer{}, Names: true, Now: func() time.Time { return at }, results: res}
+	line := c.statusLine(0)
+	if want := "web › ready assert 12s: object.status.availableReplicas = 2"; !strings.Contains(line, want) {
+		t.Errorf("status line %q lacks %q", line, want)
+	}
+	res.Scenarios[0].Steps[1].Outcome = runner.Passed
+	if line := c.statusLine(1); line != "" {
+		t.Errorf("nothing runs, yet the status line is %q", line)
+	}
+}

@@ -1,0 +1,85 @@
+package reports
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// JSONLines is a runner.Observer that streams the run as JSON, one event a
+// line, for other tools (kdrill run --output json).
+type JSONLines struct {
+	W io.Writer
+	// Now stamps the events (default time.Now).
+	Now func() time.Time
+}
+
+// LineEvent is one line of kdrill run --output json.
+type LineEvent struct {
+	Time  time.Time `json:"time"`
+	Event string    `json:"event"` // scenarioStarted, stepStarted, stepFinished, scenarioFinished, runFinished
+	// Scenario, Namespace and Seed name the scenario (not on runFinished).
+	Scenario  string `json:"scenario,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Seed      int64  `json:"seed,omitempty"`
+	// Step, Phase and Kind name the step, for step events.
+	Step  string `json:"step,omitempty"`
+	Phase string `json:"phase,omitempty"`
+	Kind  string `json:"kind,omitempty"`
+	// Outcome, DurationSeconds and Error say how it ended.
+	Outcome         runner.Outcome `json:"outcome,omitempty"`
+	DurationSeconds float64        `json:"durationSeconds,omitempty"`
+	Error           string         `json:"error,omitempty"`
+	// Expression and Values are a check's condition and what it saw.
+	Expression string         `json:"expression,omitempty"`
+	Values     map[string]any `json:"values,omitempty"`
+	// Score is a lab's, on scenarioFinished.
+	Score *runner.Score `json:"score,omitempty"`
+	// Counts are the scenarios by outcome, on runFinished.
+	Counts map[runner.Outcome]int `json:"counts,omitempty"`
+}
+
+var eventNames = map[runner.Event]string{
+	runner.ScenarioStarted:  "scenarioStarted",
+	runner.StepStarted:      "stepStarted",
+	runner.StepFinished:     "stepFinished",
+	runner.ScenarioFinished: "scenarioFinished",
+	runner.RunFinished:      "runFinished",
+}
+
+// Observe writes the event as one JSON line.
+func (j *JSONLines) Observe(ev runner.Event, r *runner.Results, s *runner.ScenarioResult, st *runner.StepResult) {
+	now := time.Now
+	if j.Now != nil {
+		now = j.Now
+	}
+	line := LineEvent{Time: now().UTC(), Event: eventNames[ev]}
+	r.Read(func() {
+		if s != nil {
+			line.Scenario, line.Namespace, line.Seed = s.Name, s.Namespace, s.Seed
+		}
+		switch ev {
+		case runner.StepStarted, runner.StepFinished:
+			line.Step, line.Phase, line.Kind = st.Name, st.Phase, st.Kind
+			if ev == runner.StepFinished {
+				line.Outcome, line.DurationSeconds, line.Error = st.Outcome, st.DurationSeconds, st.Error
+				line.Expression, line.Values = st.Expression, st.Values
+			}
+		case runner.ScenarioFinished:
+			line.Outcome, line.DurationSeconds, line.Error, line.Score = s.Outcome, s.DurationSeconds, s.Error, s.Score
+		case runner.RunFinished:
+			line.Outcome = r.Outcome
+			line.Counts = map[runner.Outcome]int{}
+			for _, sc := range r.Scenarios {
+				line.Counts[sc.Outcome]++
+			}
+		}
+		data, err := json.Marshal(line)
+		if err != nil {
+			data, _ = json.Marshal(LineEvent{Time: line.Time, Event: line.Event, Scenario: line.Scenario, Error: "kdrill: " + err.Error()})
+		}
+		_, _ = j.W.Write(append(data, '\n'))
+	})
+}
