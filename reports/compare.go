@@ -88,31 +88,105 @@ type Tolerance struct {
 // DefaultTolerance allows 20 % and, for durations, a quarter second.
 var DefaultTolerance = Tolerance{Relative: 0.2, SecondsSlack: 0.25}
 
+// builtinTolerances are metrics whose default is stricter than the
+// command line's: whether a scenario passed, and a lab's score.
+var builtinTolerances = map[string]Tolerance{
+	"passed": {},
+	"score":  {},
+}
+
+// toleranceFor resolves a metric's tolerance: the scenario's own (an exact
+// name first, then the longest matching pattern), over the built-in
+// defaults, over def. ignore is set when the scenario leaves it out.
+func toleranceFor(name string, scenario map[string]runner.Tolerance, def Tolerance) (tol Tolerance, ignore bool) {
+	tol = def
+	if b, ok := builtinTolerances[name]; ok {
+		tol = b
+	}
+	own, ok := scenario[name]
+	if !ok {
+		best := ""
+		for pattern, t := range scenario {
+			if len(pattern) > len(best) && globMatch(pattern, name) {
+				best, own, ok = pattern, t, true
+			}
+		}
+	}
+	if !ok {
+		return tol, false
+	}
+	if own.Relative != nil {
+		tol.Relative = *own.Relative
+	}
+	if own.Slack != nil {
+		tol.SecondsSlack = own.Slack.Seconds()
+	}
+	return tol, own.Ignore
+}
+
+// globMatch matches name against a pattern in which * stands for any
+// text; everything else, brackets included, is literal.
+func globMatch(pattern, name string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, parts[0]) {
+		return false
+	}
+	name = name[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(name, p)
+		if i < 0 {
+			return false
+		}
+		name = name[i+len(p):]
+	}
+	return strings.HasSuffix(name, parts[len(parts)-1])
+}
+
 // Change is one metric's baseline and current value.
 type Change struct {
 	Baseline, Current Metric
 	Missing           bool // the current run did not record it
 	Regressed         bool
+	// Tolerance is what the comparison allowed.
+	Tolerance Tolerance
 }
 
 // Compare matches the current run's metrics to the baseline's and marks
-// those that got worse beyond the tolerance. A metric the current run no
-// longer records (its step failed, or the scenario is gone) is a
-// regression.
-func Compare(baseline, current *runner.Results, tol Tolerance) []Change {
+// those that got worse beyond their tolerance: the scenario's own (its
+// spec.tolerances, as the current run recorded them), else the built-in
+// default for the metric, else def. A metric the current run no longer
+// records (its step failed, or the scenario is gone) is a regression.
+func Compare(baseline, current *runner.Results, def Tolerance) []Change {
 	cur := map[string]Metric{}
 	ran := map[string]bool{}
 	for _, m := range Metrics(current) {
 		cur[m.Scenario+"\x00"+m.Name] = m
 		ran[m.Scenario] = true
 	}
+	tolerances := map[string]map[string]runner.Tolerance{}
+	for _, r := range []*runner.Results{baseline, current} { // the current run's win
+		r.Read(func() {
+			for _, s := range r.Scenarios {
+				if s.Tolerances != nil {
+					tolerances[s.Name] = s.Tolerances
+				}
+			}
+		})
+	}
 	var out []Change
 	for _, b := range Metrics(baseline) {
 		if !ran[b.Scenario] && b.Name != "passed" {
 			continue // a scenario the current run lacks is one regression
 		}
+		tol, ignore := toleranceFor(b.Name, tolerances[b.Scenario], def)
+		if ignore {
+			continue
+		}
 		c, ok := cur[b.Scenario+"\x00"+b.Name]
-		ch := Change{Baseline: b, Current: c, Missing: !ok}
+		ch := Change{Baseline: b, Current: c, Missing: !ok, Tolerance: tol}
 		if !ok {
 			ch.Regressed = true
 		} else {

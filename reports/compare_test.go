@@ -62,3 +62,29 @@ func TestCompareFindsRegressions(t *testing.T) {
 		t.Errorf("a scenario missing from the current run is one regression, got %d:\n%s", n, buf.String())
 	}
 }
+
+func TestScenarioTolerancesOverrideTheDefaults(t *testing.T) {
+	ptr := func(f float64) *float64 { return &f }
+	base := chaosRun(2*time.Second, 480, 30)
+	// 2.3s is within 20 % + 250ms, but this scenario allows only 5 % on
+	// recovery; its duration may double; minAvailable is not compared.
+	current := chaosRun(2300*time.Millisecond, 100, 55)
+	current.Scenarios[0].Tolerances = map[string]runner.Tolerance{
+		"steps[availability].recovery.p95": {Relative: ptr(0.05), Slack: &runner.Duration{}},
+		"steps[*].recovery.*":              {Relative: ptr(5)},
+		"duration":                         {Relative: ptr(1)},
+		"steps[*].minAvailable":            {Ignore: true},
+	}
+	var got []string
+	for _, ch := range reports.Compare(base, current, reports.DefaultTolerance) {
+		if ch.Baseline.Name == "steps[availability].minAvailable" {
+			t.Error("an ignored metric was compared")
+		}
+		if ch.Regressed {
+			got = append(got, ch.Baseline.Name)
+		}
+	}
+	if strings.Join(got, ",") != "steps[availability].recovery.p95" {
+		t.Errorf("regressions %v, want only the recovery p95 (the exact name beats the pattern)", got)
+	}
+}

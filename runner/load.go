@@ -162,6 +162,24 @@ func (l *loader) parse(data []byte) *Scenario {
 			l.fail(spec.find("namespace").lineOf(), "", "spec.namespace", "%s", msg)
 		}
 	}
+	tolerances := spec.child("tolerances")
+	var patterns map[string]*tree
+	if tolerances != nil {
+		patterns = tolerances.fields
+	}
+	for _, pattern := range sortedKeys(patterns) {
+		tol := s.Spec.Tolerances[pattern]
+		line := patterns[pattern].lineOf()
+		if tol.Relative != nil && *tol.Relative < 0 {
+			l.fail(line, "", "spec.tolerances."+pattern+".relative", "must be >= 0 (0.1 is 10 %%)")
+		}
+		if tol.Slack != nil && tol.Slack.Duration < 0 {
+			l.fail(line, "", "spec.tolerances."+pattern+".slack", "must not be negative")
+		}
+		if tol.Relative == nil && tol.Slack == nil && !tol.Ignore {
+			l.fail(line, "", "spec.tolerances."+pattern, "give relative, slack or ignore")
+		}
+	}
 	if s.Spec.Vars == nil {
 		s.Spec.Vars = map[string]any{}
 	}

@@ -70,6 +70,8 @@ type ScenarioResult struct {
 	Timeline []TimelineEvent `json:"timeline,omitempty"`
 	// Score is a lab's grade.
 	Score *Score `json:"score,omitempty"`
+	// Tolerances are the scenario's, for comparisons with later runs.
+	Tolerances map[string]Tolerance `json:"tolerances,omitempty"`
 }
 
 // Score is a lab's grade for one namespace.

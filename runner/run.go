@@ -179,6 +179,7 @@ func (r *run) newScenarioResult(s *Scenario) *ScenarioResult {
 		File:        s.File,
 		Labels:      s.Metadata.Labels,
 		Vars:        MergeVars(s.Spec.Vars, r.opts.Set),
+		Tolerances:  s.Spec.Tolerances,
 		Outcome:     Skipped,
 	}
 	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {

@@ -66,11 +66,27 @@ type Spec struct {
 	// a failed check does not stop the others, and the run ends with a
 	// score.
 	Lab *Lab `json:"lab,omitempty"`
+	// Tolerances say how much worse than a baseline run a metric may get
+	// before kdrill compare (or run --baseline) calls it a regression, by
+	// metric name, or a pattern in which * stands for any text:
+	// "steps[recover].recovery.p95", "steps[*].duration".
+	// They replace the built-in defaults and the command line's.
+	Tolerances map[string]Tolerance `json:"tolerances,omitempty"`
 	// Steps run in order; the first failure stops them.
 	Steps []*Step `json:"-"`
 	// Finally steps always run after Steps, also after a failure or an
 	// interrupt.
 	Finally []*Step `json:"-"`
+}
+
+// Tolerance is how much worse a metric may get than in the baseline.
+type Tolerance struct {
+	// Relative is the share of the baseline value allowed: 0.1 is 10 %.
+	Relative *float64 `json:"relative,omitempty" minimum:"0"`
+	// Slack is added for durations, for timing noise.
+	Slack *Duration `json:"slack,omitempty"`
+	// Ignore leaves the metric out of the comparison.
+	Ignore bool `json:"ignore,omitempty"`
 }
 
 // Lab configures grading.

@@ -151,6 +151,10 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 		if enum := f.Tag.Get("enum"); enum != "" {
 			s["enum"] = strings.Split(enum, ",")
 		}
+		if minimum := f.Tag.Get("minimum"); minimum != "" {
+			var v json.Number = json.Number(minimum)
+			s["minimum"] = v
+		}
 		if dv != nil {
 			if v, ok := runner.DefaultValue(*dv); ok {
 				s["default"] = v

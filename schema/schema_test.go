@@ -133,6 +133,7 @@ var beyondTheSchema = map[string]string{
 	"points-outside-lab.yaml":         "points belong to labs",
 	"negative-replicas.yaml":          "checked by the step's Validate",
 	"rejection-without-matcher.yaml":  "one of several matchers is required",
+	"tolerance-empty.yaml":            "one of several fields is required",
 	"patch-wrong-shape.yaml":          "the patch's shape depends on its type",
 	"multiple-documents.yaml":         "a file holds one scenario",
 	"duplicate-key.yaml":              "JSON Schema sees the decoded value, where the last key wins",
