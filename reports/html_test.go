@@ -22,6 +22,7 @@ func hostileResults() *runner.Results {
 	s.Steps[1].Error = "expected object.x == 1; last seen: " + hostile
 	s.Steps[1].Values = map[string]any{"object.metadata.name": hostile}
 	s.Vars = map[string]any{"note": hostile}
+	s.Steps[1].Events = []runner.EventRecord{{Type: "Warning", Reason: "BackOff", Object: "Pod/" + hostile, Message: hostile, Count: 3}}
 	return r
 }
 

@@ -111,6 +111,19 @@ type StepResult struct {
 	Values     map[string]any `json:"values,omitempty"`
 	// Output is what later expressions see as steps.NAME.
 	Output any `json:"output,omitempty"`
+	// Events are the scenario namespace's latest events, collected when the
+	// step failed, oldest first.
+	Events []EventRecord `json:"events,omitempty"`
+}
+
+// EventRecord is a Kubernetes Event as reports show it.
+type EventRecord struct {
+	Time    time.Time `json:"time"`
+	Type    string    `json:"type"` // Normal or Warning
+	Reason  string    `json:"reason"`
+	Object  string    `json:"object"` // Kind/name
+	Message string    `json:"message"`
+	Count   int32     `json:"count,omitempty"`
 }
 
 // Update runs fn while holding the results' lock, so observers can read a

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -444,8 +445,51 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	if out != nil {
 		env.setOutput(st.Name, Plain(out))
 	}
+	if err != nil && runCtx.Err() == nil && env.Namespace != "" {
+		events := r.recentEvents(runCtx, env.Namespace, scen.StartedAt)
+		r.results.Update(func() { sr.Events = events })
+	}
 	r.notify(StepFinished, scen, sr)
 	return err == nil
+}
+
+// maxStepEvents is how many of a namespace's events a failed step keeps.
+const maxStepEvents = 20
+
+// recentEvents lists the namespace's events since the scenario started,
+// newest maxStepEvents, oldest first, to show beside a failed step. A
+// failure to list them is logged, not reported: the step's own error is
+// the one that matters.
+func (r *run) recentEvents(ctx context.Context, namespace string, since time.Time) []EventRecord {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	list, err := r.opts.Cluster.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		Logger(ctx).Warn("could not list events for a failed step", "namespace", namespace, "err", err)
+		return nil
+	}
+	var out []EventRecord
+	for _, e := range list.Items {
+		at := e.LastTimestamp.Time
+		if at.IsZero() {
+			at = e.EventTime.Time
+		}
+		if at.IsZero() {
+			at = e.CreationTimestamp.Time
+		}
+		if at.Before(since.Add(-time.Second)) {
+			continue
+		}
+		out = append(out, EventRecord{
+			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: e.Message,
+			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	if len(out) > maxStepEvents {
+		out = out[len(out)-maxStepEvents:]
+	}
+	return out
 }
 
 // outcomeOf classifies a step's error.
