@@ -111,24 +111,23 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 	if end.IsZero() || end.Before(w.Samples[len(w.Samples)-1].Time) {
 		end = w.Samples[len(w.Samples)-1].Time
 	}
-	availX, availY := stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Available) })
-	unavX, unavY := stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Unavailable) })
-	desiredX, desiredY := stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Desired) })
+	availX, availY := decimate(stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Available) }))
+	unavX, unavY := decimate(stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Unavailable) }))
+	desiredX, desiredY := decimate(stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Desired) }))
 
-	series := []chart.Series{
-		chart.TimeSeries{
-			Name: "Desired replicas", YAxis: chart.YAxisSecondary, XValues: desiredX, YValues: desiredY,
-			Style: chart.Style{StrokeColor: drawing.ColorFromHex("999999"), StrokeWidth: 1, StrokeDashArray: []float64{4, 3}},
-		},
-		chart.TimeSeries{
-			Name: "Available pods (left axis)", YAxis: chart.YAxisSecondary, XValues: availX, YValues: availY,
-			Style: chart.Style{StrokeColor: colorAvailable, StrokeWidth: 2},
-		},
-		chart.TimeSeries{
-			Name: "Unavailable pods (right axis)", XValues: unavX, YValues: unavY,
-			Style: chart.Style{StrokeColor: colorUnavailable, StrokeWidth: 2},
-		},
-	}
+	var series []chart.Series
+	series = append(series, chunked(chart.TimeSeries{
+		Name: "Desired replicas", YAxis: chart.YAxisSecondary, XValues: desiredX, YValues: desiredY,
+		Style: chart.Style{StrokeColor: drawing.ColorFromHex("999999"), StrokeWidth: 1, StrokeDashArray: []float64{4, 3}},
+	})...)
+	series = append(series, chunked(chart.TimeSeries{
+		Name: "Available pods (left axis)", YAxis: chart.YAxisSecondary, XValues: availX, YValues: availY,
+		Style: chart.Style{StrokeColor: colorAvailable, StrokeWidth: 2},
+	})...)
+	series = append(series, chunked(chart.TimeSeries{
+		Name: "Unavailable pods (right axis)", XValues: unavX, YValues: unavY,
+		Style: chart.Style{StrokeColor: colorUnavailable, StrokeWidth: 2},
+	})...)
 	maxRight := 1.0
 	for _, v := range unavY {
 		maxRight = max(maxRight, v)
@@ -149,7 +148,10 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 	minLeft, maxLeft := float64(w.Desired), float64(w.Desired)
 	for i := range availY {
 		minLeft = min(minLeft, availY[i])
-		maxLeft = max(maxLeft, availY[i], desiredY[i])
+		maxLeft = max(maxLeft, availY[i])
+	}
+	for _, d := range desiredY {
+		maxLeft = max(maxLeft, d)
 	}
 	pad := max(1, (maxLeft-minLeft)*0.1)
 	left := newIntScale(max(0, minLeft-pad), maxLeft+pad)
@@ -247,6 +249,71 @@ func (s intScale) render(r chart.Renderer, box chart.Box, _ chart.Style) {
 
 // stepLine turns samples into a step line: each value holds until the next
 // sample, then the line jumps.
+// chartColumns is how many time buckets a series keeps: about one per
+// pixel column of the plot.
+const chartColumns = 1000
+
+// chunkPoints is the most points go-chart strokes as one path. Its
+// rasterizer slows down sharply with a path's length, so a long series is
+// drawn as consecutive short ones (sharing their end points); only the
+// first carries the name, for the legend.
+const chunkPoints = 32
+
+func chunked(ts chart.TimeSeries) []chart.Series {
+	if len(ts.XValues) <= chunkPoints {
+		return []chart.Series{ts}
+	}
+	var out []chart.Series
+	for i := 0; i < len(ts.XValues)-1; i += chunkPoints {
+		j := min(len(ts.XValues), i+chunkPoints+1)
+		part := ts
+		part.XValues, part.YValues = ts.XValues[i:j], ts.YValues[i:j]
+		if i > 0 {
+			part.Name = ""
+		}
+		out = append(out, part)
+	}
+	return out
+}
+
+// decimate thins a long series for drawing without losing what matters:
+// per time bucket it keeps the first and last points and the minimum and
+// maximum (in the order they happened), so a dip in availability or a
+// spike in unavailable pods shows at its true depth however long the run.
+// Kill markers are drawn from the batches, not from this series.
+func decimate(xs []time.Time, ys []float64) ([]time.Time, []float64) {
+	if len(xs) <= 4*chartColumns {
+		return xs, ys
+	}
+	start, span := xs[0], xs[len(xs)-1].Sub(xs[0])
+	outX := make([]time.Time, 0, 4*chartColumns+1)
+	outY := make([]float64, 0, 4*chartColumns+1)
+	keep := func(i int) {
+		if n := len(outX); n > 0 && outX[n-1].Equal(xs[i]) && outY[n-1] == ys[i] {
+			return
+		}
+		outX, outY = append(outX, xs[i]), append(outY, ys[i])
+	}
+	for i := 0; i < len(xs); {
+		bucket := int(int64(xs[i].Sub(start)) * chartColumns / max(1, int64(span)))
+		lo, hi, j := i, i, i
+		for ; j < len(xs) && int(int64(xs[j].Sub(start))*chartColumns/max(1, int64(span))) == bucket; j++ {
+			if ys[j] < ys[lo] {
+				lo = j
+			}
+			if ys[j] > ys[hi] {
+				hi = j
+			}
+		}
+		keep(i)
+		keep(min(lo, hi))
+		keep(max(lo, hi))
+		keep(j - 1)
+		i = j
+	}
+	return outX, outY
+}
+
 func stepLine(samples []steps.Sample, end time.Time, value func(steps.Sample) float64) ([]time.Time, []float64) {
 	xs := make([]time.Time, 0, 2*len(samples)+1)
 	ys := make([]float64, 0, 2*len(samples)+1)
@@ -273,8 +340,8 @@ func bottomLegend(c *chart.Chart) chart.Renderable {
 		x, y := 60, c.Height-12
 		for _, s := range c.Series {
 			ts, ok := s.(chart.TimeSeries)
-			if !ok {
-				continue
+			if !ok || ts.Name == "" {
+				continue // a continuation of a long series
 			}
 			st := ts.Style
 			if st.StrokeWidth == chart.Disabled {
