@@ -31,14 +31,24 @@ type Chart struct {
 	PNG      []byte
 }
 
-// AvailabilityCharts draws, for every workload a monitor step sampled, its
-// available and unavailable replicas over time with the kill batches marked,
-// and for every capacity step the commitment per node.
+// AvailabilityCharts draws each scenario's step timeline; for every
+// workload a monitor step sampled, its available and unavailable replicas
+// over time with the kill batches marked; and for every capacity step the
+// commitment per node.
 func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
 	var charts []Chart
 	var err error
 	r.Read(func() {
 		for _, s := range r.Scenarios {
+			if png, ok, terr := timelinePNG(s); terr != nil {
+				err = terr
+				return
+			} else if ok {
+				charts = append(charts, Chart{
+					Scenario: s.Name, Title: s.Name + ": step timeline", PNG: png,
+					File: fmt.Sprintf("timeline-%s.png", fileSafe(s.Name)),
+				})
+			}
 			for _, st := range s.Steps {
 				if c, ok := capacityOf(st); ok {
 					var png []byte
@@ -247,8 +257,6 @@ func (s intScale) render(r chart.Renderer, box chart.Box, _ chart.Style) {
 	}
 }
 
-// stepLine turns samples into a step line: each value holds until the next
-// sample, then the line jumps.
 // chartColumns is how many time buckets a series keeps: about one per
 // pixel column of the plot.
 const chartColumns = 1000
@@ -314,6 +322,8 @@ func decimate(xs []time.Time, ys []float64) ([]time.Time, []float64) {
 	return outX, outY
 }
 
+// stepLine turns samples into a step line: each value holds until the next
+// sample, then the line jumps.
 func stepLine(samples []steps.Sample, end time.Time, value func(steps.Sample) float64) ([]time.Time, []float64) {
 	xs := make([]time.Time, 0, 2*len(samples)+1)
 	ys := make([]float64, 0, 2*len(samples)+1)

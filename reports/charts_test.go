@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image/png"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +93,48 @@ func TestCapacityChartAndTable(t *testing.T) {
 		if !bytes.Contains(buf.Bytes(), []byte(want)) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}
+	}
+}
+
+func TestStepTimelineChart(t *testing.T) {
+	r := sample()
+	at := r.Scenarios[0].StartedAt
+	for _, st := range r.Scenarios[0].Steps[:2] { // the finally step never ran
+		st.StartedAt, st.FinishedAt = at, at.Add(time.Duration(st.DurationSeconds*float64(time.Second)))
+		at = st.FinishedAt
+	}
+	charts, err := reports.AvailabilityCharts(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var timeline *reports.Chart
+	for i := range charts {
+		if charts[i].File == "timeline-"+r.Scenarios[0].Name+".png" {
+			timeline = &charts[i]
+		}
+	}
+	if timeline == nil {
+		t.Fatalf("no timeline chart among %d charts", len(charts))
+	}
+	img, err := png.Decode(bytes.NewReader(timeline.PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, st := range r.Scenarios[0].Steps {
+		if !st.StartedAt.IsZero() {
+			ran++
+		}
+	}
+	// One 26-pixel row per step that ran, under the title and over the axis.
+	if h := img.Bounds().Dy(); h != 110+26*ran {
+		t.Errorf("timeline is %d pixels high for %d steps", h, ran)
+	}
+	var page bytes.Buffer
+	if err := reports.WriteHTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page.String(), "demo: step timeline") {
+		t.Error("report.html embeds the timeline PNG beside its own timeline")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/kdrill/kdrill/runner"
@@ -114,7 +115,9 @@ func buildHTMLReport(r *runner.Results, charts []Chart) htmlReport {
 			hs.Bars = append(hs.Bars, bar)
 		}
 		for _, c := range charts {
-			if c.Scenario == s.Name {
+			// The page draws its own, interactive timeline; the PNG is for
+			// places that show images only.
+			if c.Scenario == s.Name && !strings.HasPrefix(c.File, "timeline-") {
 				hs.Charts = append(hs.Charts, htmlChart{
 					Title: c.Title,
 					// kdrill's own PNG, base64-encoded: nothing from the cluster.
