@@ -48,6 +48,9 @@ func Metrics(r *runner.Results) []Metric {
 				}
 				prefix := "steps[" + st.Name + "]."
 				add(prefix+"duration", st.DurationSeconds, true, false)
+				if st.Output == nil {
+					continue // nothing measured, not zeros
+				}
 				switch st.Kind {
 				case "monitor":
 					var m steps.MonitorOutput

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,7 +32,7 @@ func reportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "directory to write into (default: beside RESULTS.json)"},
 		},
-		Subcommands: []*cli.Command{reportMergeCommand()},
+		Subcommands: []*cli.Command{reportMergeCommand(), reportTrendCommand()},
 		Action: func(c *cli.Context) error {
 			o := &ReportOptions{Results: c.Args().First(), OutDir: c.String("out"), Stdout: c.App.Writer}
 			if c.NArg() > 1 {
@@ -110,4 +114,96 @@ func reportMergeCommand() *cli.Command {
 			return outcomeExit(merged.Outcome)
 		},
 	}
+}
+
+// TrendOptions are the inputs of kdrill report trend.
+type TrendOptions struct {
+	Results []string
+	Metrics []string
+	OutDir  string
+	Stdout  io.Writer
+
+	runs []*runner.Results
+}
+
+func reportTrendCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "trend",
+		Usage:     "chart metrics across many runs (nights): trend-METRIC.png, trend.csv and a table",
+		ArgsUsage: "RESULTS.json...",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "metric", Aliases: []string{"m"}, Usage: "a metric name or pattern, * for any text (repeatable; default: " + strings.Join(reports.DefaultTrendMetrics, ", ") + ")"},
+			&cli.StringFlag{Name: "out", Value: filepath.Join("kdrill-report", "trend"), Usage: "directory to write the charts and trend.csv into"},
+		},
+		Action: func(c *cli.Context) error {
+			o := &TrendOptions{Results: c.Args().Slice(), Metrics: c.StringSlice("metric"), OutDir: c.String("out"), Stdout: c.App.Writer}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+}
+
+// Validate checks that results are named.
+func (o *TrendOptions) Validate() error {
+	if len(o.Results) == 0 {
+		return runner.Usagef("kdrill report trend: name the results.json of one or more runs")
+	}
+	if len(o.Metrics) == 0 {
+		o.Metrics = reports.DefaultTrendMetrics
+	}
+	return nil
+}
+
+// Complete reads every run.
+func (o *TrendOptions) Complete() error {
+	for _, path := range o.Results {
+		r, err := reports.ReadJSON(path)
+		if err != nil {
+			return &runner.LoadError{File: path, Msg: err.Error()}
+		}
+		o.runs = append(o.runs, r)
+	}
+	return nil
+}
+
+// Run prints the table and writes the charts and the CSV.
+func (o *TrendOptions) Run() error {
+	series := reports.Trend(o.runs, o.Metrics)
+	if len(series) == 0 {
+		return runner.Usagef("no metric in these runs matches %s; kdrill compare lists the names", strings.Join(o.Metrics, ", "))
+	}
+	reports.WriteTrendTable(o.Stdout, series)
+	charts, err := reports.TrendCharts(series)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return err
+	}
+	var csvBuf bytes.Buffer
+	if err := reports.WriteTrendCSV(&csvBuf, series); err != nil {
+		return err
+	}
+	files := map[string][]byte{"trend.csv": csvBuf.Bytes()}
+	for _, c := range charts {
+		files[c.File] = c.PNG
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := filepath.Join(o.OutDir, name)
+		if err := os.WriteFile(p, files[name], 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Stdout, "wrote: %s\n", p)
+	}
+	return nil
 }
