@@ -55,7 +55,8 @@ func TestJUnitIsReadByAnIndependentParser(t *testing.T) {
 		t.Errorf("unreachable scenario: %+v", u.Totals)
 	}
 
-	// And it is well-formed XML to libxml2.
+	// And it is well-formed XML that libxml2 finds valid against the JUnit
+	// schema kdrill promises (testdata/junit.xsd).
 	xmllint, err := exec.LookPath("xmllint")
 	if err != nil {
 		t.Skip("xmllint not installed (Debian's libxml2-utils; .ci/run installs it)")
@@ -64,7 +65,16 @@ func TestJUnitIsReadByAnIndependentParser(t *testing.T) {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(xmllint, "--noout", path).CombinedOutput(); err != nil {
+	if out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "junit.xsd"), path).CombinedOutput(); err != nil {
 		t.Errorf("xmllint: %v\n%s", err, out)
+	}
+	// The schema is not a rubber stamp: a testcase without its classname
+	// (what broke Jenkins imports elsewhere) fails it.
+	broken := strings.Replace(buf.String(), ` classname="kdrill.`, ` x="kdrill.`, 1)
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", filepath.Join("testdata", "junit.xsd"), path).CombinedOutput(); err == nil {
+		t.Errorf("xmllint accepted a testcase without a classname:\n%s", out)
 	}
 }
