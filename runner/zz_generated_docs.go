@@ -82,6 +82,7 @@ var docComments = map[string]string{
 	"StepResult.Events":               "Events are the scenario namespace's latest events, collected when the\nstep failed, oldest first.",
 	"StepResult.Expression":           "Expression and Values show an assertion's condition and the values its\nfield paths had when it was last evaluated.",
 	"StepResult.Output":               "Output is what later expressions see as steps.NAME.",
+	"StepResult.Retries":              "Retries counts idempotent writes tried again after a transient error.",
 	"Template":                        "Template is text with ${{ expression }} parts, such as a manifest or a\nname, expanded when the step runs.",
 	"TimelineEvent":                   "TimelineEvent is something a step did that other steps and the reports\nplace in time, such as a batch of pod kills.",
 	"TimelineEvent.Kind":              "Kind says what happened: \"kill\" for deleted pods.",

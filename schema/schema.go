@@ -152,8 +152,7 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 			s["enum"] = strings.Split(enum, ",")
 		}
 		if minimum := f.Tag.Get("minimum"); minimum != "" {
-			var v json.Number = json.Number(minimum)
-			s["minimum"] = v
+			s["minimum"] = json.Number(minimum)
 		}
 		if dv != nil {
 			if v, ok := runner.DefaultValue(*dv); ok {

@@ -222,7 +222,12 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 	out := &ApplyOutput{}
 	for _, t := range targets {
 		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
-		applied, err := client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		var applied *unstructured.Unstructured
+		err := env.RetryWrite(ctx, "apply "+t.obj.GetKind()+"/"+t.obj.GetName(), func(ctx context.Context) error {
+			var err error
+			applied, err = client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+			return err
+		})
 		if err != nil {
 			return out, runner.MarkInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
 		}

@@ -173,6 +173,5 @@ type AssertionError struct{ Msg string }
 
 func (e *AssertionError) Error() string { return e.Msg }
 
-// showValues lists an expression's field paths and their values, sorted.
 // ReadOnly says an assert never writes.
 func (a *Assert) ReadOnly() bool { return true }

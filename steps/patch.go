@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/runner"
@@ -87,7 +88,18 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, err
 	}
 	pt := map[string]types.PatchType{"merge": types.MergePatchType, "strategic": types.StrategicMergePatchType, "json": types.JSONPatchType}[p.Type]
-	out, err := res.client.Patch(ctx, p.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+	var out *unstructured.Unstructured
+	send := func(ctx context.Context) error {
+		var err error
+		out, err = res.client.Patch(ctx, p.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+		return err
+	}
+	if pt == types.JSONPatchType {
+		// A JSON patch may add to a list: sent twice, it could add twice.
+		err = send(ctx)
+	} else {
+		err = env.RetryWrite(ctx, "patch "+p.String(), send)
+	}
 	if err != nil {
 		return nil, runner.MarkInfra(fmt.Errorf("patch %s: %w", p.String(), err))
 	}

@@ -150,7 +150,12 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 		patch, _ = json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/selector", "value": next}})
 		pt = types.JSONPatchType
 	}
-	if _, err := services.Patch(ctx, service, pt, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+	// Setting the selector to given labels is idempotent, as a merge or as
+	// a JSON patch that replaces it.
+	if err := env.RetryWrite(ctx, "switch Service "+service, func(ctx context.Context) error {
+		_, err := services.Patch(ctx, service, pt, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		return err
+	}); err != nil {
 		return out, runner.MarkInfra(fmt.Errorf("switch Service %s: %w", service, err))
 	}
 
