@@ -110,7 +110,7 @@ func toleranceFor(name string, scenario map[string]runner.Tolerance, def Toleran
 	if !ok {
 		best := ""
 		for pattern, t := range scenario {
-			if len(pattern) > len(best) && globMatch(pattern, name) {
+			if len(pattern) > len(best) && runner.GlobMatch(pattern, name) {
 				best, own, ok = pattern, t, true
 			}
 		}
@@ -125,27 +125,6 @@ func toleranceFor(name string, scenario map[string]runner.Tolerance, def Toleran
 		tol.SecondsSlack = own.Slack.Seconds()
 	}
 	return tol, own.Ignore
-}
-
-// globMatch matches name against a pattern in which * stands for any
-// text; everything else, brackets included, is literal.
-func globMatch(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	name = name[len(parts[0]):]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(name, p)
-		if i < 0 {
-			return false
-		}
-		name = name[i+len(p):]
-	}
-	return strings.HasSuffix(name, parts[len(parts)-1])
 }
 
 // Change is one metric's baseline and current value.

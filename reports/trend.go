@@ -76,7 +76,7 @@ func Trend(runs []*runner.Results, patterns []string) []TrendSeries {
 
 func matchesAny(patterns []string, name string) bool {
 	for _, p := range patterns {
-		if globMatch(p, name) {
+		if runner.GlobMatch(p, name) {
 			return true
 		}
 	}

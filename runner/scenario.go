@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -72,6 +73,10 @@ type Spec struct {
 	// "steps[recover].recovery.p95", "steps[*].duration".
 	// They replace the built-in defaults and the command line's.
 	Tolerances map[string]Tolerance `json:"tolerances,omitempty"`
+	// Contexts are kubeconfig context names (or patterns, * for any text)
+	// this scenario may delete or kill in, besides local clusters' and
+	// --allow-context's.
+	Contexts []string `json:"contexts,omitempty"`
 	// Steps run in order; the first failure stops them.
 	Steps []*Step `json:"-"`
 	// Finally steps always run after Steps, also after a failure or an
@@ -143,6 +148,23 @@ type Action interface {
 	// Run performs the action and returns its output, which later expressions
 	// see as steps.NAME.
 	Run(ctx context.Context, env *Env) (any, error)
+}
+
+// Destructive is implemented by actions that delete what the scenario did
+// not create (delete, kill, killPoisson); a scenario with one runs only
+// against an allowed kubeconfig context.
+type Destructive interface {
+	Destructive() bool
+}
+
+// DestructiveStep returns the first step that deletes or kills, or nil.
+func (s *Scenario) DestructiveStep() *Step {
+	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
+		if d, ok := st.Action.(Destructive); ok && d.Destructive() {
+			return st
+		}
+	}
+	return nil
 }
 
 // Preparer is implemented by actions that read files or compile templates
@@ -231,4 +253,26 @@ func DefaultValue(v reflect.Value) (any, bool) {
 		return nil, false
 	}
 	return v.Interface(), true
+}
+
+// GlobMatch matches text against a pattern in which * stands for any text;
+// everything else, brackets included, is literal. Metric names and
+// context names use it.
+func GlobMatch(pattern, text string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == text
+	}
+	if !strings.HasPrefix(text, parts[0]) || !strings.HasSuffix(text, parts[len(parts)-1]) || len(text) < len(parts[0])+len(parts[len(parts)-1]) {
+		return false
+	}
+	text = text[len(parts[0]) : len(text)-len(parts[len(parts)-1])]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(text, p)
+		if i < 0 {
+			return false
+		}
+		text = text[i+len(p):]
+	}
+	return true
 }

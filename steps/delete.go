@@ -129,3 +129,6 @@ func deleteRetrying(ctx context.Context, env *runner.Env, client dynamic.Resourc
 		return err
 	})
 }
+
+// Destructive says a delete runs only against an allowed context.
+func (d *Delete) Destructive() bool { return true }

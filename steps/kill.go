@@ -76,3 +76,6 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
 	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
 }
+
+// Destructive says a kill runs only against an allowed context.
+func (k *Kill) Destructive() bool { return true }

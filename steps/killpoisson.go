@@ -329,3 +329,6 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list
 	}
 	return list, get, cancel, nil
 }
+
+// Destructive says a killPoisson runs only against an allowed context.
+func (k *KillPoisson) Destructive() bool { return true }

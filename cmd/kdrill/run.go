@@ -45,6 +45,9 @@ type RunOptions struct {
 	// Quiet prints only scenario outcomes and failures; Verbose adds step
 	// starts and the values passing checks saw.
 	Quiet, Verbose bool
+	// AllowContexts are kubeconfig contexts (patterns) scenarios that delete
+	// or kill may run against, besides local clusters'.
+	AllowContexts []string
 	// Baseline is a results.json to compare this run's metrics with.
 	Baseline     string
 	Tolerance    string
@@ -92,6 +95,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "progress on stdout: text, or json (one event per line, for other tools)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
+			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
 		), toleranceFlags()...),
 		Action: func(c *cli.Context) error {
@@ -112,6 +116,7 @@ func runCommand() *cli.Command {
 				Output:         c.String("output"),
 				Quiet:          c.Bool("quiet"),
 				Verbose:        c.Bool("verbose"),
+				AllowContexts:  c.StringSlice("allow-context"),
 				Baseline:       c.String("baseline"),
 				Tolerance:      c.String("tolerance"),
 				SecondsSlack:   c.Duration("seconds-slack"),
@@ -260,8 +265,10 @@ func (o *RunOptions) Complete() error {
 			return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
 		}
 	}
-	o.cluster, err = runner.Connect(o.Connection)
-	return err
+	if o.cluster, err = runner.Connect(o.Connection); err != nil {
+		return err
+	}
+	return checkContexts(o.scenarios, o.cluster.Context, o.AllowContexts)
 }
 
 // Run runs the scenarios, writing results.json as they go, and returns an

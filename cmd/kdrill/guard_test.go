@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// countingServer stands in for an API server and counts what reaches it.
+func countingServer(t *testing.T) (url string, requests *atomic.Int64) {
+	requests = &atomic.Int64{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		http.Error(w, "not a real API server", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, requests
+}
+
+func kubeconfigFor(t *testing.T, dir, server, context string) string {
+	return writeFile(t, dir, "kubeconfig-"+context, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: %q}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: %s, context: {cluster: c, user: u}}]
+current-context: %s
+`, server, context, context))
+}
+
+const killer = `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: killer}
+spec:
+  contexts: [staging-*]
+  steps:
+  - name: look
+    assert: {expr: "true"}
+  - name: kill
+    kill: {selector: app=web, count: 1}
+`
+
+func TestDestructiveScenariosRefuseUnknownContexts(t *testing.T) {
+	server, requests := countingServer(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "killer.yaml", killer)
+	prod := kubeconfigFor(t, dir, server, "prod-east")
+
+	code, stdout, stderr := kdrill(t, "run", "--kubeconfig", prod, "--report-dir", filepath.Join(dir, "r"), file)
+	if code != exitInvalid {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInvalid, stdout, stderr)
+	}
+	for _, want := range []string{file + `:9: steps[1] "kill": this scenario deletes or kills`, `context "prod-east" is not one it may touch`, "--allow-context prod-east"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the cluster before the refusal", n)
+	}
+
+	// Allowed by the flag, by spec.contexts, or as a local cluster: the run
+	// goes ahead (and finds this fake API server unreachable: exit 3).
+	for _, tc := range []struct{ context, flag string }{
+		{"prod-east", "prod-*"},
+		{"staging-eu", ""},
+		{"kind-dev", ""},
+	} {
+		args := []string{"run", "--kubeconfig", kubeconfigFor(t, dir, server, tc.context), "--report-dir", filepath.Join(dir, "r-"+tc.context)}
+		if tc.flag != "" {
+			args = append(args, "--allow-context", tc.flag)
+		}
+		if code, _, stderr := kdrill(t, append(args, file)...); code != exitInfra || strings.Contains(stderr, "not one it may touch") {
+			t.Errorf("context %s (flag %q): exit %d\n%s", tc.context, tc.flag, code, stderr)
+		}
+	}
+}
+
+func TestGlobMatchForContexts(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, text string
+		want          bool
+	}{
+		{"kwok-*", "kwok-kdrill", true},
+		{"kwok-*", "kwok", false},
+		{"*-east", "prod-east", true},
+		{"a*a", "a", false},
+		{"a*a", "aa", true},
+		{"prod", "prod", true},
+		{"prod", "production", false},
+		{"steps[*].duration", "steps[scale up].duration", true},
+	} {
+		if got := matchesContext([]string{tc.pattern}, tc.text); got != tc.want {
+			t.Errorf("%q ~ %q = %v, want %v", tc.pattern, tc.text, got, tc.want)
+		}
+	}
+}
