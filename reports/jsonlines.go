@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -76,10 +77,13 @@ func (j *JSONLines) Observe(ev runner.Event, r *runner.Results, s *runner.Scenar
 				line.Counts[sc.Outcome]++
 			}
 		}
-		data, err := json.Marshal(line)
-		if err != nil {
-			data, _ = json.Marshal(LineEvent{Time: line.Time, Event: line.Event, Scenario: line.Scenario, Error: "kdrill: " + err.Error()})
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // for people reading the stream too
+		if err := enc.Encode(line); err != nil {
+			buf.Reset()
+			_ = enc.Encode(LineEvent{Time: line.Time, Event: line.Event, Scenario: line.Scenario, Error: "kdrill: " + err.Error()})
 		}
-		_, _ = j.W.Write(append(data, '\n'))
+		_, _ = j.W.Write(buf.Bytes())
 	})
 }

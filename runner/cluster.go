@@ -41,6 +41,9 @@ type Cluster struct {
 	Context string
 
 	Requests *RequestCounter
+	// Redactor hides the values of the Secrets these clients read or write
+	// from what kdrill records.
+	Redactor *Redactor
 }
 
 // Connect builds clients for the connection. It sends no request.
@@ -94,6 +97,7 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 		Server:    cfg.Host,
 		Context:   contextName,
 		Requests:  counter,
+		Redactor:  NewRedactor(),
 	}, nil
 }
 
@@ -151,11 +155,17 @@ func (c *Cluster) mapping(apiVersion, kind string) (*meta.RESTMapping, error) {
 
 // Resource returns the client for a mapping in a namespace (ignored for
 // cluster-scoped resources).
+// Secrets that pass through it are remembered, so their values never reach
+// results, logs or reports.
 func (c *Cluster) Resource(m *meta.RESTMapping, namespace string) dynamic.ResourceInterface {
+	var client dynamic.ResourceInterface = c.Dynamic.Resource(m.Resource)
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return c.Dynamic.Resource(m.Resource).Namespace(namespace)
+		client = c.Dynamic.Resource(m.Resource).Namespace(namespace)
 	}
-	return c.Dynamic.Resource(m.Resource)
+	if m.Resource.Group == "" && m.Resource.Resource == "secrets" && c.Redactor != nil {
+		client = secretsClient{ResourceInterface: client, r: c.Redactor}
+	}
+	return client
 }
 
 // RequestCounter counts the HTTP requests a cluster's clients send, by

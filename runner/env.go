@@ -104,10 +104,20 @@ func (e *Env) Observe(expression string, values map[string]any) {
 	if e.record == nil {
 		return
 	}
+	if red := e.redactor(); red != nil {
+		values, _ = red.Value(values).(map[string]any)
+	}
 	e.shared.results.Update(func() {
 		e.record.Expression = expression
 		e.record.Values = values
 	})
+}
+
+func (e *Env) redactor() *Redactor {
+	if e.Cluster == nil {
+		return nil
+	}
+	return e.Cluster.Redactor
 }
 
 // TimelineEvent is something a step did that other steps and the reports

@@ -429,7 +429,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
-		sr.Output = out
+		sr.Output = r.redactOutput(out)
 		switch err {
 		case nil:
 			sr.Outcome = Passed
@@ -439,7 +439,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
 				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 			}
-			sr.Error = msg
+			sr.Error = r.opts.Cluster.Redactor.String(msg)
 		}
 	})
 	if out != nil {
@@ -451,6 +451,22 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	}
 	r.notify(StepFinished, scen, sr)
 	return err == nil
+}
+
+// redactOutput returns what a step's result records of its output: the
+// output itself, or, when a Secret's value shows in it, a plain copy with
+// the value hidden. Later expressions still see the real output.
+func (r *run) redactOutput(out any) any {
+	red := r.opts.Cluster.Redactor
+	if out == nil || red == nil {
+		return out
+	}
+	plain := Plain(out)
+	hidden := red.Value(plain)
+	if reflect.DeepEqual(plain, hidden) {
+		return out
+	}
+	return hidden
 }
 
 // maxStepEvents is how many of a namespace's events a failed step keeps.
@@ -481,7 +497,7 @@ func (r *run) recentEvents(ctx context.Context, namespace string, since time.Tim
 			continue
 		}
 		out = append(out, EventRecord{
-			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: e.Message,
+			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: r.opts.Cluster.Redactor.String(e.Message),
 			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
 		})
 	}

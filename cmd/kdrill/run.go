@@ -256,7 +256,7 @@ func (o *RunOptions) Complete() error {
 		return err
 	}
 	level, _ := parseLevel(o.LogLevel)
-	o.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: level}))
+	o.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: o.redactAttr}))
 	if o.ReportDir == "" {
 		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
 	}
@@ -395,4 +395,20 @@ func parseLevel(s string) (slog.Level, error) {
 		return 0, runner.Usagef("--log-level %q: want debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// redactAttr hides the values of Secrets the run has seen from its logs.
+func (o *RunOptions) redactAttr(_ []string, a slog.Attr) slog.Attr {
+	if o.cluster == nil {
+		return a
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(o.cluster.Redactor.String(a.Value.String()))
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(o.cluster.Redactor.String(err.Error()))
+		}
+	}
+	return a
 }
