@@ -108,6 +108,9 @@ func (e *Expr) Compile(extra map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
 	}
+	if err := checkQuantityLiterals(e.Source); err != nil {
+		return err
+	}
 	e.program = p
 	e.probes = nil
 	for _, src := range probeSources(e.Source) {
@@ -145,6 +148,33 @@ func (e *Expr) Eval(env map[string]any) (bool, map[string]any, error) {
 		return false, seen, fmt.Errorf("the expression gave %s (%T), not true or false", FormatValue(Trim(out)), out)
 	}
 	return b, seen, nil
+}
+
+// checkQuantityLiterals refuses, when the scenario loads, a quantity("...")
+// whose text is not a Kubernetes quantity, instead of failing the step.
+func checkQuantityLiterals(src string) error {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
+	}
+	v := &quantityLiterals{}
+	ast.Walk(&tree.Node, v)
+	return v.err
+}
+
+type quantityLiterals struct{ err error }
+
+func (v *quantityLiterals) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok || v.err != nil || len(call.Arguments) != 1 {
+		return
+	}
+	if id, ok := call.Callee.(*ast.IdentifierNode); !ok || id.Value != "quantity" {
+		return
+	}
+	if lit, ok := call.Arguments[0].(*ast.StringNode); ok {
+		_, v.err = Quantity(lit.Value)
+	}
 }
 
 // probeSources lists the longest field paths and len() calls in the

@@ -21,11 +21,28 @@ var commonStepFields = []string{"name", "timeout", "continueOnError", "backgroun
 // scenario file. Every problem it finds is returned as LoadErrors, each
 // naming the file, line, step and field; nothing touches a cluster.
 func Load(path string, reg Registry) (*Scenario, error) {
+	return LoadWith(path, reg, LoadOptions{})
+}
+
+// LoadOptions relax loading where a person asks for it.
+type LoadOptions struct {
+	// AllowOutsidePaths lets manifest paths leave the scenario's directory,
+	// through .. or a symbolic link (kdrill run --allow-outside-paths).
+	AllowOutsidePaths bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, reg Registry, opts LoadOptions) (*Scenario, error) {
 	data, err := ReadFileLimited(path, MaxScenarioBytes)
 	if err != nil {
 		return nil, LoadErrors{{File: path, Msg: err.Error()}}
 	}
-	return Parse(path, data, reg)
+	l := &loader{file: path, reg: reg, opts: opts}
+	s := l.parse(data)
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return s, nil
 }
 
 // ReadFileLimited reads a regular file of at most limit bytes.
@@ -72,6 +89,7 @@ func Parse(path string, data []byte, reg Registry) (*Scenario, error) {
 type loader struct {
 	file string
 	reg  Registry
+	opts LoadOptions
 	errs LoadErrors
 }
 
@@ -111,7 +129,7 @@ func (l *loader) parse(data []byte) *Scenario {
 	if err != nil {
 		abs = l.file
 	}
-	s := &Scenario{File: l.file, Dir: filepath.Dir(abs)}
+	s := &Scenario{File: l.file, Dir: filepath.Dir(abs), AllowOutsidePaths: l.opts.AllowOutsidePaths}
 	for _, k := range sortedKeys(root.fields) {
 		if !slices.Contains([]string{"apiVersion", "kind", "metadata", "spec"}, k) {
 			l.fail(root.fields[k].keyLine, "", k, "unknown field; a scenario has apiVersion, kind, metadata and spec")

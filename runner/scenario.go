@@ -37,6 +37,8 @@ type Scenario struct {
 	File string `json:"-"`
 	// Dir is the directory that relative manifest paths resolve against.
 	Dir string `json:"-"`
+	// AllowOutsidePaths lets manifest paths leave Dir (LoadOptions).
+	AllowOutsidePaths bool `json:"-"`
 }
 
 // Metadata names and describes a scenario.

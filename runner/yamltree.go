@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -273,7 +274,7 @@ func parseYAMLDocuments(data []byte) ([]*tree, error) {
 			if errors.Is(err, io.EOF) {
 				return docs, nil
 			}
-			return nil, yamlSyntaxError(err)
+			return nil, yamlSyntaxError(err, data)
 		}
 		b := &treeBuilder{}
 		t, err := b.build(&n, 0, map[*yaml.Node]bool{})
@@ -287,11 +288,21 @@ func parseYAMLDocuments(data []byte) ([]*tree, error) {
 	}
 }
 
+var unknownAnchor = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+
 // yamlSyntaxError turns the YAML parser's "yaml: line 3: ..." into a
-// treeError with the line split out.
-func yamlSyntaxError(err error) error {
+// treeError with the line split out. The parser names no line for an alias
+// of an unknown anchor; the first line that uses it is given instead.
+func yamlSyntaxError(err error, data []byte) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "*"+m[1]) {
+				return &treeError{i + 1, msg + " (no &" + m[1] + " defines it before this line)"}
+			}
+		}
+	}
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if num, after, ok := strings.Cut(rest, ":"); ok {
 			if line, err := strconv.Atoi(num); err == nil {

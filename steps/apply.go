@@ -151,12 +151,15 @@ func fieldOf(file, fileField, inlineField string) string {
 // scenarioPath resolves a path relative to the scenario's directory and
 // refuses one that leaves it, through .. or a symbolic link.
 func scenarioPath(s *runner.Scenario, rel string) (string, error) {
-	if filepath.IsAbs(rel) {
+	if filepath.IsAbs(rel) && !s.AllowOutsidePaths {
 		return "", fmt.Errorf("%s: use a path relative to the scenario file", rel)
 	}
-	path := filepath.Join(s.Dir, rel)
-	if !within(s.Dir, path) {
-		return "", fmt.Errorf("%s: leaves the scenario's directory", rel)
+	path := rel
+	if !filepath.IsAbs(rel) {
+		path = filepath.Join(s.Dir, rel)
+	}
+	if !within(s.Dir, path) && !s.AllowOutsidePaths {
+		return "", fmt.Errorf("%s: leaves the scenario's directory (--allow-outside-paths permits it)", rel)
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
@@ -169,8 +172,8 @@ func scenarioPath(s *runner.Scenario, rel string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !within(dir, real) {
-		return "", fmt.Errorf("%s: is a link that leaves the scenario's directory", rel)
+	if !within(dir, real) && !s.AllowOutsidePaths {
+		return "", fmt.Errorf("%s: is a link that leaves the scenario's directory (--allow-outside-paths permits it)", rel)
 	}
 	return real, nil
 }

@@ -48,6 +48,8 @@ type RunOptions struct {
 	// AllowContexts are kubeconfig contexts (patterns) scenarios that delete
 	// or kill may run against, besides local clusters'.
 	AllowContexts []string
+	// AllowOutsidePaths lets manifest paths leave their scenario's directory.
+	AllowOutsidePaths bool
 	// Baseline is a results.json to compare this run's metrics with.
 	Baseline     string
 	Tolerance    string
@@ -95,33 +97,35 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "progress on stdout: text, or json (one event per line, for other tools)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
+			allowOutsidePathsFlag,
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
 		), toleranceFlags()...),
 		Action: func(c *cli.Context) error {
 			o := &RunOptions{
-				Paths:          c.Args().Slice(),
-				Connection:     runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
-				Namespace:      c.String("namespace"),
-				Set:            c.StringSlice("set"),
-				ReportDir:      c.String("report-dir"),
-				Timeout:        c.Duration("timeout"),
-				CleanupTimeout: c.Duration("cleanup-timeout"),
-				Seed:           c.Int64("seed"),
-				LogLevel:       c.String("log-level"),
-				Selector:       c.String("selector"),
-				Shard:          c.String("shard"),
-				FailFast:       c.Bool("fail-fast"),
-				Parallel:       c.Int("parallel"),
-				Output:         c.String("output"),
-				Quiet:          c.Bool("quiet"),
-				Verbose:        c.Bool("verbose"),
-				AllowContexts:  c.StringSlice("allow-context"),
-				Baseline:       c.String("baseline"),
-				Tolerance:      c.String("tolerance"),
-				SecondsSlack:   c.Duration("seconds-slack"),
-				Stdout:         c.App.Writer,
-				Stderr:         c.App.ErrWriter,
+				Paths:             c.Args().Slice(),
+				Connection:        runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
+				Namespace:         c.String("namespace"),
+				Set:               c.StringSlice("set"),
+				ReportDir:         c.String("report-dir"),
+				Timeout:           c.Duration("timeout"),
+				CleanupTimeout:    c.Duration("cleanup-timeout"),
+				Seed:              c.Int64("seed"),
+				LogLevel:          c.String("log-level"),
+				Selector:          c.String("selector"),
+				Shard:             c.String("shard"),
+				FailFast:          c.Bool("fail-fast"),
+				Parallel:          c.Int("parallel"),
+				Output:            c.String("output"),
+				Quiet:             c.Bool("quiet"),
+				Verbose:           c.Bool("verbose"),
+				AllowContexts:     c.StringSlice("allow-context"),
+				AllowOutsidePaths: c.Bool("allow-outside-paths"),
+				Baseline:          c.String("baseline"),
+				Tolerance:         c.String("tolerance"),
+				SecondsSlack:      c.Duration("seconds-slack"),
+				Stdout:            c.App.Writer,
+				Stderr:            c.App.ErrWriter,
 			}
 			if err := o.Validate(); err != nil {
 				return err
@@ -226,7 +230,7 @@ func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.
 // Complete loads and validates every scenario, then builds the cluster
 // clients. It sends nothing to the cluster.
 func (o *RunOptions) Complete() error {
-	scenarios, err := loadScenarios(o.Paths)
+	scenarios, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths})
 	if err != nil {
 		return err
 	}
@@ -327,7 +331,7 @@ func outcomeExit(o runner.Outcome) error {
 }
 
 // loadScenarios discovers and loads every scenario, collecting all errors.
-func loadScenarios(paths []string) ([]*runner.Scenario, error) {
+func loadScenarios(paths []string, opts runner.LoadOptions) ([]*runner.Scenario, error) {
 	files, err := runner.Discover(paths)
 	if err != nil {
 		return nil, err
@@ -338,7 +342,7 @@ func loadScenarios(paths []string) ([]*runner.Scenario, error) {
 	var out []*runner.Scenario
 	var errs runner.LoadErrors
 	for _, f := range files {
-		s, err := runner.Load(f, registry())
+		s, err := runner.LoadWith(f, registry(), opts)
 		if err != nil {
 			var le runner.LoadErrors
 			if errors.As(err, &le) {
@@ -412,3 +416,6 @@ func (o *RunOptions) redactAttr(_ []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// allowOutsidePathsFlag is shared by run and validate.
+var allowOutsidePathsFlag = &cli.BoolFlag{Name: "allow-outside-paths", Usage: "let manifest paths leave the scenario's directory (through .., a symbolic link or an absolute path)"}

@@ -13,8 +13,10 @@ import (
 
 // ValidateOptions are the inputs of kdrill validate.
 type ValidateOptions struct {
-	Paths  []string
-	Stdout io.Writer
+	Paths []string
+	// AllowOutsidePaths lets manifest paths leave their scenario's directory.
+	AllowOutsidePaths bool
+	Stdout            io.Writer
 
 	scenarios []*runner.Scenario
 }
@@ -24,8 +26,9 @@ func validateCommand() *cli.Command {
 		Name:      "validate",
 		Usage:     "check scenario files without a cluster: syntax, fields, expressions, manifests, and the JSON Schema",
 		ArgsUsage: "PATH...",
+		Flags:     []cli.Flag{allowOutsidePathsFlag},
 		Action: func(c *cli.Context) error {
-			o := &ValidateOptions{Paths: c.Args().Slice(), Stdout: c.App.Writer}
+			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Stdout: c.App.Writer}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -49,7 +52,7 @@ func (o *ValidateOptions) Validate() error {
 // editors use, so the two cannot disagree unnoticed; any problem is
 // returned with file and line.
 func (o *ValidateOptions) Complete() error {
-	s, err := loadScenarios(o.Paths)
+	s, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths})
 	if err != nil {
 		return err
 	}
