@@ -188,7 +188,7 @@ func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
 		YAxis:          right.axis("unavailable / killed pods"),
 		Series:         series,
 	}
-	c.Elements = []chart.Renderable{bottomLegend(&c), left.render}
+	c.Elements = []chart.Renderable{gapBands(w.Gaps, w.Samples[0].Time, end), bottomLegend(&c), left.render}
 	var buf bytes.Buffer
 	if err := c.Render(chart.PNG, &buf); err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)
@@ -385,4 +385,33 @@ func textStyle(r chart.Renderer, size float64) bool {
 	r.SetFontSize(size)
 	r.SetFontColor(drawing.ColorFromHex("333333"))
 	return true
+}
+
+// gapBands greys out the times the API server could not be reached, over
+// the lines, so no one reads the last value held as data.
+func gapBands(gaps []steps.Gap, from, to time.Time) chart.Renderable {
+	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
+		span := to.Sub(from)
+		if len(gaps) == 0 || span <= 0 {
+			return
+		}
+		x := func(t time.Time) int {
+			return box.Left + int(float64(box.Width())*float64(t.Sub(from))/float64(span))
+		}
+		for _, g := range gaps {
+			x0, x1 := x(g.Start), max(x(g.End), x(g.Start)+2)
+			r.SetFillColor(drawing.Color{R: 200, G: 200, B: 200, A: 220})
+			r.SetStrokeColor(drawing.Color{R: 150, G: 150, B: 150, A: 255})
+			r.SetStrokeWidth(1)
+			r.MoveTo(x0, box.Top)
+			r.LineTo(x1, box.Top)
+			r.LineTo(x1, box.Bottom)
+			r.LineTo(x0, box.Bottom)
+			r.Close()
+			r.FillStroke()
+			if textStyle(r, 10) {
+				r.Text("API server unreachable", x0+3, box.Top+14)
+			}
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -173,6 +174,7 @@ func (c *Cluster) Resource(m *meta.RESTMapping, namespace string) dynamic.Resour
 type RequestCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
+	health health
 }
 
 func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -184,8 +186,78 @@ func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		rc.mu.Lock()
 		rc.counts[key]++
 		rc.mu.Unlock()
-		return rt.RoundTrip(req)
+		resp, err := rt.RoundTrip(req)
+		switch {
+		case err == nil:
+			rc.health.up(time.Now())
+		case req.Context().Err() == nil && IsTransient(err):
+			rc.health.down(time.Now(), err)
+		}
+		return resp, err
 	})
+}
+
+// Outage is a time the API server could not be reached: from the first
+// request that failed to connect to the next that got an answer.
+type Outage struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"` // zero while it lasts
+	// Seconds is End - Start.
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error"`
+}
+
+// health follows whether the API server answers, from every request the
+// cluster's clients send.
+type health struct {
+	mu      sync.Mutex
+	outages []Outage
+	inside  bool
+}
+
+func (h *health) down(now time.Time, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.inside {
+		h.inside = true
+		h.outages = append(h.outages, Outage{Start: now, Error: err.Error()})
+	}
+}
+
+func (h *health) up(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inside {
+		h.inside = false
+		o := &h.outages[len(h.outages)-1]
+		o.End, o.Seconds = now, now.Sub(o.Start).Seconds()
+	}
+}
+
+// Unreachable returns the outage going on now, if the last request to the
+// API server failed to reach it. A nil Cluster is never unreachable.
+func (c *Cluster) Unreachable() (Outage, bool) {
+	if c == nil || c.Requests == nil {
+		return Outage{}, false
+	}
+	h := &c.Requests.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.inside {
+		return Outage{}, false
+	}
+	return h.outages[len(h.outages)-1], true
+}
+
+// Outages returns the times the API server could not be reached so far.
+func (c *Cluster) Outages() []Outage {
+	if c == nil || c.Requests == nil {
+		return nil
+	}
+	h := &c.Requests.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Outage(nil), h.outages...)
 }
 
 // Snapshot returns the counts so far, keyed GET, WATCH, POST, PATCH, ...

@@ -38,6 +38,9 @@ type Results struct {
 	Outcome       Outcome           `json:"outcome"`
 	Cluster       ClusterInfo       `json:"cluster"`
 	Scenarios     []*ScenarioResult `json:"scenarios"`
+	// Outages are the times the API server could not be reached during the
+	// run.
+	Outages []Outage `json:"outages,omitempty"`
 
 	mu sync.Mutex
 }

@@ -151,6 +151,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 	res.Update(func() {
 		// Scenarios that ran side by side were recorded as they started.
 		res.Scenarios = order
+		res.Outages = opts.Cluster.Outages()
 		res.FinishedAt = opts.Clock.Now()
 		res.Outcome = res.Worst()
 	})
@@ -430,6 +431,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
 		sr.Output = r.redactOutput(out)
+		r.results.Outages = r.opts.Cluster.Outages()
 		switch err {
 		case nil:
 			sr.Outcome = Passed

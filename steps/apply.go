@@ -246,7 +246,7 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	for _, t := range targets {
 		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
-		if err := waitReady(ctx, watchQuery{client: client, name: t.obj.GetName()}, t.obj.GetKind()+" "+t.obj.GetName()); err != nil {
+		if err := waitReady(ctx, watchQuery{client: client, name: t.obj.GetName(), cluster: env.Cluster}, t.obj.GetKind()+" "+t.obj.GetName()); err != nil {
 			return out, err
 		}
 	}

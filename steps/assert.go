@@ -136,6 +136,8 @@ func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return finish(), nil
 	case err == nil:
 		return finish(), nil
+	case runner.IsInfra(err):
+		return finish(), err
 	case isDeadline(err) || (ctx.Err() != nil && isDeadline(ctx.Err())):
 		return finish(), a.failure(fmt.Sprintf("did not hold within %s", env.Clock.Since(start).Round(time.Millisecond)), lastValues, lastErr)
 	}

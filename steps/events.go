@@ -81,7 +81,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 	out := &EventsOutput{Reasons: map[string]int{}}
 	var lastValues map[string]any
 	var lastErr error
-	err = watchUntil(ctx, watchQuery{client: env.Cluster.Resource(eventMapping, res.namespace)}, func(objs []*unstructured.Unstructured) (bool, error) {
+	err = watchUntil(ctx, watchQuery{client: env.Cluster.Resource(eventMapping, res.namespace), cluster: env.Cluster}, func(objs []*unstructured.Unstructured) (bool, error) {
 		if e.Children {
 			if err := family.learn(ctx, objs); err != nil {
 				return false, err

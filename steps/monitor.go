@@ -86,6 +86,16 @@ type WorkloadSeries struct {
 	Samples        []Sample        `json:"samples"`
 	Start          time.Time       `json:"start"`
 	End            time.Time       `json:"end"`
+	// Gaps are times the API server could not be reached: no samples exist
+	// there, and the chart shows them as gaps, not as the last value held.
+	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Gap is a time without samples because the API server was unreachable.
+type Gap struct {
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Reason string    `json:"reason"`
 }
 
 // MonitorOutput is what steps.NAME holds after a monitor: measures over all
@@ -152,6 +162,7 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 	for _, w := range watchers {
 		w.stop()
 		s := w.series(end, kills)
+		s.Gaps = gapsWithin(env.Cluster.Outages(), s.Start, end)
 		out.Workloads = append(out.Workloads, s)
 		if out.MinAvailable < 0 || s.MinAvailable < out.MinAvailable {
 			out.MinAvailable = s.MinAvailable
@@ -442,3 +453,35 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 // ReadOnly says a monitor never writes.
 func (m *Monitor) ReadOnly() bool { return true }
+
+// gapsWithin turns the run's API server outages into gaps of a series that
+// ran from start to end; an outage still going on ends the series' gap at
+// its end.
+func gapsWithin(outages []runner.Outage, start, end time.Time) []Gap {
+	var gaps []Gap
+	for _, o := range outages {
+		oEnd := o.End
+		if oEnd.IsZero() {
+			oEnd = end
+		}
+		if oEnd.Before(start) || o.Start.After(end) {
+			continue
+		}
+		gaps = append(gaps, Gap{Start: maxTime(o.Start, start), End: minTime(oEnd, end), Reason: "the API server was unreachable: " + o.Error})
+	}
+	return gaps
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -65,6 +65,7 @@ type resolved struct {
 	mapping   *meta.RESTMapping
 	client    dynamic.ResourceInterface
 	namespace string
+	cluster   *runner.Cluster
 }
 
 // resolve finds the resource for the reference in the scenario's cluster.
@@ -80,12 +81,12 @@ func (r *ObjectRef) resolve(env *runner.Env) (*resolved, error) {
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
 		ns = ""
 	}
-	return &resolved{mapping: m, client: env.Cluster.Resource(m, ns), namespace: ns}, nil
+	return &resolved{mapping: m, client: env.Cluster.Resource(m, ns), namespace: ns, cluster: env.Cluster}, nil
 }
 
 // query is the watch that follows the reference's objects.
 func (r *ObjectRef) query(res *resolved) watchQuery {
-	return watchQuery{client: res.client, name: r.Name, selector: r.Selector}
+	return watchQuery{client: res.client, name: r.Name, selector: r.Selector, cluster: res.cluster}
 }
 
 func joinField(a, b string) string {

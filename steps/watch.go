@@ -21,6 +21,9 @@ type watchQuery struct {
 	client   dynamic.ResourceInterface
 	name     string
 	selector string
+	// cluster, when set, says whether the API server is reachable: a watch
+	// that cannot reconnect retries quietly, so its own errors do not tell.
+	cluster *runner.Cluster
 }
 
 // checkFunc judges the current set of watched objects: done ends the watch
@@ -61,6 +64,10 @@ func watchAround(ctx context.Context, q watchQuery, afterSync func(context.Conte
 	for {
 		select {
 		case <-ctx.Done():
+			if o, down := q.cluster.Unreachable(); down {
+				return &runner.InfraError{Err: fmt.Errorf("timed out: the API server was unreachable since %s: %s",
+					o.Start.UTC().Format("15:04:05.000"), o.Error)}
+			}
 			werr := informer.lastError()
 			if werr != nil && (runner.IsInfra(werr) || !synced) {
 				return &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", werr)}

@@ -47,6 +47,7 @@ var docComments = map[string]string{
 	"ExpectRejection.Reason":        "Reason the server must give, as in its Status: Forbidden (default),\nInvalid, AlreadyExists, ...",
 	"ExpectRejectionOutput":         "ExpectRejectionOutput is what steps.NAME holds: one refusal per object.",
 	"FieldDoc":                      "FieldDoc describes one field of a step kind, or of its output.",
+	"Gap":                           "Gap is a time without samples because the API server was unreachable.",
 	"HTTP":                          "HTTP sends a request — to a URL, or to a Service through the API server's\nservice proxy — and checks the response with an expression over\nstatus, headers, body and json (the body parsed, when it is a JSON\nobject; jsonList when it is an array). It can\nrepeat — count times, or for a duration, every interval — and pass when\nenough requests met the expectation, so a step in the background can show\nthat a switch caused no failed requests while it happened.\n\nExample:\n\n\tsteps:\n\t- name: version endpoint\n\t  http:\n\t    url: http://127.0.0.1:8080/info\n\t    expect: status == 200 && json.version == \"2.0\"\n\t- name: through the API server\n\t  http:\n\t    service: {name: testing-service, port: 8080, path: /info}",
 	"HTTP.Body":                     "Body to send.",
 	"HTTP.Count":                    "Count of requests to send (default 1, or as many as fit in duration).",
@@ -146,4 +147,5 @@ var docComments = map[string]string{
 	"Wait":                          "Wait waits until background steps finish, and fails if one of them\nfailed. Steps still running at the end of the scenario's steps are waited\nfor anyway; Wait places the join where the scenario needs it.\n\nExample:\n\n\tsteps:\n\t- name: kill\n\t  background: true\n\t  kill: {selector: app=web, count: 1}\n\t- name: kills done\n\t  wait: {steps: [kill]}",
 	"Wait.Steps":                    "Steps names the background steps to wait for.",
 	"WorkloadSeries":                "WorkloadSeries is one monitored workload: its samples and measures.",
+	"WorkloadSeries.Gaps":           "Gaps are times the API server could not be reached: no samples exist\nthere, and the chart shows them as gaps, not as the last value held.",
 }

@@ -1,0 +1,155 @@
+package steps_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// onStep calls fn once, when the named step starts.
+type onStep struct {
+	name string
+	once sync.Once
+	fn   func()
+}
+
+func (o *onStep) Observe(ev runner.Event, _ *runner.Results, _ *runner.ScenarioResult, st *runner.StepResult) {
+	if ev == runner.StepStarted && st.Name == o.name {
+		o.once.Do(func() { go o.fn() })
+	}
+}
+
+func runThrough(t *testing.T, c *runner.Cluster, ns, body string, observers ...runner.Observer) *runner.Results {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "scenario.yaml")
+	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: outage}\n" + body
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := runner.Load(file, steps.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runner.Run(context.Background(), []*runner.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 30 * time.Second, Observers: observers})
+}
+
+// The API server goes away for 10 s while a monitor samples and an assert
+// waits: kdrill reconnects, the assert passes when its condition comes true,
+// the monitor's series has a gap instead of invented values, and the
+// results record the outage.
+func TestAPIServerOutageMidScenario(t *testing.T) {
+	proxy := testcluster.StartProxy(t)
+	admin := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, admin)
+	outage := &onStep{name: "flag comes true", fn: func() {
+		pause(t, time.Second)
+		proxy.Down()
+		pause(t, 5*time.Second)
+		// The change happens while kdrill cannot see the API server.
+		_, err := admin.Typed.CoreV1().ConfigMaps(ns).Create(context.Background(),
+			&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "flag"}, Data: map[string]string{"ok": "yes"}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Error(err)
+		}
+		pause(t, 5*time.Second)
+		proxy.Up()
+	}}
+	res := runThrough(t, proxy.Cluster(t), ns, `
+spec:
+  steps:
+  - name: deploy
+    apply:
+      wait: true
+      inline:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          replicas: 3
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: web, image: web}]}
+  - name: availability
+    background: true
+    monitor: {workloads: [{kind: Deployment, name: web}]}
+  - name: flag comes true
+    timeout: 60s
+    assert:
+      resource: {kind: ConfigMap, name: flag}
+      expr: object != nil && object.data.ok == "yes"
+  - name: still available
+    timeout: 60s
+    assert:
+      resource: {kind: Deployment, name: web}
+      expr: object.status.availableReplicas == 3
+  - name: end monitoring
+    stop: {steps: [availability]}
+`, outage)
+	sr := res.Scenarios[0]
+	for _, st := range sr.Steps {
+		if st.Outcome != runner.Passed {
+			t.Errorf("step %q: %s %s", st.Name, st.Outcome, st.Error)
+		}
+	}
+	if flag := stepNamed(t, sr, "flag comes true"); flag.DurationSeconds < 10 {
+		t.Errorf("the assert passed after %.1fs, before the API server was back", flag.DurationSeconds)
+	}
+	if len(res.Outages) != 1 || res.Outages[0].Seconds < 9 || res.Outages[0].End.IsZero() {
+		t.Fatalf("outages recorded: %+v", res.Outages)
+	}
+	var mon steps.MonitorOutput
+	if err := runner.DecodeOutput(stepNamed(t, sr, "availability").Output, &mon); err != nil {
+		t.Fatal(err)
+	}
+	w := mon.Workloads[0]
+	if len(w.Gaps) != 1 || !strings.Contains(w.Gaps[0].Reason, "unreachable") {
+		t.Fatalf("monitor gaps: %+v", w.Gaps)
+	}
+	for _, smp := range w.Samples {
+		if smp.Time.After(w.Gaps[0].Start) && smp.Time.Before(w.Gaps[0].End) {
+			t.Errorf("a sample at %s lies inside the gap %s – %s", smp.Time, w.Gaps[0].Start, w.Gaps[0].End)
+		}
+	}
+	if last := w.Samples[len(w.Samples)-1]; last.Available != 3 {
+		t.Errorf("the series ends with %d available, want 3", last.Available)
+	}
+}
+
+// An outage that outlasts a step's timeout fails the step as the API
+// server's fault (exit code 3), saying so.
+func TestAPIServerOutageOutlastingTheTimeout(t *testing.T) {
+	proxy := testcluster.StartProxy(t)
+	ns := testcluster.Namespace(t, testcluster.Connect(t))
+	outage := &onStep{name: "waits", fn: func() {
+		pause(t, 500*time.Millisecond)
+		proxy.Down()
+		pause(t, 6*time.Second)
+		proxy.Up()
+	}}
+	res := runThrough(t, proxy.Cluster(t), ns, `
+spec:
+  steps:
+  - name: waits
+    timeout: 3s
+    assert:
+      resource: {kind: ConfigMap, name: never}
+      expr: object != nil
+`, outage)
+	st := stepNamed(t, res.Scenarios[0], "waits")
+	wantOutcome(t, st, runner.Errored, "the API server was unreachable")
+	if res.Outcome != runner.Errored {
+		t.Errorf("run outcome %s, want error (exit code 3)", res.Outcome)
+	}
+}
