@@ -131,6 +131,11 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 			phase = "finally: "
 		}
 		c.printf("  %s%s %s%s [%s] %s\n", prefix, c.mark(st.Outcome), phase, st.Name, st.Kind, seconds(st.DurationSeconds))
+		for _, line := range strings.Split(st.Plan, "\n") {
+			if line != "" {
+				c.printf("      → %s\n", line)
+			}
+		}
 		if st.Outcome != runner.Passed {
 			for _, line := range strings.Split(st.Error, "\n") {
 				c.printf("      %s\n", line)

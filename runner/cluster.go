@@ -1,10 +1,12 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -28,6 +31,9 @@ import (
 type Connection struct {
 	Kubeconfig string // empty: $KUBECONFIG, then ~/.kube/config, then in-cluster
 	Context    string
+	// DryRun makes every write a server-side dry run: the API server
+	// validates and admits it (quota included) and stores nothing.
+	DryRun bool
 }
 
 // Cluster holds the clients a run uses and counts the requests it sends.
@@ -45,6 +51,8 @@ type Cluster struct {
 	// Redactor hides the values of the Secrets these clients read or write
 	// from what kdrill records.
 	Redactor *Redactor
+	// DryRun says every write is a server-side dry run.
+	DryRun bool
 }
 
 // Connect builds clients for the connection. It sends no request.
@@ -63,7 +71,63 @@ func Connect(conn Connection) (*Cluster, error) {
 	if raw, err := cc.RawConfig(); err == nil && ctxName == "" {
 		ctxName = raw.CurrentContext
 	}
-	return NewCluster(cfg, ctxName)
+	if conn.DryRun {
+		cfg.Wrap(dryRunTransport)
+	}
+	c, err := NewCluster(cfg, ctxName)
+	if err == nil {
+		c.DryRun = conn.DryRun
+	}
+	return c, err
+}
+
+// dryRunTransport makes every write a server-side dry run, whatever the
+// client: dryRun=All in the query, and, for a DELETE, in the DeleteOptions
+// of its body too (the API server reads a DELETE's options from the body
+// when there is one, and ignores the query then).
+func dryRunTransport(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		switch req.Method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+			req = req.Clone(req.Context())
+			q := req.URL.Query()
+			q.Set("dryRun", metav1.DryRunAll)
+			req.URL.RawQuery = q.Encode()
+			if req.Method == http.MethodDelete {
+				if err := dryRunDeleteBody(req); err != nil {
+					return nil, fmt.Errorf("dry run: %w", err)
+				}
+			}
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+// dryRunDeleteBody sets dryRun: [All] in a DELETE's DeleteOptions body.
+func dryRunDeleteBody(req *http.Request) error {
+	opts := map[string]any{"kind": "DeleteOptions", "apiVersion": "v1"}
+	if req.Body != nil && req.Body != http.NoBody {
+		data, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := json.Unmarshal(data, &opts); err != nil {
+				return fmt.Errorf("cannot read the DeleteOptions of %s: %w", req.URL.Path, err)
+			}
+		}
+	}
+	opts["dryRun"] = []string{metav1.DryRunAll}
+	data, err := json.Marshal(opts)
+	if err != nil {
+		return err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	req.ContentLength = int64(len(data))
+	req.Header.Set("Content-Type", "application/json")
+	return nil
 }
 
 // NewCluster builds clients from a rest config.

@@ -114,6 +114,8 @@ type StepResult struct {
 	Values     map[string]any `json:"values,omitempty"`
 	// Output is what later expressions see as steps.NAME.
 	Output any `json:"output,omitempty"`
+	// Plan is what the step would do, from a dry run.
+	Plan string `json:"plan,omitempty"`
 	// Retries counts idempotent writes tried again after a transient error.
 	Retries int `json:"retries,omitempty"`
 	// Events are the scenario namespace's latest events, collected when the

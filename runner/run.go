@@ -140,7 +140,12 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			sr := r.scenario(ctx, s)
+			var sr *ScenarioResult
+			if opts.Cluster.DryRun {
+				sr = r.plan(ctx, s)
+			} else {
+				sr = r.scenario(ctx, s)
+			}
 			order[i] = sr
 			if opts.FailFast && sr.Outcome != Passed {
 				stop.Store(true)
@@ -223,10 +228,7 @@ func scalar(text string) any {
 func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
-	seed := r.opts.Seed
-	if seed == 0 {
-		seed = drawSeed()
-	}
+	seed := r.seed()
 	r.results.Update(func() {
 		sr.Seed = seed
 		sr.Outcome = Running
@@ -312,14 +314,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 		if sr.Outcome == Running {
 			sr.Outcome = Passed
 		}
-		for _, st := range sr.Steps {
-			if severity(st.Outcome) > severity(sr.Outcome) && st.Outcome != Skipped {
-				sr.Outcome = st.Outcome
-				if sr.Error == "" {
-					sr.Error = fmt.Sprintf("%s[%d] %q: %s", st.Phase, st.Index, st.Name, st.Error)
-				}
-			}
-		}
+		worstStep(sr)
 		if s.Spec.Lab != nil {
 			sr.Score = score(s, sr)
 			if sr.Outcome == Failed || sr.Outcome == Passed {
@@ -673,4 +668,92 @@ func drawSeed() int64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])                                 // crypto/rand.Read never fails on Linux
 	return int64(binary.LittleEndian.Uint64(b[:])>>11) + 1 //nolint:gosec // G115: shifted into range first
+}
+
+// DryRunNamespace is where a dry run checks namespaced objects when the
+// scenario names none and -n is not given: a run would create a fresh
+// namespace, which a dry run cannot.
+const DryRunNamespace = "default"
+
+// plan walks a scenario's steps without changing the cluster: each writing
+// step says what it would do, its writes sent as server-side dry runs.
+func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
+	clk := r.opts.Clock
+	sr := r.newScenarioResult(s)
+	seed := r.seed()
+	ns := r.opts.Namespace
+	if ns == "" {
+		ns = s.Spec.Namespace
+	}
+	if ns == "" {
+		ns = DryRunNamespace
+	}
+	r.results.Update(func() {
+		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, Running, clk.Now()
+		r.results.Scenarios = append(r.results.Scenarios, sr)
+	})
+	env := &Env{
+		Cluster: r.opts.Cluster, Scenario: s, Namespace: ns, Vars: sr.Vars, Clock: clk, Seed: seed,
+		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
+		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
+	}
+	r.notify(ScenarioStarted, sr, nil)
+	steps := append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...)
+	for i, st := range steps {
+		res := sr.Steps[i]
+		if ctx.Err() != nil {
+			break
+		}
+		senv := env.forStep(st, res, env.Log.With("step", st.Name))
+		r.results.Update(func() { res.Outcome, res.StartedAt = Running, clk.Now() })
+		r.notify(StepStarted, sr, res)
+		text, err := "reads or waits only; not run in a dry run", error(nil)
+		if p, ok := st.Action.(Planner); ok {
+			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			text, err = p.Plan(pctx, senv)
+			cancel()
+		}
+		_, planned := st.Action.(Planner)
+		r.results.Update(func() {
+			res.FinishedAt = clk.Now()
+			res.DurationSeconds = res.FinishedAt.Sub(res.StartedAt).Seconds()
+			res.Plan, res.Outcome = r.opts.Cluster.Redactor.String(text), Passed
+			if !planned {
+				res.Outcome = Skipped
+			}
+			if err != nil {
+				res.Outcome, res.Error = outcomeOf(ctx, err), r.opts.Cluster.Redactor.String(err.Error())
+			}
+		})
+		r.notify(StepFinished, sr, res)
+	}
+	r.results.Update(func() {
+		sr.FinishedAt = clk.Now()
+		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+		sr.Outcome = Passed
+		worstStep(sr)
+	})
+	r.notify(ScenarioFinished, sr, nil)
+	return sr
+}
+
+// seed is the run's --seed, or a fresh one per scenario.
+func (r *run) seed() int64 {
+	if r.opts.Seed != 0 {
+		return r.opts.Seed
+	}
+	return drawSeed()
+}
+
+// worstStep raises a scenario's outcome to its worst step's and takes that
+// step's error as the scenario's, if it has none yet.
+func worstStep(sr *ScenarioResult) {
+	for _, st := range sr.Steps {
+		if severity(st.Outcome) > severity(sr.Outcome) && st.Outcome != Skipped {
+			sr.Outcome = st.Outcome
+			if sr.Error == "" {
+				sr.Error = fmt.Sprintf("%s[%d] %q: %s", st.Phase, st.Index, st.Name, st.Error)
+			}
+		}
+	}
 }

@@ -169,6 +169,14 @@ func (s *Scenario) DestructiveStep() *Step {
 	return nil
 }
 
+// Planner is implemented by actions that write: in a dry run (kdrill run
+// --dry-run), Plan says what the step would do, sending its writes as
+// server-side dry runs, and changes nothing. Steps that only read or wait
+// are described, not run.
+type Planner interface {
+	Plan(ctx context.Context, env *Env) (string, error)
+}
+
 // Preparer is implemented by actions that read files or compile templates
 // when the scenario loads, so those errors surface before anything runs.
 type Preparer interface {

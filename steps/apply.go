@@ -198,24 +198,42 @@ type ApplyOutput struct {
 	Objects []AppliedObject `json:"objects"`
 }
 
+// applyTarget is one object an apply step writes.
+type applyTarget struct {
+	obj     *unstructured.Unstructured
+	mapping *meta.RESTMapping
+	source  string
+}
+
 // Run expands the manifests, resolves every kind before writing anything,
 // applies the objects in order and optionally waits until they are ready.
 func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
-	type target struct {
-		obj     *unstructured.Unstructured
-		mapping *meta.RESTMapping
-		source  string
+	out, targets, err := a.applyAll(ctx, env)
+	if err != nil || !a.Wait {
+		return out, err
 	}
+	for _, t := range targets {
+		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
+		if err := waitReady(ctx, watchQuery{client: client, name: t.obj.GetName(), cluster: env.Cluster}, t.obj.GetKind()+" "+t.obj.GetName()); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// applyAll expands and applies every object, in order.
+func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*ApplyOutput, []applyTarget, error) {
+	type target = applyTarget
 	var targets []target
 	for _, m := range a.manifests {
 		v, err := m.template.Expand(env.ExprEnv(nil))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.source, err)
+			return nil, nil, fmt.Errorf("%s: %w", m.source, err)
 		}
 		obj := &unstructured.Unstructured{Object: v.(map[string]any)}
 		mapping, err := env.Cluster.Mapping(obj.GetAPIVersion(), obj.GetKind())
 		if err != nil {
-			return nil, runner.MarkInfra(fmt.Errorf("%s: %w", m.source, err))
+			return nil, nil, runner.MarkInfra(fmt.Errorf("%s: %w", m.source, err))
 		}
 		if mapping.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
 			obj.SetNamespace(env.Namespace)
@@ -232,7 +250,7 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 			return err
 		})
 		if err != nil {
-			return out, runner.MarkInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
+			return out, targets, runner.MarkInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
 		}
 		out.Objects = append(out.Objects, AppliedObject{
 			APIVersion: applied.GetAPIVersion(), Kind: applied.GetKind(),
@@ -241,16 +259,7 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 		})
 		env.Log.Debug("applied", "object", t.obj.GetKind()+"/"+t.obj.GetName())
 	}
-	if !a.Wait {
-		return out, nil
-	}
-	for _, t := range targets {
-		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
-		if err := waitReady(ctx, watchQuery{client: client, name: t.obj.GetName(), cluster: env.Cluster}, t.obj.GetKind()+" "+t.obj.GetName()); err != nil {
-			return out, err
-		}
-	}
-	return out, nil
+	return out, targets, nil
 }
 
 // waitReady waits until the query matches at least one object and all of

@@ -50,6 +50,9 @@ type RunOptions struct {
 	AllowContexts []string
 	// AllowOutsidePaths lets manifest paths leave their scenario's directory.
 	AllowOutsidePaths bool
+	// DryRun prints what each step would do; every write is a server-side
+	// dry run and no namespace is created.
+	DryRun bool
 	// Baseline is a results.json to compare this run's metrics with.
 	Baseline     string
 	Tolerance    string
@@ -98,6 +101,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
 			allowOutsidePathsFlag,
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (objects to apply, the kill schedule and victims for the seed) and send only server-side dry-run writes"},
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
 		), toleranceFlags()...),
@@ -121,6 +125,7 @@ func runCommand() *cli.Command {
 				Verbose:           c.Bool("verbose"),
 				AllowContexts:     c.StringSlice("allow-context"),
 				AllowOutsidePaths: c.Bool("allow-outside-paths"),
+				DryRun:            c.Bool("dry-run"),
 				Baseline:          c.String("baseline"),
 				Tolerance:         c.String("tolerance"),
 				SecondsSlack:      c.Duration("seconds-slack"),
@@ -269,8 +274,12 @@ func (o *RunOptions) Complete() error {
 			return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
 		}
 	}
+	o.Connection.DryRun = o.DryRun
 	if o.cluster, err = runner.Connect(o.Connection); err != nil {
 		return err
+	}
+	if o.DryRun {
+		return nil // a dry run changes nothing, wherever it points
 	}
 	return checkContexts(o.scenarios, o.cluster.Context, o.AllowContexts)
 }
@@ -285,6 +294,10 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.Output == "json" {
 		progress, notes = &reports.JSONLines{W: o.Stdout}, o.Stderr
 	}
+	observers := []runner.Observer{progress, writer}
+	if o.DryRun {
+		observers = observers[:1] // a plan is printed, not recorded
+	}
 	res := runner.Run(runner.WithLogger(ctx, o.logger), o.scenarios, runner.Options{
 		Cluster:        o.cluster,
 		Namespace:      o.Namespace,
@@ -295,8 +308,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		FailFast:       o.FailFast,
 		Parallel:       o.Parallel,
 		KdrillVersion:  version,
-		Observers:      []runner.Observer{progress, writer},
+		Observers:      observers,
 	})
+	if o.DryRun {
+		fmt.Fprintln(notes, "dry run: every write was a server-side dry run; nothing was changed")
+		return outcomeExit(res.Outcome)
+	}
 	if writer.Err != nil {
 		fmt.Fprintf(o.Stderr, "kdrill: writing %s: %v\n", resultsPath, writer.Err)
 	} else {
