@@ -2,7 +2,10 @@
 # Starts (up), stops (down) or describes (status, kubeconfig) kdrill's local
 # cluster: a real kube-apiserver, etcd, kube-controller-manager and
 # kube-scheduler run as local processes by kwokctl, with kwok simulating nodes
-# and pod lifecycles. Every command is idempotent.
+# and pod lifecycles. Every command is idempotent. The controller manager
+# and scheduler run without leader election: nothing restarts them here, and
+# with it they would exit when an API server outage (stop-apiserver) cost
+# them their lease.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +40,7 @@ up)
   fi
   # A cluster left half-made by an earlier run is removed first.
   kwokctl delete cluster >/dev/null 2>&1 || true
+  pkill -KILL -f "^$KWOK_WORKDIR/clusters/$name/bin/" 2>/dev/null || true
   mkdir -p "$cache"
   rm -f "$kubeconfig"
   kwokctl create cluster \
@@ -47,6 +51,8 @@ up)
     --kwok-controller-binary "$bin/kwok" \
     --etcd-binary "$bin/etcd" \
     --disable-qps-limits \
+    --extra-args kube-controller-manager=leader-elect=false \
+    --extra-args kube-scheduler=leader-elect=false \
     --kubeconfig "$kubeconfig" \
     --wait 120s >&2
   kwokctl scale node --replicas "$nodes" \
@@ -58,6 +64,8 @@ up)
 down)
   bin=$("$here/build.sh")
   kwokctl delete cluster >&2 2>/dev/null || true
+  # A component restarted by stop-apiserver, or slow to stop, goes too.
+  pkill -KILL -f "^$KWOK_WORKDIR/clusters/$name/bin/" 2>/dev/null || true
   rm -f "$kubeconfig"
   echo "local cluster $name is down" >&2
   ;;
@@ -68,8 +76,35 @@ status)
 kubeconfig)
   echo "$kubeconfig"
   ;;
+stop-apiserver)
+  # Stops the kube-apiserver for SECONDS, then starts it again with the same
+  # command line and working directory, and waits until it is ready: an
+  # outage for the fault tests, the rest of the control plane left running.
+  seconds=${2:?usage: $0 stop-apiserver SECONDS}
+  bin=$("$here/build.sh")
+  dir="$KWOK_WORKDIR/clusters/$name"
+  pid=$(cat "$dir/pids/kube-apiserver.pid" 2>/dev/null || true)
+  if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then
+    echo "no kube-apiserver of $name runs (pid file $dir/pids/kube-apiserver.pid)" >&2
+    exit 1
+  fi
+  mapfile -d '' args < "/proc/$pid/cmdline"
+  workdir=$(readlink "/proc/$pid/cwd")
+  kill -KILL "$pid" # as a crash would: connections reset at once
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  echo "kube-apiserver stopped for ${seconds}s" >&2
+  sleep "$seconds"
+  (cd "$workdir" && exec setsid "${args[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 </dev/null) &
+  for _ in $(seq 600); do
+    if running; then break; fi
+    sleep 0.1
+  done
+  pgrep -n -f "^${args[0]} " > "$dir/pids/kube-apiserver.pid"
+  running || { echo "kube-apiserver did not come back" >&2; exit 1; }
+  echo "kube-apiserver is back" >&2
+  ;;
 *)
-  echo "usage: $0 up|down|status|kubeconfig" >&2
+  echo "usage: $0 up|down|status|kubeconfig|stop-apiserver SECONDS" >&2
   exit 2
   ;;
 esac
