@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -318,6 +319,12 @@ func (t *Template) Expand(env map[string]any) (string, error) {
 // maps and lists summarised, so one failure cannot flood the console.
 func Trim(v any) any {
 	switch x := v.(type) {
+	case time.Duration:
+		// Durations read as durations, not as counts of nanoseconds.
+		if x >= time.Millisecond || x <= -time.Millisecond {
+			x = x.Round(time.Millisecond)
+		}
+		return x.String()
 	case string:
 		return clip(x, 200)
 	case map[string]any:

@@ -34,6 +34,12 @@ func TestExprEvalAndValuesSeen(t *testing.T) {
 			want: true, wantValues: map[string]any{},
 		},
 		{
+			name: "a step's duration output shows as a duration", src: `steps.m.p95 < duration("1s")`,
+			env:        map[string]any{"steps": map[string]any{"m": map[string]any{"p95": 1943107663 * time.Nanosecond}}},
+			want:       false,
+			wantValues: map[string]any{"steps.m.p95": "1.943s"},
+		},
+		{
 			name: "len of a list", src: `len(objects) == 2`,
 			env:        map[string]any{"objects": []any{1, 2}},
 			want:       true,
