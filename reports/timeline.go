@@ -111,10 +111,43 @@ func timelinePNG(s *runner.ScenarioResult) (png []byte, ok bool, err error) {
 		YAxis:  chart.YAxis{Style: chart.Hidden(), Range: &chart.ContinuousRange{Min: -0.5, Max: float64(len(rows)) - 0.5}},
 		Series: series,
 	}
-	c.Elements = []chart.Renderable{labels}
+	c.Elements = []chart.Renderable{labels, outcomeLegend(rows)}
 	var buf bytes.Buffer
 	if err := c.Render(chart.PNG, &buf); err != nil {
 		return nil, false, fmt.Errorf("render the timeline of %s: %w", s.Name, err)
 	}
 	return buf.Bytes(), true, nil
+}
+
+// outcomeLegend names the colours of the outcomes on the chart, top right.
+func outcomeLegend(rows []timelineRow) chart.Renderable {
+	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
+		if !textStyle(r, 11) {
+			return
+		}
+		var present []runner.Outcome
+		for _, o := range []runner.Outcome{runner.Passed, runner.Failed, runner.Errored, runner.Cancelled, runner.Running, runner.Skipped} {
+			for _, row := range rows {
+				if row.outcome == o {
+					present = append(present, o)
+					break
+				}
+			}
+		}
+		x := box.Right
+		for i := len(present) - 1; i >= 0; i-- {
+			label := string(present[i])
+			x -= r.MeasureText(label).Width() + 26
+			r.SetFillColor(outcomeColors[present[i]])
+			r.SetStrokeColor(outcomeColors[present[i]])
+			r.SetStrokeWidth(1)
+			r.MoveTo(x, 24)
+			r.LineTo(x+12, 24)
+			r.LineTo(x+12, 36)
+			r.LineTo(x, 36)
+			r.Close()
+			r.FillStroke()
+			r.Text(label, x+17, 35)
+		}
+	}
 }
