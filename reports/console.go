@@ -27,6 +27,10 @@ type Console struct {
 	Quiet, Verbose bool
 	// Names prefixes step lines with their scenario, for parallel runs.
 	Names bool
+	// Total is how many scenarios the run has, for the status line.
+	Total int
+	// Width bounds the status line (default: the terminal's, or 160).
+	Width int
 	// Live keeps the status line; Color colours marks; Timestamps prefixes
 	// lines with the time. NewConsole sets them from the environment.
 	Live, Color, Timestamps bool
@@ -47,6 +51,11 @@ func NewConsole(w io.Writer, quiet, verbose, names bool) *Console {
 	f, isFile := w.(*os.File)
 	interactive := isFile && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" //nolint:gosec // G115: a file descriptor fits an int
 	c.Live = interactive && !quiet
+	if interactive {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 { //nolint:gosec // G115: a file descriptor fits an int
+			c.Width = w - 1
+		}
+	}
 	c.Color = interactive && os.Getenv("NO_COLOR") == ""
 	c.Timestamps = !interactive
 	return c
@@ -227,15 +236,29 @@ var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "
 func (c *Console) statusLine(frame int) string {
 	var parts []string
 	now := c.now()
+	suite := ""
 	c.results.Read(func() {
+		n := max(c.Total, len(c.results.Scenarios))
+		if n > 1 {
+			done := 0
+			for _, s := range c.results.Scenarios {
+				if s.Outcome != runner.Running && !s.FinishedAt.IsZero() {
+					done++
+				}
+			}
+			suite = fmt.Sprintf("[%d/%d done] ", done, n)
+		}
 		for _, s := range c.results.Scenarios {
 			for _, st := range s.Steps {
 				if st.Outcome != runner.Running {
 					continue
 				}
 				p := fmt.Sprintf("%s %s %s", st.Name, st.Kind, seconds(now.Sub(st.StartedAt).Seconds()))
-				if len(st.Values) > 0 {
+				switch {
+				case len(st.Values) > 0:
 					p += ": " + runner.FormatValues(st.Values)
+				case len(st.Progress) > 0:
+					p += ": " + runner.FormatValues(st.Progress)
 				}
 				if c.Names {
 					p = s.Name + " › " + p
@@ -247,9 +270,13 @@ func (c *Console) statusLine(frame int) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	line := spinner[frame%len(spinner)] + " " + strings.Join(parts, " | ")
-	if r := []rune(line); len(r) > 120 {
-		line = string(r[:119]) + "…"
+	line := spinner[frame%len(spinner)] + " " + suite + strings.Join(parts, " | ")
+	width := c.Width
+	if width <= 0 {
+		width = 160
+	}
+	if r := []rune(line); len(r) > width {
+		line = string(r[:width-1]) + "…"
 	}
 	return line
 }

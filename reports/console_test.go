@@ -64,11 +64,17 @@ func TestConsoleStatusLineShowsRunningSteps(t *testing.T) {
 		{Name: "deploy", Kind: "apply", Outcome: runner.Passed},
 		{Name: "ready", Kind: "assert", Outcome: runner.Running, StartedAt: at.Add(-12 * time.Second), Values: map[string]any{"object.status.availableReplicas": 2}},
 	}}}}
-	c := &Console{W: &bytes.Buffer{}, Names: true, Now: func() time.Time { return at }, results: res}
+	res.Scenarios = append(res.Scenarios, &runner.ScenarioResult{Name: "chaos", Steps: []*runner.StepResult{
+		{Name: "kills", Kind: "killPoisson", Outcome: runner.Running, StartedAt: at.Add(-3 * time.Second), Progress: map[string]any{"batches": 2, "of": 10, "killed": 17}},
+	}})
+	c := &Console{W: &bytes.Buffer{}, Names: true, Total: 3, Now: func() time.Time { return at }, results: res}
 	line := c.statusLine(0)
-	if want := "web › ready assert 12s: object.status.availableReplicas = 2"; !strings.Contains(line, want) {
-		t.Errorf("status line %q lacks %q", line, want)
+	for _, want := range []string{"[0/3 done] ", "web › ready assert 12s: object.status.availableReplicas = 2", "chaos › kills killPoisson 3s: batches = 2, killed = 17, of = 10"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("status line %q lacks %q", line, want)
+		}
 	}
+	res.Scenarios = res.Scenarios[:1]
 	res.Scenarios[0].Steps[1].Outcome = runner.Passed
 	if line := c.statusLine(1); line != "" {
 		t.Errorf("nothing runs, yet the status line is %q", line)

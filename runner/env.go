@@ -113,6 +113,25 @@ func (e *Env) Observe(expression string, values map[string]any) {
 	})
 }
 
+// progressEvery is the most often a step's progress is recorded.
+const progressEvery = 200 * time.Millisecond
+
+// Progress records how far a long step has come, for the live console and
+// results.json; calls closer together than progressEvery are dropped, but
+// for the last one a step makes with final set.
+func (e *Env) Progress(values map[string]any, final bool) {
+	if e.record == nil {
+		return
+	}
+	now := e.Clock.Now()
+	e.shared.results.Update(func() {
+		if !final && now.Sub(e.record.progressAt) < progressEvery {
+			return
+		}
+		e.record.Progress, e.record.progressAt = values, now
+	})
+}
+
 func (e *Env) redactor() *Redactor {
 	if e.Cluster == nil {
 		return nil

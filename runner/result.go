@@ -116,6 +116,10 @@ type StepResult struct {
 	Output any `json:"output,omitempty"`
 	// Plan is what the step would do, from a dry run.
 	Plan string `json:"plan,omitempty"`
+	// Progress is how far a long step has come (kill batches done, replicas
+	// available), as the live console shows it.
+	Progress   map[string]any `json:"progress,omitempty"`
+	progressAt time.Time
 	// Retries counts idempotent writes tried again after a transient error.
 	Retries int `json:"retries,omitempty"`
 	// Events are the scenario namespace's latest events, collected when the

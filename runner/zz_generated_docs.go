@@ -96,6 +96,7 @@ var docComments = map[string]string{
 	"StepResult.Expression":           "Expression and Values show an assertion's condition and the values its\nfield paths had when it was last evaluated.",
 	"StepResult.Output":               "Output is what later expressions see as steps.NAME.",
 	"StepResult.Plan":                 "Plan is what the step would do, from a dry run.",
+	"StepResult.Progress":             "Progress is how far a long step has come (kill batches done, replicas\navailable), as the live console shows it.",
 	"StepResult.Retries":              "Retries counts idempotent writes tried again after a transient error.",
 	"Template":                        "Template is text with ${{ expression }} parts, such as a manifest or a\nname, expanded when the step runs.",
 	"TimelineEvent":                   "TimelineEvent is something a step did that other steps and the reports\nplace in time, such as a batch of pod kills.",

@@ -228,7 +228,8 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	victims := rand.New(rand.NewPCG(seedBits(seed), 0xdead))
 	start := env.Clock.Now()
-	for _, planned := range k.schedule(seed) {
+	plan := k.schedule(seed)
+	for _, planned := range plan {
 		if wait := planned.at - env.Clock.Since(start); wait > 0 {
 			t := env.Clock.NewTimer(wait)
 			select {
@@ -286,6 +287,11 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 			defer mu.Unlock()
 			out.Rounds[index].Victims = deleted
 			out.Rounds[index].Killed = len(deleted)
+			killed := 0
+			for _, r := range out.Rounds {
+				killed += r.Killed
+			}
+			env.Progress(map[string]any{"batches": len(out.Rounds), "of": len(plan), "killed": killed}, len(out.Rounds) == len(plan))
 			if err != nil && failure == nil {
 				failure = err
 			}

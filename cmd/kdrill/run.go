@@ -289,7 +289,9 @@ func (o *RunOptions) Complete() error {
 func (o *RunOptions) Run(ctx context.Context) error {
 	resultsPath := filepath.Join(o.ReportDir, reports.ResultsFile)
 	writer := &reports.JSONWriter{Path: resultsPath}
-	var progress runner.Observer = reports.NewConsole(o.Stdout, o.Quiet, o.Verbose, o.Parallel > 1)
+	console := reports.NewConsole(o.Stdout, o.Quiet, o.Verbose, o.Parallel > 1)
+	console.Total = len(o.scenarios)
+	var progress runner.Observer = console
 	notes := o.Stdout // where the paths written go
 	if o.Output == "json" {
 		progress, notes = &reports.JSONLines{W: o.Stdout}, o.Stderr
