@@ -39,6 +39,8 @@ type shared struct {
 	results  *Results
 	scenario *ScenarioResult
 	tasks    *tasks
+	// progressAt is when each step last recorded its progress.
+	progressAt map[*StepResult]time.Time
 }
 
 // NewEnv returns an Env for running steps outside a scenario run, as tests
@@ -124,12 +126,18 @@ func (e *Env) Progress(values map[string]any, final bool) {
 		return
 	}
 	now := e.Clock.Now()
-	e.shared.results.Update(func() {
-		if !final && now.Sub(e.record.progressAt) < progressEvery {
-			return
-		}
-		e.record.Progress, e.record.progressAt = values, now
-	})
+	e.shared.mu.Lock()
+	if e.shared.progressAt == nil {
+		e.shared.progressAt = map[*StepResult]time.Time{}
+	}
+	due := final || now.Sub(e.shared.progressAt[e.record]) >= progressEvery
+	if due {
+		e.shared.progressAt[e.record] = now
+	}
+	e.shared.mu.Unlock()
+	if due {
+		e.shared.results.Update(func() { e.record.Progress = values })
+	}
 }
 
 func (e *Env) redactor() *Redactor {

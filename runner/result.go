@@ -118,8 +118,7 @@ type StepResult struct {
 	Plan string `json:"plan,omitempty"`
 	// Progress is how far a long step has come (kill batches done, replicas
 	// available), as the live console shows it.
-	Progress   map[string]any `json:"progress,omitempty"`
-	progressAt time.Time
+	Progress map[string]any `json:"progress,omitempty"`
 	// Retries counts idempotent writes tried again after a transient error.
 	Retries int `json:"retries,omitempty"`
 	// Events are the scenario namespace's latest events, collected when the
