@@ -58,20 +58,10 @@ func (k *Kill) Prepare(s *runner.Scenario) error { return k.prepare(s) }
 
 // Run deletes the batch.
 func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
-	target, err := k.resolve(ctx, env)
+	target, chosen, elig, err := k.victims(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := target.list(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	_, elig := chooseVictims(pods, 0, 0, nil)
-	n := k.Count
-	if k.Percent > 0 {
-		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
-	}
-	chosen, _ := chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
 	victims, err := deletePods(ctx, env, target.namespace, chosen, env.Clock.Now(), k.GracePeriodSeconds)
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
 	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
@@ -79,3 +69,22 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 
 // Destructive says a kill runs only against an allowed context.
 func (k *Kill) Destructive() bool { return true }
+
+// victims lists the target's pods and chooses, with the scenario's seed,
+// the ones to delete; elig counts the pods that could have been chosen.
+func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPods, chosen []string, elig int, err error) {
+	if target, err = k.resolve(ctx, env); err != nil {
+		return nil, nil, 0, err
+	}
+	pods, err := target.list(ctx, env)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	_, elig = chooseVictims(pods, 0, 0, nil)
+	n := k.Count
+	if k.Percent > 0 {
+		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
+	}
+	chosen, _ = chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
+	return target, chosen, elig, nil
+}

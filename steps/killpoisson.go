@@ -195,10 +195,7 @@ const maxDeletesInFlight = 32
 // sent without waiting for earlier ones to return, so a slow API server
 // delays no kill behind another.
 func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
-	seed := env.Seed ^ int64(env.Step.Index+1)*0x9e3779b97f4a7c
-	if k.Seed != nil {
-		seed = *k.Seed
-	}
+	seed := k.seed(env)
 	out := &KillPoissonOutput{Seed: seed, Mode: k.Mode, Rounds: []KillRound{}}
 	target, err := k.resolve(ctx, env)
 	if err != nil {
@@ -338,3 +335,12 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list
 
 // Destructive says a killPoisson runs only against an allowed context.
 func (k *KillPoisson) Destructive() bool { return true }
+
+// seed is the step's own seed, or one derived from the scenario's recorded
+// seed and the step's position.
+func (k *KillPoisson) seed(env *runner.Env) int64 {
+	if k.Seed != nil {
+		return *k.Seed
+	}
+	return env.Seed ^ int64(env.Step.Index+1)*0x9e3779b97f4a7c
+}

@@ -2,9 +2,7 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -76,7 +74,7 @@ func (d *Delete) Plan(ctx context.Context, env *runner.Env) (string, error) {
 
 // Plan sends the patch as a dry run.
 func (p *Patch) Plan(ctx context.Context, env *runner.Env) (string, error) {
-	if _, err := p.Run(ctx, env); apierrors.IsNotFound(errorsCause(err)) {
+	if _, err := p.Run(ctx, env); apierrors.IsNotFound(err) {
 		return "patch " + notYet(p.String()), nil
 	} else if err != nil {
 		return "patch " + p.String(), err
@@ -151,31 +149,18 @@ func (s *SwitchSelector) Plan(ctx context.Context, env *runner.Env) (string, err
 
 // Plan names the victims the seed chooses among the pods running now.
 func (k *Kill) Plan(ctx context.Context, env *runner.Env) (string, error) {
-	target, err := k.resolve(ctx, env)
-	if apierrors.IsNotFound(errorsCause(err)) {
+	target, chosen, elig, err := k.victims(ctx, env)
+	if apierrors.IsNotFound(err) {
 		return "kill: " + notYet("the workload"), nil
 	} else if err != nil {
 		return "", err
 	}
-	pods, err := target.list(ctx, env)
-	if err != nil {
-		return "", err
-	}
-	_, elig := chooseVictims(pods, 0, 0, nil)
-	n := k.Count
-	if k.Percent > 0 {
-		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
-	}
-	chosen, _ := chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
 	return fmt.Sprintf("delete %d of %d eligible pods in %s (seed %d): %s", len(chosen), elig, target.namespace, env.Seed, strings.Join(chosen, ", ")), nil
 }
 
 // Plan gives the kill schedule the seed draws.
 func (k *KillPoisson) Plan(_ context.Context, env *runner.Env) (string, error) {
-	seed := env.Seed ^ int64(env.Step.Index+1)*0x9e3779b97f4a7c
-	if k.Seed != nil {
-		seed = *k.Seed
-	}
+	seed := k.seed(env)
 	plan := k.schedule(seed)
 	total := 0
 	var parts []string
@@ -206,13 +191,4 @@ func (e *ExpectRejection) Plan(ctx context.Context, env *runner.Env) (string, er
 		}
 	}
 	return "the API server refuses each, as expected: " + strings.Join(reasons, ", "), nil
-}
-
-// errorsCause unwraps kdrill's wrappers to the API error inside, if any.
-func errorsCause(err error) error {
-	var status apierrors.APIStatus
-	if err != nil && errors.As(err, &status) {
-		return status.(error)
-	}
-	return err
 }
