@@ -80,6 +80,16 @@ func (r *Redactor) add(values ...string) {
 	}
 }
 
+// empty says no Secret has been seen, so there is nothing to hide.
+func (r *Redactor) empty() bool {
+	if r == nil {
+		return true
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.secrets) == 0
+}
+
 // String hides Secret values in text.
 func (r *Redactor) String(s string) string {
 	if r == nil || s == "" {
@@ -99,27 +109,29 @@ func (r *Redactor) String(s string) string {
 }
 
 // Value returns a copy of a plain value (maps, lists, strings) with Secret
-// values hidden; other values are returned as they are.
+// values hidden; other values are returned as they are, and everything is
+// when no Secret has been seen.
 func (r *Redactor) Value(v any) any {
-	if r == nil {
+	if r.empty() {
 		return v
 	}
+	return r.value(v)
+}
+
+func (r *Redactor) value(v any) any {
 	switch x := v.(type) {
 	case string:
 		return r.String(x)
 	case map[string]any:
-		if x["kind"] == "Secret" {
-			r.AddSecret(x)
-		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = r.Value(e)
+			out[k] = r.value(e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = r.Value(e)
+			out[i] = r.value(e)
 		}
 		return out
 	}

@@ -422,10 +422,17 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	if stopped && errors.Is(err, context.Canceled) {
 		err = nil
 	}
+	// Expressions see the output as plain values; the result records it with
+	// any Secret's value hidden. Both are worked out once, outside the lock.
+	var plain any
+	if out != nil {
+		plain = Plain(out)
+	}
+	recorded := r.redactOutput(out, plain)
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
-		sr.Output = r.redactOutput(out)
+		sr.Output = recorded
 		r.results.Outages = r.opts.Cluster.Outages()
 		switch err {
 		case nil:
@@ -440,7 +447,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		}
 	})
 	if out != nil {
-		env.setOutput(st.Name, Plain(out))
+		env.setOutput(st.Name, plain)
 	}
 	if err != nil && runCtx.Err() == nil && env.Namespace != "" {
 		events := r.recentEvents(runCtx, env.Namespace, scen.StartedAt)
@@ -453,12 +460,11 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 // redactOutput returns what a step's result records of its output: the
 // output itself, or, when a Secret's value shows in it, a plain copy with
 // the value hidden. Later expressions still see the real output.
-func (r *run) redactOutput(out any) any {
+func (r *run) redactOutput(out, plain any) any {
 	red := r.opts.Cluster.Redactor
-	if out == nil || red == nil {
+	if out == nil || red.empty() {
 		return out
 	}
-	plain := Plain(out)
 	hidden := red.Value(plain)
 	if reflect.DeepEqual(plain, hidden) {
 		return out
