@@ -48,14 +48,15 @@ type Console struct {
 // timestamped lines otherwise.
 func NewConsole(w io.Writer, quiet, verbose, names bool) *Console {
 	c := &Console{W: w, Quiet: quiet, Verbose: verbose, Names: names}
-	f, isFile := w.(*os.File)
-	interactive := isFile && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == "" //nolint:gosec // G115: a file descriptor fits an int
-	c.Live = interactive && !quiet
-	if interactive {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 20 { //nolint:gosec // G115: a file descriptor fits an int
-			c.Width = w - 1
+	interactive := false
+	if f, ok := w.(*os.File); ok {
+		fd := int(f.Fd()) //nolint:gosec // G115: a file descriptor fits an int
+		interactive = term.IsTerminal(fd) && os.Getenv("CI") == ""
+		if width, _, err := term.GetSize(fd); interactive && err == nil && width > 20 {
+			c.Width = width - 1
 		}
 	}
+	c.Live = interactive && !quiet
 	c.Color = interactive && os.Getenv("NO_COLOR") == ""
 	c.Timestamps = !interactive
 	return c

@@ -37,12 +37,7 @@ func LoadWith(path string, reg Registry, opts LoadOptions) (*Scenario, error) {
 	if err != nil {
 		return nil, LoadErrors{{File: path, Msg: err.Error()}}
 	}
-	l := &loader{file: path, reg: reg, opts: opts}
-	s := l.parse(data)
-	if len(l.errs) > 0 {
-		return nil, l.errs
-	}
-	return s, nil
+	return parse(path, data, reg, opts)
 }
 
 // ReadFileLimited reads a regular file of at most limit bytes.
@@ -78,7 +73,11 @@ func ReadFileLimited(path string, limit int64) ([]byte, error) {
 // Parse loads a scenario from data; path names it in errors and anchors
 // relative manifest paths.
 func Parse(path string, data []byte, reg Registry) (*Scenario, error) {
-	l := &loader{file: path, reg: reg}
+	return parse(path, data, reg, LoadOptions{})
+}
+
+func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario, error) {
+	l := &loader{file: path, reg: reg, opts: opts}
 	s := l.parse(data)
 	if len(l.errs) > 0 {
 		return nil, l.errs

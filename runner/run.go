@@ -235,16 +235,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 		sr.StartedAt = clk.Now()
 		r.results.Scenarios = append(r.results.Scenarios, sr)
 	})
-	log := Logger(ctx).With("scenario", s.Metadata.Name)
-	env := &Env{
-		Cluster:  r.opts.Cluster,
-		Scenario: s,
-		Vars:     sr.Vars,
-		Clock:    clk,
-		Seed:     seed,
-		Log:      log,
-		shared:   &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
-	}
+	env := r.newEnv(ctx, s, sr, seed)
 	timeout := s.Spec.Timeout.Duration
 	if r.opts.Timeout > 0 {
 		timeout = r.opts.Timeout
@@ -299,7 +290,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 		err := r.opts.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
 		dcancel()
 		if err != nil && !apierrors.IsNotFound(err) {
-			log.Warn("namespace not deleted", "namespace", ns, "err", err)
+			env.Log.Warn("namespace not deleted", "namespace", ns, "err", err)
 			r.results.Update(func() {
 				if sr.Error == "" {
 					sr.Error = fmt.Sprintf("namespace %s not deleted: %v", ns, err)
@@ -698,11 +689,8 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, Running, clk.Now()
 		r.results.Scenarios = append(r.results.Scenarios, sr)
 	})
-	env := &Env{
-		Cluster: r.opts.Cluster, Scenario: s, Namespace: ns, Vars: sr.Vars, Clock: clk, Seed: seed,
-		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
-		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
-	}
+	env := r.newEnv(ctx, s, sr, seed)
+	env.Namespace = ns
 	r.notify(ScenarioStarted, sr, nil)
 	steps := append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...)
 	for i, st := range steps {
@@ -741,6 +729,16 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 	})
 	r.notify(ScenarioFinished, sr, nil)
 	return sr
+}
+
+// newEnv is the environment a scenario's steps share; its namespace is set
+// once known.
+func (r *run) newEnv(ctx context.Context, s *Scenario, sr *ScenarioResult, seed int64) *Env {
+	return &Env{
+		Cluster: r.opts.Cluster, Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed,
+		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
+		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
+	}
 }
 
 // seed is the run's --seed, or a fresh one per scenario.

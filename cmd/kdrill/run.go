@@ -100,7 +100,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "progress on stdout: text, or json (one event per line, for other tools)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
-			allowOutsidePathsFlag,
+			allowOutsidePathsFlag(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (objects to apply, the kill schedule and victims for the seed) and send only server-side dry-run writes"},
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
@@ -436,5 +436,8 @@ func (o *RunOptions) redactAttr(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// allowOutsidePathsFlag is shared by run and validate.
-var allowOutsidePathsFlag = &cli.BoolFlag{Name: "allow-outside-paths", Usage: "let manifest paths leave the scenario's directory (through .., a symbolic link or an absolute path)"}
+// allowOutsidePathsFlag is the same flag for run and validate (a new value
+// each time: urfave/cli keeps state in a flag).
+func allowOutsidePathsFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-outside-paths", Usage: "let manifest paths leave the scenario's directory (through .., a symbolic link or an absolute path)"}
+}

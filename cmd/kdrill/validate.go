@@ -26,7 +26,7 @@ func validateCommand() *cli.Command {
 		Name:      "validate",
 		Usage:     "check scenario files without a cluster: syntax, fields, expressions, manifests, and the JSON Schema",
 		ArgsUsage: "PATH...",
-		Flags:     []cli.Flag{allowOutsidePathsFlag},
+		Flags:     []cli.Flag{allowOutsidePathsFlag()},
 		Action: func(c *cli.Context) error {
 			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Stdout: c.App.Writer}
 			if err := o.Validate(); err != nil {
