@@ -11,10 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -347,18 +345,10 @@ func (e *InfraError) Error() string { return e.Err.Error() }
 func (e *InfraError) Unwrap() error { return e.Err }
 
 // IsInfra reports whether err comes from an unreachable or failing API
-// server: a connection error, a timeout talking to it, or a 503/504.
+// server: an error marked so, a network error, or one IsTransient knows
+// (429, 5xx, a refused, reset or cut connection).
 func IsInfra(err error) bool {
-	if err == nil {
-		return false
-	}
 	var ie *InfraError
-	if errors.As(err, &ie) {
-		return true
-	}
 	var netErr *net.OpError
-	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
-		return true
-	}
-	return apierrors.IsServiceUnavailable(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
+	return errors.As(err, &ie) || errors.As(err, &netErr) || IsTransient(err)
 }

@@ -20,7 +20,9 @@ var WriteBackoff = wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Jit
 // may fix: the API server was overloaded (429), failed or timed out (500,
 // 502, 503, 504), or the connection was refused, reset or cut.
 func IsTransient(err error) bool {
-	if err == nil {
+	// A deadline or cancel of kdrill's own is not the server's doing, though
+	// context.DeadlineExceeded passes for a net.Error that timed out.
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	if apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) ||

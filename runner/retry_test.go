@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ func TestIsTransient(t *testing.T) {
 		{apierrors.NewBadRequest("no"), false},
 		{apierrors.NewNotFound(gr, "a"), false},
 		{errors.New("expression does not hold"), false},
+		{context.DeadlineExceeded, false},
+		{&url.Error{Op: "Get", URL: "https://x", Err: context.DeadlineExceeded}, false},
 		{nil, false},
 	} {
 		if got := IsTransient(tc.err); got != tc.want {
