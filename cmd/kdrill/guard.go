@@ -16,6 +16,9 @@ var localContexts = []string{"kwok-*", "kind-*", "k3d-*", "minikube", "docker-de
 // --allow-context, nor named in the scenario's spec.contexts: a nightly job
 // pointed at production by mistake stops here.
 func checkContexts(scenarios []*runner.Scenario, context string, allow []string) error {
+	if context == "" {
+		context = inCluster // no kubeconfig context: the pod's own service account
+	}
 	var errs runner.LoadErrors
 	for _, s := range scenarios {
 		st := s.DestructiveStep()
@@ -26,15 +29,11 @@ func checkContexts(scenarios []*runner.Scenario, context string, allow []string)
 		if matchesContext(patterns, context) {
 			continue
 		}
-		name := context
-		if name == "" {
-			name = "(in-cluster)"
-		}
 		errs = append(errs, &runner.LoadError{
 			File: s.File, Line: st.Line, Step: st.Label(),
 			Msg: fmt.Sprintf("this scenario deletes or kills, and the kubeconfig context %q is not one it may touch: "+
 				"pass --allow-context %s if you mean it, or list the context in spec.contexts (allowed: %s)",
-				name, name, strings.Join(patterns, ", ")),
+				context, context, strings.Join(patterns, ", ")),
 		})
 	}
 	if len(errs) > 0 {
@@ -43,10 +42,11 @@ func checkContexts(scenarios []*runner.Scenario, context string, allow []string)
 	return nil
 }
 
+// inCluster names the context of in-cluster configuration, for
+// --allow-context.
+const inCluster = "(in-cluster)"
+
 func matchesContext(patterns []string, context string) bool {
-	if context == "" {
-		context = "(in-cluster)"
-	}
 	for _, p := range patterns {
 		if runner.GlobMatch(p, context) {
 			return true
