@@ -8,18 +8,6 @@ import (
 	"sync"
 )
 
-// Continuous is implemented by actions that run until they are stopped,
-// such as a monitor: in the background they end with a stop step or when
-// the scenario's steps are done, and a step timeout does not apply.
-type Continuous interface {
-	Continuous() bool
-}
-
-func isContinuous(a Action) bool {
-	c, ok := a.(Continuous)
-	return ok && c.Continuous()
-}
-
 // tasks are the background steps of one scenario run.
 type tasks struct {
 	mu     sync.Mutex
@@ -94,7 +82,7 @@ func (ts *tasks) join(ctx context.Context, names []string, stop bool) error {
 func (ts *tasks) finish(ctx context.Context, stopAll bool) {
 	ts.mu.Lock()
 	for _, t := range ts.byName {
-		if stopAll || isContinuous(t.step.Action) {
+		if stopAll || t.step.Info.Continuous {
 			t.stopped = true
 			t.cancel()
 		}

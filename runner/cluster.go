@@ -137,6 +137,8 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 	cfg.QPS, cfg.Burst = 200, 400
 	counter := &RequestCounter{counts: map[string]int{}}
 	cfg.Wrap(counter.wrap)
+	// Outermost, so a refused request is neither sent nor counted.
+	cfg.Wrap(guardTransport)
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -248,18 +248,11 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	case st.Setup && st.Points != 0:
 		l.fail(st.Line, st.Label(), "points", "a setup step prepares and earns no points")
 	case st.Setup:
-	case !isReadOnly(st.Action):
+	case st.Effect() != Reads:
 		l.fail(st.Line, st.Label(), st.Kind, "a lab never writes to the cluster: %s changes it; mark the step setup: true if it prepares the lab", st.Kind)
-	case st.Points <= 0 && st.Phase == "steps" && !isControl(st.Action):
+	case st.Points <= 0 && st.Phase == "steps" && !st.Info.Control:
 		l.fail(st.Line, st.Label(), "points", "a check in a lab needs points > 0 (and a hint)")
 	}
-}
-
-// isControl reports whether an action only orders other steps (wait, stop,
-// sleep), so a lab does not score it.
-func isControl(a Action) bool {
-	c, ok := a.(interface{ Control() bool })
-	return ok && c.Control()
 }
 
 func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
@@ -291,7 +284,7 @@ func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
 			case slices.Contains(commonStepFields, k):
 				common.fields[k] = item.fields[k]
 				commonValue[k] = item.fields[k].value
-			case l.reg[k] != nil:
+			case l.reg.Has(k):
 				kinds = append(kinds, k)
 			default:
 				if st.Name == "" {
@@ -327,7 +320,8 @@ func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
 			l.fail(item.line, st.Label(), "name", "must not be empty")
 		}
 		body := item.fields[st.Kind]
-		st.Action = l.reg[st.Kind]()
+		st.Info = l.reg[st.Kind]
+		st.Action = st.Info.New()
 		if body.value == nil && body.fields == nil {
 			body = &tree{line: body.line, keyLine: body.keyLine, fields: map[string]*tree{}, value: map[string]any{}}
 		}
@@ -340,6 +334,9 @@ func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
 		l.compileExprs(st, body)
 		if p, ok := st.Action.(Preparer); ok {
 			l.fieldErrors(p.Prepare(s), body, st)
+		}
+		if msg := checkNamespaces(st, s.Spec.Namespace, ", the scenario's namespace"); msg != "" {
+			l.fail(body.lineOf(), st.Label(), st.Kind, "%s", msg)
 		}
 		out = append(out, st)
 	}
@@ -592,14 +589,4 @@ func sortedKeys(m map[string]*tree) []string {
 	}
 	sort.Slice(keys, func(i, j int) bool { return m[keys[i]].keyLine < m[keys[j]].keyLine })
 	return keys
-}
-
-// Kinds lists the registered step kinds in order.
-func (r Registry) Kinds() []string {
-	kinds := make([]string, 0, len(r))
-	for k := range r {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	return kinds
 }

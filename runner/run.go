@@ -53,7 +53,10 @@ type Options struct {
 	FailFast bool
 	// Parallel runs up to this many scenarios at once (default 1), each in
 	// its own namespace. Results keep the scenarios' order.
-	Parallel      int
+	Parallel int
+	// AllowContexts are kubeconfig contexts (patterns) where disrupting
+	// scenarios may run, besides local clusters' (see CheckPolicy).
+	AllowContexts []string
 	KdrillVersion string
 	// Observers are told of every change to the results, in order.
 	Observers []Observer
@@ -97,7 +100,15 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		Cluster:       ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
 	}
 	r := &run{opts: opts, results: res}
-	v, err := opts.Cluster.Ping(ctx)
+	// The safety policy holds for every caller; nothing is sent when it
+	// refuses.
+	err := CheckPolicy(scenarios, PolicyOptions{
+		Namespace: opts.Namespace, Context: opts.Cluster.Context, AllowContexts: opts.AllowContexts, DryRun: opts.Cluster.DryRun,
+	})
+	var v string
+	if err == nil {
+		v, err = opts.Cluster.Ping(ctx)
+	}
 	if err != nil {
 		res.Outcome = Errored
 		for _, s := range scenarios {
@@ -369,7 +380,7 @@ func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *S
 	}()
 	// A step that runs until stopped (a monitor) says when it is set up; the
 	// next step starts only then, so it cannot act before it is observed.
-	if isContinuous(st.Action) {
+	if st.Info.Continuous {
 		select {
 		case <-t.ready:
 		case <-t.done:
@@ -389,7 +400,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	}
 	var ctx context.Context
 	var cancel context.CancelFunc
-	if isContinuous(st.Action) && st.Timeout.Duration == 0 {
+	if st.Info.Continuous && st.Timeout.Duration == 0 {
 		ctx, cancel = context.WithCancel(stepParent) // bounded by the scenario
 	} else {
 		ctx, cancel = context.WithTimeout(stepParent, timeout)
@@ -400,7 +411,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	if t != nil {
 		senv.ready = func() { t.once.Do(func() { close(t.ready) }) }
 	}
-	ctx = WithLogger(ctx, log)
+	ctx = withStepPolicy(WithLogger(ctx, log), st)
 	r.results.Update(func() {
 		sr.Outcome = Running
 		sr.StartedAt = clk.Now()
@@ -431,6 +442,10 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		default:
 			sr.Outcome = outcomeOf(runCtx, err)
 			msg := err.Error()
+			var refused *PolicyError
+			if errors.As(err, &refused) {
+				msg = refused.Msg
+			}
 			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
 				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 			}
@@ -703,7 +718,7 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 		r.notify(StepStarted, sr, res)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
 		if p, ok := st.Action.(Planner); ok {
-			pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			pctx, cancel := context.WithTimeout(withStepPolicy(ctx, st), 30*time.Second)
 			text, err = p.Plan(pctx, senv)
 			cancel()
 		}

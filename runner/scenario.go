@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,6 +127,8 @@ type Step struct {
 
 	// Kind is the action's key in the registry, such as "apply".
 	Kind string `json:"-"`
+	// Info is the kind's description from the registry.
+	Info KindInfo `json:"-"`
 	// Action is the decoded action spec.
 	Action Action `json:"-"`
 	// Index is the step's position in its list; Phase is "steps" or "finally".
@@ -152,21 +155,19 @@ type Action interface {
 	Run(ctx context.Context, env *Env) (any, error)
 }
 
-// Destructive is implemented by actions that delete what the scenario did
-// not create (delete, kill, killPoisson); a scenario with one runs only
-// against an allowed kubeconfig context.
-type Destructive interface {
-	Destructive() bool
-}
-
-// DestructiveStep returns the first step that deletes or kills, or nil.
-func (s *Scenario) DestructiveStep() *Step {
-	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
-		if d, ok := st.Action.(Destructive); ok && d.Destructive() {
+// DisruptingStep returns the first step whose effect is Disrupts, or nil.
+func (s *Scenario) DisruptingStep() *Step {
+	for _, st := range s.AllSteps() {
+		if st.Effect() == Disrupts {
 			return st
 		}
 	}
 	return nil
+}
+
+// AllSteps returns the steps, then the finally steps.
+func (s *Scenario) AllSteps() []*Step {
+	return slices.Concat(s.Spec.Steps, s.Spec.Finally)
 }
 
 // Planner is implemented by actions that write: in a dry run (kdrill run
@@ -189,15 +190,19 @@ type ExprScope interface {
 	ExprNames() map[string]any
 }
 
-// ReadOnly is implemented by actions that never write to the cluster, the
-// only ones a lab's checks may use.
-type ReadOnly interface {
-	ReadOnly() bool
+// Effecter is implemented by actions whose effect depends on their spec
+// (a command marked readOnly); it overrides the kind's declared Effect.
+type Effecter interface {
+	Effect() Effect
 }
 
-func isReadOnly(a Action) bool {
-	r, ok := a.(ReadOnly)
-	return ok && r.ReadOnly()
+// Effect is what the step does to the cluster: its action's own say, else
+// its kind's declaration (Disrupts when the kind declares none).
+func (s *Step) Effect() Effect {
+	if e, ok := s.Action.(Effecter); ok {
+		return e.Effect()
+	}
+	return s.Info.Effect
 }
 
 // StepReferrer is implemented by actions that name other steps (wait and
@@ -206,9 +211,6 @@ func isReadOnly(a Action) bool {
 type StepReferrer interface {
 	StepRefs() []string
 }
-
-// Registry maps a step kind's YAML key to a constructor of its spec.
-type Registry map[string]func() Action
 
 // Duration is a time.Duration written as a Go duration string ("30s", "2m").
 type Duration struct{ time.Duration }

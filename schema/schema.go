@@ -56,9 +56,9 @@ func Generate(registry runner.Registry) ([]byte, error) {
 	props := step["properties"].(node)
 	var oneOf []any
 	for _, kind := range kinds {
-		action := registry[kind]()
+		action := registry[kind].New()
 		t := reflect.TypeOf(action).Elem()
-		defaults := reflect.ValueOf(registry[kind]()).Elem()
+		defaults := reflect.ValueOf(registry[kind].New()).Elem()
 		defaults.Addr().Interface().(runner.Action).Default()
 		def := object(t, &defaults, defs)
 		summary, _, _ := strings.Cut(doc(t, ""), "Example:")

@@ -174,6 +174,3 @@ func (a *Assert) failure(what string, values map[string]any, evalErr error) erro
 type AssertionError struct{ Msg string }
 
 func (e *AssertionError) Error() string { return e.Msg }
-
-// ReadOnly says an assert never writes.
-func (a *Assert) ReadOnly() bool { return true }

@@ -68,9 +68,6 @@ func (c *Capacity) ExprNames() map[string]any {
 	return map[string]any{"capacity": CapacityOutput{}}
 }
 
-// ReadOnly says capacity never writes.
-func (c *Capacity) ReadOnly() bool { return true }
-
 // Run reads nodes and pods and sums them.
 func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	nodes, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: c.Selector})

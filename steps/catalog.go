@@ -31,48 +31,32 @@ type FieldDoc struct {
 	Enum    []string
 }
 
-// outputTypes names the output each kind gives to later expressions; a
-// test checks that every *Output type of this package is listed.
-var outputTypes = map[string]reflect.Type{
-	"apply":           reflect.TypeFor[ApplyOutput](),
-	"assert":          reflect.TypeFor[AssertOutput](),
-	"capacity":        reflect.TypeFor[CapacityOutput](),
-	"delete":          reflect.TypeFor[DeleteOutput](),
-	"events":          reflect.TypeFor[EventsOutput](),
-	"expectRejection": reflect.TypeFor[ExpectRejectionOutput](),
-	"http":            reflect.TypeFor[HTTPOutput](),
-	"kill":            reflect.TypeFor[KillOutput](),
-	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
-	"monitor":         reflect.TypeFor[MonitorOutput](),
-	"patch":           reflect.TypeFor[PatchOutput](),
-	"rollout":         reflect.TypeFor[RolloutOutput](),
-	"scale":           reflect.TypeFor[ScaleOutput](),
-	"switchSelector":  reflect.TypeFor[SwitchOutput](),
-}
-
 // OutputTypeNames lists the output types the catalogue documents.
 func OutputTypeNames() []string {
 	var names []string
-	for _, t := range outputTypes {
-		names = append(names, t.Name())
+	for _, k := range Registry {
+		if k.Output != nil {
+			names = append(names, k.Output.Name())
+		}
 	}
 	return names
 }
 
 // Describe returns the documentation of a registered step kind.
 func Describe(kind string) KindDoc {
-	ctor := Registry[kind]
-	if ctor == nil {
+	info, ok := Registry[kind]
+	if !ok {
 		return KindDoc{Kind: kind}
 	}
+	ctor := info.New
 	t := reflect.TypeOf(ctor()).Elem()
 	summary, example, _ := strings.Cut(docComments[t.Name()], "Example:")
 	kd := KindDoc{Kind: kind, Summary: strings.TrimSpace(summary), Example: dedent(example)}
 	defaults := reflect.ValueOf(ctor()).Elem()
 	defaults.Addr().Interface().(runner.Action).Default()
 	kd.Fields = fieldDocs(t, "", defaults)
-	if ot, ok := outputTypes[kind]; ok {
-		kd.Outputs = fieldDocs(ot, "", reflect.Value{})
+	if info.Output != nil {
+		kd.Outputs = fieldDocs(info.Output, "", reflect.Value{})
 	}
 	return kd
 }

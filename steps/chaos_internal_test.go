@@ -75,7 +75,6 @@ func TestKillPoissonValidation(t *testing.T) {
 		want string
 	}{
 		"empty selector":        {KillPoisson{}, "selector: required"},
-		"system namespace":      {KillPoisson{PodTarget: PodTarget{Selector: "a=b", Namespace: "kube-system"}}, "system namespace"},
 		"unsafe is allowed":     {KillPoisson{PodTarget: PodTarget{Namespace: "kube-system", AllowUnsafe: true}}, ""},
 		"process needs rate":    {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Duration: runner.Duration{Duration: time.Second}}, "rate: must be > 0"},
 		"process needs dur":     {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Rate: 1}, "duration: required"},

@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +33,10 @@ type Delete struct {
 	MustExist bool `json:"mustExist,omitempty"`
 	// Wait until the objects are gone (default true).
 	Wait *bool `json:"wait,omitempty"`
+	// AllowUnsafe permits deleting in a system namespace (kube-system,
+	// kube-public, kube-node-lease), or one of those namespaces itself.
+	// Default false.
+	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
 }
 
 // DeleteOutput is what steps.NAME holds after a delete.
@@ -113,6 +119,24 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 	return out, err
 }
 
+// TargetNamespaces names where the objects are, for the safety policy; a
+// Namespace object is its own.
+func (d *Delete) TargetNamespaces() []string {
+	if isNamespaceKind(d.APIVersion, d.Kind) && d.Name != "" {
+		return []string{d.Name}
+	}
+	return []string{d.Namespace}
+}
+
+// AllowsUnsafe says whether the step lifted the safety policy.
+func (d *Delete) AllowsUnsafe() bool { return d.AllowUnsafe }
+
+// isNamespaceKind reports whether a kind, as a scenario may write it, is
+// the core Namespace.
+func isNamespaceKind(apiVersion, kind string) bool {
+	return (apiVersion == "" || apiVersion == "v1") && slices.Contains([]string{"namespace", "namespaces", "ns"}, strings.ToLower(kind))
+}
+
 func ptrTo[T any](v T) *T { return &v }
 
 // deleteRetrying deletes an object, trying again after transient errors. A
@@ -129,6 +153,3 @@ func deleteRetrying(ctx context.Context, env *runner.Env, client dynamic.Resourc
 		return err
 	})
 }
-
-// Destructive says a delete runs only against an allowed context.
-func (d *Delete) Destructive() bool { return true }

@@ -181,6 +181,3 @@ func sortEvents(evs []*unstructured.Unstructured) {
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return when(evs[i]).Before(when(evs[j])) })
 }
-
-// ReadOnly says an events step never writes.
-func (e *Events) ReadOnly() bool { return true }

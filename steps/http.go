@@ -396,6 +396,3 @@ func clipBody(s string) string {
 	}
 	return s[:1024] + "…"
 }
-
-// ReadOnly says an http step never writes to the cluster.
-func (h *HTTP) ReadOnly() bool { return true }

@@ -53,9 +53,6 @@ func (k *Kill) Validate() error {
 	return errs.Err()
 }
 
-// Prepare refuses a scenario namespace that is a system namespace.
-func (k *Kill) Prepare(s *runner.Scenario) error { return k.prepare(s) }
-
 // Run deletes the batch.
 func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	target, chosen, elig, err := k.victims(ctx, env)
@@ -66,9 +63,6 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
 	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
 }
-
-// Destructive says a kill runs only against an allowed context.
-func (k *Kill) Destructive() bool { return true }
 
 // victims lists the target's pods and chooses, with the scenario's seed,
 // the ones to delete; elig counts the pods that could have been chosen.

@@ -132,9 +132,6 @@ func (k *KillPoisson) Validate() error {
 	return errs.Err()
 }
 
-// Prepare refuses a scenario namespace that is a system namespace.
-func (k *KillPoisson) Prepare(s *runner.Scenario) error { return k.prepare(s) }
-
 // plannedKill is one entry of the schedule: when, and how many.
 type plannedKill struct {
 	at    time.Duration
@@ -332,9 +329,6 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list
 	}
 	return list, get, cancel, nil
 }
-
-// Destructive says a killPoisson runs only against an allowed context.
-func (k *KillPoisson) Destructive() bool { return true }
 
 // seed is the step's own seed, or one derived from the scenario's recorded
 // seed and the step's position.

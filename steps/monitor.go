@@ -124,9 +124,6 @@ func (m *Monitor) Validate() error {
 	return errs.Err()
 }
 
-// Continuous says a monitor runs until it is stopped.
-func (m *Monitor) Continuous() bool { return true }
-
 // Run samples until ctx ends, then computes the measures.
 func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 	var watchers []*workloadWatcher
@@ -450,9 +447,6 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	rank = min(max(rank, 1), len(sorted))
 	return sorted[rank-1]
 }
-
-// ReadOnly says a monitor never writes.
-func (m *Monitor) ReadOnly() bool { return true }
 
 // gapsWithin turns the run's API server outages into gaps of a series that
 // ran from start to end; an outage still going on ends the series' gap at

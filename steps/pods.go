@@ -18,10 +18,6 @@ import (
 	"github.com/kdrill/kdrill/runner"
 )
 
-// systemNamespaces are never chaos targets unless a scenario sets
-// allowUnsafe.
-var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
-
 // PodTarget selects the pods a chaos step may delete: Running pods, not
 // already terminating, matched by a label selector or by a workload's own
 // selector.
@@ -35,7 +31,9 @@ type PodTarget struct {
 	// Namespace of the pods; defaults to the scenario's namespace.
 	Namespace string `json:"namespace,omitempty"`
 	// AllowUnsafe permits system namespaces (kube-system, kube-public,
-	// kube-node-lease) and an empty selector. Default false.
+	// kube-node-lease), whichever way they are reached (this field, the
+	// workload's namespace, the scenario's, -n), and an empty selector.
+	// Default false.
 	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
 	// GracePeriodSeconds overrides the pods' termination grace period.
 	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
@@ -58,18 +56,20 @@ func (p *PodTarget) validate(errs *runner.FieldErrors) {
 	if p.GracePeriodSeconds != nil && *p.GracePeriodSeconds < 0 {
 		errs.Add("gracePeriodSeconds", "must be >= 0")
 	}
-	if slices.Contains(systemNamespaces, p.Namespace) && !p.AllowUnsafe {
-		errs.Add("namespace", "%s is a system namespace; chaos steps refuse it unless allowUnsafe: true", p.Namespace)
-	}
 }
 
-// prepare refuses a scenario that runs in a system namespace.
-func (p *PodTarget) prepare(s *runner.Scenario) error {
-	if p.Namespace == "" && slices.Contains(systemNamespaces, s.Spec.Namespace) && !p.AllowUnsafe {
-		return &runner.FieldError{Field: "namespace", Msg: fmt.Sprintf("the scenario runs in %s, a system namespace; chaos steps refuse it unless allowUnsafe: true", s.Spec.Namespace)}
+// TargetNamespaces names where the pods are, for the safety policy: the
+// workload's namespace wins over the step's, which wins over the
+// scenario's ("").
+func (p *PodTarget) TargetNamespaces() []string {
+	if p.Workload != nil && p.Workload.Namespace != "" {
+		return []string{p.Workload.Namespace}
 	}
-	return nil
+	return []string{p.Namespace}
 }
+
+// AllowsUnsafe says whether the step lifted the safety policy.
+func (p *PodTarget) AllowsUnsafe() bool { return p.AllowUnsafe }
 
 // resolvedPods is a PodTarget bound to a namespace and a selector.
 type resolvedPods struct {
@@ -77,15 +77,12 @@ type resolvedPods struct {
 	selector  labels.Selector
 }
 
-// resolve finds the namespace and selector, refusing a system namespace
-// that came from the command line.
+// resolve finds the namespace and selector. The engine's safety policy
+// guards the namespace, here and on the wire.
 func (p *PodTarget) resolve(ctx context.Context, env *runner.Env) (*resolvedPods, error) {
 	ns := p.Namespace
 	if ns == "" {
 		ns = env.Namespace
-	}
-	if slices.Contains(systemNamespaces, ns) && !p.AllowUnsafe {
-		return nil, fmt.Errorf("refusing to delete pods in %s, a system namespace (set allowUnsafe: true to allow it)", ns)
 	}
 	if p.Workload == nil {
 		sel, err := labels.Parse(p.Selector)

@@ -1,28 +1,36 @@
 //go:generate go run ../internal/gendocs
 
 // Package steps holds the catalogue of actions a scenario can take: one file
-// per step kind, and the registry below that maps each YAML key to it.
+// per step kind, and the registry below that says everything else about
+// each: its spec, its output, and what it does to the cluster.
 package steps
 
-import "github.com/kdrill/kdrill/runner"
+import (
+	"reflect"
 
-// Registry is every step kind, keyed by the YAML key that selects it.
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Registry is every step kind, keyed by the YAML key that selects it. A kind
+// that leaves Effect unset is taken to disrupt, and passes the safety policy.
 var Registry = runner.Registry{
-	"apply":           func() runner.Action { return &Apply{} },
-	"assert":          func() runner.Action { return &Assert{} },
-	"capacity":        func() runner.Action { return &Capacity{} },
-	"delete":          func() runner.Action { return &Delete{} },
-	"events":          func() runner.Action { return &Events{} },
-	"expectRejection": func() runner.Action { return &ExpectRejection{} },
-	"http":            func() runner.Action { return &HTTP{} },
-	"kill":            func() runner.Action { return &Kill{} },
-	"killPoisson":     func() runner.Action { return &KillPoisson{} },
-	"monitor":         func() runner.Action { return &Monitor{} },
-	"patch":           func() runner.Action { return &Patch{} },
-	"rollout":         func() runner.Action { return &Rollout{} },
-	"scale":           func() runner.Action { return &Scale{} },
-	"sleep":           func() runner.Action { return &Sleep{} },
-	"switchSelector":  func() runner.Action { return &SwitchSelector{} },
-	"stop":            func() runner.Action { return &Stop{} },
-	"wait":            func() runner.Action { return &Wait{} },
+	"apply":           {New: func() runner.Action { return &Apply{} }, Output: out[ApplyOutput](), Effect: runner.Writes},
+	"assert":          {New: func() runner.Action { return &Assert{} }, Output: out[AssertOutput](), Effect: runner.Reads},
+	"capacity":        {New: func() runner.Action { return &Capacity{} }, Output: out[CapacityOutput](), Effect: runner.Reads},
+	"delete":          {New: func() runner.Action { return &Delete{} }, Output: out[DeleteOutput](), Effect: runner.Disrupts},
+	"events":          {New: func() runner.Action { return &Events{} }, Output: out[EventsOutput](), Effect: runner.Reads},
+	"expectRejection": {New: func() runner.Action { return &ExpectRejection{} }, Output: out[ExpectRejectionOutput](), Effect: runner.Writes},
+	"http":            {New: func() runner.Action { return &HTTP{} }, Output: out[HTTPOutput](), Effect: runner.Reads},
+	"kill":            {New: func() runner.Action { return &Kill{} }, Output: out[KillOutput](), Effect: runner.Disrupts},
+	"killPoisson":     {New: func() runner.Action { return &KillPoisson{} }, Output: out[KillPoissonOutput](), Effect: runner.Disrupts},
+	"monitor":         {New: func() runner.Action { return &Monitor{} }, Output: out[MonitorOutput](), Effect: runner.Reads, Continuous: true},
+	"patch":           {New: func() runner.Action { return &Patch{} }, Output: out[PatchOutput](), Effect: runner.Writes},
+	"rollout":         {New: func() runner.Action { return &Rollout{} }, Output: out[RolloutOutput](), Effect: runner.Writes},
+	"scale":           {New: func() runner.Action { return &Scale{} }, Output: out[ScaleOutput](), Effect: runner.Writes},
+	"sleep":           {New: func() runner.Action { return &Sleep{} }, Effect: runner.Reads, Control: true},
+	"switchSelector":  {New: func() runner.Action { return &SwitchSelector{} }, Output: out[SwitchOutput](), Effect: runner.Writes},
+	"stop":            {New: func() runner.Action { return &Stop{} }, Effect: runner.Reads, Control: true},
+	"wait":            {New: func() runner.Action { return &Wait{} }, Effect: runner.Reads, Control: true},
 }
+
+func out[T any]() reflect.Type { return reflect.TypeFor[T]() }

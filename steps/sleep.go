@@ -42,9 +42,3 @@ func (s *Sleep) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return map[string]any{"slept": s.Duration.Duration.Round(time.Millisecond).String()}, nil
 	}
 }
-
-// ReadOnly says a sleep never writes.
-func (s *Sleep) ReadOnly() bool { return true }
-
-// Control says a sleep only orders other steps.
-func (s *Sleep) Control() bool { return true }

@@ -36,9 +36,3 @@ func (s *Stop) StepRefs() []string { return s.Steps }
 func (s *Stop) Run(ctx context.Context, env *runner.Env) (any, error) {
 	return nil, env.Stop(ctx, s.Steps)
 }
-
-// ReadOnly says a stop never writes.
-func (s *Stop) ReadOnly() bool { return true }
-
-// Control says a stop only orders other steps.
-func (s *Stop) Control() bool { return true }

@@ -44,9 +44,3 @@ func validateStepNames(names []string) error {
 	}
 	return errs.Err()
 }
-
-// ReadOnly says a wait never writes.
-func (w *Wait) ReadOnly() bool { return true }
-
-// Control says a wait only orders other steps.
-func (w *Wait) Control() bool { return true }

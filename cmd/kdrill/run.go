@@ -278,10 +278,11 @@ func (o *RunOptions) Complete() error {
 	if o.cluster, err = runner.Connect(o.Connection); err != nil {
 		return err
 	}
-	if o.DryRun {
-		return nil // a dry run changes nothing, wherever it points
-	}
-	return checkContexts(o.scenarios, o.cluster.Context, o.AllowContexts)
+	// The engine's safety policy, checked now so a refusal is exit 2 with
+	// nothing sent; runner.Run checks it again for any other caller.
+	return runner.CheckPolicy(o.scenarios, runner.PolicyOptions{
+		Namespace: o.Namespace, Context: o.cluster.Context, AllowContexts: o.AllowContexts, DryRun: o.DryRun,
+	})
 }
 
 // Run runs the scenarios, writing results.json as they go, and returns an
@@ -309,6 +310,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Seed:           o.Seed,
 		FailFast:       o.FailFast,
 		Parallel:       o.Parallel,
+		AllowContexts:  o.AllowContexts,
 		KdrillVersion:  version,
 		Observers:      observers,
 	})

@@ -35,7 +35,7 @@ func stepsCommand() *cli.Command {
 // Validate checks that every kind named exists.
 func (o *StepsOptions) Validate() error {
 	for _, k := range o.Kinds {
-		if steps.Registry[k] == nil {
+		if !steps.Registry.Has(k) {
 			return runner.Usagef("kdrill steps: no step kind %q; kinds: %s", k, strings.Join(steps.Registry.Kinds(), ", "))
 		}
 	}

@@ -1,0 +1,203 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// The safety policy. Steps that disrupt (delete, kill, evict, and any kind
+// that declares no effect) are held to it at three points, so no caller of
+// this package and no step kind can get around it:
+//
+//   - at load, for the namespaces a step names and the scenario's own;
+//   - before a run starts (CheckPolicy, which Run calls too), for -n and for
+//     the kubeconfig context;
+//   - on the wire: every DELETE and eviction the cluster's clients send is
+//     refused when its namespace is a system namespace, unless the step that
+//     sends it allows it.
+
+// SystemNamespaces are the cluster's own namespaces: disrupting steps refuse
+// them, and deleting one of them, unless the step sets allowUnsafe.
+var SystemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// IsSystemNamespace reports whether ns is one of SystemNamespaces.
+func IsSystemNamespace(ns string) bool { return slices.Contains(SystemNamespaces, ns) }
+
+// Targeter is implemented by disrupting actions that name the namespaces
+// they act in (a workload's, the step's own); "" stands for the scenario's.
+// An action that does not implement it acts in the scenario's namespace.
+type Targeter interface {
+	TargetNamespaces() []string
+}
+
+// Unsafe is implemented by actions that can be told to go where the safety
+// policy would refuse them (allowUnsafe: true).
+type Unsafe interface {
+	AllowsUnsafe() bool
+}
+
+// AllowsUnsafe reports whether the step lifted the safety policy.
+func (s *Step) AllowsUnsafe() bool {
+	u, ok := s.Action.(Unsafe)
+	return ok && u.AllowsUnsafe()
+}
+
+// PolicyError is a write the safety policy refused.
+type PolicyError struct{ Msg string }
+
+func (e *PolicyError) Error() string { return e.Msg }
+
+// systemNamespaceRefusal is the one wording of a refused system namespace.
+func systemNamespaceRefusal(ns, how string) string {
+	return fmt.Sprintf("%s is a system namespace%s; disrupting steps refuse it unless the step sets allowUnsafe: true", ns, how)
+}
+
+// checkNamespaces returns a message for the first system namespace a
+// disrupting step would act in, when scenarioNS stands for "", or "".
+func checkNamespaces(st *Step, scenarioNS, how string) string {
+	if st.Action == nil || st.Effect() != Disrupts || st.AllowsUnsafe() {
+		return ""
+	}
+	targets := []string{""}
+	if t, ok := st.Action.(Targeter); ok && len(t.TargetNamespaces()) > 0 {
+		targets = t.TargetNamespaces()
+	}
+	for _, ns := range targets {
+		via := ""
+		if ns == "" {
+			ns, via = scenarioNS, how
+		}
+		if IsSystemNamespace(ns) {
+			return systemNamespaceRefusal(ns, via)
+		}
+	}
+	return ""
+}
+
+// PolicyOptions are what the policy checks a run against before it starts.
+type PolicyOptions struct {
+	// Namespace is -n: every scenario's namespace when set.
+	Namespace string
+	// Context is the kubeconfig context the run talks to ("" in a pod).
+	Context string
+	// AllowContexts are patterns (* for any text) of contexts where
+	// disrupting scenarios may run, besides LocalContexts.
+	AllowContexts []string
+	// DryRun runs change nothing, so the context guard does not apply.
+	DryRun bool
+}
+
+// LocalContexts are the kubeconfig contexts of local development clusters
+// (kdrill's own is kwok-kdrill), where disrupting is expected.
+var LocalContexts = []string{"kwok-*", "kind-*", "k3d-*", "minikube", "docker-desktop", "rancher-desktop", "orbstack"}
+
+// InCluster names the context of in-cluster configuration, for
+// --allow-context.
+const InCluster = "(in-cluster)"
+
+// CheckPolicy refuses, before anything is sent, a run whose disrupting
+// steps would act in a system namespace through -n, or that would disrupt
+// through a kubeconfig context that is neither local, nor allowed, nor
+// listed in the scenario's spec.contexts. Run calls it too.
+func CheckPolicy(scenarios []*Scenario, opts PolicyOptions) error {
+	var errs LoadErrors
+	for _, s := range scenarios {
+		ns, how := s.Spec.Namespace, ", the scenario's namespace"
+		if opts.Namespace != "" {
+			ns, how = opts.Namespace, " (given with -n)"
+		}
+		for _, st := range s.AllSteps() {
+			if msg := checkNamespaces(st, ns, how); msg != "" {
+				errs = append(errs, &LoadError{File: s.File, Line: st.Line, Step: st.Label(), Field: st.Kind, Msg: msg})
+			}
+		}
+		if opts.DryRun {
+			continue
+		}
+		if le := checkContext(s, opts); le != nil {
+			errs = append(errs, le)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func checkContext(s *Scenario, opts PolicyOptions) *LoadError {
+	st := s.DisruptingStep()
+	if st == nil {
+		return nil
+	}
+	context := opts.Context
+	if context == "" {
+		context = InCluster // no kubeconfig context: the pod's own service account
+	}
+	patterns := slices.Concat(LocalContexts, opts.AllowContexts, s.Spec.Contexts)
+	for _, p := range patterns {
+		if GlobMatch(p, context) {
+			return nil
+		}
+	}
+	return &LoadError{
+		File: s.File, Line: st.Line, Step: st.Label(),
+		Msg: fmt.Sprintf("this scenario disrupts (%s %s), and the kubeconfig context %q is not one it may touch: "+
+			"pass --allow-context %s if you mean it, or list the context in spec.contexts (allowed: %s)",
+			st.Kind, st.Effect(), context, context, strings.Join(patterns, ", ")),
+	}
+}
+
+type stepPolicyKey struct{}
+
+// stepPolicy is what the wire guard knows of the step sending a request.
+type stepPolicy struct {
+	label       string
+	allowUnsafe bool
+}
+
+// withStepPolicy tells the wire guard which step sends the context's
+// requests and whether it lifted the policy.
+func withStepPolicy(ctx context.Context, st *Step) context.Context {
+	return context.WithValue(ctx, stepPolicyKey{}, stepPolicy{label: st.Label(), allowUnsafe: st.AllowsUnsafe()})
+}
+
+// guardTransport refuses, before it leaves the process, every DELETE
+// (one object or a collection) and every eviction in a system namespace,
+// and the deletion of a system namespace itself, unless the step that sends
+// it set allowUnsafe. A request from no step (kdrill's own housekeeping) is
+// held to the policy too.
+func guardTransport(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if ns, what := disruptedNamespace(req); ns != "" && IsSystemNamespace(ns) {
+			p, _ := req.Context().Value(stepPolicyKey{}).(stepPolicy)
+			if !p.allowUnsafe {
+				return nil, &PolicyError{Msg: "refused to " + what + ": " + systemNamespaceRefusal(ns, "")}
+			}
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+// disruptedNamespace returns the namespace a request would disrupt, and
+// what it would do, or "" when it disrupts nothing namespaced.
+func disruptedNamespace(req *http.Request) (ns, what string) {
+	// /api/v1/namespaces/NS/... or /apis/GROUP/VERSION/namespaces/NS/...
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	i := slices.Index(parts, "namespaces")
+	if i < 0 || i+1 >= len(parts) || (parts[0] != "api" && parts[0] != "apis") {
+		return "", ""
+	}
+	ns, rest := parts[i+1], parts[i+2:]
+	switch {
+	case req.Method == http.MethodDelete && len(rest) == 0:
+		return ns, "delete the namespace " + ns
+	case req.Method == http.MethodDelete:
+		return ns, "delete " + strings.Join(rest, "/")
+	case req.Method == http.MethodPost && len(rest) == 3 && rest[2] == "eviction":
+		return ns, "evict " + strings.Join(rest[:2], "/")
+	}
+	return "", ""
+}

@@ -1,0 +1,70 @@
+package runner
+
+import (
+	"reflect"
+	"sort"
+)
+
+// Effect says what a step kind does to the cluster. The zero value is
+// Disrupts, so a kind that declares nothing is held to the strictest rules.
+type Effect int
+
+// The effects a step kind can declare, from the most to the least harmful.
+const (
+	// Disrupts: deletes, evicts or otherwise takes away what runs (kill,
+	// delete). Such steps pass the safety policy: no system namespace
+	// without allowUnsafe, and only allowed kubeconfig contexts.
+	Disrupts Effect = iota
+	// Writes: creates or changes objects (apply, scale, patch).
+	Writes
+	// Reads: never changes the cluster (assert, monitor, wait).
+	Reads
+)
+
+func (e Effect) String() string {
+	switch e {
+	case Writes:
+		return "writes"
+	case Reads:
+		return "reads"
+	}
+	return "disrupts"
+}
+
+// KindInfo describes one step kind: everything the engine, the docs and the
+// schema need to know of it besides its spec struct.
+type KindInfo struct {
+	// New returns an empty spec of the kind, to decode a step into.
+	New func() Action
+	// Output is the type of what the kind's Run returns (steps.NAME in later
+	// expressions); nil when it returns nothing.
+	Output reflect.Type
+	// Effect is what the kind does to the cluster; left unset, it disrupts.
+	Effect Effect
+	// Continuous kinds run until stopped (a monitor): in the background
+	// they end with a stop step or the end of the steps, and a step timeout
+	// does not bound them.
+	Continuous bool
+	// Control kinds only order other steps (wait, stop, sleep); a lab does
+	// not score them.
+	Control bool
+}
+
+// Registry maps a step kind's YAML key to its description.
+type Registry map[string]KindInfo
+
+// Kinds lists the registered step kinds in order.
+func (r Registry) Kinds() []string {
+	kinds := make([]string, 0, len(r))
+	for k := range r {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}
+
+// Has reports whether kind is registered.
+func (r Registry) Has(kind string) bool {
+	_, ok := r[kind]
+	return ok && r[kind].New != nil
+}
