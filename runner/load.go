@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // commonStepFields are the keys a step may have besides its one action.
@@ -40,26 +41,27 @@ func LoadWith(path string, reg Registry, opts LoadOptions) (*Scenario, error) {
 	return parse(path, data, reg, opts)
 }
 
-// ReadFileLimited reads a regular file of at most limit bytes.
+// ReadFileLimited reads a regular file of at most limit bytes. A named
+// pipe, a device or a socket is refused before it is opened (opening a pipe
+// would wait for a writer), and so is a symbolic link loop, by name.
 func ReadFileLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("file not found")
-		}
-		return nil, fmt.Errorf("cannot read: %w", errors.Unwrap(err))
+		return nil, fileError(path, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
+	switch {
+	case st.IsDir():
 		return nil, fmt.Errorf("is a directory, not a file")
-	}
-	if st.Size() > limit {
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("is a %s, not a regular file", fileType(st.Mode()))
+	case st.Size() > limit:
 		return nil, fmt.Errorf("file is %d bytes, larger than the %d kdrill reads", st.Size(), limit)
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileError(path, err)
+	}
+	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read: %w", err)
@@ -68,6 +70,36 @@ func ReadFileLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("file is larger than the %d bytes kdrill reads", limit)
 	}
 	return data, nil
+}
+
+// fileError says in a person's words why a file could not be opened.
+func fileError(path string, err error) error {
+	switch {
+	case isLinkLoop(err):
+		return fmt.Errorf("symbolic link loop: %s resolves to itself", path)
+	case errors.Is(err, os.ErrNotExist):
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return fmt.Errorf("symbolic link to %s, which does not exist", target)
+		}
+		return fmt.Errorf("file not found")
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("permission denied")
+	}
+	return fmt.Errorf("cannot read: %w", errors.Unwrap(err))
+}
+
+func isLinkLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }
+
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // Parse loads a scenario from data; path names it in errors and anchors
@@ -97,8 +129,8 @@ func (l *loader) fail(line int, step, field, format string, args ...any) {
 }
 
 func (l *loader) parse(data []byte) *Scenario {
-	if bytes.IndexByte(data, 0) >= 0 {
-		l.fail(0, "", "", "binary data, not YAML")
+	if msg := textEncodingProblem(data); msg != "" {
+		l.fail(0, "", "", "%s", msg)
 		return nil
 	}
 	docs, err := parseYAMLDocuments(data)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -212,6 +213,12 @@ type StepReferrer interface {
 	StepRefs() []string
 }
 
+// DurationPattern is what a duration may look like: what time.ParseDuration
+// accepts, without a sign. The loader and the JSON Schema both use it.
+const DurationPattern = `^(0|([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+$`
+
+var durationRE = regexp.MustCompile(DurationPattern)
+
 // Duration is a time.Duration written as a Go duration string ("30s", "2m").
 type Duration struct{ time.Duration }
 
@@ -222,11 +229,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("must be a duration such as \"30s\" or \"2m\"")
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("invalid duration %q: use a number with a unit such as 500ms, 30s, 2m", s)
-	}
-	if v < 0 {
+	switch {
+	case err == nil && strings.HasPrefix(s, "-"):
 		return fmt.Errorf("duration %q must not be negative", s)
+	case err != nil || !durationRE.MatchString(s):
+		return fmt.Errorf("invalid duration %q: use a number with a unit such as 500ms, 30s, 2m", s)
 	}
 	d.Duration = v
 	return nil

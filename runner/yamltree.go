@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -363,4 +365,35 @@ func ParseDocuments(data []byte) ([]Document, error) {
 		docs[i] = Document{Value: t.value, Line: t.line, tree: t}
 	}
 	return docs, nil
+}
+
+// textEncodingProblem says why data is not UTF-8 text kdrill can read, or
+// returns "": UTF-16 and UTF-32 (with or without a byte order mark) are
+// named, so the fix is clear; other binary data is called so.
+func textEncodingProblem(data []byte) string {
+	const fix = "; save it as UTF-8"
+	switch {
+	case bytes.HasPrefix(data, []byte{0, 0, 0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE, 0, 0}):
+		return "the file is UTF-32 text" + fix
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		return "the file is UTF-16 text" + fix
+	}
+	if bytes.IndexByte(data, 0) < 0 {
+		if !utf8.Valid(data) {
+			return "the file is not UTF-8 text (Latin-1 or another encoding?)" + fix
+		}
+		return ""
+	}
+	// Without a byte order mark, UTF-16 shows as every other byte zero.
+	zeros := 0
+	n := min(len(data), 512)
+	for i := 0; i < n; i++ {
+		if data[i] == 0 {
+			zeros++
+		}
+	}
+	if n >= 4 && zeros*3 >= n {
+		return "the file looks like UTF-16 or UTF-32 text (every other byte is zero)" + fix
+	}
+	return "binary data, not YAML"
 }

@@ -30,8 +30,6 @@ var JSON []byte
 // ID is where the schema says it lives.
 const ID = "https://kdrill.dev/schema/v1alpha1/scenario.json"
 
-// durationPattern matches what time.ParseDuration accepts, but for signs.
-const durationPattern = `^(0|([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+$`
 
 var (
 	durationType    = reflect.TypeFor[runner.Duration]()
@@ -173,7 +171,7 @@ func typeSchema(t reflect.Type, defs node) node {
 	}
 	switch t {
 	case durationType:
-		return node{"type": "string", "pattern": durationPattern, "examples": []string{"30s", "2m", "1h30m"}}
+		return node{"type": "string", "pattern": runner.DurationPattern, "examples": []string{"30s", "2m", "1h30m"}}
 	case intOrStringType:
 		return node{"type": []string{"integer", "string"}}
 	case exprType:

@@ -119,12 +119,12 @@ func StepsMarkdown(scenarioDir string) (string, error) {
 // shippedExamples finds, for each kind, the first step of a shipped
 // scenario that uses it, and its text as written.
 func shippedExamples(dir string) (map[string]example, error) {
-	files, err := runner.Discover([]string{dir})
+	found, err := runner.Discover([]string{dir})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]example{}
-	for _, f := range files {
+	for _, f := range found.Files {
 		s, err := runner.Load(f, registry())
 		if err != nil {
 			return nil, err

@@ -86,7 +86,7 @@ func (o *GradeOptions) Validate() error {
 
 // Complete loads the lab and builds the clients.
 func (o *GradeOptions) Complete() error {
-	s, err := runner.Load(o.Lab, registry())
+	s, err := loadScenario(o.Lab, runner.LoadOptions{})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/schema"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -235,7 +236,11 @@ func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.
 // Complete loads and validates every scenario, then builds the cluster
 // clients. It sends nothing to the cluster.
 func (o *RunOptions) Complete() error {
-	scenarios, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths})
+	var skipped io.Writer
+	if o.Verbose {
+		skipped = o.Stderr
+	}
+	scenarios, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths}, skipped)
 	if err != nil {
 		return err
 	}
@@ -351,19 +356,23 @@ func outcomeExit(o runner.Outcome) error {
 	return exitCode(exitFailed)
 }
 
-// loadScenarios discovers and loads every scenario, collecting all errors.
-func loadScenarios(paths []string, opts runner.LoadOptions) ([]*runner.Scenario, error) {
-	files, err := runner.Discover(paths)
+// loadScenarios discovers and loads every scenario, collecting all
+// errors. run, validate and grade all load through it, so they apply the
+// same checks. What discovery skipped is listed on skipped, when given.
+func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) ([]*runner.Scenario, error) {
+	found, err := runner.Discover(paths)
+	if skipped != nil && found != nil {
+		for _, s := range found.Skipped {
+			fmt.Fprintf(skipped, "skipped %s: %s\n", s.Path, s.Reason)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(files) == 0 {
-		return nil, runner.Usagef("no scenario files found in %s", strings.Join(paths, ", "))
-	}
 	var out []*runner.Scenario
 	var errs runner.LoadErrors
-	for _, f := range files {
-		s, err := runner.LoadWith(f, registry(), opts)
+	for _, f := range found.Files {
+		s, err := loadScenario(f, opts)
 		if err != nil {
 			var le runner.LoadErrors
 			if errors.As(err, &le) {
@@ -378,6 +387,27 @@ func loadScenarios(paths []string, opts runner.LoadOptions) ([]*runner.Scenario,
 		return nil, errs
 	}
 	return out, nil
+}
+
+// loadScenario loads one scenario file and checks it against the JSON
+// Schema editors use, so the two cannot disagree unnoticed.
+func loadScenario(file string, opts runner.LoadOptions) (*runner.Scenario, error) {
+	s, err := runner.LoadWith(file, registry(), opts)
+	if err != nil {
+		return nil, err
+	}
+	data, err := runner.ReadFileLimited(file, runner.MaxScenarioBytes)
+	if err != nil {
+		return nil, runner.LoadErrors{{File: file, Msg: err.Error()}}
+	}
+	if err := schema.Check(file, data); err != nil {
+		var le runner.LoadErrors
+		if errors.As(err, &le) {
+			return nil, le
+		}
+		return nil, err
+	}
+	return s, nil
 }
 
 // registry is the step catalogue the commands load scenarios with.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -16,7 +15,9 @@ type ValidateOptions struct {
 	Paths []string
 	// AllowOutsidePaths lets manifest paths leave their scenario's directory.
 	AllowOutsidePaths bool
-	Stdout            io.Writer
+	// Verbose lists the files a directory held that are not scenarios.
+	Verbose bool
+	Stdout  io.Writer
 
 	scenarios []*runner.Scenario
 }
@@ -26,9 +27,12 @@ func validateCommand() *cli.Command {
 		Name:      "validate",
 		Usage:     "check scenario files without a cluster: syntax, fields, expressions, manifests, and the JSON Schema",
 		ArgsUsage: "PATH...",
-		Flags:     []cli.Flag{allowOutsidePathsFlag()},
+		Flags: []cli.Flag{
+			allowOutsidePathsFlag(),
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also list the files skipped in directories (manifests, other YAML) and why"},
+		},
 		Action: func(c *cli.Context) error {
-			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Stdout: c.App.Writer}
+			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Verbose: c.Bool("verbose"), Stdout: c.App.Writer}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -48,30 +52,16 @@ func (o *ValidateOptions) Validate() error {
 	return nil
 }
 
-// Complete loads every scenario and checks it against the JSON Schema
-// editors use, so the two cannot disagree unnoticed; any problem is
-// returned with file and line.
+// Complete loads every scenario as run does; any problem is returned
+// with file and line.
 func (o *ValidateOptions) Complete() error {
-	s, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths})
+	var skipped io.Writer
+	if o.Verbose {
+		skipped = o.Stdout
+	}
+	s, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths}, skipped)
 	if err != nil {
 		return err
-	}
-	var errs runner.LoadErrors
-	for _, sc := range s {
-		data, err := runner.ReadFileLimited(sc.File, runner.MaxScenarioBytes)
-		if err != nil {
-			return err
-		}
-		if err := schema.Check(sc.File, data); err != nil {
-			var le runner.LoadErrors
-			if !errors.As(err, &le) {
-				return err
-			}
-			errs = append(errs, le...)
-		}
-	}
-	if len(errs) > 0 {
-		return errs
 	}
 	o.scenarios = s
 	return nil

@@ -11,6 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -36,6 +39,22 @@ func Connect(t testing.TB) *runner.Cluster {
 		t.Fatalf("connect to the local cluster: %v", err)
 	}
 	return c
+}
+
+// Admin returns a plain clientset for the local cluster, outside kdrill's
+// safety policy, for tests that prepare what kdrill must not touch (pods
+// in kube-system).
+func Admin(t testing.TB) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", Kubeconfig(t))
+	if err != nil {
+		t.Fatalf("local cluster kubeconfig: %v", err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
 }
 
 // Namespace creates a namespace for the test and deletes it when the test
