@@ -16,6 +16,8 @@ import (
 type KindDoc struct {
 	Kind    string
 	Summary string
+	// Effect is what the kind does to the cluster: reads, writes, disrupts.
+	Effect  string
 	Example string
 	Fields  []FieldDoc
 	// Outputs are what expressions of later steps see as steps.NAME.
@@ -51,7 +53,7 @@ func Describe(kind string) KindDoc {
 	ctor := info.New
 	t := reflect.TypeOf(ctor()).Elem()
 	summary, example, _ := strings.Cut(docComments[t.Name()], "Example:")
-	kd := KindDoc{Kind: kind, Summary: strings.TrimSpace(summary), Example: dedent(example)}
+	kd := KindDoc{Kind: kind, Summary: strings.TrimSpace(summary), Example: dedent(example), Effect: info.Effect.String()}
 	defaults := reflect.ValueOf(ctor()).Elem()
 	defaults.Addr().Interface().(runner.Action).Default()
 	kd.Fields = fieldDocs(t, "", defaults)
@@ -162,7 +164,7 @@ func (f FieldDoc) TypeNote() string {
 // Text renders the documentation for a terminal.
 func (d KindDoc) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n", d.Kind)
+	fmt.Fprintf(&b, "%s (%s)\n", d.Kind, d.Effect)
 	for _, line := range strings.Split(wrap(d.Summary, 76), "\n") {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}

@@ -77,15 +77,17 @@ func StepsMarkdown(scenarioDir string) (string, error) {
 	b.WriteString("Every step has a `name` and exactly one of these kinds, plus the common fields ")
 	b.WriteString("`timeout`, `continueOnError`, `background`, and in labs `points`, `hint` and `setup`. ")
 	b.WriteString("`kdrill steps KIND` prints the same in a terminal; [expressions.md](expressions.md) describes the expression environment.\n\n")
-	b.WriteString("| kind | what it does |\n| --- | --- |\n")
+	b.WriteString("The effect says what a kind does to the cluster: `reads`, `writes`, or `disrupts` ")
+	b.WriteString("(deletes or evicts: such steps pass the safety policy, see the README).\n\n")
+	b.WriteString("| kind | effect | what it does |\n| --- | --- | --- |\n")
 	for _, kind := range steps.Registry.Kinds() {
 		d := steps.Describe(kind)
 		first, _, _ := strings.Cut(d.Summary, ". ")
-		fmt.Fprintf(&b, "| [`%s`](#%s) | %s |\n", kind, strings.ToLower(kind), cell(strings.TrimSuffix(first, ".")+"."))
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", kind, strings.ToLower(kind), d.Effect, cell(strings.TrimSuffix(first, ".")+"."))
 	}
 	for _, kind := range steps.Registry.Kinds() {
 		d := steps.Describe(kind)
-		fmt.Fprintf(&b, "\n## %s\n\n%s\n", kind, d.Summary)
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n\nEffect: %s.\n", kind, d.Summary, d.Effect)
 		if len(d.Fields) > 0 {
 			b.WriteString("\n### Fields\n\n| field | type | default | description |\n| --- | --- | --- | --- |\n")
 			for _, f := range d.Fields {
