@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -96,8 +95,13 @@ func (e *Expr) IsZero() bool { return e == nil || strings.TrimSpace(e.Source) ==
 // Compile checks the expression against the environment (the base names
 // plus extra) and prepares it to run; it must give a boolean.
 func (e *Expr) Compile(extra map[string]any) error {
-	env := baseEnv()
-	maps.Copy(env, extra)
+	return e.compileIn(&exprScope{extra: extra})
+}
+
+// compileIn compiles the expression in a scenario's scope, which also
+// checks the field paths it reads.
+func (e *Expr) compileIn(sc *exprScope) error {
+	env := sc.env()
 	opts := append([]expr.Option{expr.Env(env)}, helperOptions...)
 	// AsBool refuses, at compile time, what is known not to be a boolean
 	// (len(objects)); the program that runs is compiled without it, so an
@@ -109,7 +113,7 @@ func (e *Expr) Compile(extra map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
 	}
-	if err := checkQuantityLiterals(e.Source); err != nil {
+	if err := sc.check(e.Source); err != nil {
 		return err
 	}
 	e.program = p
@@ -149,33 +153,6 @@ func (e *Expr) Eval(env map[string]any) (bool, map[string]any, error) {
 		return false, seen, fmt.Errorf("the expression gave %s (%T), not true or false", FormatValue(Trim(out)), out)
 	}
 	return b, seen, nil
-}
-
-// checkQuantityLiterals refuses, when the scenario loads, a quantity("...")
-// whose text is not a Kubernetes quantity, instead of failing the step.
-func checkQuantityLiterals(src string) error {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
-	}
-	v := &quantityLiterals{}
-	ast.Walk(&tree.Node, v)
-	return v.err
-}
-
-type quantityLiterals struct{ err error }
-
-func (v *quantityLiterals) Visit(node *ast.Node) {
-	call, ok := (*node).(*ast.CallNode)
-	if !ok || v.err != nil || len(call.Arguments) != 1 {
-		return
-	}
-	if id, ok := call.Callee.(*ast.IdentifierNode); !ok || id.Value != "quantity" {
-		return
-	}
-	if lit, ok := call.Arguments[0].(*ast.StringNode); ok {
-		_, v.err = Quantity(lit.Value)
-	}
 }
 
 // probeSources lists the longest field paths and len() calls in the
@@ -264,8 +241,11 @@ type templatePart struct {
 
 // CompileTemplate parses and compiles the ${{ }} parts of text.
 func CompileTemplate(text string, extra map[string]any) (*Template, error) {
-	env := baseEnv()
-	maps.Copy(env, extra)
+	return compileTemplateIn(text, &exprScope{extra: extra})
+}
+
+func compileTemplateIn(text string, sc *exprScope) (*Template, error) {
+	env := sc.env()
 	t := &Template{}
 	rest := text
 	for {
@@ -282,6 +262,9 @@ func CompileTemplate(text string, extra map[string]any) (*Template, error) {
 		p, err := expr.Compile(src, append([]expr.Option{expr.Env(env)}, helperOptions...)...)
 		if err != nil {
 			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, oneLine(firstLine(err.Error())))
+		}
+		if err := sc.check(src); err != nil {
+			return nil, fmt.Errorf("${{ %s }}: %w", src, err)
 		}
 		t.parts = append(t.parts, templatePart{text: rest[:i]}, templatePart{program: p, source: src})
 		rest = rest[i+j+2:]
@@ -397,6 +380,17 @@ type ValueTemplate struct {
 
 // CompileValue compiles every template in v.
 func CompileValue(v any, extra map[string]any) (*ValueTemplate, error) {
+	return compileValueIn(v, &exprScope{extra: extra})
+}
+
+// CompileValue compiles every template in v in the scope of the step being
+// loaded (its Prepare calls this), so a template's field paths are checked
+// as expressions' are.
+func (s *Scenario) CompileValue(v any) (*ValueTemplate, error) {
+	return compileValueIn(v, s.loading)
+}
+
+func compileValueIn(v any, sc *exprScope) (*ValueTemplate, error) {
 	vt := &ValueTemplate{value: v, templates: map[string]*Template{}}
 	var firstErr error
 	walkStrings(v, func(s string) {
@@ -406,7 +400,7 @@ func CompileValue(v any, extra map[string]any) (*ValueTemplate, error) {
 		if _, done := vt.templates[s]; done {
 			return
 		}
-		t, err := CompileTemplate(s, extra)
+		t, err := compileTemplateIn(s, sc)
 		if err != nil {
 			firstErr = err
 			return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,6 +123,22 @@ type loader struct {
 	reg  Registry
 	opts LoadOptions
 	errs LoadErrors
+	// names are every step of the scenario, for "runs later" messages.
+	names map[string]*Step
+}
+
+// stepNames pre-reads the names of a list's steps.
+func stepNames(list *tree, phase string) map[string]*Step {
+	out := map[string]*Step{}
+	if list == nil {
+		return out
+	}
+	for i, item := range list.items {
+		if n, ok := item.child("name").stringValue(); ok {
+			out[n] = &Step{Name: n, Phase: phase, Index: i}
+		}
+	}
+	return out
 }
 
 func (l *loader) fail(line int, step, field, format string, args ...any) {
@@ -236,8 +253,10 @@ func (l *loader) parse(data []byte) *Scenario {
 	if steps == nil || len(steps.items) == 0 {
 		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "required: a list of at least one step")
 	}
-	s.Spec.Steps = l.steps(s, steps, "steps")
-	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally")
+	l.names = stepNames(steps, "steps")
+	maps.Copy(l.names, stepNames(spec.child("finally"), "finally"))
+	s.Spec.Steps = l.steps(s, steps, "steps", nil)
+	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally", s.Spec.Steps)
 
 	seen := map[string]*Step{}
 	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
@@ -287,9 +306,14 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	}
 }
 
-func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
+func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []*Step {
 	if list == nil {
 		return nil
+	}
+	// Expressions see the outputs of the steps before theirs.
+	avail := map[string]*Step{}
+	for _, st := range before {
+		avail[st.Name] = st
 	}
 	if list.items == nil {
 		if list.value != nil {
@@ -363,14 +387,18 @@ func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
 		}
 		st.Action.Default()
 		l.fieldErrors(st.Action.Validate(), body, st)
-		l.compileExprs(st, body)
+		sc := l.scope(s, st, avail)
+		l.compileExprs(st, body, sc)
 		if p, ok := st.Action.(Preparer); ok {
+			s.loading = sc
 			l.fieldErrors(p.Prepare(s), body, st)
+			s.loading = nil
 		}
 		if msg := checkNamespaces(st, s.Spec.Namespace, ", the scenario's namespace"); msg != "" {
 			l.fail(body.lineOf(), st.Label(), st.Kind, "%s", msg)
 		}
 		out = append(out, st)
+		avail[st.Name] = st
 	}
 	return out
 }
@@ -398,15 +426,26 @@ func (l *loader) fieldErrors(err error, body *tree, st *Step) {
 	}
 }
 
-// compileExprs compiles every Expr field of the step's action against the
-// common environment plus the names the action adds.
-func (l *loader) compileExprs(st *Step, body *tree) {
-	var extra map[string]any
-	if sc, ok := st.Action.(ExprScope); ok {
-		extra = sc.ExprNames()
+// scope is what the step's expressions may name: the scenario's vars, the
+// steps before it, and the names its kind adds.
+func (l *loader) scope(s *Scenario, st *Step, avail map[string]*Step) *exprScope {
+	sc := &exprScope{vars: s.Spec.Vars, steps: maps.Clone(avail), later: map[string]*Step{}}
+	for name, other := range l.names {
+		if _, ok := avail[name]; !ok {
+			sc.later[name] = other
+		}
 	}
+	if es, ok := st.Action.(ExprScope); ok {
+		sc.extra = es.ExprNames()
+	}
+	return sc
+}
+
+// compileExprs compiles every Expr field of the step's action in its
+// scope.
+func (l *loader) compileExprs(st *Step, body *tree, sc *exprScope) {
 	walkExprs(reflect.ValueOf(st.Action), "", func(path string, e *Expr) {
-		if err := e.Compile(extra); err != nil {
+		if err := e.compileIn(sc); err != nil {
 			l.fail(body.find(path).lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
 		}
 	})

@@ -41,6 +41,9 @@ type Scenario struct {
 	Dir string `json:"-"`
 	// AllowOutsidePaths lets manifest paths leave Dir (LoadOptions).
 	AllowOutsidePaths bool `json:"-"`
+
+	// loading is the expression scope of the step being loaded.
+	loading *exprScope
 }
 
 // Metadata names and describes a scenario.

@@ -146,6 +146,13 @@ var beyondTheSchema = map[string]string{
 	"kill-workload-in-system-namespace.yaml":   "the safety policy weighs namespaces from several fields",
 	"delete-system-namespace.yaml":             "the safety policy knows Namespace's aliases",
 	"delete-in-scenario-system-namespace.yaml": "the safety policy weighs the scenario's namespace",
+	"undeclared-var.yaml":                      "vars are checked against spec.vars by the loader",
+	"step-output-missing-step.yaml":            "steps.NAME is checked against earlier steps",
+	"step-output-later-step.yaml":              "steps.NAME is checked against earlier steps",
+	"step-output-unknown-field.yaml":           "output fields are checked against the kind's output type",
+	"duration-literal.yaml":                    "helper literals are parsed at load",
+	"rejection-unknown-field.yaml":             "the rejection's fields are checked against its type",
+	"template-unknown-var.yaml":                "templates are compiled at load",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {

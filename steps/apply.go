@@ -132,7 +132,7 @@ func readManifests(s *runner.Scenario, file string, inline any) ([]manifest, str
 		if name, _ := md["name"].(string); name == "" {
 			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: metadata.name is required", where)}
 		}
-		t, err := runner.CompileValue(obj, nil)
+		t, err := s.CompileValue(obj)
 		if err != nil {
 			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: %v", where, err)}
 		}

@@ -109,7 +109,7 @@ func (e *ExpectRejection) Validate() error {
 
 // ExprNames adds rejection to the expression environment.
 func (e *ExpectRejection) ExprNames() map[string]any {
-	return map[string]any{"rejection": map[string]any{}}
+	return map[string]any{"rejection": runner.TypedAs[Rejection]()}
 }
 
 // Prepare reads the manifests.

@@ -63,14 +63,17 @@ func (p *Patch) Validate() error {
 	default:
 		errs.Add("type", "must be merge, strategic or json, not %q", p.Type)
 	}
-	if errs.Err() == nil {
-		t, err := runner.CompileValue(p.Patch, nil)
-		if err != nil {
-			errs.Add("patch", "%v", err)
-		}
-		p.template = t
-	}
 	return errs.Err()
+}
+
+// Prepare compiles the patch's templates in the step's scope.
+func (p *Patch) Prepare(s *runner.Scenario) error {
+	t, err := s.CompileValue(p.Patch)
+	if err != nil {
+		return &runner.FieldError{Field: "patch", Msg: err.Error()}
+	}
+	p.template = t
+	return nil
 }
 
 // Run sends the patch.

@@ -1,0 +1,331 @@
+package runner
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+)
+
+// Typed stands, among the names a step kind adds to its expressions
+// (ExprScope), for a value of Type as Plain renders it: expressions may use
+// Type's JSON field names, and the loader refuses any other.
+type Typed struct{ Type reflect.Type }
+
+// TypedAs is Typed for T.
+func TypedAs[T any]() Typed { return Typed{Type: reflect.TypeFor[T]()} }
+
+// exprScope is what an expression may name at one point of a scenario: the
+// declared vars, the steps before this one and their output types, and the
+// names the step kind adds. A scope with no steps list (nil) checks only
+// what expr-lang checks: library callers compiling outside a scenario.
+type exprScope struct {
+	vars map[string]any
+	// steps are the earlier steps by name; later are this one and those
+	// after it, for a clearer message.
+	steps, later map[string]*Step
+	extra        map[string]any
+}
+
+// env is the environment expr-lang compiles against: Typed names are open
+// maps or lists there, since Plain's values are what expressions see.
+func (sc *exprScope) env() map[string]any {
+	env := baseEnv()
+	if sc == nil {
+		return env
+	}
+	for k, v := range sc.extra {
+		if t, ok := v.(Typed); ok {
+			v = plainZero(t.Type)
+		}
+		env[k] = v
+	}
+	return env
+}
+
+// plainZero is an empty value of the kind Plain gives a type.
+func plainZero(t reflect.Type) any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return []any{}
+	}
+	return map[string]any{}
+}
+
+// check walks an expression's field paths rooted at vars, steps and the
+// typed names, and refuses those that cannot exist: an undeclared var, a
+// step that is missing or comes later, a field its output does not have.
+// It also checks helpers' literal arguments.
+func (sc *exprScope) check(src string) error {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil // expr-lang's own message is clearer
+	}
+	v := &pathVisitor{}
+	ast.Walk(&tree.Node, v)
+	if v.err != nil {
+		return v.err
+	}
+	if sc == nil || sc.steps == nil {
+		return nil
+	}
+	for _, m := range v.members {
+		if v.inner[m] {
+			continue
+		}
+		root, segs := memberPath(m)
+		if err := sc.checkPath(root, segs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathVisitor collects member accesses and checks helper literals.
+type pathVisitor struct {
+	members []*ast.MemberNode
+	inner   map[*ast.MemberNode]bool
+	err     error
+}
+
+func (v *pathVisitor) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.MemberNode:
+		v.members = append(v.members, n)
+		if in, ok := n.Node.(*ast.MemberNode); ok {
+			if v.inner == nil {
+				v.inner = map[*ast.MemberNode]bool{}
+			}
+			v.inner[in] = true
+		}
+	case *ast.CallNode:
+		if v.err == nil {
+			v.err = checkLiteral(n)
+		}
+	case *ast.BuiltinNode:
+		if v.err == nil && n.Name == "duration" && len(n.Arguments) == 1 {
+			if lit, ok := n.Arguments[0].(*ast.StringNode); ok {
+				if _, err := time.ParseDuration(lit.Value); err != nil {
+					v.err = fmt.Errorf("duration(%q): not a duration; write a number with a unit: 500ms, 30s, 2m, 1h30m", lit.Value)
+				}
+			}
+		}
+	}
+}
+
+// checkLiteral refuses a helper called with a literal it cannot take.
+func checkLiteral(call *ast.CallNode) error {
+	id, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok || len(call.Arguments) != 1 {
+		return nil
+	}
+	lit, ok := call.Arguments[0].(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	switch id.Value {
+	case "quantity":
+		_, err := Quantity(lit.Value)
+		return err
+	case "duration":
+		if _, err := time.ParseDuration(lit.Value); err != nil {
+			return fmt.Errorf("duration(%q): not a duration; write a number with a unit: 500ms, 30s, 2m, 1h30m", lit.Value)
+		}
+	}
+	return nil
+}
+
+// segment is one step of a field path: a constant name or index, or one
+// only known when the expression runs.
+type segment struct {
+	name  string
+	index bool
+	known bool
+}
+
+func (s segment) String() string {
+	switch {
+	case !s.known:
+		return "[...]"
+	case s.index:
+		return "[" + s.name + "]"
+	case !isIdentifier(s.name):
+		return "[" + strconv.Quote(s.name) + "]"
+	}
+	return "." + s.name
+}
+
+func isIdentifier(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// memberPath unwinds a.b["c"][0] into its root identifier and segments; the
+// root is "" when the path does not start at a name (a closure's #).
+func memberPath(m *ast.MemberNode) (string, []segment) {
+	var segs []segment
+	var node ast.Node = m
+	for {
+		mn, ok := node.(*ast.MemberNode)
+		if !ok {
+			break
+		}
+		switch p := mn.Property.(type) {
+		case *ast.StringNode:
+			segs = append(segs, segment{name: p.Value, known: true})
+		case *ast.IntegerNode:
+			segs = append(segs, segment{name: strconv.Itoa(p.Value), index: true, known: true})
+		default:
+			segs = append(segs, segment{})
+		}
+		node = mn.Node
+	}
+	slices.Reverse(segs)
+	if id, ok := node.(*ast.IdentifierNode); ok {
+		return id.Value, segs
+	}
+	return "", nil
+}
+
+func pathString(root string, segs []segment) string {
+	var b strings.Builder
+	b.WriteString(root)
+	for _, s := range segs {
+		b.WriteString(s.String())
+	}
+	return b.String()
+}
+
+func (sc *exprScope) checkPath(root string, segs []segment) error {
+	if len(segs) == 0 || !segs[0].known {
+		return nil
+	}
+	first := segs[0].name
+	switch root {
+	case "vars":
+		v, ok := sc.vars[first]
+		if !ok {
+			return fmt.Errorf("vars.%s: no var named %q in spec.vars%s%s", first, first, suggest(first, slices.Sorted(maps.Keys(sc.vars))), declaredList("vars", slices.Sorted(maps.Keys(sc.vars))))
+		}
+		return checkValuePath("vars."+first, v, segs[1:])
+	case "steps":
+		st, ok := sc.steps[first]
+		if !ok {
+			at := pathString("steps", segs[:1])
+			if later, ok := sc.later[first]; ok {
+				return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, later.Label())
+			}
+			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, suggest(first, slices.Sorted(maps.Keys(sc.steps))))
+		}
+		if st.Info.Output == nil {
+			return fmt.Errorf("%s: a %s step has no output for expressions to read", pathString("steps", segs[:1]), st.Kind)
+		}
+		return checkTypePath(pathString("steps", segs[:1]), st.Kind+" output", st.Info.Output, segs[1:])
+	}
+	if t, ok := sc.extra[root].(Typed); ok {
+		return checkTypePath(root, root, t.Type, segs)
+	}
+	if v, ok := sc.extra[root]; ok && v != nil && reflect.TypeOf(v).Kind() == reflect.Struct {
+		return checkTypePath(root, root, reflect.TypeOf(v), segs)
+	}
+	return nil
+}
+
+func declaredList(what string, names []string) string {
+	if len(names) == 0 {
+		return "; it declares none"
+	}
+	return fmt.Sprintf("; declared %s: %s", what, strings.Join(names, ", "))
+}
+
+var (
+	stdDurationType = reflect.TypeFor[time.Duration]()
+	timeTypeOf      = reflect.TypeFor[time.Time]()
+)
+
+// checkTypePath checks a field path against the type Plain renders.
+func checkTypePath(at, what string, t reflect.Type, segs []segment) error {
+	for i, seg := range segs {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if !seg.known {
+			return nil
+		}
+		here := at + pathString("", segs[:i])
+		switch {
+		case t == durationType || t == stdDurationType:
+			return fmt.Errorf("%s is a duration, which has no field %q", here, seg.name)
+		case t == timeTypeOf:
+			return fmt.Errorf("%s is a time, which has no field %q", here, seg.name)
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			f, ok := jsonField(t, seg.name)
+			if !ok {
+				names := jsonFieldNames(t)
+				return fmt.Errorf("%s: the %s has no field %q%s; it has: %s", here+"."+seg.name, what, seg.name, suggest(seg.name, names), strings.Join(names, ", "))
+			}
+			t = f.Type
+			what = seg.name
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Slice, reflect.Array:
+			if !seg.index {
+				return fmt.Errorf("%s is a list: index it (%s[0]) or use all, any, filter, map", here, here)
+			}
+			t = t.Elem()
+		case reflect.Interface:
+			return nil
+		default:
+			return fmt.Errorf("%s is a %s, which has no field %q", here, t.Kind(), seg.name)
+		}
+	}
+	return nil
+}
+
+// checkValuePath checks a field path against a declared var's value.
+func checkValuePath(at string, v any, segs []segment) error {
+	for i, seg := range segs {
+		if !seg.known {
+			return nil
+		}
+		here := at + pathString("", segs[:i])
+		switch x := v.(type) {
+		case map[string]any:
+			next, ok := x[seg.name]
+			if !ok {
+				keys := slices.Sorted(maps.Keys(x))
+				return fmt.Errorf("%s: %s has no key %q%s; it has: %s", here+"."+seg.name, here, seg.name, suggest(seg.name, keys), strings.Join(keys, ", "))
+			}
+			v = next
+		case []any:
+			if !seg.index {
+				return fmt.Errorf("%s is a list: index it (%s[0])", here, here)
+			}
+			n, _ := strconv.Atoi(seg.name)
+			if n >= len(x) {
+				return fmt.Errorf("%s has %d items; %s is past its end", here, len(x), here+seg.String())
+			}
+			v = x[n]
+		case nil:
+			return nil
+		default:
+			return fmt.Errorf("%s is %s, which has no field %q", here, FormatValue(x), seg.name)
+		}
+	}
+	return nil
+}
