@@ -12,8 +12,11 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // commonStepFields are the keys a step may have besides its one action.
@@ -180,7 +183,16 @@ func (l *loader) parse(data []byte) *Scenario {
 	s := &Scenario{File: l.file, Dir: filepath.Dir(abs), AllowOutsidePaths: l.opts.AllowOutsidePaths}
 	for _, k := range sortedKeys(root.fields) {
 		if !slices.Contains([]string{"apiVersion", "kind", "metadata", "spec"}, k) {
-			l.fail(root.fields[k].keyLine, "", k, "unknown field; a scenario has apiVersion, kind, metadata and spec")
+			msg := "unknown field; a scenario has apiVersion, kind, metadata and spec"
+			switch {
+			case k == "steps" || k == "finally" || slices.Contains(jsonFieldNames(reflect.TypeFor[Spec]()), k):
+				msg = fmt.Sprintf("unknown field; %s belongs under spec", k)
+			case slices.Contains(jsonFieldNames(reflect.TypeFor[Metadata]()), k):
+				msg = fmt.Sprintf("unknown field; %s belongs under metadata", k)
+			case oddRunes(k) != "":
+				msg = "unknown field: the name has " + oddRunes(k)
+			}
+			l.fail(root.fields[k].keyLine, "", k, "%s", msg)
 		}
 	}
 	s.APIVersion, _ = root.child("apiVersion").stringValue()
@@ -263,24 +275,62 @@ func (l *loader) parse(data []byte) *Scenario {
 		if prev, dup := seen[st.Name]; dup {
 			l.fail(st.Line, st.Label(), "name", "duplicate step name (also %s at line %d); names must be unique so steps.NAME is clear", prev.Label(), prev.Line)
 		}
-		if ref, ok := st.Action.(StepReferrer); ok {
-			for _, name := range ref.StepRefs() {
-				target, ok := seen[name]
-				switch {
-				case !ok:
-					l.fail(st.Line, st.Label(), st.Kind+".steps", "no earlier step is named %q", name)
-				case !target.Background:
-					l.fail(st.Line, st.Label(), st.Kind+".steps", "%s does not run in the background (add background: true to it)", target.Label())
-				}
-			}
-		}
+		l.checkRefs(st, seen)
 		l.checkLab(s, st)
+		if st.Info.Continuous && !st.Background && st.Action != nil {
+			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
+		}
 		if st.Background && st.Phase == "finally" {
 			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
 		}
 		seen[st.Name] = st
 	}
 	return s
+}
+
+// unknownStepKey explains a key of a step that is neither a step field nor
+// a step kind.
+func (l *loader) unknownStepKey(k string, kinds []string) string {
+	if odd := oddRunes(k); odd != "" {
+		return "unknown step kind or field: the name has " + odd + suggest(cleanName(k), append(l.reg.Kinds(), commonStepFields...))
+	}
+	var owners []string
+	for _, kind := range l.reg.Kinds() {
+		if slices.Contains(jsonFieldNames(reflect.TypeOf(l.reg[kind].New())), k) && (len(kinds) == 0 || slices.Contains(kinds, kind)) {
+			owners = append(owners, kind)
+		}
+	}
+	if len(kinds) == 1 && len(owners) == 1 {
+		return fmt.Sprintf("unknown step field; %s is a field of %s: put it under %s", k, kinds[0], kinds[0])
+	}
+	if len(kinds) == 0 && len(owners) > 0 {
+		return fmt.Sprintf("unknown step field; %s is a field of %s: put it under the step's kind", k, strings.Join(owners, ", "))
+	}
+	return fmt.Sprintf("unknown step kind or field%s; step kinds: %s; step fields: %s",
+		suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
+}
+
+// checkRefs checks the steps an action names: each must come earlier and
+// be what the reference needs.
+func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
+	ref, ok := st.Action.(StepReferrer)
+	if !ok {
+		return
+	}
+	for _, r := range ref.StepRefs() {
+		field := joinField(st.Kind, r.Field)
+		target, ok := seen[r.Name]
+		switch {
+		case !ok && l.names[r.Name] != nil:
+			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.names[r.Name].Label())
+		case !ok:
+			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, suggest(r.Name, slices.Collect(maps.Keys(seen))))
+		case r.Kind != "" && target.Kind != r.Kind:
+			l.fail(st.Line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
+		case r.Background && !target.Background:
+			l.fail(st.Line, st.Label(), field, "%s does not run in the background (add background: true to it)", target.Label())
+		}
+	}
 }
 
 // checkLab enforces what a lab promises: checks carry points and never
@@ -332,7 +382,7 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 		if n, ok := item.child("name").stringValue(); ok {
 			st.Name = n
 		}
-		var kinds []string
+		var kinds, unknown []string
 		common := &tree{line: item.line, fields: map[string]*tree{}}
 		commonValue := map[string]any{}
 		for _, k := range sortedKeys(item.fields) {
@@ -343,12 +393,14 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 			case l.reg.Has(k):
 				kinds = append(kinds, k)
 			default:
-				if st.Name == "" {
-					st.Name = fmt.Sprintf("#%d", i)
-				}
-				l.fail(item.fields[k].keyLine, st.Label(), k, "unknown step kind or field%s; step kinds: %s; step fields: %s",
-					suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
+				unknown = append(unknown, k)
 			}
+		}
+		for _, k := range unknown {
+			if st.Name == "" {
+				st.Name = fmt.Sprintf("#%d", i)
+			}
+			l.fail(item.fields[k].keyLine, st.Label(), k, "%s", l.unknownStepKey(k, kinds))
 		}
 		common.value = commonValue
 		switch len(kinds) {
@@ -385,8 +437,11 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 			out = append(out, st)
 			continue
 		}
+		before := plainJSON(st.Action)
 		st.Action.Default()
+		l.explicitDefaults(body, "", before, plainJSON(st.Action), st)
 		l.fieldErrors(st.Action.Validate(), body, st)
+		l.wellKnownFields(reflect.ValueOf(st.Action), "", body, st)
 		sc := l.scope(s, st, avail)
 		l.compileExprs(st, body, sc)
 		if p, ok := st.Action.(Preparer); ok {
@@ -401,6 +456,107 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 		avail[st.Name] = st
 	}
 	return out
+}
+
+// wellKnownFields checks, in every step kind alike, the string fields
+// whose meaning is Kubernetes': a namespace is a DNS label, a selector a
+// label selector. A template is checked when it is expanded.
+func (l *loader) wellKnownFields(v reflect.Value, path string, body *tree, st *Step) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		for _, f := range JSONFields(v.Type()) {
+			fv, err := v.FieldByIndexErr(f.Index)
+			if err != nil {
+				continue
+			}
+			at := joinField(path, f.Name)
+			if text, ok := fv.Interface().(string); ok && text != "" && !strings.Contains(text, "${{") {
+				if msg := wellKnownValue(f.Name, text); msg != "" {
+					l.fail(body.find(at).lineOf(), st.Label(), joinField(st.Kind, at), "%s", msg)
+				}
+				continue
+			}
+			l.wellKnownFields(fv, at, body, st)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			l.wellKnownFields(v.Index(i), joinField(path, strconv.Itoa(i)), body, st)
+		}
+	}
+}
+
+// wellKnownValue checks a namespace or selector field's text.
+func wellKnownValue(field, text string) string {
+	switch field {
+	case "namespace":
+		return checkName(text)
+	case "selector":
+		if _, err := labels.Parse(text); err != nil {
+			return fmt.Sprintf("%q is not a label selector: %v", text, err)
+		}
+	}
+	return ""
+}
+
+// plainJSON is v as encoding/json sees it, in plain values.
+func plainJSON(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	_ = json.Unmarshal(data, &out)
+	return out
+}
+
+// explicitDefaults refuses a value written in the file that Default then
+// replaced: set and unset are different, and an explicit value that is not
+// allowed (mean: 0) never falls back to the default silently.
+func (l *loader) explicitDefaults(t *tree, path string, before, after any, st *Step) {
+	switch {
+	case t.fields != nil:
+		for k, c := range t.fields {
+			l.explicitDefaults(c, joinField(path, k), before, after, st)
+		}
+	case t.items != nil:
+		for i, c := range t.items {
+			l.explicitDefaults(c, joinField(path, strconv.Itoa(i)), before, after, st)
+		}
+	default:
+		was, now := valueAt(before, path), valueAt(after, path)
+		if !reflect.DeepEqual(was, now) {
+			l.fail(t.lineOf(), st.Label(), joinField(st.Kind, path), "%s is not a value this field takes (left out, it defaults to %s); write the value you mean, or leave the field out",
+				FormatValue(t.value), FormatValue(now))
+		}
+	}
+}
+
+// valueAt reads a dotted path of keys and indices from plain values.
+func valueAt(v any, path string) any {
+	if path == "" {
+		return v
+	}
+	for _, seg := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }
 
 // fieldErrors records err, locating each FieldError at its field's line.
@@ -523,19 +679,72 @@ func (l *loader) decode(t *tree, v any, step, prefix string) bool {
 		field := typeErr.Field
 		l.fail(t.find(field).lineOf(), step, joinField(prefix, field), "must be %s, not %s", describeType(typeErr.Type), describeJSON(typeErr.Value))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		l.fail(t.findKey(name), step, joinField(prefix, name), "unknown field%s", suggest(name, jsonFields(reflect.TypeOf(v))))
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			name = strings.Trim(quoted, `"`)
+		}
+		path, line := t.findKeyPath(name)
+		field := joinField(prefix, strings.Join(append(slices.Clone(path), name), "."))
+		kind := ""
+		if step != "" {
+			kind = prefix
+		}
+		msg := unknownField(reflect.TypeOf(v), path, name, kind)
+		if prefix == "spec" && len(path) == 0 && (slices.Contains(commonStepFields, name) || l.reg.Has(name)) {
+			msg = fmt.Sprintf("unknown field; %s belongs to a step: put it in a step under spec.steps", name)
+		}
+		l.fail(line, step, field, "%s", msg)
 	default:
 		// A field's own decoder (a duration, an expression) failed: find the
 		// value it quotes to name the field and its line.
 		msg := strings.TrimPrefix(err.Error(), "json: ")
-		if path, node := t.findValue(msg); node != nil {
+		if path, node := locateDecodeError(t, reflect.TypeOf(v)); node != nil {
+			l.fail(node.lineOf(), step, joinField(prefix, path), "%s", msg)
+		} else if path, node := t.findValue(msg); node != nil {
 			l.fail(node.lineOf(), step, joinField(prefix, path), "%s", msg)
 		} else {
 			l.fail(t.lineOf(), step, prefix, "%s", msg)
 		}
 	}
 	return false
+}
+
+// locateDecodeError finds the field whose value, decoded on its own, fails
+// as the whole did: a field's own decoder (a duration, an expression) does
+// not say where it was.
+func locateDecodeError(t *tree, typ reflect.Type) (string, *tree) {
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	fails := func(n *tree, ft reflect.Type) bool {
+		raw, err := json.Marshal(n.value)
+		return err != nil || json.Unmarshal(raw, reflect.New(ft).Interface()) != nil
+	}
+	switch {
+	case typ.Kind() == reflect.Struct && t.fields != nil:
+		for _, k := range sortedKeys(t.fields) {
+			f, ok := jsonField(typ, k)
+			if !ok || !fails(t.fields[k], f.Type) {
+				continue
+			}
+			if p, n := locateDecodeError(t.fields[k], f.Type); n != nil {
+				return joinField(k, p), n
+			}
+			return k, t.fields[k]
+		}
+	case typ.Kind() == reflect.Slice && t.items != nil:
+		for i, c := range t.items {
+			if !fails(c, typ.Elem()) {
+				continue
+			}
+			if p, n := locateDecodeError(c, typ.Elem()); n != nil {
+				return joinField(strconv.Itoa(i), p), n
+			}
+			return strconv.Itoa(i), c
+		}
+	}
+	return "", nil
 }
 
 func describeType(t reflect.Type) string {
@@ -590,7 +799,11 @@ func jsonFields(t reflect.Type) []string {
 	return out
 }
 
-// suggest returns `; did you mean "x"?` for the closest candidate.
+// Suggest returns ` (did you mean "x"?)` for the candidate closest to word,
+// or "" when none is close.
+func Suggest(word string, candidates []string) string { return suggest(word, candidates) }
+
+// suggest returns ` (did you mean "x"?)` for the closest candidate.
 func suggest(word string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {

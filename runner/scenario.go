@@ -209,11 +209,22 @@ func (s *Step) Effect() Effect {
 	return s.Info.Effect
 }
 
-// StepReferrer is implemented by actions that name other steps (wait and
-// stop), so loading can check that those steps exist, come earlier and run in
-// the background.
+// StepReferrer is implemented by actions that name other steps (wait,
+// stop, a rollback), so loading can check that those steps exist, come
+// earlier, and are what the reference needs.
 type StepReferrer interface {
-	StepRefs() []string
+	StepRefs() []StepRef
+}
+
+// StepRef is one step an action names.
+type StepRef struct {
+	// Field names the reference in errors: "steps", "rollback".
+	Field string
+	Name  string
+	// Kind, when set, is the kind the named step must be.
+	Kind string
+	// Background requires the named step to run in the background.
+	Background bool
 }
 
 // DurationPattern is what a duration may look like: what time.ParseDuration

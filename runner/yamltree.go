@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,6 +83,31 @@ func (t *tree) findKey(key string) int {
 		queue = append(queue, n.items...)
 	}
 	return t.line
+}
+
+// findKeyPath searches the subtree, breadth first, for the first mapping
+// key named key, and returns the mapping keys on the way to it (list
+// indices left out) and its line.
+func (t *tree) findKeyPath(key string) ([]string, int) {
+	type item struct {
+		n    *tree
+		path []string
+	}
+	queue := []item{{t, nil}}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if c, ok := it.n.fields[key]; ok {
+			return it.path, c.keyLine
+		}
+		for _, k := range sortedKeys(it.n.fields) {
+			queue = append(queue, item{it.n.fields[k], append(slices.Clip(it.path), k)})
+		}
+		for _, c := range it.n.items {
+			queue = append(queue, item{c, it.path})
+		}
+	}
+	return nil, t.line
 }
 
 // findValue finds the first scalar, depth first in key order, whose value

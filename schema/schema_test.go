@@ -153,6 +153,14 @@ var beyondTheSchema = map[string]string{
 	"duration-literal.yaml":                    "helper literals are parsed at load",
 	"rejection-unknown-field.yaml":             "the rejection's fields are checked against its type",
 	"template-unknown-var.yaml":                "templates are compiled at load",
+	"capacity-bad-selector.yaml":               "label selector syntax",
+	"explicit-zero-mean.yaml":                  "an explicit value a default would replace is judged against the step's Default",
+	"http-method-with-path.yaml":               "method tokens are checked by the step",
+	"json-patch-bad-op.yaml":                   "the patch's shape depends on its type",
+	"monitor-not-background.yaml":              "continuous kinds need background, a rule across two fields",
+	"namespace-not-a-name.yaml":                "namespace names are DNS labels",
+	"rollback-not-a-switch.yaml":               "step references are resolved across the list",
+	"rollback-unknown.yaml":                    "step references are resolved across the list",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {

@@ -144,6 +144,9 @@ func (h *HTTP) Validate() error {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		errs.Add("url", "%q is not an http or https URL", h.URL)
 	}
+	if !isHTTPMethod(h.Method) {
+		errs.Add("method", "%q is not an HTTP method (GET, POST, PUT, ...); the path goes in url or service.path", h.Method)
+	}
 	if h.Count < 0 {
 		errs.Add("count", "must be > 0")
 	}
@@ -157,6 +160,20 @@ func (h *HTTP) Validate() error {
 		errs.Add("until", "repeats until a success; it does not go with count, duration or maxFailures")
 	}
 	return errs.Err()
+}
+
+// isHTTPMethod reports whether m is an HTTP method token: upper-case
+// letters as the standard methods are, or any other token characters.
+func isHTTPMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for _, r := range m {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *ServiceProxy) validate(errs *runner.FieldErrors) {

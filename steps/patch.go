@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,13 +60,45 @@ func (p *Patch) Validate() error {
 			errs.Add("patch", "a %s patch is a mapping", p.Type)
 		}
 	case "json":
-		if _, ok := p.Patch.([]any); !ok {
+		ops, ok := p.Patch.([]any)
+		if !ok {
 			errs.Add("patch", "a json patch is a list of operations such as {op: replace, path: /spec/replicas, value: 3}")
+		}
+		for i, op := range ops {
+			validateJSONPatchOp(&errs, fmt.Sprintf("patch.%d", i), op)
 		}
 	default:
 		errs.Add("type", "must be merge, strategic or json, not %q", p.Type)
 	}
 	return errs.Err()
+}
+
+// jsonPatchOps are RFC 6902's operations, each with the fields it needs
+// besides op and path.
+var jsonPatchOps = map[string][]string{"add": {"value"}, "remove": nil, "replace": {"value"}, "move": {"from"}, "copy": {"from"}, "test": {"value"}}
+
+// validateJSONPatchOp checks one operation of a json patch.
+func validateJSONPatchOp(errs *runner.FieldErrors, field string, v any) {
+	op, ok := v.(map[string]any)
+	if !ok {
+		errs.Add(field, "an operation is a mapping such as {op: replace, path: /spec/replicas, value: 3}")
+		return
+	}
+	name, _ := op["op"].(string)
+	needs, known := jsonPatchOps[name]
+	if !known {
+		names := slices.Sorted(maps.Keys(jsonPatchOps))
+		errs.Add(field+".op", "%q is not a json patch operation%s; use one of %s", name, runner.Suggest(name, names), strings.Join(names, ", "))
+		return
+	}
+	if path, _ := op["path"].(string); !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "${{") {
+		errs.Add(field+".path", "required: a JSON pointer such as /spec/replicas")
+	}
+	for _, k := range needs {
+		if _, ok := op[k]; !ok {
+			errs.Add(field+"."+k, "required by op %s", name)
+		}
+	}
 }
 
 // Prepare compiles the patch's templates in the step's scope.

@@ -48,11 +48,6 @@ func (p *PodTarget) validate(errs *runner.FieldErrors) {
 	case p.Selector == "" && !p.AllowUnsafe:
 		errs.Add("selector", "required: an empty selector matches every pod in the namespace (set allowUnsafe: true if that is really meant)")
 	}
-	if p.Selector != "" {
-		if _, err := labels.Parse(p.Selector); err != nil {
-			errs.Add("selector", "%v", err)
-		}
-	}
 	if p.GracePeriodSeconds != nil && *p.GracePeriodSeconds < 0 {
 		errs.Add("gracePeriodSeconds", "must be >= 0")
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kdrill/kdrill/runner"
@@ -44,11 +43,6 @@ func (r *ObjectRef) validate(errs *runner.FieldErrors, field string, needOne boo
 		errs.Add(joinField(field, "selector"), "give a name or a selector, not both")
 	case !needOne && r.Name == "" && r.Selector == "":
 		errs.Add(field, "give a name or a selector")
-	}
-	if r.Selector != "" {
-		if _, err := labels.Parse(r.Selector); err != nil {
-			errs.Add(joinField(field, "selector"), "%v", err)
-		}
 	}
 }
 

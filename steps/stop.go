@@ -30,7 +30,7 @@ func (s *Stop) Default() {}
 func (s *Stop) Validate() error { return validateStepNames(s.Steps) }
 
 // StepRefs names the background steps this step stops.
-func (s *Stop) StepRefs() []string { return s.Steps }
+func (s *Stop) StepRefs() []runner.StepRef { return backgroundRefs(s.Steps) }
 
 // Run stops the steps and waits for them.
 func (s *Stop) Run(ctx context.Context, env *runner.Env) (any, error) {

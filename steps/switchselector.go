@@ -77,6 +77,14 @@ func (s *SwitchSelector) Validate() error {
 	return errs.Err()
 }
 
+// StepRefs names the switch a rollback undoes.
+func (s *SwitchSelector) StepRefs() []runner.StepRef {
+	if s.Rollback == "" {
+		return nil
+	}
+	return []runner.StepRef{{Field: "rollback", Name: s.Rollback, Kind: "switchSelector"}}
+}
+
 // Run switches the selector and waits until the endpoints follow.
 func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) {
 	service, namespace, target, replace := s.Service, s.Namespace, s.Selector, s.Replace

@@ -30,7 +30,7 @@ func (w *Wait) Default() {}
 func (w *Wait) Validate() error { return validateStepNames(w.Steps) }
 
 // StepRefs names the background steps this step joins.
-func (w *Wait) StepRefs() []string { return w.Steps }
+func (w *Wait) StepRefs() []runner.StepRef { return backgroundRefs(w.Steps) }
 
 // Run joins the steps.
 func (w *Wait) Run(ctx context.Context, env *runner.Env) (any, error) {
@@ -43,4 +43,13 @@ func validateStepNames(names []string) error {
 		errs.Add("steps", "name at least one background step")
 	}
 	return errs.Err()
+}
+
+// backgroundRefs names background steps that a wait or stop joins.
+func backgroundRefs(names []string) []runner.StepRef {
+	refs := make([]runner.StepRef, len(names))
+	for i, n := range names {
+		refs[i] = runner.StepRef{Field: "steps", Name: n, Background: true}
+	}
+	return refs
 }

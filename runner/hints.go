@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// unknownField explains a key that the type at its place does not have:
+// a character that is invisible or only looks Latin, a field that belongs
+// one level up (a step field inside an action, an action's field in its
+// own sub-mapping), or the closest name. root is the decoded type, path
+// the key's parents as JSON names, kind the step kind when root is one.
+func unknownField(root reflect.Type, path []string, name, kind string) string {
+	if odd := oddRunes(name); odd != "" {
+		clean := cleanName(name)
+		return fmt.Sprintf("unknown field: the name has %s%s", odd, suggest(clean, fieldsAt(root, path)))
+	}
+	if len(path) == 0 && kind != "" && slices.Contains(commonStepFields, name) {
+		return fmt.Sprintf("unknown field; %s is a step field: put it beside %s, not inside it", name, kind)
+	}
+	for i := len(path) - 1; i >= 0; i-- {
+		if slices.Contains(fieldsAt(root, path[:i]), name) {
+			where := kind
+			if i > 0 {
+				where = strings.Join(append([]string{kind}, path[:i]...), ".")
+			}
+			if where == "" {
+				where = "the level above"
+			}
+			return fmt.Sprintf("unknown field; %s is a field of %s: put it beside %s, not inside it", name, where, path[i])
+		}
+	}
+	return "unknown field" + suggest(name, fieldsAt(root, path))
+}
+
+// fieldsAt lists the JSON field names of the struct at a path below root.
+func fieldsAt(root reflect.Type, path []string) []string {
+	t := root
+	for _, seg := range path {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		f, ok := jsonField(t, seg)
+		if !ok {
+			return nil
+		}
+		t = f.Type
+	}
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	return jsonFieldNames(t)
+}
+
+// lookAlikes are letters of other scripts that pass for Latin ones.
+var lookAlikes = map[rune]rune{
+	'а': 'a', 'е': 'e', 'о': 'o', 'р': 'p', 'с': 'c', 'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'һ': 'h',
+	'А': 'A', 'В': 'B', 'Е': 'E', 'К': 'K', 'М': 'M', 'Н': 'H', 'О': 'O', 'Р': 'P', 'С': 'C', 'Т': 'T', 'Х': 'X',
+	'α': 'a', 'ο': 'o', 'ν': 'v', 'ρ': 'p', 'τ': 't', 'ι': 'i', 'κ': 'k', 'Α': 'A', 'Β': 'B', 'Ε': 'E', 'Ο': 'O', 'Ρ': 'P', 'Τ': 'T',
+}
+
+// oddRunes describes the characters of a key that are invisible or only
+// look like Latin letters, or returns "".
+func oddRunes(s string) string {
+	var parts []string
+	for i, r := range []rune(s) {
+		switch {
+		case lookAlikes[r] != 0:
+			script := "Cyrillic"
+			if unicode.Is(unicode.Greek, r) {
+				script = "Greek"
+			}
+			parts = append(parts, fmt.Sprintf("a %s %q (U+%04X) at character %d, which looks like the Latin %q", script, r, r, i+1, lookAlikes[r]))
+		case unicode.Is(unicode.Cf, r) || (r > unicode.MaxASCII && unicode.IsSpace(r)):
+			parts = append(parts, fmt.Sprintf("an invisible character U+%04X at character %d", r, i+1))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+// cleanName is s with invisible characters dropped and look-alikes made
+// Latin: what the person meant to type.
+func cleanName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case lookAlikes[r] != 0:
+			b.WriteRune(lookAlikes[r])
+		case unicode.Is(unicode.Cf, r) || (r > unicode.MaxASCII && unicode.IsSpace(r)):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
