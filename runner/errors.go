@@ -11,6 +11,9 @@ import (
 type FieldError struct {
 	Field string
 	Msg   string
+	// Line, when set, is the line within the field's text (a manifest
+	// written as a block) that the problem is at.
+	Line int
 }
 
 func (e *FieldError) Error() string {

@@ -34,6 +34,10 @@ type LoadOptions struct {
 	// AllowOutsidePaths lets manifest paths leave the scenario's directory,
 	// through .. or a symbolic link (kdrill run --allow-outside-paths).
 	AllowOutsidePaths bool
+	// Set overrides the vars a scenario declares (--set NAME=VALUE), typed
+	// as each is declared; a var the scenario does not declare is left out.
+	// Expressions and templates are checked against the result.
+	Set map[string]string
 }
 
 // LoadWith is Load with options.
@@ -260,6 +264,18 @@ func (l *loader) parse(data []byte) *Scenario {
 	}
 	if s.Spec.Vars == nil {
 		s.Spec.Vars = map[string]any{}
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.opts.Set)) {
+		declared, ok := s.Spec.Vars[name]
+		if !ok {
+			continue
+		}
+		v, err := SetVar(declared, l.opts.Set[name])
+		if err != nil {
+			l.fail(spec.find("vars."+name).lineOf(), "", "spec.vars."+name, "--set %s=%s: %s", name, l.opts.Set[name], err)
+			continue
+		}
+		s.Spec.Vars[name] = v
 	}
 	steps := spec.child("steps")
 	if steps == nil || len(steps.items) == 0 {
@@ -578,7 +594,17 @@ func (l *loader) fieldErrors(err error, body *tree, st *Step) {
 		if fe.Field != "" {
 			field += "." + fe.Field
 		}
-		l.fail(body.find(fe.Field).lineOf(), st.Label(), field, "%s", fe.Msg)
+		node := body.find(fe.Field)
+		line := node.lineOf()
+		if fe.Line > 0 && node.fields == nil && node.items == nil {
+			// A line within the field's text: a block starts after its
+			// indicator, any other scalar on its own line.
+			line = node.line + fe.Line - 1
+			if node.block {
+				line++
+			}
+		}
+		l.fail(line, st.Label(), field, "%s", fe.Msg)
 	}
 }
 

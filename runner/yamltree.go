@@ -32,8 +32,15 @@ const (
 type tree struct {
 	value any
 	line  int
-	// keyLine is the line of the mapping key that holds this node, if any.
+	// keyLine is the line of the mapping key that holds this node, if any;
+	// for a key a merge (<<: *anchor) brought in, where it was written.
 	keyLine int
+	// merged marks a key a merge brought in, which the mapping's own keys
+	// override.
+	merged bool
+	// block marks a scalar written as a block (| or >): its text starts on
+	// the line after line.
+	block bool
 	fields  map[string]*tree // for mappings
 	items   []*tree          // for sequences
 }
@@ -197,7 +204,7 @@ func (b *treeBuilder) build(n *yaml.Node, depth int, expanding map[*yaml.Node]bo
 				}
 				continue
 			}
-			if prev, dup := t.fields[k.Value]; dup && prev.keyLine > 0 {
+			if prev, dup := t.fields[k.Value]; dup && !prev.merged {
 				return nil, &treeError{k.Line, fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, prev.keyLine)}
 			}
 			c, err := b.build(v, depth+1, expanding)
@@ -228,7 +235,7 @@ func (b *treeBuilder) build(n *yaml.Node, depth int, expanding map[*yaml.Node]bo
 		if err != nil {
 			return nil, &treeError{n.Line, err.Error()}
 		}
-		return &tree{line: n.Line, value: v}, nil
+		return &tree{line: n.Line, value: v, block: n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0}, nil
 	}
 	return nil, &treeError{n.Line, "unsupported YAML node"}
 }
@@ -253,7 +260,7 @@ func (b *treeBuilder) merge(t *tree, m map[string]any, v *yaml.Node, depth int, 
 				continue
 			}
 			cp := *c
-			cp.keyLine = 0
+			cp.merged = true
 			t.fields[k] = &cp
 			m[k] = c.value
 		}
@@ -341,6 +348,14 @@ func yamlSyntaxError(err error, data []byte) error {
 	return &treeError{0, msg}
 }
 
+// LineError is a problem at a line of a YAML text: "line 3: ...".
+type LineError struct {
+	Line int
+	Msg  string
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
 // Document is one YAML document of a file, as plain values, with the line
 // it starts at.
 type Document struct {
@@ -382,7 +397,7 @@ func ParseDocuments(data []byte) ([]Document, error) {
 	if err != nil {
 		var te *treeError
 		if errors.As(err, &te) && te.line > 0 {
-			return nil, fmt.Errorf("line %d: %s", te.line, te.msg)
+			return nil, &LineError{Line: te.line, Msg: te.msg}
 		}
 		return nil, err
 	}

@@ -153,6 +153,7 @@ var beyondTheSchema = map[string]string{
 	"duration-literal.yaml":                    "helper literals are parsed at load",
 	"rejection-unknown-field.yaml":             "the rejection's fields are checked against its type",
 	"template-unknown-var.yaml":                "templates are compiled at load",
+	"inline-block-error.yaml":                  "a manifest written as text is parsed at load",
 	"capacity-bad-selector.yaml":               "label selector syntax",
 	"explicit-zero-mean.yaml":                  "an explicit value a default would replace is judged against the step's Default",
 	"http-method-with-path.yaml":               "method tokens are checked by the step",

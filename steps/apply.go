@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,6 +103,10 @@ func readManifests(s *runner.Scenario, file string, inline any) ([]manifest, str
 		if text, ok := inline.(string); ok {
 			var err error
 			docs, err = runner.ParseDocuments([]byte(text))
+			var le *runner.LineError
+			if errors.As(err, &le) {
+				return nil, source, &runner.FieldError{Field: "inline", Msg: le.Msg, Line: le.Line}
+			}
 			if err != nil {
 				return nil, source, &runner.FieldError{Field: "inline", Msg: err.Error()}
 			}
@@ -119,22 +124,30 @@ func readManifests(s *runner.Scenario, file string, inline any) ([]manifest, str
 		if d.Line > 0 && file != "" {
 			where = fmt.Sprintf("%s:%d", source, d.Line)
 		}
+		// Inline text's lines count within the field.
+		line := 0
+		if file == "" {
+			line = d.Line
+		}
+		fail := func(format string, args ...any) error {
+			return &runner.FieldError{Field: field, Msg: where + ": " + fmt.Sprintf(format, args...), Line: line}
+		}
 		obj, ok := d.Value.(map[string]any)
 		if !ok {
-			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: an object is a mapping with apiVersion, kind and metadata", where)}
+			return nil, source, fail("an object is a mapping with apiVersion, kind and metadata")
 		}
 		for _, key := range []string{"apiVersion", "kind"} {
 			if s, _ := obj[key].(string); s == "" {
-				return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: %s is required", where, key)}
+				return nil, source, fail("%s is required", key)
 			}
 		}
 		md, _ := obj["metadata"].(map[string]any)
 		if name, _ := md["name"].(string); name == "" {
-			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: metadata.name is required", where)}
+			return nil, source, fail("metadata.name is required")
 		}
 		t, err := s.CompileValue(obj)
 		if err != nil {
-			return nil, source, &runner.FieldError{Field: field, Msg: fmt.Sprintf("%s: %v", where, err)}
+			return nil, source, fail("%v", err)
 		}
 		out = append(out, manifest{source: where, template: t})
 	}

@@ -80,7 +80,19 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss*1024 > maxHostileRSS {
 				t.Errorf("peak RSS %d MiB, over %d MiB", ru.Maxrss/1024, maxHostileRSS>>20)
 			}
+			// validate applies exactly the checks run does.
+			if code, stdout, stderr := kdrill(t, "validate", file); code != exitInvalid || !strings.Contains(stderr, w.text) {
+				t.Errorf("validate: exit %d, want %d with %q\n%s%s", code, exitInvalid, w.text, stdout, stderr)
+			}
 		})
+	}
+	// A --set value of the wrong type for its var is refused at load.
+	setFile := writeFile(t, dir, "typed.yaml", "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: typed}\nspec:\n  vars: {replicas: 3, debug: false}\n  steps:\n  - name: s\n    assert: {expr: vars.replicas > 0}\n")
+	for _, set := range []string{"replicas=three", "debug=maybe", "replicas=[1]"} {
+		code, _, stderr := kdrill(t, "run", "--kubeconfig", kubeconfig, "--report-dir", filepath.Join(dir, "r"), "--set", set, setFile)
+		if code != exitInvalid || !strings.Contains(stderr, setFile+":5: spec.vars.") || !strings.Contains(stderr, "as the var is declared") {
+			t.Errorf("--set %s: exit %d\n%s", set, code, stderr)
+		}
 	}
 	if n := requests.Load(); n != 0 {
 		t.Errorf("hostile input sent %d requests to the cluster", n)

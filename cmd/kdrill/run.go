@@ -240,7 +240,8 @@ func (o *RunOptions) Complete() error {
 	if o.Verbose {
 		skipped = o.Stderr
 	}
-	scenarios, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths}, skipped)
+	o.vars, _ = parseSet(o.Set)
+	scenarios, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths, Set: o.vars}, skipped)
 	if err != nil {
 		return err
 	}
@@ -265,7 +266,6 @@ func (o *RunOptions) Complete() error {
 	if len(o.scenarios) == 0 {
 		return runner.Usagef("no scenario matches --selector %q --shard %q", o.Selector, o.Shard)
 	}
-	o.vars, _ = parseSet(o.Set)
 	if err := checkSetVars(o.vars, scenarios); err != nil {
 		return err
 	}
