@@ -238,11 +238,6 @@ func SetVar(declared any, text string) (any, error) {
 	}
 	want := ""
 	switch declared.(type) {
-	case nil:
-		if _, isMap := v.(map[string]any); isMap {
-			return v, nil
-		}
-		return scalarOrText(v, text), nil
 	case int64, float64:
 		switch v.(type) {
 		case int64, float64:
@@ -273,7 +268,7 @@ func SetVar(declared any, text string) (any, error) {
 // scalarOrText keeps a YAML scalar's type, and anything else as text.
 func scalarOrText(v any, text string) any {
 	switch v.(type) {
-	case int64, float64, bool, []any:
+	case int64, float64, bool:
 		return v
 	}
 	return text
