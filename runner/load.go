@@ -449,16 +449,21 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 		if body.value == nil && body.fields == nil {
 			body = &tree{line: body.line, keyLine: body.keyLine, fields: map[string]*tree{}, value: map[string]any{}}
 		}
-		if !l.decode(body, st.Action, st.Label(), st.Kind) {
+		sc := l.scope(s, st, avail)
+		written, ok := l.templated(s, st, body, sc)
+		if !ok || !l.decode(written, st.Action, st.Label(), st.Kind) {
 			out = append(out, st)
 			continue
 		}
 		before := plainJSON(st.Action)
 		st.Action.Default()
-		l.explicitDefaults(body, "", before, plainJSON(st.Action), st)
-		l.fieldErrors(st.Action.Validate(), body, st)
+		l.explicitDefaults(written, "", before, plainJSON(st.Action), st)
+		var fields []fieldTemplate
+		if st.template != nil {
+			fields = st.template.fields
+		}
+		l.fieldErrors(dropErrorsAt(st.Action.Validate(), fields), body, st)
 		l.wellKnownFields(reflect.ValueOf(st.Action), "", body, st)
-		sc := l.scope(s, st, avail)
 		l.compileExprs(st, body, sc)
 		if p, ok := st.Action.(Preparer); ok {
 			s.loading = sc
@@ -606,6 +611,28 @@ func (l *loader) fieldErrors(err error, body *tree, st *Step) {
 		}
 		l.fail(line, st.Label(), field, "%s", fe.Msg)
 	}
+}
+
+// templated finds the step's field templates and returns the body to
+// check at load: the written one, or one with the templates' values (or
+// stand-ins) in their place. ok is false when a template is broken.
+func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*tree, bool) {
+	n := len(l.errs)
+	typ := reflect.TypeOf(st.Action)
+	fields := l.findFieldTemplates(st, typ, body, sc)
+	if len(l.errs) > n {
+		return nil, false
+	}
+	if len(fields) == 0 {
+		return body, true
+	}
+	written, err := loadTimeBody(body, fields, typ, s.Spec.Vars)
+	if err != nil {
+		l.fail(body.lineOf(), st.Label(), st.Kind, "%s", err)
+		return nil, false
+	}
+	st.template = &stepTemplate{body: body.value, fields: fields, scope: sc, scenario: s}
+	return written, true
 }
 
 // scope is what the step's expressions may name: the scenario's vars, the

@@ -456,7 +456,11 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	})
 	r.notify(StepStarted, scen, sr)
 
-	out, err := st.Action.Run(ctx, senv)
+	action, err := st.actionFor(senv)
+	var out any
+	if err == nil {
+		out, err = action.Run(ctx, senv)
+	}
 
 	stopped := t != nil && env.shared.tasks.wasStopped(t) && runCtx.Err() == nil
 	if stopped && errors.Is(err, context.Canceled) {
@@ -755,10 +759,14 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 		r.results.Update(func() { res.Outcome, res.StartedAt = Running, clk.Now() })
 		r.notify(StepStarted, sr, res)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
-		if p, ok := st.Action.(Planner); ok {
+		action, aerr := st.actionFor(senv)
+		if p, ok := action.(Planner); ok && aerr == nil {
 			pctx, cancel := context.WithTimeout(withStepPolicy(ctx, st), 30*time.Second)
 			text, err = p.Plan(pctx, senv)
 			cancel()
+		}
+		if aerr != nil {
+			err = aerr
 		}
 		_, planned := st.Action.(Planner)
 		r.results.Update(func() {

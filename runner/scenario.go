@@ -140,6 +140,10 @@ type Step struct {
 	Phase string `json:"-"`
 	// Line is where the step starts in the scenario file.
 	Line int `json:"-"`
+
+	// template, for a step whose fields hold ${{ }}, makes the action again
+	// when the step starts.
+	template *stepTemplate
 }
 
 // Label names the step the way errors and output do: steps[3] "kill web".

@@ -157,11 +157,46 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 				s["default"] = v
 			}
 		}
+		if f.Tag.Get("kdrill") != "template" && t.PkgPath() != reflect.TypeFor[runner.Step]().PkgPath() {
+			s = allowTemplate(s)
+		}
 		props[name] = s
 		if !strings.Contains(opts, "omitempty") {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// templatePattern is a string that is one ${{ expression }}.
+const templatePattern = `^\s*\$\{\{.*\}\}\s*$`
+
+// allowTemplate lets a step field whose values are constrained (a number,
+// a boolean, an enum, a pattern) hold a ${{ }} template instead, which
+// kdrill evaluates when it loads or runs the step.
+func allowTemplate(s node) node {
+	_, enum := s["enum"]
+	_, pattern := s["pattern"]
+	switch s["type"] {
+	case "integer", "number", "boolean":
+	case "string":
+		if !enum && !pattern {
+			return s
+		}
+	default:
+		return s
+	}
+	value := node{}
+	out := node{}
+	for k, v := range s {
+		switch k {
+		case "description", "default":
+			out[k] = v
+		default:
+			value[k] = v
+		}
+	}
+	out["anyOf"] = []any{value, node{"type": "string", "pattern": templatePattern, "description": "a ${{ expression }} giving the value"}}
+	return out
 }
 
 // typeSchema describes a field's type; named structs become $defs entries.

@@ -36,7 +36,7 @@ type Apply struct {
 	File string `json:"file,omitempty"`
 	// Inline objects: a mapping, a list of mappings, or YAML text with
 	// several documents.
-	Inline any `json:"inline,omitempty"`
+	Inline any `json:"inline,omitempty" kdrill:"template"`
 	// Wait until every object is ready: Deployments, ReplicaSets and
 	// StatefulSets available, Pods Ready, Jobs complete (default false).
 	Wait bool `json:"wait,omitempty"`

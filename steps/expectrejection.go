@@ -37,7 +37,7 @@ type ExpectRejection struct {
 	// scenario file.
 	File string `json:"file,omitempty"`
 	// Inline objects: a mapping, a list of mappings, or YAML text.
-	Inline any `json:"inline,omitempty"`
+	Inline any `json:"inline,omitempty" kdrill:"template"`
 	// Reason the server must give, as in its Status: Forbidden (default),
 	// Invalid, AlreadyExists, ...
 	Reason string `json:"reason,omitempty"`

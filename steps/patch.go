@@ -32,7 +32,7 @@ type Patch struct {
 	// built-in kinds only) or json (RFC 6902) (default merge).
 	Type string `json:"type,omitempty" enum:"merge,strategic,json"`
 	// Patch is a mapping for merge and strategic, a list of operations for json.
-	Patch any `json:"patch"`
+	Patch any `json:"patch" kdrill:"template"`
 
 	template *runner.ValueTemplate
 }

@@ -1,0 +1,353 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+)
+
+// Templates in a step's own fields. Any field of a step kind may hold
+// ${{ expression }}: scale: {name: "${{ vars.app }}", replicas:
+// "${{ vars.replicas }}"}. A string that is exactly one template takes the
+// expression's value and type. Fields a kind marks kdrill:"template" (a
+// manifest, a patch) hold content the step expands itself; every other
+// template is the engine's:
+//
+//   - at load, a template that reads only vars (known then, after --set) is
+//     evaluated and the step is checked with the value, as if written;
+//     one that reads steps or namespace stands in with a value of the
+//     field's type, and the checks that only the value could pass wait;
+//   - when the step starts, every template is evaluated, and the step is
+//     decoded, defaulted, validated and prepared again with the values,
+//     so nothing is ever sent to the cluster as ${{ }} text.
+
+// fieldTemplate is one templated string of a step's fields.
+type fieldTemplate struct {
+	path string
+	node *tree
+	tmpl *Template
+	// runtime is set when the template reads what only the run knows.
+	runtime bool
+}
+
+// stepTemplate is what a templated step needs to be made again when it
+// starts.
+type stepTemplate struct {
+	body     any
+	fields   []fieldTemplate
+	scope    *exprScope
+	scenario *Scenario
+}
+
+// findFieldTemplates lists the templated strings in a step's body that the
+// engine expands (not those inside a kind's own template fields), compiled
+// in the step's scope. Templates in expression fields are refused.
+func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *exprScope) []fieldTemplate {
+	var out []fieldTemplate
+	var walk func(t *tree, path string, ft reflect.Type)
+	walk = func(t *tree, path string, ft reflect.Type) {
+		ft = derefType(ft)
+		if ft == exprType {
+			if s, ok := t.value.(string); ok && strings.Contains(s, "${{") {
+				l.fail(t.lineOf(), st.Label(), joinField(st.Kind, path), "an expression takes no ${{ }}: write the expression itself (vars.x, not ${{ vars.x }})")
+			}
+			return
+		}
+		switch {
+		case t.fields != nil:
+			for k, c := range t.fields {
+				next := fieldType(ft, k)
+				if next.tag == "template" {
+					continue
+				}
+				walk(c, joinField(path, k), next.typ)
+			}
+		case t.items != nil:
+			for i, c := range t.items {
+				walk(c, joinField(path, strconv.Itoa(i)), elemType(ft))
+			}
+		default:
+			s, ok := t.value.(string)
+			if !ok || !strings.Contains(s, "${{") {
+				return
+			}
+			tmpl, err := compileTemplateIn(s, sc)
+			if err != nil {
+				l.fail(t.lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
+				return
+			}
+			out = append(out, fieldTemplate{path: path, node: t, tmpl: tmpl, runtime: tmpl.readsRunState()})
+		}
+	}
+	walk(body, "", typ)
+	return out
+}
+
+type typedField struct {
+	typ reflect.Type
+	tag string
+}
+
+// fieldType is the type of a struct's JSON field, or of a map's values.
+func fieldType(t reflect.Type, name string) typedField {
+	switch t.Kind() {
+	case reflect.Struct:
+		if f, ok := jsonField(t, name); ok {
+			return typedField{f.Type, f.Struct.Tag.Get("kdrill")}
+		}
+	case reflect.Map:
+		return typedField{typ: t.Elem()}
+	}
+	return typedField{typ: reflect.TypeFor[any]()}
+}
+
+func elemType(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		return t.Elem()
+	}
+	return reflect.TypeFor[any]()
+}
+
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// readsRunState reports whether any part reads steps or namespace, which
+// only the run knows.
+func (t *Template) readsRunState() bool {
+	for _, p := range t.parts {
+		if p.program == nil {
+			continue
+		}
+		tree, err := parser.Parse(p.source)
+		if err != nil {
+			return true
+		}
+		found := false
+		ast.Find(tree.Node, func(n ast.Node) bool {
+			id, ok := n.(*ast.IdentifierNode)
+			found = found || ok && (id.Value == "steps" || id.Value == "namespace")
+			return found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
+// value evaluates a templated string: a string that is exactly one
+// template keeps the value's type; any other is text.
+func (t *Template) value(env map[string]any) (any, error) {
+	if len(t.parts) == 3 && t.parts[0].text == "" && t.parts[2].text == "" && t.parts[1].program != nil {
+		out, err := expr.Run(t.parts[1].program, env)
+		if err != nil {
+			return nil, fmt.Errorf("${{ %s }}: %s", t.parts[1].source, oneLine(firstLine(err.Error())))
+		}
+		return normalizeNumber(out), nil
+	}
+	return t.Expand(env)
+}
+
+// loadTimeBody is the step's body with each template replaced by its value
+// where the vars give it, and by a stand-in of the field's type where only
+// the run will.
+func loadTimeBody(body *tree, fields []fieldTemplate, typ reflect.Type, vars map[string]any) (*tree, error) {
+	env := baseEnv()
+	env["vars"] = vars
+	repl := map[*tree]any{}
+	for _, f := range fields {
+		if f.runtime {
+			repl[f.node] = standIn(typeAt(typ, f.path))
+			continue
+		}
+		v, err := f.tmpl.value(env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.path, err)
+		}
+		repl[f.node] = v
+	}
+	return body.replaced(repl), nil
+}
+
+// typeAt is the type at a dotted path below t.
+func typeAt(t reflect.Type, path string) reflect.Type {
+	for _, seg := range strings.Split(path, ".") {
+		t = derefType(t)
+		if _, err := strconv.Atoi(seg); err == nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			t = t.Elem()
+			continue
+		}
+		t = fieldType(t, seg).typ
+	}
+	return derefType(t)
+}
+
+// standIn is a value of t's kind that passes checks of form, for a
+// template whose value only the run knows.
+func standIn(t reflect.Type) any {
+	switch {
+	case t == durationType:
+		return "1s"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return int64(1)
+	case reflect.Float32, reflect.Float64:
+		return 1.0
+	case reflect.Bool:
+		return false
+	}
+	return "kdrill-template"
+}
+
+// replaced copies the tree with some nodes' values replaced.
+func (t *tree) replaced(repl map[*tree]any) *tree {
+	if v, ok := repl[t]; ok {
+		cp := *t
+		cp.value = v
+		return &cp
+	}
+	cp := *t
+	switch {
+	case t.fields != nil:
+		cp.fields = make(map[string]*tree, len(t.fields))
+		m := make(map[string]any, len(t.fields))
+		for k, c := range t.fields {
+			cp.fields[k] = c.replaced(repl)
+			m[k] = cp.fields[k].value
+		}
+		cp.value = m
+	case t.items != nil:
+		cp.items = make([]*tree, len(t.items))
+		s := make([]any, len(t.items))
+		for i, c := range t.items {
+			cp.items[i] = c.replaced(repl)
+			s[i] = cp.items[i].value
+		}
+		cp.value = s
+	}
+	return &cp
+}
+
+// dropErrorsAt leaves out the field errors at paths whose value only the
+// run knows: the stand-in was not the value.
+func dropErrorsAt(err error, fields []fieldTemplate) error {
+	fes, ok := err.(FieldErrors)
+	if !ok {
+		return err
+	}
+	var kept FieldErrors
+	for _, fe := range fes {
+		standIn := false
+		for _, f := range fields {
+			if f.runtime && (fe.Field == f.path || strings.HasPrefix(f.path, fe.Field+".") || strings.HasPrefix(fe.Field, f.path+".")) {
+				standIn = true
+			}
+		}
+		if !standIn {
+			kept = append(kept, fe)
+		}
+	}
+	return kept.Err()
+}
+
+// actionFor is the action to run: the loaded one, or, for a templated
+// step, one made again with its templates evaluated in the step's env.
+func (st *Step) actionFor(env *Env) (Action, error) {
+	if st.template == nil {
+		return st.Action, nil
+	}
+	return st.instantiate(env.ExprEnv(nil))
+}
+
+// instantiate makes the step's action again with its templates evaluated
+// in env, as the loader made it: decoded strictly, defaulted, validated,
+// its expressions compiled and its files prepared.
+func (st *Step) instantiate(env map[string]any) (Action, error) {
+	t := st.template
+	body := plainCopy(t.body)
+	for _, f := range t.fields {
+		v, err := f.tmpl.value(env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", joinField(st.Kind, f.path), err)
+		}
+		body = setAt(body, strings.Split(f.path, "."), v)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	a := st.Info.New()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(a); err != nil {
+		return nil, fmt.Errorf("%s, once its templates are expanded: %s", st.Kind, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	a.Default()
+	if err := a.Validate(); err != nil {
+		return nil, fmt.Errorf("%s, once its templates are expanded: %w", st.Kind, err)
+	}
+	var cerr error
+	walkExprs(reflect.ValueOf(a), "", func(path string, e *Expr) {
+		if err := e.compileIn(t.scope); err != nil && cerr == nil {
+			cerr = fmt.Errorf("%s: %w", joinField(st.Kind, path), err)
+		}
+	})
+	if cerr != nil {
+		return nil, cerr
+	}
+	if p, ok := a.(Preparer); ok {
+		s := *t.scenario // steps in the background prepare side by side
+		s.loading = t.scope
+		if err := p.Prepare(&s); err != nil {
+			return nil, fmt.Errorf("%s, once its templates are expanded: %w", st.Kind, err)
+		}
+	}
+	return a, nil
+}
+
+// plainCopy deep-copies plain values.
+func plainCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plainCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainCopy(e)
+		}
+		return out
+	}
+	return v
+}
+
+// setAt sets the value at a path of keys and indices in plain values.
+func setAt(v any, path []string, value any) any {
+	if len(path) == 0 {
+		return value
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		x[path[0]] = setAt(x[path[0]], path[1:], value)
+	case []any:
+		if i, err := strconv.Atoi(path[0]); err == nil && i >= 0 && i < len(x) {
+			x[i] = setAt(x[i], path[1:], value)
+		}
+	}
+	return v
+}
