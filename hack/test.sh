@@ -22,6 +22,6 @@ go test -count=1 -p 1 -timeout 30m "$@" ./...
 
 # Fuzz the scenario loader and the expression compiler briefly; a crasher
 # is saved under runner/testdata/fuzz and fails the run.
-for target in FuzzParse FuzzExprCompile; do
+for target in FuzzParse FuzzExprCompile FuzzScenarioWithManifests; do
   go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./runner/
 done

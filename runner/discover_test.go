@@ -10,6 +10,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/steps"
 )
 
 const minimal = `metadata: {name: x}
@@ -96,6 +97,19 @@ func TestDiscoverDecidesFromTheEnvelope(t *testing.T) {
 		_, err := runner.Load(filepath.Join(dir, name), nil)
 		if err == nil || !strings.Contains(err.Error(), msg) || !runner.IsInvalidInput(err) {
 			t.Errorf("%s: got %v, want %q", name, err, msg)
+		}
+	}
+
+	// A named pipe or a link loop given as a manifest is refused, not read.
+	for _, manifest := range []string{"pipe.yaml", "loop.yaml"} {
+		scenario := filepath.Join(dir, "uses-"+manifest)
+		text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  steps:\n  - name: s\n    apply: {file: " + manifest + "}\n"
+		if err := os.WriteFile(scenario, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := runner.Load(scenario, steps.Registry)
+		if err == nil || !strings.Contains(err.Error(), ":7: ") || !strings.Contains(err.Error(), map[string]string{"pipe.yaml": "named pipe", "loop.yaml": "symbolic link loop"}[manifest]) {
+			t.Errorf("%s as a manifest: %v", manifest, err)
 		}
 	}
 

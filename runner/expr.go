@@ -101,6 +101,9 @@ func (e *Expr) Compile(extra map[string]any) error {
 // compileIn compiles the expression in a scenario's scope, which also
 // checks the field paths it reads.
 func (e *Expr) compileIn(sc *exprScope) error {
+	if err := checkExprShape(e.Source); err != nil {
+		return err
+	}
 	env := sc.env()
 	opts := append([]expr.Option{expr.Env(env)}, helperOptions...)
 	// AsBool refuses, at compile time, what is known not to be a boolean
@@ -259,6 +262,9 @@ func compileTemplateIn(text string, sc *exprScope) (*Template, error) {
 			return nil, fmt.Errorf("%q has ${{ without a closing }}", clip(rest[i:], 40))
 		}
 		src := strings.TrimSpace(rest[i+3 : i+j])
+		if err := checkExprShape(src); err != nil {
+			return nil, fmt.Errorf("${{ %s }}: %w", clip(src, 40), err)
+		}
 		p, err := expr.Compile(src, append([]expr.Option{expr.Env(env)}, helperOptions...)...)
 		if err != nil {
 			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, oneLine(firstLine(err.Error())))

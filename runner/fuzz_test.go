@@ -60,3 +60,54 @@ func FuzzExprCompile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScenarioWithManifests loads a scenario that applies a manifest file
+// beside it, both made of fuzzed text, through the same loader the
+// commands use: a scenario or load errors naming a file, never a panic, and
+// no file read outside the directory.
+func FuzzScenarioWithManifests(f *testing.F) {
+	scenario := `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: fuzz}
+spec:
+  vars: {app: web, replicas: 2}
+  steps:
+  - name: deploy
+    apply: {file: manifest.yaml, wait: true}
+  - name: scale
+    scale: {kind: Deployment, name: "${{ vars.app }}", replicas: "${{ vars.replicas }}"}
+  - name: check
+    assert: {resource: {kind: Deployment, name: web}, expr: object.spec.replicas == steps.scale.replicas}
+`
+	manifests, _ := filepath.Glob("../scenarios/*/manifests/*.yaml")
+	for _, m := range manifests {
+		if data, err := os.ReadFile(m); err == nil {
+			f.Add([]byte(scenario), data)
+		}
+	}
+	f.Add([]byte(scenario), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${{ vars.ap }}}\n"))
+	f.Add([]byte(strings.Replace(scenario, "file: manifest.yaml", "inline: |\n        apiVersion: v1\n        kind: [", 1)), []byte{})
+	f.Fuzz(func(t *testing.T, scenarioText, manifestText []byte) {
+		if len(scenarioText)+len(manifestText) > 64<<10 {
+			t.Skip("the size limits have their own tests")
+		}
+		dir := t.TempDir()
+		path := filepath.Join(dir, "s.yaml")
+		if err := os.WriteFile(path, scenarioText, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "manifest.yaml"), manifestText, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := runner.LoadWith(path, steps.Registry, runner.LoadOptions{Set: map[string]string{"replicas": "3"}})
+		if err == nil {
+			if s == nil || len(s.Spec.Steps) == 0 {
+				t.Fatalf("loaded an incomplete scenario: %+v", s)
+			}
+			return
+		}
+		if !runner.IsInvalidInput(err) || !strings.HasPrefix(err.Error(), path) {
+			t.Fatalf("error is not a load error naming the file: %T %v", err, err)
+		}
+	})
+}

@@ -80,7 +80,10 @@ func ReadFileLimited(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// fileError says in a person's words why a file could not be opened.
+// FileError says in a person's words why a file could not be opened or
+// resolved: a link loop, a dangling link, a missing file, no permission.
+func FileError(path string, err error) error { return fileError(path, err) }
+
 func fileError(path string, err error) error {
 	switch {
 	case isLinkLoop(err):
@@ -96,7 +99,10 @@ func fileError(path string, err error) error {
 	return fmt.Errorf("cannot read: %w", errors.Unwrap(err))
 }
 
-func isLinkLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }
+func isLinkLoop(err error) bool {
+	// filepath.EvalSymlinks says so in words, not with ELOOP.
+	return errors.Is(err, syscall.ELOOP) || strings.Contains(err.Error(), "too many links")
+}
 
 func fileType(m os.FileMode) string {
 	switch {
@@ -116,9 +122,16 @@ func Parse(path string, data []byte, reg Registry) (*Scenario, error) {
 	return parse(path, data, reg, LoadOptions{})
 }
 
+// maxLoadErrors is how many problems one file reports; the rest are
+// counted.
+const maxLoadErrors = 50
+
 func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario, error) {
 	l := &loader{file: path, reg: reg, opts: opts}
 	s := l.parse(data)
+	if n := len(l.errs); n > maxLoadErrors {
+		l.errs = append(l.errs[:maxLoadErrors], &LoadError{File: path, Msg: fmt.Sprintf("%d more problems not shown; fix these first", n-maxLoadErrors)})
+	}
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
@@ -130,22 +143,37 @@ type loader struct {
 	reg  Registry
 	opts LoadOptions
 	errs LoadErrors
-	// names are every step of the scenario, for "runs later" messages.
-	names map[string]*Step
+	// index is every step of the scenario, read ahead for expressions and
+	// references that name steps.
+	index *stepIndex
+	// nSteps is the length of spec.steps: finally steps come after.
+	nSteps int
 }
 
-// stepNames pre-reads the names of a list's steps.
-func stepNames(list *tree, phase string) map[string]*Step {
-	out := map[string]*Step{}
-	if list == nil {
-		return out
-	}
-	for i, item := range list.items {
-		if n, ok := item.child("name").stringValue(); ok {
-			out[n] = &Step{Name: n, Phase: phase, Index: i}
+// indexSteps pre-reads the names and positions of the scenario's steps.
+func indexSteps(steps, finally *tree) (*stepIndex, int) {
+	x := &stepIndex{pos: map[string]int{}, labels: map[string]string{}, decoded: map[string]*Step{}}
+	n := 0
+	for _, list := range []struct {
+		t     *tree
+		phase string
+	}{{steps, "steps"}, {finally, "finally"}} {
+		if list.t == nil {
+			continue
+		}
+		for i, item := range list.t.items {
+			if name, ok := item.child("name").stringValue(); ok {
+				if _, dup := x.pos[name]; !dup {
+					x.pos[name] = n + i
+					x.labels[name] = (&Step{Name: name, Phase: list.phase, Index: i}).Label()
+				}
+			}
+		}
+		if list.phase == "steps" {
+			n = len(list.t.items)
 		}
 	}
-	return out
+	return x, n
 }
 
 func (l *loader) fail(line int, step, field, format string, args ...any) {
@@ -281,10 +309,9 @@ func (l *loader) parse(data []byte) *Scenario {
 	if steps == nil || len(steps.items) == 0 {
 		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "required: a list of at least one step")
 	}
-	l.names = stepNames(steps, "steps")
-	maps.Copy(l.names, stepNames(spec.child("finally"), "finally"))
-	s.Spec.Steps = l.steps(s, steps, "steps", nil)
-	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally", s.Spec.Steps)
+	l.index, l.nSteps = indexSteps(steps, spec.child("finally"))
+	s.Spec.Steps = l.steps(s, steps, "steps")
+	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally")
 
 	seen := map[string]*Step{}
 	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
@@ -337,8 +364,8 @@ func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
 		field := joinField(st.Kind, r.Field)
 		target, ok := seen[r.Name]
 		switch {
-		case !ok && l.names[r.Name] != nil:
-			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.names[r.Name].Label())
+		case !ok && l.index.labels[r.Name] != "":
+			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.labels[r.Name])
 		case !ok:
 			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, suggest(r.Name, slices.Collect(maps.Keys(seen))))
 		case r.Kind != "" && target.Kind != r.Kind:
@@ -372,14 +399,9 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	}
 }
 
-func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []*Step {
+func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
 	if list == nil {
 		return nil
-	}
-	// Expressions see the outputs of the steps before theirs.
-	avail := map[string]*Step{}
-	for _, st := range before {
-		avail[st.Name] = st
 	}
 	if list.items == nil {
 		if list.value != nil {
@@ -449,7 +471,7 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 		if body.value == nil && body.fields == nil {
 			body = &tree{line: body.line, keyLine: body.keyLine, fields: map[string]*tree{}, value: map[string]any{}}
 		}
-		sc := l.scope(s, st, avail)
+		sc := l.scope(s, st)
 		written, ok := l.templated(s, st, body, sc)
 		if !ok || !l.decode(written, st.Action, st.Label(), st.Kind) {
 			out = append(out, st)
@@ -474,7 +496,9 @@ func (l *loader) steps(s *Scenario, list *tree, phase string, before []*Step) []
 			l.fail(body.lineOf(), st.Label(), st.Kind, "%s", msg)
 		}
 		out = append(out, st)
-		avail[st.Name] = st
+		if _, dup := l.index.decoded[st.Name]; !dup {
+			l.index.decoded[st.Name] = st
+		}
 	}
 	return out
 }
@@ -637,13 +661,12 @@ func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*t
 
 // scope is what the step's expressions may name: the scenario's vars, the
 // steps before it, and the names its kind adds.
-func (l *loader) scope(s *Scenario, st *Step, avail map[string]*Step) *exprScope {
-	sc := &exprScope{vars: s.Spec.Vars, steps: maps.Clone(avail), later: map[string]*Step{}}
-	for name, other := range l.names {
-		if _, ok := avail[name]; !ok {
-			sc.later[name] = other
-		}
+func (l *loader) scope(s *Scenario, st *Step) *exprScope {
+	pos := st.Index
+	if st.Phase == "finally" {
+		pos += l.nSteps
 	}
+	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos}
 	if es, ok := st.Action.(ExprScope); ok {
 		sc.extra = es.ExprNames()
 	}

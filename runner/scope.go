@@ -27,10 +27,32 @@ func TypedAs[T any]() Typed { return Typed{Type: reflect.TypeFor[T]()} }
 // what expr-lang checks: library callers compiling outside a scenario.
 type exprScope struct {
 	vars map[string]any
-	// steps are the earlier steps by name; later are this one and those
-	// after it, for a clearer message.
-	steps, later map[string]*Step
-	extra        map[string]any
+	// steps knows every step of the scenario and its position; pos is the
+	// position of the step whose expressions these are: only steps before
+	// it have outputs to read.
+	steps *stepIndex
+	pos   int
+	extra map[string]any
+}
+
+// stepIndex is every step of a scenario by name: its position (steps
+// first, then finally), and, once decoded, the step itself.
+type stepIndex struct {
+	pos     map[string]int
+	labels  map[string]string
+	decoded map[string]*Step
+}
+
+// earlier lists the names of the steps before position pos.
+func (x *stepIndex) earlier(pos int) []string {
+	var names []string
+	for name, p := range x.pos {
+		if p < pos {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // env is the environment expr-lang compiles against: Typed names are open
@@ -59,6 +81,49 @@ func plainZero(t reflect.Type) any {
 		return []any{}
 	}
 	return map[string]any{}
+}
+
+// Bounds on one expression's text, so a hostile file cannot exhaust the
+// parser's stack or memory.
+const (
+	maxExprBytes = 16 << 10
+	maxExprDepth = 64
+)
+
+// checkExprShape refuses an expression too long or too deeply nested to be
+// one a person wrote, before the parser sees it.
+func checkExprShape(src string) error {
+	if len(src) > maxExprBytes {
+		return fmt.Errorf("the expression is %d bytes, longer than the %d KiB kdrill compiles", len(src), maxExprBytes>>10)
+	}
+	depth, run := 0, 0
+	inString := rune(0)
+	for i, r := range src {
+		if inString != 0 {
+			if r == inString && (i == 0 || src[i-1] != '\\') {
+				inString = 0
+			}
+			continue
+		}
+		switch r {
+		case '"', '\'', '`':
+			inString = r
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		}
+		switch {
+		case r == '!' || r == '-' || r == '+' || r == '~':
+			run++
+		case r != ' ':
+			run = 0
+		}
+		if depth > maxExprDepth || run > maxExprDepth {
+			return fmt.Errorf("the expression nests deeper than %d levels", maxExprDepth)
+		}
+	}
+	return nil
 }
 
 // check walks an expression's field paths rooted at vars, steps and the
@@ -222,13 +287,17 @@ func (sc *exprScope) checkPath(root string, segs []segment) error {
 		}
 		return checkValuePath("vars."+first, v, segs[1:])
 	case "steps":
-		st, ok := sc.steps[first]
-		if !ok {
-			at := pathString("steps", segs[:1])
-			if later, ok := sc.later[first]; ok {
-				return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, later.Label())
-			}
-			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, suggest(first, slices.Sorted(maps.Keys(sc.steps))))
+		at := pathString("steps", segs[:1])
+		pos, ok := sc.steps.pos[first]
+		switch {
+		case !ok:
+			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, suggest(first, sc.steps.earlier(sc.pos)))
+		case pos >= sc.pos:
+			return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, sc.steps.labels[first])
+		}
+		st := sc.steps.decoded[first]
+		if st == nil || st.Action == nil {
+			return nil // that step's own errors are reported
 		}
 		if st.Info.Output == nil {
 			return fmt.Errorf("%s: a %s step has no output for expressions to read", pathString("steps", segs[:1]), st.Kind)

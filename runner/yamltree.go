@@ -24,6 +24,10 @@ const (
 	maxTreeNodes = 200_000
 	// maxTreeDepth bounds how deeply a document may nest.
 	maxTreeDepth = 100
+	// maxTreeBytes bounds the text (keys and scalars) a document may expand
+	// to through aliases: a few aliased long strings would otherwise cost
+	// gigabytes once decoded.
+	maxTreeBytes = 8 << 20
 )
 
 // tree is a YAML document turned into plain Go values (map[string]any, []any,
@@ -154,6 +158,7 @@ func (t *tree) lineOf() int {
 
 type treeBuilder struct {
 	nodes int
+	bytes int
 }
 
 type treeError struct {
@@ -165,6 +170,10 @@ func (e *treeError) Error() string { return e.msg }
 
 func (b *treeBuilder) build(n *yaml.Node, depth int, expanding map[*yaml.Node]bool) (*tree, error) {
 	b.nodes++
+	b.bytes += len(n.Value)
+	if b.bytes > maxTreeBytes {
+		return nil, &treeError{n.Line, fmt.Sprintf("document expands to more than %d MiB of text through aliases", maxTreeBytes>>20)}
+	}
 	if b.nodes > maxTreeNodes {
 		return nil, &treeError{n.Line, fmt.Sprintf("document expands to more than %d values (aliases nested too deeply?)", maxTreeNodes)}
 	}

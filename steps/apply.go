@@ -177,9 +177,11 @@ func scenarioPath(s *runner.Scenario, rel string) (string, error) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return "", fmt.Errorf("%s: file not found (looked in %s)", rel, s.Dir)
+			if _, lerr := os.Lstat(path); lerr != nil {
+				return "", fmt.Errorf("%s: file not found (looked in %s)", rel, s.Dir)
+			}
 		}
-		return "", fmt.Errorf("%s: %w", rel, err)
+		return "", fmt.Errorf("%s: %w", rel, runner.FileError(path, err))
 	}
 	dir, err := filepath.EvalSymlinks(s.Dir)
 	if err != nil {

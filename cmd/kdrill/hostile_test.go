@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/kdrill/kdrill/internal/hostile"
 )
 
 // maxHostileRSS bounds what kdrill may take to refuse a hostile file.
@@ -46,6 +48,13 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 
 	type want struct{ line, text string }
 	cases := map[string]want{big: {"", "larger than the"}}
+	generated, err := hostile.Write(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range generated {
+		cases[c.Path] = want{"", c.Want}
+	}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
