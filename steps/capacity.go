@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/kdrill/kdrill/runner"
 )
@@ -152,36 +153,11 @@ func (r *ResourceCapacity) percent() {
 	}
 }
 
-// podResources sums a pod's requests and limits as the scheduler counts
-// them: the sum over containers, or the largest init container if larger,
-// plus the pod overhead.
+// podResources is a pod's requests and limits as the scheduler and
+// kubectl describe node count them (component-helpers' PodRequests and
+// PodLimits): containers summed, restartable init containers (sidecars)
+// added, other init containers as a maximum, pod-level resources when
+// the pod sets them, and the pod overhead.
 func podResources(p *corev1.Pod) (req, lim corev1.ResourceList) {
-	req, lim = corev1.ResourceList{}, corev1.ResourceList{}
-	for _, c := range p.Spec.Containers {
-		addList(req, c.Resources.Requests)
-		addList(lim, c.Resources.Limits)
-	}
-	for _, c := range p.Spec.InitContainers {
-		maxList(req, c.Resources.Requests)
-		maxList(lim, c.Resources.Limits)
-	}
-	addList(req, p.Spec.Overhead)
-	addList(lim, p.Spec.Overhead)
-	return req, lim
-}
-
-func addList(into, from corev1.ResourceList) {
-	for name, q := range from {
-		cur := into[name]
-		cur.Add(q)
-		into[name] = cur
-	}
-}
-
-func maxList(into, from corev1.ResourceList) {
-	for name, q := range from {
-		if cur, ok := into[name]; !ok || q.Cmp(cur) > 0 {
-			into[name] = q.DeepCopy()
-		}
-	}
+	return resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}), resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})
 }
