@@ -92,6 +92,23 @@ spec:
   steps:
   - {name: check, points: 1, assert: {expr: "true"}}
 `)
+	mixed := filepath.Join(dir, "mixed")
+	if err := os.Mkdir(mixed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, mixed, "manifest.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	writeFile(t, mixed, "quoted.yaml", strings.Replace(passing, "kind: Scenario", `kind: "Scenario"`, 1))
+	manifests := filepath.Join(dir, "manifests")
+	if err := os.Mkdir(manifests, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, manifests, "manifest.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	brokenDir := filepath.Join(dir, "broken")
+	if err := os.Mkdir(brokenDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, brokenDir, "ok.yaml", passing)
+	writeFile(t, brokenDir, "typo.yaml", strings.Replace(passing, "apiVersion: kdrill.dev/v1alpha1", "apiVersion: kdrill.dev/v1alpha", 1))
 	for _, tc := range []struct {
 		name       string
 		args       []string
@@ -99,6 +116,10 @@ spec:
 		wantOutput string
 	}{
 		{"validate ok", []string{"validate", good}, 0, "ok " + good},
+		{"a quoted envelope is a scenario", []string{"validate", mixed}, 0, "ok " + filepath.Join(mixed, "quoted.yaml")},
+		{"-v lists what was skipped", []string{"validate", "-v", mixed}, 0, "skipped " + filepath.Join(mixed, "manifest.yaml") + ": not a scenario"},
+		{"a directory of manifests", []string{"validate", manifests}, 2, "no scenario in this directory"},
+		{"a broken scenario is never skipped", []string{"validate", brokenDir}, 2, `typo.yaml:1: apiVersion: must be kdrill.dev/v1alpha1, not "kdrill.dev/v1alpha"`},
 		{"validate reports file and line", []string{"validate", bad}, 2, bad + `:7: steps[0] "scale": scale.replicas: must be a whole number`},
 		{"validate missing file", []string{"validate", filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml: no such file"},
 		{"run needs a path", []string{"run"}, 2, "name at least one scenario"},
