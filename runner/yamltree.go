@@ -44,9 +44,9 @@ type tree struct {
 	merged bool
 	// block marks a scalar written as a block (| or >): its text starts on
 	// the line after line.
-	block bool
-	fields  map[string]*tree // for mappings
-	items   []*tree          // for sequences
+	block  bool
+	fields map[string]*tree // for mappings
+	items  []*tree          // for sequences
 }
 
 // child returns the node under key, or nil.

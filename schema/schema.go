@@ -30,7 +30,6 @@ var JSON []byte
 // ID is where the schema says it lives.
 const ID = "https://kdrill.dev/schema/v1alpha1/scenario.json"
 
-
 var (
 	durationType    = reflect.TypeFor[runner.Duration]()
 	exprType        = reflect.TypeFor[runner.Expr]()

@@ -37,7 +37,9 @@ func TestCapacityAgreesWithKubectlDescribe(t *testing.T) {
 	if _, err := admin.NodeV1().RuntimeClasses().Create(ctx, rc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = admin.NodeV1().RuntimeClasses().Delete(context.Background(), rc.Name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = admin.NodeV1().RuntimeClasses().Delete(context.Background(), rc.Name, metav1.DeleteOptions{})
+	})
 
 	sr := scenario(t, c, ns, fmt.Sprintf(`
 spec:
