@@ -137,7 +137,7 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 			return
 		}
 		phase := ""
-		if st.Phase == "finally" {
+		if st.Phase == runner.PhaseFinally {
 			phase = "finally: "
 		}
 		c.printf("  %s%s %s%s [%s] %s\n", prefix, c.mark(st.Outcome), phase, st.Name, st.Kind, seconds(st.DurationSeconds))

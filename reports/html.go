@@ -95,7 +95,7 @@ func buildHTMLReport(r *runner.Results, charts []Chart) htmlReport {
 		total := s.FinishedAt.Sub(s.StartedAt).Seconds()
 		for _, st := range s.Steps {
 			bar := timelineBar{Step: st, Label: st.Name}
-			if st.Phase == "finally" {
+			if st.Phase == runner.PhaseFinally {
 				bar.Label = "finally: " + st.Name
 			}
 			if total > 0 && !st.StartedAt.IsZero() {

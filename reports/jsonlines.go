@@ -26,9 +26,9 @@ type LineEvent struct {
 	Namespace string `json:"namespace,omitempty"`
 	Seed      int64  `json:"seed,omitempty"`
 	// Step, Phase and Kind name the step, for step events.
-	Step  string `json:"step,omitempty"`
-	Phase string `json:"phase,omitempty"`
-	Kind  string `json:"kind,omitempty"`
+	Step  string       `json:"step,omitempty"`
+	Phase runner.Phase `json:"phase,omitempty"`
+	Kind  string       `json:"kind,omitempty"`
 	// Outcome, DurationSeconds and Error say how it ended.
 	Outcome         runner.Outcome `json:"outcome,omitempty"`
 	DurationSeconds float64        `json:"durationSeconds,omitempty"`

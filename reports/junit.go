@@ -112,7 +112,7 @@ func junitDocument(r *runner.Results) junitSuites {
 		}
 		for _, st := range s.Steps {
 			name := st.Name
-			if st.Phase == "finally" {
+			if st.Phase == runner.PhaseFinally {
 				name = "finally: " + st.Name
 			}
 			c := junitCase{Name: name, Classname: "kdrill." + s.Name, Time: seconds3(st.DurationSeconds), File: s.File, Line: st.Line}

@@ -44,7 +44,7 @@ func timelinePNG(s *runner.ScenarioResult) (png []byte, ok bool, err error) {
 			finish = st.StartedAt
 		}
 		label := st.Name
-		if st.Phase == "finally" {
+		if st.Phase == runner.PhaseFinally {
 			label = "finally: " + label
 		}
 		if r := []rune(label); len(r) > 32 {

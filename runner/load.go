@@ -156,8 +156,8 @@ func indexSteps(steps, finally *tree) (*stepIndex, int) {
 	n := 0
 	for _, list := range []struct {
 		t     *tree
-		phase string
-	}{{steps, "steps"}, {finally, "finally"}} {
+		phase Phase
+	}{{steps, PhaseSteps}, {finally, PhaseFinally}} {
 		if list.t == nil {
 			continue
 		}
@@ -169,7 +169,7 @@ func indexSteps(steps, finally *tree) (*stepIndex, int) {
 				}
 			}
 		}
-		if list.phase == "steps" {
+		if list.phase == PhaseSteps {
 			n = len(list.t.items)
 		}
 	}
@@ -310,8 +310,8 @@ func (l *loader) parse(data []byte) *Scenario {
 		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "required: a list of at least one step")
 	}
 	l.index, l.nSteps = indexSteps(steps, spec.child("finally"))
-	s.Spec.Steps = l.steps(s, steps, "steps")
-	s.Spec.Finally = l.steps(s, spec.child("finally"), "finally")
+	s.Spec.Steps = l.steps(s, steps, PhaseSteps)
+	s.Spec.Finally = l.steps(s, spec.child("finally"), PhaseFinally)
 
 	seen := map[string]*Step{}
 	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
@@ -323,7 +323,7 @@ func (l *loader) parse(data []byte) *Scenario {
 		if st.Info.Continuous && !st.Background && st.Action != nil {
 			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
 		}
-		if st.Background && st.Phase == "finally" {
+		if st.Background && st.Phase == PhaseFinally {
 			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
 		}
 		seen[st.Name] = st
@@ -394,18 +394,18 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	case st.Setup:
 	case st.Effect() != Reads:
 		l.fail(st.Line, st.Label(), st.Kind, "a lab never writes to the cluster: %s changes it; mark the step setup: true if it prepares the lab", st.Kind)
-	case st.Points <= 0 && st.Phase == "steps" && !st.Info.Control:
+	case st.Points <= 0 && st.Phase == PhaseSteps && !st.Info.Control:
 		l.fail(st.Line, st.Label(), "points", "a check in a lab needs points > 0 (and a hint)")
 	}
 }
 
-func (l *loader) steps(s *Scenario, list *tree, phase string) []*Step {
+func (l *loader) steps(s *Scenario, list *tree, phase Phase) []*Step {
 	if list == nil {
 		return nil
 	}
 	if list.items == nil {
 		if list.value != nil {
-			l.fail(list.lineOf(), "", "spec."+phase, "must be a list of steps")
+			l.fail(list.lineOf(), "", "spec."+string(phase), "must be a list of steps")
 		}
 		return nil
 	}
@@ -663,7 +663,7 @@ func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*t
 // steps before it, and the names its kind adds.
 func (l *loader) scope(s *Scenario, st *Step) *exprScope {
 	pos := st.Index
-	if st.Phase == "finally" {
+	if st.Phase == PhaseFinally {
 		pos += l.nSteps
 	}
 	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos}

@@ -99,7 +99,7 @@ type CheckScore struct {
 // StepResult is one step's run.
 type StepResult struct {
 	Index           int       `json:"index"`
-	Phase           string    `json:"phase"` // steps or finally
+	Phase           Phase     `json:"phase"`
 	Name            string    `json:"name"`
 	Kind            string    `json:"kind"`
 	Line            int       `json:"line"`

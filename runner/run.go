@@ -585,14 +585,14 @@ func (r *run) namespace(ctx context.Context, s *Scenario) (string, bool, error) 
 			return name, false, nil
 		}
 		if !apierrors.IsNotFound(err) {
-			return name, false, MarkInfra(fmt.Errorf("namespace %s: %w", name, err))
+			return name, false, fmt.Errorf("namespace %s: %w", name, err)
 		}
 		_, err = nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name:   name,
 			Labels: map[string]string{LabelManagedBy: "kdrill"},
 		}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return name, false, MarkInfra(fmt.Errorf("create namespace %s: %w", name, err))
+			return name, false, fmt.Errorf("create namespace %s: %w", name, err)
 		}
 		return name, false, nil
 	}
@@ -605,19 +605,9 @@ func (r *run) namespace(ctx context.Context, s *Scenario) (string, bool, error) 
 		Labels:       map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
 	}}, metav1.CreateOptions{})
 	if err != nil {
-		return "", false, MarkInfra(fmt.Errorf("create namespace: %w", err))
+		return "", false, fmt.Errorf("create namespace: %w", err)
 	}
 	return ns.Name, true, nil
-}
-
-// MarkInfra marks err as an infrastructure failure (exit 3) when it comes
-// from an unreachable or failing API server, and returns it unchanged
-// otherwise.
-func MarkInfra(err error) error {
-	if IsInfra(err) {
-		return &InfraError{Err: err}
-	}
-	return err
 }
 
 // Plain turns a step's output into what expressions see: maps keyed by

@@ -135,9 +135,9 @@ type Step struct {
 	Info KindInfo `json:"-"`
 	// Action is the decoded action spec.
 	Action Action `json:"-"`
-	// Index is the step's position in its list; Phase is "steps" or "finally".
-	Index int    `json:"-"`
-	Phase string `json:"-"`
+	// Index is the step's position in its list, Phase the list.
+	Index int   `json:"-"`
+	Phase Phase `json:"-"`
 	// Line is where the step starts in the scenario file.
 	Line int `json:"-"`
 
@@ -145,6 +145,16 @@ type Step struct {
 	// when the step starts.
 	template *stepTemplate
 }
+
+// Phase names the list a step is in: the steps, or the finally steps that
+// always run after them.
+type Phase string
+
+// The two lists of a scenario.
+const (
+	PhaseSteps   Phase = "steps"
+	PhaseFinally Phase = "finally"
+)
 
 // Label names the step the way errors and output do: steps[3] "kill web".
 func (s *Step) Label() string {

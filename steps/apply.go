@@ -248,7 +248,7 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*ApplyOutput, []
 		obj := &unstructured.Unstructured{Object: v.(map[string]any)}
 		mapping, err := env.Cluster.Mapping(obj.GetAPIVersion(), obj.GetKind())
 		if err != nil {
-			return nil, nil, runner.MarkInfra(fmt.Errorf("%s: %w", m.source, err))
+			return nil, nil, fmt.Errorf("%s: %w", m.source, err)
 		}
 		if mapping.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
 			obj.SetNamespace(env.Namespace)
@@ -265,7 +265,7 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*ApplyOutput, []
 			return err
 		})
 		if err != nil {
-			return out, targets, runner.MarkInfra(fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err))
+			return out, targets, fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err)
 		}
 		out.Objects = append(out.Objects, AppliedObject{
 			APIVersion: applied.GetAPIVersion(), Kind: applied.GetKind(),

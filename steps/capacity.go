@@ -73,11 +73,11 @@ func (c *Capacity) ExprNames() map[string]any {
 func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	nodes, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: c.Selector})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("list nodes: %w", err))
+		return nil, fmt.Errorf("list nodes: %w", err)
 	}
 	pods, err := env.Cluster.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("list pods: %w", err))
+		return nil, fmt.Errorf("list pods: %w", err)
 	}
 	out := &CapacityOutput{Nodes: map[string]NodeCapacity{}, Namespaces: map[string]NodeCapacity{}}
 	for _, n := range nodes.Items {

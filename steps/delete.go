@@ -86,21 +86,21 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 				return out, fmt.Errorf("%s not found", d.String())
 			}
 		case err != nil:
-			return out, runner.MarkInfra(fmt.Errorf("delete %s: %w", d.String(), err))
+			return out, fmt.Errorf("delete %s: %w", d.String(), err)
 		default:
 			out.Deleted = append(out.Deleted, d.Name)
 		}
 	} else {
 		list, err := res.client.List(ctx, metav1.ListOptions{LabelSelector: d.Selector})
 		if err != nil {
-			return out, runner.MarkInfra(fmt.Errorf("list %s: %w", d.String(), err))
+			return out, fmt.Errorf("list %s: %w", d.String(), err)
 		}
 		if len(list.Items) == 0 && d.MustExist {
 			return out, fmt.Errorf("nothing matched %s", d.String())
 		}
 		for _, item := range list.Items {
 			if err := deleteRetrying(ctx, env, res.client, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
-				return out, runner.MarkInfra(fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err))
+				return out, fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err)
 			}
 			out.Deleted = append(out.Deleted, item.GetName())
 		}

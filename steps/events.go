@@ -71,7 +71,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	obj, err := res.client.Get(ctx, e.Resource.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", e.Resource.String(), err))
+		return nil, fmt.Errorf("read %s: %w", e.Resource.String(), err)
 	}
 	eventMapping, err := env.Cluster.Mapping("v1", "Event")
 	if err != nil {
@@ -154,7 +154,7 @@ func (o *ownedSet) learn(ctx context.Context, events []*unstructured.Unstructure
 		}
 		list, err := o.env.Cluster.Resource(m, o.namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			return runner.MarkInfra(fmt.Errorf("list %ss: %w", kind.kind, err))
+			return fmt.Errorf("list %ss: %w", kind.kind, err)
 		}
 		for _, item := range list.Items {
 			for _, ref := range item.GetOwnerReferences() {

@@ -130,7 +130,7 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 		obj := &unstructured.Unstructured{Object: v.(map[string]any)}
 		mapping, err := env.Cluster.Mapping(obj.GetAPIVersion(), obj.GetKind())
 		if err != nil {
-			return out, runner.MarkInfra(fmt.Errorf("%s: %w", m.source, err))
+			return out, fmt.Errorf("%s: %w", m.source, err)
 		}
 		if mapping.Scope.Name() == meta.RESTScopeNameNamespace && obj.GetNamespace() == "" {
 			obj.SetNamespace(env.Namespace)
@@ -150,7 +150,7 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 		}
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) || runner.IsInfra(err) {
-			return out, runner.MarkInfra(fmt.Errorf("create %s: %w", what, err))
+			return out, fmt.Errorf("create %s: %w", what, err)
 		}
 		st := status.Status()
 		r := Rejection{Object: what, Reason: string(st.Reason), Code: int(st.Code), Message: st.Message, Quota: parseQuotaMessage(st.Message)}

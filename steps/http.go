@@ -214,7 +214,7 @@ func (h *HTTP) target(ctx context.Context, env *runner.Env) (*target, error) {
 		// Service with one named port should work without naming it.
 		svc, err := env.Cluster.Typed.CoreV1().Services(ns).Get(ctx, s.Name, metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, runner.MarkInfra(fmt.Errorf("read service %s: %w", s.Name, err))
+			return nil, fmt.Errorf("read service %s: %w", s.Name, err)
 		}
 		if err == nil && len(svc.Spec.Ports) == 1 {
 			port = svc.Spec.Ports[0].Name

@@ -208,7 +208,7 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 	}
 	obj, err := res.client.Get(ctx, ref.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("monitor %s: %w", ref.String(), err))
+		return nil, fmt.Errorf("monitor %s: %w", ref.String(), err)
 	}
 	sel, err := workloadSelector(obj)
 	if err != nil {

@@ -139,7 +139,7 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 		err = env.RetryWrite(ctx, "patch "+p.String(), send)
 	}
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("patch %s: %w", p.String(), err))
+		return nil, fmt.Errorf("patch %s: %w", p.String(), err)
 	}
 	return &PatchOutput{ResourceVersion: out.GetResourceVersion(), Generation: out.GetGeneration()}, nil
 }

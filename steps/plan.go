@@ -57,13 +57,13 @@ func (d *Delete) Plan(ctx context.Context, env *runner.Env) (string, error) {
 		if _, err := res.client.Get(ctx, d.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			return "delete " + notYet(d.String()), nil
 		} else if err != nil {
-			return "", runner.MarkInfra(err)
+			return "", err
 		}
 		return "delete " + d.String(), res.client.Delete(ctx, d.Name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
 	}
 	list, err := res.client.List(ctx, metav1.ListOptions{LabelSelector: d.Selector})
 	if err != nil {
-		return "", runner.MarkInfra(err)
+		return "", err
 	}
 	names := make([]string, 0, len(list.Items))
 	for _, item := range list.Items {
@@ -92,7 +92,7 @@ func (s *Scale) Plan(ctx context.Context, env *runner.Env) (string, error) {
 	if apierrors.IsNotFound(err) {
 		return fmt.Sprintf("scale %s to %d; %s", s.String(), *s.Replicas, notYet(s.String())), nil
 	} else if err != nil {
-		return "", runner.MarkInfra(err)
+		return "", err
 	}
 	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
 	return fmt.Sprintf("scale %s from %d to %d replicas, then wait until they are available", s.String(), prev, *s.Replicas), nil
@@ -121,7 +121,7 @@ func (r *Rollout) Plan(ctx context.Context, env *runner.Env) (string, error) {
 	if _, err := res.client.Get(ctx, r.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		return fmt.Sprintf("roll out %s: %s; %s", r.String(), what, notYet(r.String())), nil
 	} else if err != nil {
-		return "", runner.MarkInfra(err)
+		return "", err
 	}
 	if _, err := r.patch(ctx, env, res); err != nil {
 		return fmt.Sprintf("roll out %s: %s", r.String(), what), err
@@ -142,7 +142,7 @@ func (s *SwitchSelector) Plan(ctx context.Context, env *runner.Env) (string, err
 	if apierrors.IsNotFound(err) {
 		return fmt.Sprintf("switch Service %s to %v; %s", s.Service, s.Selector, notYet("Service "+s.Service)), nil
 	} else if err != nil {
-		return "", runner.MarkInfra(err)
+		return "", err
 	}
 	return fmt.Sprintf("switch Service %s from %v to %v (replace: %v), then wait until its ready endpoints are exactly the matching ready pods", s.Service, svc.Spec.Selector, s.Selector, s.Replace), nil
 }

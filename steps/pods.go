@@ -96,7 +96,7 @@ func (p *PodTarget) resolve(ctx context.Context, env *runner.Env) (*resolvedPods
 	}
 	obj, err := res.client.Get(ctx, ref.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", ref.String(), err))
+		return nil, fmt.Errorf("read %s: %w", ref.String(), err)
 	}
 	sel, err := workloadSelector(obj)
 	if err != nil {
@@ -125,7 +125,7 @@ func workloadSelector(obj *unstructured.Unstructured) (labels.Selector, error) {
 func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod, error) {
 	list, err := env.Cluster.Typed.CoreV1().Pods(r.namespace).List(ctx, metav1.ListOptions{LabelSelector: r.selector.String()})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("list pods: %w", err))
+		return nil, fmt.Errorf("list pods: %w", err)
 	}
 	out := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
@@ -197,7 +197,7 @@ func deletePods(ctx context.Context, env *runner.Env, namespace string, names []
 	for _, name := range names {
 		err := env.Cluster.Typed.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: grace})
 		if err != nil && !apierrors.IsNotFound(err) {
-			failure = runner.MarkInfra(fmt.Errorf("delete pod %s: %w", name, err))
+			failure = fmt.Errorf("delete pod %s: %w", name, err)
 			break
 		}
 		if err == nil {

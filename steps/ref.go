@@ -66,7 +66,7 @@ type resolved struct {
 func (r *ObjectRef) resolve(env *runner.Env) (*resolved, error) {
 	m, err := env.Cluster.Mapping(r.APIVersion, r.Kind)
 	if err != nil {
-		return nil, runner.MarkInfra(err)
+		return nil, err
 	}
 	ns := r.Namespace
 	if ns == "" {

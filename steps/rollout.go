@@ -143,7 +143,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 		// A StatefulSet numbers its revisions in ControllerRevisions.
 		var obj *unstructured.Unstructured
 		if obj, err = res.client.Get(ctx, r.Name, metav1.GetOptions{}); err != nil {
-			return out, runner.MarkInfra(fmt.Errorf("read %s: %w", r.String(), err))
+			return out, fmt.Errorf("read %s: %w", r.String(), err)
 		}
 		if _, out.Revision, err = workloadRevisions(ctx, env, res.namespace, obj); err != nil {
 			return out, err
@@ -196,7 +196,7 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 		return err
 	})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("roll out %s: %w", r.String(), err))
+		return nil, fmt.Errorf("roll out %s: %w", r.String(), err)
 	}
 	return out, nil
 }
@@ -214,7 +214,7 @@ type revision struct {
 func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *resolved) (map[string]any, error) {
 	obj, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read %s: %w", r.String(), err))
+		return nil, fmt.Errorf("read %s: %w", r.String(), err)
 	}
 	revisions, current, err := workloadRevisions(ctx, env, res.namespace, obj)
 	if err != nil {
@@ -251,7 +251,7 @@ func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, o
 	}
 	list, err := env.Cluster.Resource(mapping, namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, 0, runner.MarkInfra(fmt.Errorf("list %ss: %w", kind, err))
+		return nil, 0, fmt.Errorf("list %ss: %w", kind, err)
 	}
 	var revisions []revision
 	for _, item := range list.Items {

@@ -65,7 +65,7 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	cur, err := res.client.Get(ctx, s.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read scale of %s: %w", s.String(), err))
+		return nil, fmt.Errorf("read scale of %s: %w", s.String(), err)
 	}
 	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
 	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *s.Replicas)
@@ -73,7 +73,7 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 		_, err := res.client.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale")
 		return err
 	}); err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("scale %s: %w", s.String(), err))
+		return nil, fmt.Errorf("scale %s: %w", s.String(), err)
 	}
 	out := &ScaleOutput{Previous: prev, Replicas: *s.Replicas}
 	if !*s.Wait {

@@ -105,7 +105,7 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 	services := env.Cluster.Typed.CoreV1().Services(namespace)
 	svc, err := services.Get(ctx, service, metav1.GetOptions{})
 	if err != nil {
-		return nil, runner.MarkInfra(fmt.Errorf("read Service %s: %w", service, err))
+		return nil, fmt.Errorf("read Service %s: %w", service, err)
 	}
 	out := &SwitchOutput{Service: service, Namespace: namespace, PreviousSelector: svc.Spec.Selector}
 	next := maps.Clone(target)
@@ -164,7 +164,7 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 		_, err := services.Patch(ctx, service, pt, patch, metav1.PatchOptions{FieldManager: FieldManager})
 		return err
 	}); err != nil {
-		return out, runner.MarkInfra(fmt.Errorf("switch Service %s: %w", service, err))
+		return out, fmt.Errorf("switch Service %s: %w", service, err)
 	}
 
 	for {
