@@ -16,10 +16,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
 
 // BenchmarkChaosLoad runs testdata/chaos-load.yaml with the kdrill binary:
@@ -70,20 +69,20 @@ func BenchmarkChaosLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		var lateness []time.Duration
-		var last steps.Sample
+		var last model.Sample
 		for _, st := range res.Scenarios[0].Steps {
 			switch st.Kind {
 			case "killPoisson":
-				var out steps.KillPoissonOutput
-				if err := runner.DecodeOutput(st.Output, &out); err != nil {
+				var out model.KillPoissonOutput
+				if err := model.DecodeOutput(st.Output, &out); err != nil {
 					b.Fatal(err)
 				}
 				for _, r := range out.Rounds {
 					lateness = append(lateness, r.Late.Duration)
 				}
 			case "monitor":
-				var out steps.MonitorOutput
-				if err := runner.DecodeOutput(st.Output, &out); err != nil {
+				var out model.MonitorOutput
+				if err := model.DecodeOutput(st.Output, &out); err != nil {
 					b.Fatal(err)
 				}
 				samples := out.Workloads[0].Samples

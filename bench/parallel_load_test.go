@@ -13,8 +13,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
@@ -98,7 +98,7 @@ func BenchmarkParallelScenarios(b *testing.B) {
 			b.Fatalf("%d scenario results", len(res.Scenarios))
 		}
 		for _, s := range res.Scenarios {
-			if s.Outcome != runner.Passed {
+			if s.Outcome != model.Passed {
 				b.Errorf("%s: %s %s", s.Name, s.Outcome, s.Error)
 			}
 			ns, err := cluster.Typed.CoreV1().Namespaces().Get(context.Background(), s.Namespace, metav1.GetOptions{})

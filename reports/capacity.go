@@ -9,26 +9,25 @@ import (
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
-	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/steps"
+	"github.com/kdrill/kdrill/model"
 )
 
 // capacityOf reads a capacity step's output, live or from results.json.
-func capacityOf(st *runner.StepResult) (*steps.CapacityOutput, bool) {
+func capacityOf(st *model.StepResult) (*model.CapacityOutput, bool) {
 	if st.Kind != "capacity" || st.Output == nil {
 		return nil, false
 	}
-	var out steps.CapacityOutput
-	if err := runner.DecodeOutput(st.Output, &out); err != nil {
+	var out model.CapacityOutput
+	if err := model.DecodeOutput(st.Output, &out); err != nil {
 		return nil, false
 	}
 	return &out, true
 }
 
 // capacityTable prints the commitment per node and for the cluster.
-func capacityTable(w io.Writer, c *steps.CapacityOutput) {
+func capacityTable(w io.Writer, c *model.CapacityOutput) {
 	fmt.Fprintf(w, "      %-18s %5s  %-26s %-26s\n", "node", "pods", "cpu requests / limits", "memory requests / limits")
-	row := func(name string, n steps.NodeCapacity) {
+	row := func(name string, n model.NodeCapacity) {
 		fmt.Fprintf(w, "      %-18s %5d  %5.1f%% / %5.1f%% of %-7s %5.1f%% / %5.1f%% of %s\n", name, n.Pods,
 			n.CPU.RequestsPercent, n.CPU.LimitsPercent, fmt.Sprintf("%.4g", n.CPU.Allocatable),
 			n.Memory.RequestsPercent, n.Memory.LimitsPercent, bytesIEC(n.Memory.Allocatable))
@@ -39,7 +38,7 @@ func capacityTable(w io.Writer, c *steps.CapacityOutput) {
 	row("cluster", c.Cluster)
 }
 
-func sortedNodes(c *steps.CapacityOutput) []string {
+func sortedNodes(c *model.CapacityOutput) []string {
 	names := make([]string, 0, len(c.Nodes))
 	for n := range c.Nodes {
 		names = append(names, n)
@@ -65,7 +64,7 @@ var capacityColors = []drawing.Color{
 
 // capacityPNG draws, per node, four bars: CPU requests and limits, memory
 // requests and limits, each in percent of what the node can allocate.
-func capacityPNG(title string, c *steps.CapacityOutput) ([]byte, error) {
+func capacityPNG(title string, c *model.CapacityOutput) ([]byte, error) {
 	var bars []chart.Value
 	names := sortedNodes(c)
 	for i, name := range names {

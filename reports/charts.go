@@ -12,8 +12,7 @@ import (
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
-	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/steps"
+	"github.com/kdrill/kdrill/model"
 )
 
 // Colours of the availability chart, as in the course notes' plot.
@@ -35,7 +34,7 @@ type Chart struct {
 // workload a monitor step sampled, its available and unavailable replicas
 // over time with the kill batches marked; and for every capacity step the
 // commitment per node.
-func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
+func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 	var charts []Chart
 	var err error
 	r.Read(func() {
@@ -65,8 +64,8 @@ func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
 				if st.Kind != "monitor" || st.Output == nil {
 					continue
 				}
-				var out steps.MonitorOutput
-				if err = runner.DecodeOutput(st.Output, &out); err != nil {
+				var out model.MonitorOutput
+				if err = model.DecodeOutput(st.Output, &out); err != nil {
 					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, err)
 					return
 				}
@@ -94,7 +93,7 @@ func AvailabilityCharts(r *runner.Results) ([]Chart, error) {
 }
 
 // WriteCharts renders the charts into dir and returns their paths.
-func WriteCharts(dir string, r *runner.Results) ([]string, error) {
+func WriteCharts(dir string, r *model.Results) ([]string, error) {
 	charts, err := AvailabilityCharts(r)
 	if err != nil {
 		return nil, err
@@ -116,14 +115,14 @@ func fileSafe(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
 
 // availabilityPNG draws one workload's series. Replica counts hold until the
 // next sample, so the lines are drawn as steps.
-func availabilityPNG(title string, w steps.WorkloadSeries) ([]byte, error) {
+func availabilityPNG(title string, w model.WorkloadSeries) ([]byte, error) {
 	end := w.End
 	if end.IsZero() || end.Before(w.Samples[len(w.Samples)-1].Time) {
 		end = w.Samples[len(w.Samples)-1].Time
 	}
-	availX, availY := decimate(stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Available) }))
-	unavX, unavY := decimate(stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Unavailable) }))
-	desiredX, desiredY := decimate(stepLine(w.Samples, end, func(s steps.Sample) float64 { return float64(s.Desired) }))
+	availX, availY := decimate(stepLine(w.Samples, end, func(s model.Sample) float64 { return float64(s.Available) }))
+	unavX, unavY := decimate(stepLine(w.Samples, end, func(s model.Sample) float64 { return float64(s.Unavailable) }))
+	desiredX, desiredY := decimate(stepLine(w.Samples, end, func(s model.Sample) float64 { return float64(s.Desired) }))
 
 	var series []chart.Series
 	series = append(series, chunked(chart.TimeSeries{
@@ -324,7 +323,7 @@ func decimate(xs []time.Time, ys []float64) ([]time.Time, []float64) {
 
 // stepLine turns samples into a step line: each value holds until the next
 // sample, then the line jumps.
-func stepLine(samples []steps.Sample, end time.Time, value func(steps.Sample) float64) ([]time.Time, []float64) {
+func stepLine(samples []model.Sample, end time.Time, value func(model.Sample) float64) ([]time.Time, []float64) {
 	xs := make([]time.Time, 0, 2*len(samples)+1)
 	ys := make([]float64, 0, 2*len(samples)+1)
 	for i, s := range samples {
@@ -389,7 +388,7 @@ func textStyle(r chart.Renderer, size float64) bool {
 
 // gapBands greys out the times the API server could not be reached, over
 // the lines, so no one reads the last value held as data.
-func gapBands(gaps []steps.Gap, from, to time.Time) chart.Renderable {
+func gapBands(gaps []model.Gap, from, to time.Time) chart.Renderable {
 	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
 		span := to.Sub(from)
 		if len(gaps) == 0 || span <= 0 {

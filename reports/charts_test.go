@@ -8,27 +8,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/steps"
 )
 
-func monitorResults() *runner.Results {
+func monitorResults() *model.Results {
 	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
-	var samples []steps.Sample
+	var samples []model.Sample
 	for i := range 20 {
 		avail := 50
 		if i%5 == 1 || i%5 == 2 {
 			avail = 45
 		}
-		samples = append(samples, steps.Sample{Time: t0.Add(time.Duration(i) * time.Second), Desired: 50, Available: avail, Unavailable: 50 - avail})
+		samples = append(samples, model.Sample{Time: t0.Add(time.Duration(i) * time.Second), Desired: 50, Available: avail, Unavailable: 50 - avail})
 	}
-	out := &steps.MonitorOutput{Workloads: []steps.WorkloadSeries{{
+	out := &model.MonitorOutput{Workloads: []model.WorkloadSeries{{
 		Kind: "Deployment", Name: "web/app", Samples: samples, Desired: 50, Start: t0, End: t0.Add(21 * time.Second),
-		Recovery: steps.Recovery{Batches: []steps.BatchRecovery{{Time: t0.Add(900 * time.Millisecond), Killed: 5}}},
+		Recovery: model.Recovery{Batches: []model.BatchRecovery{{Time: t0.Add(900 * time.Millisecond), Killed: 5}}},
 	}}}
 	r := sample()
-	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &runner.StepResult{Name: "m", Kind: "monitor", Outcome: runner.Passed, Output: out})
+	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &model.StepResult{Name: "m", Kind: "monitor", Outcome: model.Passed, Output: out})
 	return r
 }
 
@@ -69,14 +69,14 @@ func TestAvailabilityChartFromLiveAndStoredResults(t *testing.T) {
 }
 
 func TestCapacityChartAndTable(t *testing.T) {
-	node := steps.NodeCapacity{
+	node := model.NodeCapacity{
 		Pods:   4,
-		CPU:    steps.ResourceCapacity{Allocatable: 64, Requests: 4, Limits: 8, RequestsPercent: 6.25, LimitsPercent: 12.5},
-		Memory: steps.ResourceCapacity{Allocatable: 256 << 30, Requests: 4 << 30, Limits: 8 << 30, RequestsPercent: 1.5625, LimitsPercent: 3.125},
+		CPU:    model.ResourceCapacity{Allocatable: 64, Requests: 4, Limits: 8, RequestsPercent: 6.25, LimitsPercent: 12.5},
+		Memory: model.ResourceCapacity{Allocatable: 256 << 30, Requests: 4 << 30, Limits: 8 << 30, RequestsPercent: 1.5625, LimitsPercent: 3.125},
 	}
-	out := &steps.CapacityOutput{Nodes: map[string]steps.NodeCapacity{"node-a": node, "node-b": node}, Cluster: node}
+	out := &model.CapacityOutput{Nodes: map[string]model.NodeCapacity{"node-a": node, "node-b": node}, Cluster: node}
 	r := sample()
-	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &runner.StepResult{Name: "committed", Kind: "capacity", Outcome: runner.Passed, Output: out})
+	r.Scenarios[0].Steps = append(r.Scenarios[0].Steps, &model.StepResult{Name: "committed", Kind: "capacity", Outcome: model.Passed, Output: out})
 	charts, err := reports.AvailabilityCharts(r)
 	if err != nil {
 		t.Fatal(err)

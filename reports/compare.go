@@ -7,8 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/steps"
 )
 
 // Metric is one number a run recorded, with the direction that is worse.
@@ -26,7 +26,7 @@ type Metric struct {
 // Metrics lists what a run measured: each scenario's outcome and duration,
 // each step's duration, and the measures of monitor, rollout, http and lab
 // steps.
-func Metrics(r *runner.Results) []Metric {
+func Metrics(r *model.Results) []Metric {
 	var out []Metric
 	r.Read(func() {
 		for _, s := range r.Scenarios {
@@ -34,7 +34,7 @@ func Metrics(r *runner.Results) []Metric {
 				out = append(out, Metric{Scenario: s.Name, Name: name, Value: v, Seconds: seconds, LowerIsWorse: lowerIsWorse})
 			}
 			passed := 0.0
-			if s.Outcome == runner.Passed {
+			if s.Outcome == model.Passed {
 				passed = 1
 			}
 			add("passed", passed, false, true)
@@ -43,7 +43,7 @@ func Metrics(r *runner.Results) []Metric {
 				add("score", float64(s.Score.Earned), false, true)
 			}
 			for _, st := range s.Steps {
-				if st.Outcome != runner.Passed {
+				if st.Outcome != model.Passed {
 					continue
 				}
 				prefix := "steps[" + st.Name + "]."
@@ -53,8 +53,8 @@ func Metrics(r *runner.Results) []Metric {
 				}
 				switch st.Kind {
 				case "monitor":
-					var m steps.MonitorOutput
-					if runner.DecodeOutput(st.Output, &m) == nil {
+					var m model.MonitorOutput
+					if model.DecodeOutput(st.Output, &m) == nil {
 						add(prefix+"recovery.p50", m.Recovery.P50.Seconds(), true, false)
 						add(prefix+"recovery.p95", m.Recovery.P95.Seconds(), true, false)
 						add(prefix+"recovery.max", m.Recovery.Max.Seconds(), true, false)
@@ -63,14 +63,14 @@ func Metrics(r *runner.Results) []Metric {
 						add(prefix+"maxUnavailable", float64(m.MaxUnavailable), false, false)
 					}
 				case "rollout":
-					var ro steps.RolloutOutput
-					if runner.DecodeOutput(st.Output, &ro) == nil {
+					var ro model.RolloutOutput
+					if model.DecodeOutput(st.Output, &ro) == nil {
 						add(prefix+"minAvailable", float64(ro.MinAvailable), false, true)
 						add(prefix+"maxSurge", float64(ro.MaxSurge), false, false)
 					}
 				case "http":
-					var h steps.HTTPOutput
-					if runner.DecodeOutput(st.Output, &h) == nil {
+					var h model.HTTPOutput
+					if model.DecodeOutput(st.Output, &h) == nil {
 						add(prefix+"successRatio", h.SuccessRatio, false, true)
 						add(prefix+"latencyP95", h.LatencyP95.Seconds(), true, false)
 					}
@@ -101,7 +101,7 @@ var builtinTolerances = map[string]Tolerance{
 // toleranceFor resolves a metric's tolerance: the scenario's own (an exact
 // name first, then the longest matching pattern), over the built-in
 // defaults, over def. ignore is set when the scenario leaves it out.
-func toleranceFor(name string, scenario map[string]runner.Tolerance, def Tolerance) (tol Tolerance, ignore bool) {
+func toleranceFor(name string, scenario map[string]model.Tolerance, def Tolerance) (tol Tolerance, ignore bool) {
 	tol = def
 	if b, ok := builtinTolerances[name]; ok {
 		tol = b
@@ -141,15 +141,15 @@ type Change struct {
 // spec.tolerances, as the current run recorded them), else the built-in
 // default for the metric, else def. A metric the current run no longer
 // records (its step failed, or the scenario is gone) is a regression.
-func Compare(baseline, current *runner.Results, def Tolerance) []Change {
+func Compare(baseline, current *model.Results, def Tolerance) []Change {
 	cur := map[string]Metric{}
 	ran := map[string]bool{}
 	for _, m := range Metrics(current) {
 		cur[m.Scenario+"\x00"+m.Name] = m
 		ran[m.Scenario] = true
 	}
-	tolerances := map[string]map[string]runner.Tolerance{}
-	for _, r := range []*runner.Results{baseline, current} { // the current run's win
+	tolerances := map[string]map[string]model.Tolerance{}
+	for _, r := range []*model.Results{baseline, current} { // the current run's win
 		r.Read(func() {
 			for _, s := range r.Scenarios {
 				if s.Tolerances != nil {

@@ -6,20 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/steps"
 )
 
-func chaosRun(p95 time.Duration, minAvailable int, duration float64) *runner.Results {
+func chaosRun(p95 time.Duration, minAvailable int, duration float64) *model.Results {
 	r := sample()
 	s := r.Scenarios[0]
-	s.Outcome, s.DurationSeconds = runner.Passed, duration
+	s.Outcome, s.DurationSeconds = model.Passed, duration
 	for _, st := range s.Steps {
-		st.Outcome, st.Error = runner.Passed, ""
+		st.Outcome, st.Error = model.Passed, ""
 	}
-	out := &steps.MonitorOutput{MinAvailable: minAvailable, Recovery: steps.Recovery{P95: runner.Duration{Duration: p95}}}
-	s.Steps = append(s.Steps, &runner.StepResult{Name: "availability", Kind: "monitor", Outcome: runner.Passed, Output: out})
+	out := &model.MonitorOutput{MinAvailable: minAvailable, Recovery: model.Recovery{P95: model.Duration{Duration: p95}}}
+	s.Steps = append(s.Steps, &model.StepResult{Name: "availability", Kind: "monitor", Outcome: model.Passed, Output: out})
 	return r
 }
 
@@ -27,7 +26,7 @@ func TestCompareFindsRegressions(t *testing.T) {
 	base := chaosRun(2*time.Second, 480, 30)
 	for _, tc := range []struct {
 		name    string
-		current *runner.Results
+		current *model.Results
 		want    []string // regressed metrics
 	}{
 		{"same", chaosRun(2*time.Second, 480, 30), nil},
@@ -48,8 +47,8 @@ func TestCompareFindsRegressions(t *testing.T) {
 	}
 
 	failed := chaosRun(2*time.Second, 480, 30)
-	failed.Scenarios[0].Outcome = runner.Failed
-	failed.Scenarios[0].Steps[3].Outcome = runner.Failed
+	failed.Scenarios[0].Outcome = model.Failed
+	failed.Scenarios[0].Steps[3].Outcome = model.Failed
 	var buf bytes.Buffer
 	n := reports.WriteComparison(&buf, reports.Compare(base, failed, reports.DefaultTolerance))
 	if n == 0 || !strings.Contains(buf.String(), "passed") || !strings.Contains(buf.String(), "missing") {
@@ -69,8 +68,8 @@ func TestScenarioTolerancesOverrideTheDefaults(t *testing.T) {
 	// 2.3s is within 20 % + 250ms, but this scenario allows only 5 % on
 	// recovery; its duration may double; minAvailable is not compared.
 	current := chaosRun(2300*time.Millisecond, 100, 55)
-	current.Scenarios[0].Tolerances = map[string]runner.Tolerance{
-		"steps[availability].recovery.p95": {Relative: ptr(0.05), Slack: &runner.Duration{}},
+	current.Scenarios[0].Tolerances = map[string]model.Tolerance{
+		"steps[availability].recovery.p95": {Relative: ptr(0.05), Slack: &model.Duration{}},
 		"steps[*].recovery.*":              {Relative: ptr(5)},
 		"duration":                         {Relative: ptr(1)},
 		"steps[*].minAvailable":            {Ignore: true},

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -38,7 +39,7 @@ type Console struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	results *runner.Results
+	results *model.Results
 	status  bool // a status line is on screen
 	stop    chan struct{}
 	done    chan struct{}
@@ -62,23 +63,23 @@ func NewConsole(w io.Writer, quiet, verbose, names bool) *Console {
 	return c
 }
 
-var marks = map[runner.Outcome]string{
-	runner.Passed:    "✓",
-	runner.Failed:    "✗",
-	runner.Errored:   "!",
-	runner.Cancelled: "⊘",
-	runner.Skipped:   "-",
+var marks = map[model.Outcome]string{
+	model.Passed:    "✓",
+	model.Failed:    "✗",
+	model.Errored:   "!",
+	model.Cancelled: "⊘",
+	model.Skipped:   "-",
 }
 
-var colors = map[runner.Outcome]string{
-	runner.Passed:    "\x1b[32m",
-	runner.Failed:    "\x1b[31m",
-	runner.Errored:   "\x1b[33m",
-	runner.Cancelled: "\x1b[33m",
-	runner.Skipped:   "\x1b[90m",
+var colors = map[model.Outcome]string{
+	model.Passed:    "\x1b[32m",
+	model.Failed:    "\x1b[31m",
+	model.Errored:   "\x1b[33m",
+	model.Cancelled: "\x1b[33m",
+	model.Skipped:   "\x1b[90m",
 }
 
-func (c *Console) mark(o runner.Outcome) string {
+func (c *Console) mark(o model.Outcome) string {
 	if c.Color {
 		return colors[o] + marks[o] + "\x1b[0m"
 	}
@@ -111,7 +112,7 @@ func (c *Console) printf(format string, args ...any) {
 }
 
 // Observe prints the event.
-func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.ScenarioResult, st *runner.StepResult) {
+func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.Live && c.stop == nil && ev != runner.RunFinished {
@@ -133,11 +134,11 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 			c.printf("  %s… %s [%s]\n", prefix, st.Name, st.Kind)
 		}
 	case runner.StepFinished:
-		if c.Quiet && st.Outcome == runner.Passed {
+		if c.Quiet && st.Outcome == model.Passed {
 			return
 		}
 		phase := ""
-		if st.Phase == runner.PhaseFinally {
+		if st.Phase == model.PhaseFinally {
 			phase = "finally: "
 		}
 		c.printf("  %s%s %s%s [%s] %s\n", prefix, c.mark(st.Outcome), phase, st.Name, st.Kind, seconds(st.DurationSeconds))
@@ -146,7 +147,7 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 				c.printf("      → %s\n", line)
 			}
 		}
-		if st.Outcome != runner.Passed {
+		if st.Outcome != model.Passed {
 			for _, line := range strings.Split(st.Error, "\n") {
 				c.printf("      %s\n", line)
 			}
@@ -159,15 +160,15 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 		}
 	case runner.ScenarioFinished:
 		c.printf("%s %s %s in %s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
-		if s.Outcome != runner.Passed && s.Error != "" && !stepError(s) {
+		if s.Outcome != model.Passed && s.Error != "" && !stepError(s) {
 			c.printf("    %s\n", s.Error)
 		}
 		if sc := s.Score; sc != nil {
 			c.printf("  score for %s: %d/%d (passing %d)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore)
 			for _, ch := range sc.Checks {
-				outcome := runner.Passed
+				outcome := model.Passed
 				if !ch.Passed {
-					outcome = runner.Failed
+					outcome = model.Failed
 				}
 				line := fmt.Sprintf("    %s %-40s %d/%d", c.mark(outcome), ch.Step, ch.Earned, ch.Points)
 				if ch.Hint != "" {
@@ -184,10 +185,10 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 			c.mu.Lock()
 			c.stop = nil
 		}
-		counts := map[runner.Outcome]int{}
+		counts := map[model.Outcome]int{}
 		for _, sc := range r.Scenarios {
 			counts[sc.Outcome]++
-			if sc.Outcome == runner.Errored && sc.StartedAt.IsZero() {
+			if sc.Outcome == model.Errored && sc.StartedAt.IsZero() {
 				c.printf("! %s: %s\n", sc.Name, sc.Error)
 			}
 		}
@@ -198,7 +199,7 @@ func (c *Console) Observe(ev runner.Event, r *runner.Results, s *runner.Scenario
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[runner.Outcome(k)], k))
+			parts = append(parts, fmt.Sprintf("%d %s", counts[model.Outcome(k)], k))
 		}
 		c.printf("\n")
 		c.printf("%d scenario(s): %s\n", len(r.Scenarios), strings.Join(parts, ", "))
@@ -243,7 +244,7 @@ func (c *Console) statusLine(frame int) string {
 		if n > 1 {
 			done := 0
 			for _, s := range c.results.Scenarios {
-				if s.Outcome != runner.Running && !s.FinishedAt.IsZero() {
+				if s.Outcome != model.Running && !s.FinishedAt.IsZero() {
 					done++
 				}
 			}
@@ -251,7 +252,7 @@ func (c *Console) statusLine(frame int) string {
 		}
 		for _, s := range c.results.Scenarios {
 			for _, st := range s.Steps {
-				if st.Outcome != runner.Running {
+				if st.Outcome != model.Running {
 					continue
 				}
 				p := fmt.Sprintf("%s %s %s", st.Name, st.Kind, seconds(now.Sub(st.StartedAt).Seconds()))
@@ -283,7 +284,7 @@ func (c *Console) statusLine(frame int) string {
 }
 
 // stepError reports whether a failed step already printed the scenario's error.
-func stepError(s *runner.ScenarioResult) bool {
+func stepError(s *model.ScenarioResult) bool {
 	for _, st := range s.Steps {
 		if st.Error != "" && strings.HasSuffix(s.Error, st.Error) {
 			return true

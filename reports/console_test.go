@@ -6,16 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
 func consoleRun(c *Console) {
-	res := &runner.Results{}
-	sr := &runner.ScenarioResult{Name: "web", Namespace: "kdrill-web-1", Outcome: runner.Failed, DurationSeconds: 3}
-	ok := &runner.StepResult{Name: "deploy", Kind: "apply", Outcome: runner.Passed, DurationSeconds: 1}
-	bad := &runner.StepResult{Name: "ready", Kind: "assert", Outcome: runner.Failed, DurationSeconds: 2, Error: "expected x; last seen: x = 1"}
-	sr.Steps = []*runner.StepResult{ok, bad}
-	res.Scenarios = []*runner.ScenarioResult{sr}
+	res := &model.Results{}
+	sr := &model.ScenarioResult{Name: "web", Namespace: "kdrill-web-1", Outcome: model.Failed, DurationSeconds: 3}
+	ok := &model.StepResult{Name: "deploy", Kind: "apply", Outcome: model.Passed, DurationSeconds: 1}
+	bad := &model.StepResult{Name: "ready", Kind: "assert", Outcome: model.Failed, DurationSeconds: 2, Error: "expected x; last seen: x = 1"}
+	sr.Steps = []*model.StepResult{ok, bad}
+	res.Scenarios = []*model.ScenarioResult{sr}
 	c.Observe(runner.ScenarioStarted, res, sr, nil)
 	c.Observe(runner.StepStarted, res, sr, ok)
 	c.Observe(runner.StepFinished, res, sr, ok)
@@ -60,12 +61,12 @@ func TestNewConsoleOutsideATerminal(t *testing.T) {
 
 func TestConsoleStatusLineShowsRunningSteps(t *testing.T) {
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	res := &runner.Results{Scenarios: []*runner.ScenarioResult{{Name: "web", Steps: []*runner.StepResult{
-		{Name: "deploy", Kind: "apply", Outcome: runner.Passed},
-		{Name: "ready", Kind: "assert", Outcome: runner.Running, StartedAt: at.Add(-12 * time.Second), Values: map[string]any{"object.status.availableReplicas": 2}},
+	res := &model.Results{Scenarios: []*model.ScenarioResult{{Name: "web", Steps: []*model.StepResult{
+		{Name: "deploy", Kind: "apply", Outcome: model.Passed},
+		{Name: "ready", Kind: "assert", Outcome: model.Running, StartedAt: at.Add(-12 * time.Second), Values: map[string]any{"object.status.availableReplicas": 2}},
 	}}}}
-	res.Scenarios = append(res.Scenarios, &runner.ScenarioResult{Name: "chaos", Steps: []*runner.StepResult{
-		{Name: "kills", Kind: "killPoisson", Outcome: runner.Running, StartedAt: at.Add(-3 * time.Second), Progress: map[string]any{"batches": 2, "of": 10, "killed": 17}},
+	res.Scenarios = append(res.Scenarios, &model.ScenarioResult{Name: "chaos", Steps: []*model.StepResult{
+		{Name: "kills", Kind: "killPoisson", Outcome: model.Running, StartedAt: at.Add(-3 * time.Second), Progress: map[string]any{"batches": 2, "of": 10, "killed": 17}},
 	}})
 	c := &Console{W: &bytes.Buffer{}, Names: true, Total: 3, Now: func() time.Time { return at }, results: res}
 	line := c.statusLine(0)
@@ -75,7 +76,7 @@ func TestConsoleStatusLineShowsRunningSteps(t *testing.T) {
 		}
 	}
 	res.Scenarios = res.Scenarios[:1]
-	res.Scenarios[0].Steps[1].Outcome = runner.Passed
+	res.Scenarios[0].Steps[1].Outcome = model.Passed
 	if line := c.statusLine(1); line != "" {
 		t.Errorf("nothing runs, yet the status line is %q", line)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -28,18 +29,18 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 
 // htmlReport is what the template renders.
 type htmlReport struct {
-	*runner.Results
+	*model.Results
 	Counts    []outcomeCount
 	Scenarios []htmlScenario
 }
 
 type outcomeCount struct {
-	Outcome runner.Outcome
+	Outcome model.Outcome
 	Count   int
 }
 
 type htmlScenario struct {
-	*runner.ScenarioResult
+	*model.ScenarioResult
 	Bars   []timelineBar
 	Charts []htmlChart
 }
@@ -47,7 +48,7 @@ type htmlScenario struct {
 // timelineBar places a step on the scenario's Gantt chart, in percent of
 // the scenario's duration.
 type timelineBar struct {
-	Step         *runner.StepResult
+	Step         *model.StepResult
 	Left, Width  float64
 	Label        string
 	ValueEntries []valueEntry
@@ -66,7 +67,7 @@ type htmlChart struct {
 // WriteHTML renders the results as one self-contained HTML page: charts are
 // embedded as data URIs, nothing is loaded from elsewhere, and everything
 // that came from the cluster is escaped by html/template.
-func WriteHTML(w io.Writer, r *runner.Results) error {
+func WriteHTML(w io.Writer, r *model.Results) error {
 	charts, err := AvailabilityCharts(r)
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func WriteHTML(w io.Writer, r *runner.Results) error {
 }
 
 // WriteHTMLFile writes report.html into dir atomically.
-func WriteHTMLFile(dir string, r *runner.Results) (string, error) {
+func WriteHTMLFile(dir string, r *model.Results) (string, error) {
 	var buf bytes.Buffer
 	if err := WriteHTML(&buf, r); err != nil {
 		return "", err
@@ -86,16 +87,16 @@ func WriteHTMLFile(dir string, r *runner.Results) (string, error) {
 	return path, writeAtomic(path, buf.Bytes())
 }
 
-func buildHTMLReport(r *runner.Results, charts []Chart) htmlReport {
+func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 	doc := htmlReport{Results: r}
-	counts := map[runner.Outcome]int{}
+	counts := map[model.Outcome]int{}
 	for _, s := range r.Scenarios {
 		counts[s.Outcome]++
 		hs := htmlScenario{ScenarioResult: s}
 		total := s.FinishedAt.Sub(s.StartedAt).Seconds()
 		for _, st := range s.Steps {
 			bar := timelineBar{Step: st, Label: st.Name}
-			if st.Phase == runner.PhaseFinally {
+			if st.Phase == model.PhaseFinally {
 				bar.Label = "finally: " + st.Name
 			}
 			if total > 0 && !st.StartedAt.IsZero() {
@@ -127,7 +128,7 @@ func buildHTMLReport(r *runner.Results, charts []Chart) htmlReport {
 		}
 		doc.Scenarios = append(doc.Scenarios, hs)
 	}
-	for _, o := range []runner.Outcome{runner.Passed, runner.Failed, runner.Errored, runner.Cancelled, runner.Skipped} {
+	for _, o := range []model.Outcome{model.Passed, model.Failed, model.Errored, model.Cancelled, model.Skipped} {
 		if counts[o] > 0 {
 			doc.Counts = append(doc.Counts, outcomeCount{o, counts[o]})
 		}

@@ -9,20 +9,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 )
 
 const hostile = `<script>alert("pwned")</script><img src=x onerror=alert(1)>`
 
-func hostileResults() *runner.Results {
+func hostileResults() *model.Results {
 	r := monitorResults()
 	s := r.Scenarios[0]
 	s.Description = hostile
 	s.Steps[1].Error = "expected object.x == 1; last seen: " + hostile
 	s.Steps[1].Values = map[string]any{"object.metadata.name": hostile}
 	s.Vars = map[string]any{"note": hostile}
-	s.Steps[1].Events = []runner.EventRecord{{Type: "Warning", Reason: "BackOff", Object: "Pod/" + hostile, Message: hostile, Count: 3}}
+	s.Steps[1].Events = []model.EventRecord{{Type: "Warning", Reason: "BackOff", Object: "Pod/" + hostile, Message: hostile, Count: 3}}
 	return r
 }
 
@@ -87,7 +87,7 @@ func TestHTMLRendersInChromium(t *testing.T) {
 
 func TestHTMLShowsALabsScore(t *testing.T) {
 	r := sample()
-	r.Scenarios[0].Score = &runner.Score{Earned: 3, Possible: 5, PassingScore: 4, Checks: []runner.CheckScore{
+	r.Scenarios[0].Score = &model.Score{Earned: 3, Possible: 5, PassingScore: 4, Checks: []model.CheckScore{
 		{Step: "quota", Points: 3, Earned: 3, Passed: true},
 		{Step: "selector", Points: 2, Hint: "Patch the <Service> selector"},
 	}}

@@ -1,4 +1,4 @@
-// Package reports renders a recorded run (runner.Results) for people and
+// Package reports renders a recorded run (model.Results) for people and
 // machines. It reads results only and never talks to a cluster.
 package reports
 
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -16,7 +17,7 @@ const ResultsFile = "results.json"
 // WriteJSON writes the results to path atomically: a temporary file in the
 // same directory, synced, then renamed over path, so a reader (or a killed
 // run) never sees half a file.
-func WriteJSON(path string, r *runner.Results) error {
+func WriteJSON(path string, r *model.Results) error {
 	var data []byte
 	var err error
 	r.Read(func() { data, err = json.MarshalIndent(r, "", "  ") })
@@ -27,20 +28,20 @@ func WriteJSON(path string, r *runner.Results) error {
 }
 
 // ReadJSON loads a results file.
-func ReadJSON(path string) (*runner.Results, error) {
+func ReadJSON(path string) (*model.Results, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var r runner.Results
+	var r model.Results
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: not a kdrill results file: %w", path, err)
 	}
-	if r.Kind != runner.ResultsKind {
-		return nil, fmt.Errorf("%s: kind is %q, not %s", path, r.Kind, runner.ResultsKind)
+	if r.Kind != model.ResultsKind {
+		return nil, fmt.Errorf("%s: kind is %q, not %s", path, r.Kind, model.ResultsKind)
 	}
-	if r.FormatVersion > runner.ResultsVersion {
-		return nil, fmt.Errorf("%s: results format %d is newer than this kdrill reads (%d)", path, r.FormatVersion, runner.ResultsVersion)
+	if r.FormatVersion > model.ResultsVersion {
+		return nil, fmt.Errorf("%s: results format %d is newer than this kdrill reads (%d)", path, r.FormatVersion, model.ResultsVersion)
 	}
 	return &r, nil
 }
@@ -54,7 +55,7 @@ type JSONWriter struct {
 }
 
 // Observe writes the file on every event except a step's start.
-func (w *JSONWriter) Observe(ev runner.Event, r *runner.Results, _ *runner.ScenarioResult, _ *runner.StepResult) {
+func (w *JSONWriter) Observe(ev runner.Event, r *model.Results, _ *model.ScenarioResult, _ *model.StepResult) {
 	if ev == runner.StepStarted {
 		return
 	}
@@ -66,7 +67,7 @@ func (w *JSONWriter) Observe(ev runner.Event, r *runner.Results, _ *runner.Scena
 // WriteRenderings writes everything rendered from the results into dir —
 // the availability charts, junit.xml and report.html — and returns the
 // paths written. results.json itself is written as the run goes.
-func WriteRenderings(dir string, r *runner.Results) ([]string, error) {
+func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -88,8 +89,8 @@ func WriteRenderings(dir string, r *runner.Results) ([]string, error) {
 // Merge joins the results of several runs (CI shards, say) into one: all
 // their scenarios, the earliest start, the latest finish and the worst
 // outcome.
-func Merge(runs []*runner.Results) *runner.Results {
-	out := &runner.Results{APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion}
+func Merge(runs []*model.Results) *model.Results {
+	out := &model.Results{APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion}
 	for i, r := range runs {
 		r.Read(func() {
 			if i == 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -26,20 +27,20 @@ type LineEvent struct {
 	Namespace string `json:"namespace,omitempty"`
 	Seed      int64  `json:"seed,omitempty"`
 	// Step, Phase and Kind name the step, for step events.
-	Step  string       `json:"step,omitempty"`
-	Phase runner.Phase `json:"phase,omitempty"`
-	Kind  string       `json:"kind,omitempty"`
+	Step  string      `json:"step,omitempty"`
+	Phase model.Phase `json:"phase,omitempty"`
+	Kind  string      `json:"kind,omitempty"`
 	// Outcome, DurationSeconds and Error say how it ended.
-	Outcome         runner.Outcome `json:"outcome,omitempty"`
-	DurationSeconds float64        `json:"durationSeconds,omitempty"`
-	Error           string         `json:"error,omitempty"`
+	Outcome         model.Outcome `json:"outcome,omitempty"`
+	DurationSeconds float64       `json:"durationSeconds,omitempty"`
+	Error           string        `json:"error,omitempty"`
 	// Expression and Values are a check's condition and what it saw.
 	Expression string         `json:"expression,omitempty"`
 	Values     map[string]any `json:"values,omitempty"`
 	// Score is a lab's, on scenarioFinished.
-	Score *runner.Score `json:"score,omitempty"`
+	Score *model.Score `json:"score,omitempty"`
 	// Counts are the scenarios by outcome, on runFinished.
-	Counts map[runner.Outcome]int `json:"counts,omitempty"`
+	Counts map[model.Outcome]int `json:"counts,omitempty"`
 }
 
 var eventNames = map[runner.Event]string{
@@ -51,7 +52,7 @@ var eventNames = map[runner.Event]string{
 }
 
 // Observe writes the event as one JSON line.
-func (j *JSONLines) Observe(ev runner.Event, r *runner.Results, s *runner.ScenarioResult, st *runner.StepResult) {
+func (j *JSONLines) Observe(ev runner.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
 	now := time.Now
 	if j.Now != nil {
 		now = j.Now
@@ -72,7 +73,7 @@ func (j *JSONLines) Observe(ev runner.Event, r *runner.Results, s *runner.Scenar
 			line.Outcome, line.DurationSeconds, line.Error, line.Score = s.Outcome, s.DurationSeconds, s.Error, s.Score
 		case runner.RunFinished:
 			line.Outcome = r.Outcome
-			line.Counts = map[runner.Outcome]int{}
+			line.Counts = map[model.Outcome]int{}
 			for _, sc := range r.Scenarios {
 				line.Counts[sc.Outcome]++
 			}

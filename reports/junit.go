@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 )
 
 // JUnitFile is the name of the JUnit report in a report directory.
@@ -71,7 +71,7 @@ type junitSkipped struct {
 }
 
 // WriteJUnit renders the results as JUnit XML.
-func WriteJUnit(w io.Writer, r *runner.Results) error {
+func WriteJUnit(w io.Writer, r *model.Results) error {
 	var doc junitSuites
 	r.Read(func() { doc = junitDocument(r) })
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -87,7 +87,7 @@ func WriteJUnit(w io.Writer, r *runner.Results) error {
 }
 
 // WriteJUnitFile writes junit.xml into dir atomically.
-func WriteJUnitFile(dir string, r *runner.Results) (string, error) {
+func WriteJUnitFile(dir string, r *model.Results) (string, error) {
 	path := filepath.Join(dir, JUnitFile)
 	var b strings.Builder
 	if err := WriteJUnit(&b, r); err != nil {
@@ -96,7 +96,7 @@ func WriteJUnitFile(dir string, r *runner.Results) (string, error) {
 	return path, writeAtomic(path, []byte(b.String()))
 }
 
-func junitDocument(r *runner.Results) junitSuites {
+func junitDocument(r *model.Results) junitSuites {
 	doc := junitSuites{Name: "kdrill", Time: seconds3(r.FinishedAt.Sub(r.StartedAt).Seconds())}
 	for _, s := range r.Scenarios {
 		suite := junitSuite{
@@ -112,28 +112,28 @@ func junitDocument(r *runner.Results) junitSuites {
 		}
 		for _, st := range s.Steps {
 			name := st.Name
-			if st.Phase == runner.PhaseFinally {
+			if st.Phase == model.PhaseFinally {
 				name = "finally: " + st.Name
 			}
 			c := junitCase{Name: name, Classname: "kdrill." + s.Name, Time: seconds3(st.DurationSeconds), File: s.File, Line: st.Line}
 			switch st.Outcome {
-			case runner.Failed:
+			case model.Failed:
 				c.Failure = &junitProblem{Message: firstLineOf(st.Error), Type: "failed", Text: problemText(st)}
 				suite.Failures++
-			case runner.Errored, runner.Cancelled:
+			case model.Errored, model.Cancelled:
 				c.Error = &junitProblem{Message: firstLineOf(st.Error), Type: string(st.Outcome), Text: problemText(st)}
 				suite.Errors++
-			case runner.Skipped, runner.Running:
+			case model.Skipped, model.Running:
 				c.Skipped = &junitSkipped{Message: "not reached"}
 				suite.Skipped++
 			}
 			suite.Tests++
 			suite.Cases = append(suite.Cases, c)
 		}
-		if s.Error != "" && s.Outcome != runner.Passed {
+		if s.Error != "" && s.Outcome != model.Passed {
 			suite.SystemErr = s.Error
 		}
-		if len(s.Steps) == 0 || (s.StartedAt.IsZero() && s.Outcome == runner.Errored) {
+		if len(s.Steps) == 0 || (s.StartedAt.IsZero() && s.Outcome == model.Errored) {
 			// The scenario never ran (the cluster was unreachable): one case
 			// says so, so CI counts it.
 			suite.Cases = append(suite.Cases, junitCase{
@@ -154,7 +154,7 @@ func junitDocument(r *runner.Results) junitSuites {
 
 // problemText is a failure's body: the whole error, the expression and the
 // values it saw.
-func problemText(st *runner.StepResult) string {
+func problemText(st *model.StepResult) string {
 	var b strings.Builder
 	b.WriteString(st.Error)
 	if st.Expression != "" {

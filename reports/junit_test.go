@@ -10,15 +10,15 @@ import (
 
 	junit "github.com/joshdk/go-junit"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 )
 
 func TestJUnitIsReadByAnIndependentParser(t *testing.T) {
 	r := sample()
 	// Something a cluster could return, with markup in it.
 	r.Scenarios[0].Steps[1].Error = `expected object.x == 1; it did not hold; last seen: object.x = "<b>&'\"</b>"`
-	r.Scenarios = append(r.Scenarios, &runner.ScenarioResult{Name: "unreachable", File: "u.yaml", Outcome: runner.Errored, Error: "cannot reach the cluster at https://127.0.0.1:1"})
+	r.Scenarios = append(r.Scenarios, &model.ScenarioResult{Name: "unreachable", File: "u.yaml", Outcome: model.Errored, Error: "cannot reach the cluster at https://127.0.0.1:1"})
 	var buf bytes.Buffer
 	if err := reports.WriteJUnit(&buf, r); err != nil {
 		t.Fatal(err)

@@ -10,26 +10,27 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 )
 
-func sample() *runner.Results {
+func sample() *model.Results {
 	start := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
-	return &runner.Results{
-		APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion,
-		StartedAt: start, FinishedAt: start.Add(3 * time.Second), Outcome: runner.Failed,
-		Scenarios: []*runner.ScenarioResult{{
-			Name: "demo", File: "demo.yaml", Namespace: "kdrill-demo-x", Seed: 7, Outcome: runner.Failed,
+	return &model.Results{
+		APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion,
+		StartedAt: start, FinishedAt: start.Add(3 * time.Second), Outcome: model.Failed,
+		Scenarios: []*model.ScenarioResult{{
+			Name: "demo", File: "demo.yaml", Namespace: "kdrill-demo-x", Seed: 7, Outcome: model.Failed,
 			StartedAt: start, FinishedAt: start.Add(3 * time.Second), DurationSeconds: 3,
 			Vars: map[string]any{"replicas": float64(3)},
-			Steps: []*runner.StepResult{
-				{Index: 0, Phase: "steps", Name: "deploy", Kind: "apply", Outcome: runner.Passed, DurationSeconds: 0.25},
+			Steps: []*model.StepResult{
+				{Index: 0, Phase: "steps", Name: "deploy", Kind: "apply", Outcome: model.Passed, DurationSeconds: 0.25},
 				{
-					Index: 1, Phase: "steps", Name: "available", Kind: "assert", Outcome: runner.Failed, DurationSeconds: 2,
+					Index: 1, Phase: "steps", Name: "available", Kind: "assert", Outcome: model.Failed, DurationSeconds: 2,
 					Error: "expected object.x == 1; it did not hold", Expression: "object.x == 1", Values: map[string]any{"object.x": float64(0)},
 				},
-				{Index: 0, Phase: "finally", Name: "cleanup", Kind: "delete", Outcome: runner.Passed, DurationSeconds: 0.01},
+				{Index: 0, Phase: "finally", Name: "cleanup", Kind: "delete", Outcome: model.Passed, DurationSeconds: 0.01},
 			},
 		}},
 	}
@@ -46,7 +47,7 @@ func TestJSONRoundTripAndAtomicWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(runner.Results{}), cmp.FilterPath(func(p cmp.Path) bool {
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(model.Results{}), cmp.FilterPath(func(p cmp.Path) bool {
 		return p.Last().String() == ".mu"
 	}, cmp.Ignore())); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
@@ -104,15 +105,15 @@ func TestConsoleShowsStepsAndFailures(t *testing.T) {
 
 func TestMergeShards(t *testing.T) {
 	a, b := sample(), sample()
-	a.Scenarios[0].Name, a.Scenarios[0].Outcome = "shard-1", runner.Passed
+	a.Scenarios[0].Name, a.Scenarios[0].Outcome = "shard-1", model.Passed
 	b.Scenarios[0].Name = "shard-2"
 	b.StartedAt = a.StartedAt.Add(-time.Minute)
 	b.FinishedAt = a.FinishedAt.Add(time.Minute)
-	m := reports.Merge([]*runner.Results{a, b})
+	m := reports.Merge([]*model.Results{a, b})
 	if len(m.Scenarios) != 2 || m.Scenarios[0].Name != "shard-1" || m.Scenarios[1].Name != "shard-2" {
 		t.Errorf("scenarios %v", m.Scenarios)
 	}
-	if !m.StartedAt.Equal(b.StartedAt) || !m.FinishedAt.Equal(b.FinishedAt) || m.Outcome != runner.Failed {
+	if !m.StartedAt.Equal(b.StartedAt) || !m.FinishedAt.Equal(b.FinishedAt) || m.Outcome != model.Failed {
 		t.Errorf("merged %s..%s %s", m.StartedAt, m.FinishedAt, m.Outcome)
 	}
 }

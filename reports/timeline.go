@@ -8,31 +8,31 @@ import (
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 )
 
 // outcomeColors colour the timeline's bars as report.html does.
-var outcomeColors = map[runner.Outcome]drawing.Color{
-	runner.Passed:    drawing.ColorFromHex("1e8a4c"),
-	runner.Failed:    drawing.ColorFromHex("c62828"),
-	runner.Errored:   drawing.ColorFromHex("b26a00"),
-	runner.Cancelled: drawing.ColorFromHex("6a4fb3"),
-	runner.Running:   drawing.ColorFromHex("1f5fbf"),
-	runner.Skipped:   drawing.ColorFromHex("8a8a8a"),
+var outcomeColors = map[model.Outcome]drawing.Color{
+	model.Passed:    drawing.ColorFromHex("1e8a4c"),
+	model.Failed:    drawing.ColorFromHex("c62828"),
+	model.Errored:   drawing.ColorFromHex("b26a00"),
+	model.Cancelled: drawing.ColorFromHex("6a4fb3"),
+	model.Running:   drawing.ColorFromHex("1f5fbf"),
+	model.Skipped:   drawing.ColorFromHex("8a8a8a"),
 }
 
 // timelineRow is one step's bar on the timeline.
 type timelineRow struct {
 	label      string
 	start, end time.Time
-	outcome    runner.Outcome
+	outcome    model.Outcome
 }
 
 // timelinePNG draws a scenario's steps as a Gantt chart: one row per step
 // that ran, a bar from its start to its end coloured by its outcome, and
 // background steps overlapping the ones they ran beside. ok is false when
 // no step ran.
-func timelinePNG(s *runner.ScenarioResult) (png []byte, ok bool, err error) {
+func timelinePNG(s *model.ScenarioResult) (png []byte, ok bool, err error) {
 	var rows []timelineRow
 	end := s.FinishedAt
 	for _, st := range s.Steps {
@@ -44,7 +44,7 @@ func timelinePNG(s *runner.ScenarioResult) (png []byte, ok bool, err error) {
 			finish = st.StartedAt
 		}
 		label := st.Name
-		if st.Phase == runner.PhaseFinally {
+		if st.Phase == model.PhaseFinally {
 			label = "finally: " + label
 		}
 		if r := []rune(label); len(r) > 32 {
@@ -125,8 +125,8 @@ func outcomeLegend(rows []timelineRow) chart.Renderable {
 		if !textStyle(r, 11) {
 			return
 		}
-		var present []runner.Outcome
-		for _, o := range []runner.Outcome{runner.Passed, runner.Failed, runner.Errored, runner.Cancelled, runner.Running, runner.Skipped} {
+		var present []model.Outcome
+		for _, o := range []model.Outcome{model.Passed, model.Failed, model.Errored, model.Cancelled, model.Running, model.Skipped} {
 			for _, row := range rows {
 				if row.outcome == o {
 					present = append(present, o)

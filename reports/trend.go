@@ -13,6 +13,7 @@ import (
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -38,8 +39,8 @@ type TrendSeries struct {
 
 // Trend gathers the metrics matching patterns (names, or * for any text)
 // from runs, ordered by when each run started.
-func Trend(runs []*runner.Results, patterns []string) []TrendSeries {
-	sorted := append([]*runner.Results(nil), runs...)
+func Trend(runs []*model.Results, patterns []string) []TrendSeries {
+	sorted := append([]*model.Results(nil), runs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].StartedAt.Before(sorted[j].StartedAt) })
 	byKey := map[string]*TrendSeries{}
 	var keys []string

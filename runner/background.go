@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // tasks are the background steps of one scenario run.
@@ -16,7 +18,7 @@ type tasks struct {
 
 type task struct {
 	step    *Step
-	result  *StepResult
+	result  *model.StepResult
 	cancel  context.CancelFunc
 	done    chan struct{}
 	ready   chan struct{}

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // Connection says how to reach a cluster, the way kubectl's flags do.
@@ -261,21 +263,11 @@ func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	})
 }
 
-// Outage is a time the API server could not be reached: from the first
-// request that failed to connect to the next that got an answer.
-type Outage struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end,omitzero"` // zero while it lasts
-	// Seconds is End - Start.
-	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error"`
-}
-
 // health follows whether the API server answers, from every request the
 // cluster's clients send.
 type health struct {
 	mu      sync.Mutex
-	outages []Outage
+	outages []model.Outage
 	inside  bool
 }
 
@@ -284,7 +276,7 @@ func (h *health) down(now time.Time, err error) {
 	defer h.mu.Unlock()
 	if !h.inside {
 		h.inside = true
-		h.outages = append(h.outages, Outage{Start: now, Error: err.Error()})
+		h.outages = append(h.outages, model.Outage{Start: now, Error: err.Error()})
 	}
 }
 
@@ -300,28 +292,28 @@ func (h *health) up(now time.Time) {
 
 // Unreachable returns the outage going on now, if the last request to the
 // API server failed to reach it. A nil Cluster is never unreachable.
-func (c *Cluster) Unreachable() (Outage, bool) {
+func (c *Cluster) Unreachable() (model.Outage, bool) {
 	if c == nil || c.Requests == nil {
-		return Outage{}, false
+		return model.Outage{}, false
 	}
 	h := &c.Requests.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.inside {
-		return Outage{}, false
+		return model.Outage{}, false
 	}
 	return h.outages[len(h.outages)-1], true
 }
 
 // Outages returns the times the API server could not be reached so far.
-func (c *Cluster) Outages() []Outage {
+func (c *Cluster) Outages() []model.Outage {
 	if c == nil || c.Requests == nil {
 		return nil
 	}
 	h := &c.Requests.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Outage(nil), h.outages...)
+	return append([]model.Outage(nil), h.outages...)
 }
 
 // Snapshot returns the counts so far, keyed GET, WATCH, POST, PATCH, ...

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // Env is what a step sees while it runs: the cluster, the scenario's
@@ -28,7 +30,7 @@ type Env struct {
 	Step *Step
 
 	shared *shared
-	record *StepResult
+	record *model.StepResult
 	ready  func()
 }
 
@@ -36,27 +38,27 @@ type Env struct {
 type shared struct {
 	mu       sync.Mutex
 	outputs  map[string]any
-	results  *Results
-	scenario *ScenarioResult
+	results  *model.Results
+	scenario *model.ScenarioResult
 	tasks    *tasks
 	// progressAt is when each step last recorded its progress.
-	progressAt map[*StepResult]time.Time
+	progressAt map[*model.StepResult]time.Time
 }
 
 // NewEnv returns an Env for running steps outside a scenario run, as tests
 // and benchmarks do.
 func NewEnv(c *Cluster, s *Scenario, namespace string, vars map[string]any) *Env {
-	res := &Results{}
+	res := &model.Results{}
 	return &Env{
 		Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
 		Clock: clock.RealClock{}, Seed: 1,
 		Log:    slog.New(slog.DiscardHandler),
-		shared: &shared{outputs: map[string]any{}, results: res, scenario: &ScenarioResult{}, tasks: newTasks()},
+		shared: &shared{outputs: map[string]any{}, results: res, scenario: &model.ScenarioResult{}, tasks: newTasks()},
 	}
 }
 
 // forStep returns a copy of the env for one step.
-func (e *Env) forStep(st *Step, record *StepResult, log *slog.Logger) *Env {
+func (e *Env) forStep(st *Step, record *model.StepResult, log *slog.Logger) *Env {
 	cp := *e
 	cp.Step, cp.record, cp.Log = st, record, log
 	return &cp
@@ -128,7 +130,7 @@ func (e *Env) Progress(values map[string]any, final bool) {
 	now := e.Clock.Now()
 	e.shared.mu.Lock()
 	if e.shared.progressAt == nil {
-		e.shared.progressAt = map[*StepResult]time.Time{}
+		e.shared.progressAt = map[*model.StepResult]time.Time{}
 	}
 	due := final || now.Sub(e.shared.progressAt[e.record]) >= progressEvery
 	if due {
@@ -147,20 +149,8 @@ func (e *Env) redactor() *Redactor {
 	return e.Cluster.Redactor
 }
 
-// TimelineEvent is something a step did that other steps and the reports
-// place in time, such as a batch of pod kills.
-type TimelineEvent struct {
-	Time time.Time `json:"time"`
-	Step string    `json:"step"`
-	// Kind says what happened: "kill" for deleted pods.
-	Kind  string `json:"kind"`
-	Count int    `json:"count"`
-	// Objects names what was acted on, as namespace/name.
-	Objects []string `json:"objects,omitempty"`
-}
-
 // Record adds an event to the scenario's timeline.
-func (e *Env) Record(ev TimelineEvent) {
+func (e *Env) Record(ev model.TimelineEvent) {
 	if ev.Step == "" && e.Step != nil {
 		ev.Step = e.Step.Name
 	}
@@ -170,8 +160,8 @@ func (e *Env) Record(ev TimelineEvent) {
 }
 
 // Timeline returns the scenario's events of a kind so far, in time order.
-func (e *Env) Timeline(kind string) []TimelineEvent {
-	var out []TimelineEvent
+func (e *Env) Timeline(kind string) []model.TimelineEvent {
+	var out []model.TimelineEvent
 	e.shared.results.Read(func() {
 		for _, ev := range e.shared.scenario.Timeline {
 			if ev.Kind == kind {

@@ -104,6 +104,10 @@ func (e *Expr) compileIn(sc *exprScope) error {
 	if err := checkExprShape(e.Source); err != nil {
 		return err
 	}
+	// kdrill's own check first: it names fields as the file writes them.
+	if err := sc.check(e.Source); err != nil {
+		return err
+	}
 	env := sc.env()
 	opts := append([]expr.Option{expr.Env(env)}, helperOptions...)
 	// AsBool refuses, at compile time, what is known not to be a boolean
@@ -115,9 +119,6 @@ func (e *Expr) compileIn(sc *exprScope) error {
 	p, err := expr.Compile(e.Source, opts...)
 	if err != nil {
 		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
-	}
-	if err := sc.check(e.Source); err != nil {
-		return err
 	}
 	e.program = p
 	e.probes = nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -123,7 +124,7 @@ func TestValueTemplateKeepsTypes(t *testing.T) {
 }
 
 func TestDurationJSON(t *testing.T) {
-	var d runner.Duration
+	var d model.Duration
 	if err := d.UnmarshalJSON([]byte(`"1m30s"`)); err != nil || d.Duration != 90*time.Second {
 		t.Errorf("got %v, %v", d, err)
 	}

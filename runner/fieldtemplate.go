@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -196,8 +197,7 @@ func typeAt(t reflect.Type, path string) reflect.Type {
 // standIn is a value of t's kind that passes checks of form, for a
 // template whose value only the run knows.
 func standIn(t reflect.Type) any {
-	switch {
-	case t == durationType:
+	if t == durationType {
 		return "1s"
 	}
 	switch t.Kind() {
@@ -243,8 +243,8 @@ func (t *tree) replaced(repl map[*tree]any) *tree {
 // dropErrorsAt leaves out the field errors at paths whose value only the
 // run knows: the stand-in was not the value.
 func dropErrorsAt(err error, fields []fieldTemplate) error {
-	fes, ok := err.(FieldErrors)
-	if !ok {
+	var fes FieldErrors
+	if !errors.As(err, &fes) {
 		return err
 	}
 	var kept FieldErrors

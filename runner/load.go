@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // commonStepFields are the keys a step may have besides its one action.
@@ -156,8 +158,8 @@ func indexSteps(steps, finally *tree) (*stepIndex, int) {
 	n := 0
 	for _, list := range []struct {
 		t     *tree
-		phase Phase
-	}{{steps, PhaseSteps}, {finally, PhaseFinally}} {
+		phase model.Phase
+	}{{steps, model.PhaseSteps}, {finally, model.PhaseFinally}} {
 		if list.t == nil {
 			continue
 		}
@@ -169,7 +171,7 @@ func indexSteps(steps, finally *tree) (*stepIndex, int) {
 				}
 			}
 		}
-		if list.phase == PhaseSteps {
+		if list.phase == model.PhaseSteps {
 			n = len(list.t.items)
 		}
 	}
@@ -262,10 +264,10 @@ func (l *loader) parse(data []byte) *Scenario {
 	body.value = bodyValue
 	l.decode(body, &s.Spec, "", "spec")
 	if s.Spec.Timeout.IsZero() {
-		s.Spec.Timeout = Duration{DefaultScenarioTimeout}
+		s.Spec.Timeout = model.Duration{Duration: DefaultScenarioTimeout}
 	}
 	if s.Spec.StepTimeout.IsZero() {
-		s.Spec.StepTimeout = Duration{DefaultStepTimeout}
+		s.Spec.StepTimeout = model.Duration{Duration: DefaultStepTimeout}
 	}
 	if s.Spec.Namespace != "" {
 		if msg := checkName(s.Spec.Namespace); msg != "" {
@@ -310,8 +312,8 @@ func (l *loader) parse(data []byte) *Scenario {
 		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "required: a list of at least one step")
 	}
 	l.index, l.nSteps = indexSteps(steps, spec.child("finally"))
-	s.Spec.Steps = l.steps(s, steps, PhaseSteps)
-	s.Spec.Finally = l.steps(s, spec.child("finally"), PhaseFinally)
+	s.Spec.Steps = l.steps(s, steps, model.PhaseSteps)
+	s.Spec.Finally = l.steps(s, spec.child("finally"), model.PhaseFinally)
 
 	seen := map[string]*Step{}
 	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
@@ -323,7 +325,7 @@ func (l *loader) parse(data []byte) *Scenario {
 		if st.Info.Continuous && !st.Background && st.Action != nil {
 			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
 		}
-		if st.Background && st.Phase == PhaseFinally {
+		if st.Background && st.Phase == model.PhaseFinally {
 			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
 		}
 		seen[st.Name] = st
@@ -394,12 +396,12 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	case st.Setup:
 	case st.Effect() != Reads:
 		l.fail(st.Line, st.Label(), st.Kind, "a lab never writes to the cluster: %s changes it; mark the step setup: true if it prepares the lab", st.Kind)
-	case st.Points <= 0 && st.Phase == PhaseSteps && !st.Info.Control:
+	case st.Points <= 0 && st.Phase == model.PhaseSteps && !st.Info.Control:
 		l.fail(st.Line, st.Label(), "points", "a check in a lab needs points > 0 (and a hint)")
 	}
 }
 
-func (l *loader) steps(s *Scenario, list *tree, phase Phase) []*Step {
+func (l *loader) steps(s *Scenario, list *tree, phase model.Phase) []*Step {
 	if list == nil {
 		return nil
 	}
@@ -663,7 +665,7 @@ func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*t
 // steps before it, and the names its kind adds.
 func (l *loader) scope(s *Scenario, st *Step) *exprScope {
 	pos := st.Index
-	if st.Phase == PhaseFinally {
+	if st.Phase == model.PhaseFinally {
 		pos += l.nSteps
 	}
 	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos}
@@ -855,24 +857,6 @@ func describeJSON(v string) string {
 		return "a boolean"
 	}
 	return v
-}
-
-// jsonFields lists the JSON field names of a struct type.
-func jsonFields(t reflect.Type) []string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return nil
-	}
-	var out []string
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // Suggest returns ` (did you mean "x"?)` for the candidate closest to word,

@@ -18,6 +18,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // DefaultCleanupTimeout bounds finally steps and namespace deletion after an
@@ -77,27 +79,27 @@ const (
 // Observer follows a run as it happens: the console printer and the
 // results.json writer are observers. s and st may be nil for run events.
 type Observer interface {
-	Observe(ev Event, r *Results, s *ScenarioResult, st *StepResult)
+	Observe(ev Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult)
 }
 
 // Run runs the scenarios, one after another or Parallel at a time, and
 // returns what happened. It stops early when ctx is cancelled, after running
 // each started scenario's finally steps and cleanup.
-func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
+func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Results {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
 	if opts.CleanupTimeout == 0 {
 		opts.CleanupTimeout = DefaultCleanupTimeout
 	}
-	res := &Results{
+	res := &model.Results{
 		APIVersion:    APIVersion,
-		Kind:          ResultsKind,
-		FormatVersion: ResultsVersion,
+		Kind:          model.ResultsKind,
+		FormatVersion: model.ResultsVersion,
 		KdrillVersion: opts.KdrillVersion,
 		StartedAt:     opts.Clock.Now(),
-		Outcome:       Running,
-		Cluster:       ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
+		Outcome:       model.Running,
+		Cluster:       model.ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
 	}
 	r := &run{opts: opts, results: res}
 	// The safety policy holds for every caller; nothing is sent when it
@@ -110,10 +112,10 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		v, err = opts.Cluster.Ping(ctx)
 	}
 	if err != nil {
-		res.Outcome = Errored
+		res.Outcome = model.Errored
 		for _, s := range scenarios {
 			sr := r.newScenarioResult(s)
-			sr.Outcome, sr.Error = Errored, err.Error()
+			sr.Outcome, sr.Error = model.Errored, err.Error()
 			res.Scenarios = append(res.Scenarios, sr)
 		}
 		res.FinishedAt = opts.Clock.Now()
@@ -125,7 +127,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		stop  atomic.Bool
 		wg    sync.WaitGroup
 		slots = make(chan struct{}, max(1, opts.Parallel))
-		order = make([]*ScenarioResult, len(scenarios))
+		order = make([]*model.ScenarioResult, len(scenarios))
 	)
 	for i, s := range scenarios {
 		acquired := false
@@ -136,9 +138,9 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		}
 		if ctx.Err() != nil || stop.Load() {
 			sr := r.newScenarioResult(s)
-			sr.Outcome, sr.Error = Cancelled, "not run: the run was interrupted"
+			sr.Outcome, sr.Error = model.Cancelled, "not run: the run was interrupted"
 			if stop.Load() {
-				sr.Outcome, sr.Error = Skipped, "not run: --fail-fast after a scenario that did not pass"
+				sr.Outcome, sr.Error = model.Skipped, "not run: --fail-fast after a scenario that did not pass"
 			}
 			order[i] = sr
 			res.Update(func() { res.Scenarios = append(res.Scenarios, sr) })
@@ -151,14 +153,14 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			var sr *ScenarioResult
+			var sr *model.ScenarioResult
 			if opts.Cluster.DryRun {
 				sr = r.plan(ctx, s)
 			} else {
 				sr = r.scenario(ctx, s)
 			}
 			order[i] = sr
-			if opts.FailFast && sr.Outcome != Passed {
+			if opts.FailFast && sr.Outcome != model.Passed {
 				stop.Store(true)
 			}
 		}()
@@ -177,11 +179,11 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *Results {
 
 type run struct {
 	opts     Options
-	results  *Results
+	results  *model.Results
 	notifyMu sync.Mutex
 }
 
-func (r *run) notify(ev Event, s *ScenarioResult, st *StepResult) {
+func (r *run) notify(ev Event, s *model.ScenarioResult, st *model.StepResult) {
 	// Scenarios running side by side report one event at a time.
 	r.notifyMu.Lock()
 	defer r.notifyMu.Unlock()
@@ -190,18 +192,18 @@ func (r *run) notify(ev Event, s *ScenarioResult, st *StepResult) {
 	}
 }
 
-func (r *run) newScenarioResult(s *Scenario) *ScenarioResult {
-	sr := &ScenarioResult{
+func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
+	sr := &model.ScenarioResult{
 		Name:        s.Metadata.Name,
 		Description: s.Metadata.Description,
 		File:        s.File,
 		Labels:      s.Metadata.Labels,
 		Vars:        MergeVars(s.Spec.Vars, r.opts.Set),
 		Tolerances:  s.Spec.Tolerances,
-		Outcome:     Skipped,
+		Outcome:     model.Skipped,
 	}
 	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
-		sr.Steps = append(sr.Steps, &StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Outcome: Skipped})
+		sr.Steps = append(sr.Steps, &model.StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Outcome: model.Skipped})
 	}
 	return sr
 }
@@ -274,13 +276,13 @@ func scalarOrText(v any, text string) any {
 	return text
 }
 
-func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
+func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.seed()
 	r.results.Update(func() {
 		sr.Seed = seed
-		sr.Outcome = Running
+		sr.Outcome = model.Running
 		sr.StartedAt = clk.Now()
 		r.results.Scenarios = append(r.results.Scenarios, sr)
 	})
@@ -351,24 +353,24 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
-		if sr.Outcome == Running {
-			sr.Outcome = Passed
+		if sr.Outcome == model.Running {
+			sr.Outcome = model.Passed
 		}
 		worstStep(sr)
 		if s.Spec.Lab != nil {
 			sr.Score = score(s, sr)
-			if sr.Outcome == Failed || sr.Outcome == Passed {
-				sr.Outcome, sr.Error = Passed, ""
+			if sr.Outcome == model.Failed || sr.Outcome == model.Passed {
+				sr.Outcome, sr.Error = model.Passed, ""
 				if !sr.Score.Passed {
-					sr.Outcome = Failed
+					sr.Outcome = model.Failed
 					sr.Error = fmt.Sprintf("scored %d of %d points; %d needed to pass", sr.Score.Earned, sr.Score.Possible, sr.Score.PassingScore)
 				}
 			}
 		}
 		if ctx.Err() != nil {
-			sr.Outcome = Cancelled
-		} else if sctx.Err() != nil && sr.Outcome == Passed {
-			sr.Outcome = Failed
+			sr.Outcome = model.Cancelled
+		} else if sctx.Err() != nil && sr.Outcome == model.Passed {
+			sr.Outcome = model.Failed
 			sr.Error = fmt.Sprintf("scenario timed out after %s", timeout)
 		}
 	})
@@ -377,14 +379,14 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *ScenarioResult {
 }
 
 // score grades a lab from its steps' outcomes.
-func score(s *Scenario, sr *ScenarioResult) *Score {
-	sc := &Score{Checks: []CheckScore{}}
+func score(s *Scenario, sr *model.ScenarioResult) *model.Score {
+	sc := &model.Score{Checks: []model.CheckScore{}}
 	for i, st := range s.Spec.Steps {
 		if st.Points == 0 {
 			continue
 		}
 		res := sr.Steps[i]
-		c := CheckScore{Step: st.Name, Points: st.Points, Passed: res.Outcome == Passed}
+		c := model.CheckScore{Step: st.Name, Points: st.Points, Passed: res.Outcome == model.Passed}
 		if c.Passed {
 			c.Earned = st.Points
 		} else {
@@ -404,11 +406,11 @@ func score(s *Scenario, sr *ScenarioResult) *Score {
 
 // background starts a step that runs beside the following ones; a wait or
 // stop step, or the end of the steps, joins it.
-func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *ScenarioResult, res *StepResult) {
+func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *model.ScenarioResult, res *model.StepResult) {
 	bctx, cancel := context.WithCancel(sctx)
 	t := &task{step: st, result: res, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
 	env.shared.tasks.add(t)
-	r.results.Update(func() { res.Outcome = Running })
+	r.results.Update(func() { res.Outcome = model.Running })
 	go func() {
 		defer close(t.done)
 		defer cancel()
@@ -430,7 +432,7 @@ func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *S
 // step runs one step and reports whether it passed. stepParent bounds the
 // step; runCtx tells an interrupt from a timeout; t is set for a background
 // step, whose stop is not a failure.
-func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *ScenarioResult, sr *StepResult, t *task) bool {
+func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *model.ScenarioResult, sr *model.StepResult, t *task) bool {
 	clk := r.opts.Clock
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
@@ -451,7 +453,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	}
 	ctx = withStepPolicy(WithLogger(ctx, log), st)
 	r.results.Update(func() {
-		sr.Outcome = Running
+		sr.Outcome = model.Running
 		sr.StartedAt = clk.Now()
 	})
 	r.notify(StepStarted, scen, sr)
@@ -480,7 +482,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 		r.results.Outages = r.opts.Cluster.Outages()
 		switch err {
 		case nil:
-			sr.Outcome = Passed
+			sr.Outcome = model.Passed
 		default:
 			sr.Outcome = outcomeOf(runCtx, err)
 			msg := err.Error()
@@ -527,7 +529,7 @@ const maxStepEvents = 20
 // newest maxStepEvents, oldest first, to show beside a failed step. A
 // failure to list them is logged, not reported: the step's own error is
 // the one that matters.
-func (r *run) recentEvents(ctx context.Context, namespace string, since time.Time) []EventRecord {
+func (r *run) recentEvents(ctx context.Context, namespace string, since time.Time) []model.EventRecord {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	list, err := r.opts.Cluster.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
@@ -535,7 +537,7 @@ func (r *run) recentEvents(ctx context.Context, namespace string, since time.Tim
 		Logger(ctx).Warn("could not list events for a failed step", "namespace", namespace, "err", err)
 		return nil
 	}
-	var out []EventRecord
+	var out []model.EventRecord
 	for _, e := range list.Items {
 		at := e.LastTimestamp.Time
 		if at.IsZero() {
@@ -547,7 +549,7 @@ func (r *run) recentEvents(ctx context.Context, namespace string, since time.Tim
 		if at.Before(since.Add(-time.Second)) {
 			continue
 		}
-		out = append(out, EventRecord{
+		out = append(out, model.EventRecord{
 			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: r.opts.Cluster.Redactor.String(e.Message),
 			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
 		})
@@ -560,14 +562,14 @@ func (r *run) recentEvents(ctx context.Context, namespace string, since time.Tim
 }
 
 // outcomeOf classifies a step's error.
-func outcomeOf(runCtx context.Context, err error) Outcome {
+func outcomeOf(runCtx context.Context, err error) model.Outcome {
 	switch {
 	case runCtx.Err() != nil && errors.Is(err, context.Canceled):
-		return Cancelled
+		return model.Cancelled
 	case IsInfra(err):
-		return Errored
+		return model.Errored
 	default:
-		return Failed
+		return model.Failed
 	}
 }
 
@@ -618,7 +620,7 @@ func Plain(v any) any {
 }
 
 var (
-	durationType = reflect.TypeFor[Duration]()
+	durationType = reflect.TypeFor[model.Duration]()
 	stdDuration  = reflect.TypeFor[time.Duration]()
 	timeType     = reflect.TypeFor[time.Time]()
 )
@@ -629,7 +631,7 @@ func plainValue(v reflect.Value) any {
 	}
 	switch v.Type() {
 	case durationType:
-		return v.Interface().(Duration).Duration
+		return v.Interface().(model.Duration).Duration
 	case stdDuration, timeType:
 		return v.Interface()
 	}
@@ -721,7 +723,7 @@ const DryRunNamespace = "default"
 
 // plan walks a scenario's steps without changing the cluster: each writing
 // step says what it would do, its writes sent as server-side dry runs.
-func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
+func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.seed()
@@ -733,7 +735,7 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 		ns = DryRunNamespace
 	}
 	r.results.Update(func() {
-		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, Running, clk.Now()
+		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, model.Running, clk.Now()
 		r.results.Scenarios = append(r.results.Scenarios, sr)
 	})
 	env := r.newEnv(ctx, s, sr, seed)
@@ -746,7 +748,7 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 			break
 		}
 		senv := env.forStep(st, res, env.Log.With("step", st.Name))
-		r.results.Update(func() { res.Outcome, res.StartedAt = Running, clk.Now() })
+		r.results.Update(func() { res.Outcome, res.StartedAt = model.Running, clk.Now() })
 		r.notify(StepStarted, sr, res)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
 		action, aerr := st.actionFor(senv)
@@ -762,9 +764,9 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 		r.results.Update(func() {
 			res.FinishedAt = clk.Now()
 			res.DurationSeconds = res.FinishedAt.Sub(res.StartedAt).Seconds()
-			res.Plan, res.Outcome = r.opts.Cluster.Redactor.String(text), Passed
+			res.Plan, res.Outcome = r.opts.Cluster.Redactor.String(text), model.Passed
 			if !planned {
-				res.Outcome = Skipped
+				res.Outcome = model.Skipped
 			}
 			if err != nil {
 				res.Outcome, res.Error = outcomeOf(ctx, err), r.opts.Cluster.Redactor.String(err.Error())
@@ -775,7 +777,7 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
-		sr.Outcome = Passed
+		sr.Outcome = model.Passed
 		worstStep(sr)
 	})
 	r.notify(ScenarioFinished, sr, nil)
@@ -784,7 +786,7 @@ func (r *run) plan(ctx context.Context, s *Scenario) *ScenarioResult {
 
 // newEnv is the environment a scenario's steps share; its namespace is set
 // once known.
-func (r *run) newEnv(ctx context.Context, s *Scenario, sr *ScenarioResult, seed int64) *Env {
+func (r *run) newEnv(ctx context.Context, s *Scenario, sr *model.ScenarioResult, seed int64) *Env {
 	return &Env{
 		Cluster: r.opts.Cluster, Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed,
 		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
@@ -802,9 +804,9 @@ func (r *run) seed() int64 {
 
 // worstStep raises a scenario's outcome to its worst step's and takes that
 // step's error as the scenario's, if it has none yet.
-func worstStep(sr *ScenarioResult) {
+func worstStep(sr *model.ScenarioResult) {
 	for _, st := range sr.Steps {
-		if severity(st.Outcome) > severity(sr.Outcome) && st.Outcome != Skipped {
+		if model.Severity(st.Outcome) > model.Severity(sr.Outcome) && st.Outcome != model.Skipped {
 			sr.Outcome = st.Outcome
 			if sr.Error == "" {
 				sr.Error = fmt.Sprintf("%s[%d] %q: %s", st.Phase, st.Index, st.Name, st.Error)

@@ -7,13 +7,13 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // APIVersion and Kind form the envelope every scenario file starts with.
@@ -66,9 +66,9 @@ type Spec struct {
 	// --set NAME=VALUE overrides them.
 	Vars map[string]any `json:"vars,omitempty"`
 	// Timeout bounds the whole scenario (default 30m).
-	Timeout Duration `json:"timeout,omitempty"`
+	Timeout model.Duration `json:"timeout,omitempty"`
 	// StepTimeout is the timeout of a step that sets none (default 2m).
-	StepTimeout Duration `json:"stepTimeout,omitempty"`
+	StepTimeout model.Duration `json:"stepTimeout,omitempty"`
 	// Lab makes the scenario a graded lab: it never writes to the cluster
 	// (but for steps marked setup), every check carries points and a hint,
 	// a failed check does not stop the others, and the run ends with a
@@ -79,7 +79,7 @@ type Spec struct {
 	// metric name, or a pattern in which * stands for any text:
 	// "steps[recover].recovery.p95", "steps[*].duration".
 	// They replace the built-in defaults and the command line's.
-	Tolerances map[string]Tolerance `json:"tolerances,omitempty"`
+	Tolerances map[string]model.Tolerance `json:"tolerances,omitempty"`
 	// Contexts are kubeconfig context names (or patterns, * for any text)
 	// this scenario may delete or kill in, besides local clusters' and
 	// --allow-context's.
@@ -89,16 +89,6 @@ type Spec struct {
 	// Finally steps always run after Steps, also after a failure or an
 	// interrupt.
 	Finally []*Step `json:"-"`
-}
-
-// Tolerance is how much worse a metric may get than in the baseline.
-type Tolerance struct {
-	// Relative is the share of the baseline value allowed: 0.1 is 10 %.
-	Relative *float64 `json:"relative,omitempty" minimum:"0"`
-	// Slack is added for durations, for timing noise.
-	Slack *Duration `json:"slack,omitempty"`
-	// Ignore leaves the metric out of the comparison.
-	Ignore bool `json:"ignore,omitempty"`
 }
 
 // Lab configures grading.
@@ -113,7 +103,7 @@ type Step struct {
 	// Name identifies the step in output and as steps.NAME in expressions.
 	Name string `json:"name"`
 	// Timeout bounds the step; it overrides the scenario's stepTimeout.
-	Timeout Duration `json:"timeout,omitempty"`
+	Timeout model.Duration `json:"timeout,omitempty"`
 	// ContinueOnError records a failure of this step without stopping the
 	// scenario's later steps.
 	ContinueOnError bool `json:"continueOnError,omitempty"`
@@ -136,8 +126,8 @@ type Step struct {
 	// Action is the decoded action spec.
 	Action Action `json:"-"`
 	// Index is the step's position in its list, Phase the list.
-	Index int   `json:"-"`
-	Phase Phase `json:"-"`
+	Index int         `json:"-"`
+	Phase model.Phase `json:"-"`
 	// Line is where the step starts in the scenario file.
 	Line int `json:"-"`
 
@@ -145,16 +135,6 @@ type Step struct {
 	// when the step starts.
 	template *stepTemplate
 }
-
-// Phase names the list a step is in: the steps, or the finally steps that
-// always run after them.
-type Phase string
-
-// The two lists of a scenario.
-const (
-	PhaseSteps   Phase = "steps"
-	PhaseFinally Phase = "finally"
-)
 
 // Label names the step the way errors and output do: steps[3] "kill web".
 func (s *Step) Label() string {
@@ -241,43 +221,22 @@ type StepRef struct {
 	Background bool
 }
 
-// DurationPattern is what a duration may look like: what time.ParseDuration
-// accepts, without a sign. The loader and the JSON Schema both use it.
-const DurationPattern = `^(0|([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+$`
-
-var durationRE = regexp.MustCompile(DurationPattern)
-
-// Duration is a time.Duration written as a Go duration string ("30s", "2m").
-type Duration struct{ time.Duration }
-
-// UnmarshalJSON reads a duration string.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("must be a duration such as \"30s\" or \"2m\"")
-	}
-	v, err := time.ParseDuration(s)
-	switch {
-	case err == nil && strings.HasPrefix(s, "-"):
-		return fmt.Errorf("duration %q must not be negative", s)
-	case err != nil || !durationRE.MatchString(s):
-		return fmt.Errorf("invalid duration %q: use a number with a unit such as 500ms, 30s, 2m", s)
-	}
-	d.Duration = v
-	return nil
-}
-
-// MarshalJSON writes the duration string.
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(d.String())
-}
-
-// IsZero reports whether the duration was left unset.
-func (d Duration) IsZero() bool { return d.Duration == 0 }
-
 // DocComment returns the doc comment of a type ("Step") or a field
 // ("Step.Timeout") of this package, for the schema and the reference docs.
 func DocComment(key string) string { return docComments[key] }
+
+// TypeDoc returns the doc comment of a type of this package or of model,
+// or of one of its fields when field is not empty.
+func TypeDoc(t reflect.Type, field string) string {
+	key := t.Name()
+	if field != "" {
+		key += "." + field
+	}
+	if strings.HasSuffix(t.PkgPath(), "/model") {
+		return model.DocComment(key)
+	}
+	return docComments[key]
+}
 
 // DefaultValue returns, for the reference docs and the schema, the plain
 // value of a field an action's Default filled in: a duration as text, an
@@ -287,7 +246,7 @@ func DefaultValue(v reflect.Value) (any, bool) {
 		return nil, false
 	}
 	switch x := v.Interface().(type) {
-	case Duration:
+	case model.Duration:
 		return x.String(), true
 	case Expr:
 		return x.Source, true

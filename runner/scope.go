@@ -131,9 +131,11 @@ func checkExprShape(src string) error {
 // step that is missing or comes later, a field its output does not have.
 // It also checks helpers' literal arguments.
 func (sc *exprScope) check(src string) error {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return nil // expr-lang's own message is clearer
+	tree, perr := parser.Parse(src)
+	if perr != nil {
+		// Not parsed, nothing to walk: expr-lang's compile error, which
+		// follows, says what is wrong more clearly.
+		return nil //nolint:nilerr // the compile that follows reports it
 	}
 	v := &pathVisitor{}
 	ast.Walk(&tree.Node, v)
@@ -231,7 +233,8 @@ func (s segment) String() string {
 
 func isIdentifier(s string) bool {
 	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || r < '0' || r > '9') {
 			return false
 		}
 	}
@@ -335,10 +338,10 @@ func checkTypePath(at, what string, t reflect.Type, segs []segment) error {
 			return nil
 		}
 		here := at + pathString("", segs[:i])
-		switch {
-		case t == durationType || t == stdDurationType:
+		switch t {
+		case durationType, stdDurationType:
 			return fmt.Errorf("%s is a duration, which has no field %q", here, seg.name)
-		case t == timeTypeOf:
+		case timeTypeOf:
 			return fmt.Errorf("%s is a time, which has no field %q", here, seg.name)
 		}
 		switch t.Kind() {

@@ -78,24 +78,6 @@ func (t *tree) find(path string) *tree {
 	return cur
 }
 
-// findKey searches the subtree for the first mapping key named key, breadth
-// first, and returns its line (or t's line).
-func (t *tree) findKey(key string) int {
-	queue := []*tree{t}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		if c, ok := n.fields[key]; ok {
-			return c.keyLine
-		}
-		for _, c := range n.fields {
-			queue = append(queue, c)
-		}
-		queue = append(queue, n.items...)
-	}
-	return t.line
-}
-
 // findKeyPath searches the subtree, breadth first, for the first mapping
 // key named key, and returns the mapping keys on the way to it (list
 // indices left out) and its line.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
@@ -41,11 +42,11 @@ func TestShippedScenarios(t *testing.T) {
 			res := runner.Run(ctx, []*runner.Scenario{s}, runner.Options{Cluster: c})
 			sr := res.Scenarios[0]
 			for _, st := range sr.Steps {
-				if st.Outcome != runner.Passed {
+				if st.Outcome != model.Passed {
 					t.Errorf("%s[%d] %q: %s: %s", st.Phase, st.Index, st.Name, st.Outcome, st.Error)
 				}
 			}
-			if sr.Outcome != runner.Passed {
+			if sr.Outcome != model.Passed {
 				t.Fatalf("scenario %s: %s: %s", sr.Name, sr.Outcome, sr.Error)
 			}
 		})

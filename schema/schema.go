@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
 )
@@ -31,7 +32,7 @@ var JSON []byte
 const ID = "https://kdrill.dev/schema/v1alpha1/scenario.json"
 
 var (
-	durationType    = reflect.TypeFor[runner.Duration]()
+	durationType    = reflect.TypeFor[model.Duration]()
 	exprType        = reflect.TypeFor[runner.Expr]()
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
@@ -156,7 +157,7 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 				s["default"] = v
 			}
 		}
-		if f.Tag.Get("kdrill") != "template" && t.PkgPath() != reflect.TypeFor[runner.Step]().PkgPath() {
+		if f.Tag.Get("kdrill") != "template" && t.PkgPath() == reflect.TypeFor[steps.Apply]().PkgPath() {
 			s = allowTemplate(s)
 		}
 		props[name] = s
@@ -205,7 +206,7 @@ func typeSchema(t reflect.Type, defs node) node {
 	}
 	switch t {
 	case durationType:
-		return node{"type": "string", "pattern": runner.DurationPattern, "examples": []string{"30s", "2m", "1h30m"}}
+		return node{"type": "string", "pattern": model.DurationPattern, "examples": []string{"30s", "2m", "1h30m"}}
 	case intOrStringType:
 		return node{"type": []string{"integer", "string"}}
 	case exprType:
@@ -242,20 +243,13 @@ func typeSchema(t reflect.Type, defs node) node {
 
 // defName names a shared struct's definition: ObjectRef, runner.Lab.
 func defName(t reflect.Type) string {
-	if strings.HasSuffix(t.PkgPath(), "/runner") {
+	// The engine's own types (runner's, model's) keep the prefix they had
+	// when they lived in runner, so $refs editors cached stay valid.
+	if strings.HasSuffix(t.PkgPath(), "/runner") || strings.HasSuffix(t.PkgPath(), "/model") {
 		return "runner." + t.Name()
 	}
 	return t.Name()
 }
 
 // doc returns the doc comment of a type (field "") or one of its fields.
-func doc(t reflect.Type, field string) string {
-	key := t.Name()
-	if field != "" {
-		key += "." + field
-	}
-	if strings.HasSuffix(t.PkgPath(), "/runner") {
-		return runner.DocComment(key)
-	}
-	return steps.DocComment(key)
-}
+func doc(t reflect.Type, field string) string { return steps.TypeDoc(t, field) }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -198,21 +199,6 @@ func within(dir, path string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-// AppliedObject names an object a step wrote.
-type AppliedObject struct {
-	APIVersion      string `json:"apiVersion"`
-	Kind            string `json:"kind"`
-	Namespace       string `json:"namespace,omitempty"`
-	Name            string `json:"name"`
-	UID             string `json:"uid"`
-	ResourceVersion string `json:"resourceVersion"`
-}
-
-// ApplyOutput is what steps.NAME holds after an apply.
-type ApplyOutput struct {
-	Objects []AppliedObject `json:"objects"`
-}
-
 // applyTarget is one object an apply step writes.
 type applyTarget struct {
 	obj     *unstructured.Unstructured
@@ -237,7 +223,7 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // applyAll expands and applies every object, in order.
-func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*ApplyOutput, []applyTarget, error) {
+func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*model.ApplyOutput, []applyTarget, error) {
 	type target = applyTarget
 	var targets []target
 	for _, m := range a.manifests {
@@ -255,7 +241,7 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*ApplyOutput, []
 		}
 		targets = append(targets, target{obj: obj, mapping: mapping, source: m.source})
 	}
-	out := &ApplyOutput{}
+	out := &model.ApplyOutput{}
 	for _, t := range targets {
 		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
 		var applied *unstructured.Unstructured
@@ -267,7 +253,7 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*ApplyOutput, []
 		if err != nil {
 			return out, targets, fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err)
 		}
-		out.Objects = append(out.Objects, AppliedObject{
+		out.Objects = append(out.Objects, model.AppliedObject{
 			APIVersion: applied.GetAPIVersion(), Kind: applied.GetKind(),
 			Namespace: applied.GetNamespace(), Name: applied.GetName(),
 			UID: string(applied.GetUID()), ResourceVersion: applied.GetResourceVersion(),

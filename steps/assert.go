@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -35,17 +36,7 @@ type Assert struct {
 	Expr runner.Expr `json:"expr"`
 	// HoldFor turns the check around: the expression must be true from the
 	// start and stay true for this long; the first false value fails the step.
-	HoldFor runner.Duration `json:"holdFor,omitempty"`
-}
-
-// AssertOutput is what steps.NAME holds after an assert.
-type AssertOutput struct {
-	// Evaluations counts how often the expression was evaluated.
-	Evaluations int `json:"evaluations"`
-	// Objects is how many objects were watched when it held.
-	Objects int `json:"objects"`
-	// WaitedSeconds is how long the step waited for the expression.
-	WaitedSeconds float64 `json:"waitedSeconds"`
+	HoldFor model.Duration `json:"holdFor,omitempty"`
 }
 
 // Default does nothing: Assert has no defaults.
@@ -72,7 +63,7 @@ func (a *Assert) ExprNames() map[string]any {
 // holdFor, until the window passes without it failing).
 func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
 	start := env.Clock.Now()
-	out := &AssertOutput{}
+	out := &model.AssertOutput{}
 	var lastValues map[string]any
 	var lastErr error
 	eval := func(extra map[string]any) bool {
@@ -82,7 +73,7 @@ func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
 		env.Observe(a.Expr.Source, values)
 		return ok && err == nil
 	}
-	finish := func() *AssertOutput {
+	finish := func() *model.AssertOutput {
 		out.WaitedSeconds = env.Clock.Since(start).Seconds()
 		return out
 	}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -32,32 +33,6 @@ type Capacity struct {
 	Selector string `json:"selector,omitempty"`
 }
 
-// CapacityOutput is what steps.NAME (and capacity in expr) holds.
-type CapacityOutput struct {
-	Nodes   map[string]NodeCapacity `json:"nodes" expr:"nodes"`
-	Cluster NodeCapacity            `json:"cluster" expr:"cluster"`
-	// Namespaces sums the pods' requests and limits per namespace (no
-	// allocatable: namespaces share the nodes).
-	Namespaces map[string]NodeCapacity `json:"namespaces" expr:"namespaces"`
-}
-
-// NodeCapacity is one node's (or the cluster's) commitment.
-type NodeCapacity struct {
-	Pods   int              `json:"pods" expr:"pods"`
-	CPU    ResourceCapacity `json:"cpu" expr:"cpu"`
-	Memory ResourceCapacity `json:"memory" expr:"memory"`
-}
-
-// ResourceCapacity compares what pods ask for and may use with what a node
-// offers; CPU is in cores, memory in bytes.
-type ResourceCapacity struct {
-	Allocatable     float64 `json:"allocatable" expr:"allocatable"`
-	Requests        float64 `json:"requests" expr:"requests"`
-	Limits          float64 `json:"limits" expr:"limits"`
-	RequestsPercent float64 `json:"requestsPercent" expr:"requestsPercent"`
-	LimitsPercent   float64 `json:"limitsPercent" expr:"limitsPercent"`
-}
-
 // Default does nothing: Capacity has no defaults.
 func (c *Capacity) Default() {}
 
@@ -66,7 +41,7 @@ func (c *Capacity) Validate() error { return nil }
 
 // ExprNames adds capacity, typed, so an unknown field is a load error.
 func (c *Capacity) ExprNames() map[string]any {
-	return map[string]any{"capacity": CapacityOutput{}}
+	return map[string]any{"capacity": model.CapacityOutput{}}
 }
 
 // Run reads nodes and pods and sums them.
@@ -79,11 +54,11 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	out := &CapacityOutput{Nodes: map[string]NodeCapacity{}, Namespaces: map[string]NodeCapacity{}}
+	out := &model.CapacityOutput{Nodes: map[string]model.NodeCapacity{}, Namespaces: map[string]model.NodeCapacity{}}
 	for _, n := range nodes.Items {
-		out.Nodes[n.Name] = NodeCapacity{
-			CPU:    ResourceCapacity{Allocatable: n.Status.Allocatable.Cpu().AsApproximateFloat64()},
-			Memory: ResourceCapacity{Allocatable: n.Status.Allocatable.Memory().AsApproximateFloat64()},
+		out.Nodes[n.Name] = model.NodeCapacity{
+			CPU:    model.ResourceCapacity{Allocatable: n.Status.Allocatable.Cpu().AsApproximateFloat64()},
+			Memory: model.ResourceCapacity{Allocatable: n.Status.Allocatable.Memory().AsApproximateFloat64()},
 		}
 	}
 	for i := range pods.Items {
@@ -93,10 +68,10 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 			continue
 		}
 		req, lim := podResources(p)
-		nc.count(req, lim)
+		countPod(&nc, req, lim)
 		out.Nodes[p.Spec.NodeName] = nc
 		ns := out.Namespaces[p.Namespace]
-		ns.count(req, lim)
+		countPod(&ns, req, lim)
 		out.Namespaces[p.Namespace] = ns
 	}
 	names := make([]string, 0, len(out.Nodes))
@@ -106,15 +81,15 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	sort.Strings(names)
 	for _, name := range names {
 		nc := out.Nodes[name]
-		nc.CPU.percent()
-		nc.Memory.percent()
+		setPercents(&nc.CPU)
+		setPercents(&nc.Memory)
 		out.Nodes[name] = nc
 		out.Cluster.Pods += nc.Pods
-		out.Cluster.CPU.add(nc.CPU)
-		out.Cluster.Memory.add(nc.Memory)
+		addCapacity(&out.Cluster.CPU, nc.CPU)
+		addCapacity(&out.Cluster.Memory, nc.Memory)
 	}
-	out.Cluster.CPU.percent()
-	out.Cluster.Memory.percent()
+	setPercents(&out.Cluster.CPU)
+	setPercents(&out.Cluster.Memory)
 	env.Log.Info("capacity", "nodes", len(names), "cpuRequestsPercent", out.Cluster.CPU.RequestsPercent, "memoryLimitsPercent", out.Cluster.Memory.LimitsPercent)
 	if c.Expr.IsZero() {
 		return out, nil
@@ -131,8 +106,8 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	return out, nil
 }
 
-// count adds one pod's requests and limits.
-func (n *NodeCapacity) count(req, lim corev1.ResourceList) {
+// countPod adds one pod's requests and limits.
+func countPod(n *model.NodeCapacity, req, lim corev1.ResourceList) {
 	n.Pods++
 	n.CPU.Requests += req.Cpu().AsApproximateFloat64()
 	n.CPU.Limits += lim.Cpu().AsApproximateFloat64()
@@ -140,13 +115,13 @@ func (n *NodeCapacity) count(req, lim corev1.ResourceList) {
 	n.Memory.Limits += lim.Memory().AsApproximateFloat64()
 }
 
-func (r *ResourceCapacity) add(o ResourceCapacity) {
+func addCapacity(r *model.ResourceCapacity, o model.ResourceCapacity) {
 	r.Allocatable += o.Allocatable
 	r.Requests += o.Requests
 	r.Limits += o.Limits
 }
 
-func (r *ResourceCapacity) percent() {
+func setPercents(r *model.ResourceCapacity) {
 	if r.Allocatable > 0 {
 		r.RequestsPercent = 100 * r.Requests / r.Allocatable
 		r.LimitsPercent = 100 * r.Limits / r.Allocatable

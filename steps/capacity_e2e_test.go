@@ -13,9 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kubectl/pkg/describe"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
 
 // kdrill's per-node requests and limits equal what kubectl describe node
@@ -55,7 +54,7 @@ spec:
     capacity: {expr: 'capacity.nodes["%s"].pods > 0'}
 `, node), map[string]string{"capacity-pods.yaml": strings.ReplaceAll(capacityPods, "NODE", node)})
 	st := stepNamed(t, sr, "committed")
-	wantOutcome(t, st, runner.Passed)
+	wantOutcome(t, st, model.Passed)
 
 	pods, err := c.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "kdrill-test=capacity"})
 	if err != nil {
@@ -75,7 +74,7 @@ spec:
 	}
 
 	want := describedNode(t, node)
-	got := st.Output.(*steps.CapacityOutput).Nodes[node]
+	got := st.Output.(*model.CapacityOutput).Nodes[node]
 	for _, tc := range []struct {
 		name      string
 		got, want float64

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -64,7 +65,7 @@ func Describe(kind string) KindDoc {
 }
 
 var (
-	durationType    = reflect.TypeFor[runner.Duration]()
+	durationType    = reflect.TypeFor[model.Duration]()
 	exprType        = reflect.TypeFor[runner.Expr]()
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
@@ -98,7 +99,7 @@ func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc
 			continue
 		}
 		path := prefix + name
-		fd := FieldDoc{Name: path, Type: typeName(ft), Doc: docComments[t.Name()+"."+f.Name]}
+		fd := FieldDoc{Name: path, Type: typeName(ft), Doc: TypeDoc(t, f.Name)}
 		if v, ok := runner.DefaultValue(dv); ok {
 			fd.Default = fmt.Sprint(v)
 		}
@@ -245,3 +246,16 @@ func wrap(s string, width int) string {
 // DocComment returns the doc comment of a type ("Apply") or a field
 // ("Apply.File") of this package, for the schema and the reference docs.
 func DocComment(key string) string { return docComments[key] }
+
+// TypeDoc returns the doc comment of a type of this package, runner or
+// model, or of one of its fields when field is not empty.
+func TypeDoc(t reflect.Type, field string) string {
+	if !strings.HasSuffix(t.PkgPath(), "/steps") {
+		return runner.TypeDoc(t, field)
+	}
+	key := t.Name()
+	if field != "" {
+		key += "." + field
+	}
+	return docComments[key]
+}

@@ -10,9 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
 
 const fleet = `
@@ -45,12 +45,12 @@ spec:
     kill: {workload: {kind: Deployment, name: fleet}, percent: 50}
 `, map[string]string{"fleet.yaml": fleet})
 	three := stepNamed(t, sr, "three")
-	wantOutcome(t, three, runner.Passed)
-	out := three.Output.(*steps.KillOutput)
+	wantOutcome(t, three, model.Passed)
+	out := three.Output.(*model.KillOutput)
 	if out.Killed != 3 || out.Eligible != 10 || len(out.Victims) != 3 {
 		t.Errorf("kill 3: %+v", out)
 	}
-	half := stepNamed(t, sr, "half").Output.(*steps.KillOutput)
+	half := stepNamed(t, sr, "half").Output.(*model.KillOutput)
 	// The three replacements may not be Running yet: half of what is.
 	if half.Killed != half.Eligible/2 || half.Killed < 3 {
 		t.Errorf("kill 50%%: %+v", half)
@@ -80,10 +80,10 @@ spec:
   - name: kill
     kill: {selector: app=anything, count: 1}
 `, nil)
-	if sr.Outcome != runner.Errored || !strings.Contains(sr.Error, "kube-system is a system namespace (given with -n)") {
+	if sr.Outcome != model.Errored || !strings.Contains(sr.Error, "kube-system is a system namespace (given with -n)") {
 		t.Errorf("outcome %s, error %q", sr.Outcome, sr.Error)
 	}
-	wantOutcome(t, stepNamed(t, sr, "kill"), runner.Skipped)
+	wantOutcome(t, stepNamed(t, sr, "kill"), model.Skipped)
 	after, err := c.Typed.CoreV1().Pods("kube-system").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -182,9 +182,9 @@ spec:
         steps.watch.minAvailable < vars.replicas && steps.watch.belowDesired > duration("0s")
 `, map[string]string{"fleet.yaml": fleet})
 	for _, st := range sr.Steps {
-		wantOutcome(t, st, runner.Passed)
+		wantOutcome(t, st, model.Passed)
 	}
-	kp := stepNamed(t, sr, "poisson").Output.(*steps.KillPoissonOutput)
+	kp := stepNamed(t, sr, "poisson").Output.(*model.KillPoissonOutput)
 	if kp.Seed != 7 || len(kp.Rounds) != 4 {
 		t.Fatalf("killPoisson output %+v", kp)
 	}
@@ -199,7 +199,7 @@ spec:
 			}
 		}
 	}
-	mon := stepNamed(t, sr, "watch").Output.(*steps.MonitorOutput)
+	mon := stepNamed(t, sr, "watch").Output.(*model.MonitorOutput)
 	w := mon.Workloads[0]
 	if w.Name != "fleet" || w.Desired != 30 || len(w.Samples) < 4 {
 		t.Errorf("series: %s desired %d samples %d", w.Name, w.Desired, len(w.Samples))
@@ -263,11 +263,11 @@ spec:
 	if time.Since(start) > 30*time.Second {
 		t.Errorf("stop did not end the killer promptly: %s", time.Since(start))
 	}
-	wantOutcome(t, stepNamed(t, sr, "slow killer"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "end the killer"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "broken"), runner.Failed, "expected object != nil")
-	wantOutcome(t, stepNamed(t, sr, "join the broken one"), runner.Failed, `background step "broken"`)
-	if sr.Outcome != runner.Failed {
+	wantOutcome(t, stepNamed(t, sr, "slow killer"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "end the killer"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "broken"), model.Failed, "expected object != nil")
+	wantOutcome(t, stepNamed(t, sr, "join the broken one"), model.Failed, `background step "broken"`)
+	if sr.Outcome != model.Failed {
 		t.Errorf("scenario %s", sr.Outcome)
 	}
 }
@@ -286,7 +286,7 @@ spec:
     monitor: {workloads: [{kind: ConfigMap, name: cm}]}
 `, nil)
 	st := stepNamed(t, sr, "watch")
-	wantOutcome(t, st, runner.Failed, "not ConfigMap")
+	wantOutcome(t, st, model.Failed, "not ConfigMap")
 	if !strings.Contains(st.Error, "Deployments, ReplicaSets and StatefulSets") {
 		t.Errorf("error %q", st.Error)
 	}

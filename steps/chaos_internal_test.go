@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 )
 
 func TestPoissonDrawsHaveTheMeanAndVariance(t *testing.T) {
@@ -50,7 +50,7 @@ func TestScheduleDependsOnlyOnSpecAndSeed(t *testing.T) {
 		t.Error("a different seed gave the same counts")
 	}
 
-	process := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}, Mode: "process", Rate: 2, Duration: runner.Duration{Duration: time.Minute}}
+	process := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}, Mode: "process", Rate: 2, Duration: model.Duration{Duration: time.Minute}}
 	process.Default()
 	plan := process.schedule(7)
 	// About rate × duration = 120 kills, each of one pod, in rising time.
@@ -62,7 +62,7 @@ func TestScheduleDependsOnlyOnSpecAndSeed(t *testing.T) {
 			t.Fatalf("kill %d: %+v", i, p)
 		}
 	}
-	capped := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}, Mode: "process", Rate: 100, Rounds: 5, Duration: runner.Duration{Duration: time.Hour}}
+	capped := &KillPoisson{PodTarget: PodTarget{Selector: "app=x"}, Mode: "process", Rate: 100, Rounds: 5, Duration: model.Duration{Duration: time.Hour}}
 	capped.Default()
 	if got := len(capped.schedule(1)); got != 5 {
 		t.Errorf("rounds caps process mode at 5 kills, got %d", got)
@@ -76,7 +76,7 @@ func TestKillPoissonValidation(t *testing.T) {
 	}{
 		"empty selector":        {KillPoisson{}, "selector: required"},
 		"unsafe is allowed":     {KillPoisson{PodTarget: PodTarget{Namespace: "kube-system", AllowUnsafe: true}}, ""},
-		"process needs rate":    {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Duration: runner.Duration{Duration: time.Second}}, "rate: must be > 0"},
+		"process needs rate":    {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Duration: model.Duration{Duration: time.Second}}, "rate: must be > 0"},
 		"process needs dur":     {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Rate: 1}, "duration: required"},
 		"bad mode":              {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "burst"}, "mode: must be rounds or process"},
 		"fraction above one":    {KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, MaxKillFraction: 2}, "maxKillFraction"},
@@ -96,7 +96,7 @@ func TestKillPoissonValidation(t *testing.T) {
 func TestRecoveryAndSummary(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	samples := []Sample{
+	samples := []model.Sample{
 		{Time: at(0), Desired: 10, Available: 10},
 		{Time: at(1.1), Desired: 10, Available: 7},  // batch at 1s dips
 		{Time: at(3), Desired: 10, Available: 10},   // back after 2s
@@ -104,7 +104,7 @@ func TestRecoveryAndSummary(t *testing.T) {
 		{Time: at(20), Desired: 10, Available: 9},
 	}
 	end := at(25)
-	got := []BatchRecovery{
+	got := []model.BatchRecovery{
 		recoveryAfter(samples, at(1), 3, end),
 		recoveryAfter(samples, at(5), 1, end), // no dip before the next batch's: still counts the later dip
 		recoveryAfter(samples, at(10), 1, end),
@@ -123,7 +123,7 @@ func TestRecoveryAndSummary(t *testing.T) {
 	if sum.Unrecovered != 2 || sum.Max.Duration != 20*time.Second || sum.P50.Duration != 2*time.Second {
 		t.Errorf("summary %+v", sum)
 	}
-	ws := (&workloadWatcher{samples: samples, seen: map[string]bool{"ns/a": true}}).series(end, []runner.TimelineEvent{
+	ws := (&workloadWatcher{samples: samples, seen: map[string]bool{"ns/a": true}}).series(end, []model.TimelineEvent{
 		{Time: at(1), Kind: "kill", Count: 2, Objects: []string{"ns/a", "ns/other"}},
 	})
 	if ws.MinAvailable != 7 || ws.Kills != 1 || len(ws.Recovery.Batches) != 1 {
@@ -193,7 +193,7 @@ func lgamma(x int) float64 {
 func TestProcessScheduleHasExponentialGapsAtTheOnePercentLevel(t *testing.T) {
 	const rate = 20.0
 	for _, seed := range []int64{1, 2, 3} {
-		k := &KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Rate: rate, Rounds: 10000, Duration: runner.Duration{Duration: 24 * time.Hour}}
+		k := &KillPoisson{PodTarget: PodTarget{Selector: "a=b"}, Mode: "process", Rate: rate, Rounds: 10000, Duration: model.Duration{Duration: 24 * time.Hour}}
 		k.Default()
 		plan := k.schedule(seed)
 		if len(plan) != 10000 {
@@ -220,7 +220,7 @@ func TestProcessScheduleHasExponentialGapsAtTheOnePercentLevel(t *testing.T) {
 }
 
 func TestParseQuotaMessages(t *testing.T) {
-	for msg, want := range map[string]*QuotaRejection{
+	for msg, want := range map[string]*model.QuotaRejection{
 		`pods "testing-service" is forbidden: exceeded quota: pod-demo, requested: pods=1, used: pods=2, limited: pods=2`: {
 			Name: "pod-demo", Requested: map[string]float64{"pods": 1}, Used: map[string]float64{"pods": 2}, Limited: map[string]float64{"pods": 2},
 		},

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -37,11 +38,6 @@ type Delete struct {
 	// kube-public, kube-node-lease), or one of those namespaces itself.
 	// Default false.
 	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
-}
-
-// DeleteOutput is what steps.NAME holds after a delete.
-type DeleteOutput struct {
-	Deleted []string `json:"deleted"`
 }
 
 // Default sets Background propagation and waiting.
@@ -77,7 +73,7 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	policy := metav1.DeletionPropagation(d.Propagation)
 	opts := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: d.GracePeriodSeconds}
-	out := &DeleteOutput{Deleted: []string{}}
+	out := &model.DeleteOutput{Deleted: []string{}}
 	if d.Name != "" {
 		err := deleteRetrying(ctx, env, res.client, d.Name, opts)
 		switch {

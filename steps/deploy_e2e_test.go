@@ -6,9 +6,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
 
 const rollingApp = `
@@ -46,10 +45,10 @@ spec:
     rollout: {kind: Deployment, name: app, undo: true, toRevision: 42}
 `, map[string]string{"app.yaml": rollingApp})
 	for _, name := range []string{"v2", "annotate", "back to revision 1"} {
-		wantOutcome(t, stepNamed(t, sr, name), runner.Passed)
+		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
 	}
-	wantOutcome(t, stepNamed(t, sr, "no such revision"), runner.Failed, "has no revision 42")
-	v2 := stepNamed(t, sr, "v2").Output.(*steps.RolloutOutput)
+	wantOutcome(t, stepNamed(t, sr, "no such revision"), model.Failed, "has no revision 42")
+	v2 := stepNamed(t, sr, "v2").Output.(*model.RolloutOutput)
 	// maxUnavailable 0, maxSurge 1: never fewer than 3 available, never more
 	// than 4 replicas.
 	if v2.MinAvailable != 3 || v2.MaxSurge != 1 || v2.Revision != 2 {
@@ -106,7 +105,7 @@ spec:
         steps.v2.minAvailable >= 2 && steps.v2.maxSurge == 0 && steps.v2.desired == 3
 `, nil)
 	for _, name := range []string{"v2", "v3", "undo", "back to 1", "kept its promise"} {
-		wantOutcome(t, stepNamed(t, sr, name), runner.Passed)
+		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
 	}
 	if v := stepNamed(t, sr, "kept its promise").Values; t.Failed() {
 		t.Logf("values seen: %v", v)
@@ -145,7 +144,7 @@ spec:
       name: app
       template: {spec: {nodeSelector: {no-such-node: "true"}}}
 `, map[string]string{"app.yaml": rollingApp})
-	wantOutcome(t, stepNamed(t, sr, "unschedulable"), runner.Failed, "rollout stalled", "has timed out progressing")
+	wantOutcome(t, stepNamed(t, sr, "unschedulable"), model.Failed, "rollout stalled", "has timed out progressing")
 }
 
 func TestSwitchSelectorReplaceAndRollback(t *testing.T) {
@@ -166,13 +165,13 @@ spec:
   - name: undo
     switchSelector: {rollback: replace}
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "replace"), runner.Passed)
-	out := stepNamed(t, sr, "replace").Output.(*steps.SwitchOutput)
+	wantOutcome(t, stepNamed(t, sr, "replace"), model.Passed)
+	out := stepNamed(t, sr, "replace").Output.(*model.SwitchOutput)
 	if len(out.Selector) != 1 || out.Selector["track"] != "b" || len(out.EndpointsAfter) != 1 || out.EndpointsAfter[0] != "b" ||
 		len(out.EndpointsBefore) != 1 || out.EndpointsBefore[0] != "a" {
 		t.Errorf("replace: %+v", out)
 	}
-	wantOutcome(t, stepNamed(t, sr, "undo"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "undo"), model.Passed)
 	svc, err := c.Typed.CoreV1().Services(ns).Get(context.Background(), "svc", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -35,14 +36,6 @@ type Events struct {
 	// Expr must become true; it sees events (a list of Event objects, oldest
 	// first) and object (the resource).
 	Expr runner.Expr `json:"expr"`
-}
-
-// EventsOutput is what steps.NAME holds after an events step.
-type EventsOutput struct {
-	// Events is how many events matched when the expression held.
-	Events int `json:"events"`
-	// Reasons counts the matched events by reason.
-	Reasons map[string]int `json:"reasons"`
 }
 
 // Default does nothing: Events has no defaults.
@@ -78,7 +71,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, err
 	}
 	family := &ownedSet{env: env, namespace: res.namespace, uids: map[string]bool{string(obj.GetUID()): true}, checked: map[string]bool{}}
-	out := &EventsOutput{Reasons: map[string]int{}}
+	out := &model.EventsOutput{Reasons: map[string]int{}}
 	var lastValues map[string]any
 	var lastErr error
 	err = watchUntil(ctx, watchQuery{client: env.Cluster.Resource(eventMapping, res.namespace), cluster: env.Cluster}, func(objs []*unstructured.Unstructured) (bool, error) {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -53,30 +54,6 @@ type ExpectRejection struct {
 	pattern   *regexp.Regexp
 }
 
-// Rejection is a refusal as expressions see it.
-type Rejection struct {
-	Object  string          `json:"object"`
-	Reason  string          `json:"reason"`
-	Code    int             `json:"code"`
-	Message string          `json:"message"`
-	Quota   *QuotaRejection `json:"quota,omitempty"`
-}
-
-// QuotaRejection is a ResourceQuota's refusal, parsed from its message.
-type QuotaRejection struct {
-	Name      string             `json:"name"`
-	Requested map[string]float64 `json:"requested,omitempty"`
-	Used      map[string]float64 `json:"used,omitempty"`
-	Limited   map[string]float64 `json:"limited,omitempty"`
-	// MustSpecify lists what a compute quota requires every pod to set.
-	MustSpecify []string `json:"mustSpecify,omitempty"`
-}
-
-// ExpectRejectionOutput is what steps.NAME holds: one refusal per object.
-type ExpectRejectionOutput struct {
-	Rejections []Rejection `json:"rejections"`
-}
-
 // Default expects Forbidden.
 func (e *ExpectRejection) Default() {
 	if e.Reason == "" {
@@ -109,7 +86,7 @@ func (e *ExpectRejection) Validate() error {
 
 // ExprNames adds rejection to the expression environment.
 func (e *ExpectRejection) ExprNames() map[string]any {
-	return map[string]any{"rejection": runner.TypedAs[Rejection]()}
+	return map[string]any{"rejection": runner.TypedAs[model.Rejection]()}
 }
 
 // Prepare reads the manifests.
@@ -121,7 +98,7 @@ func (e *ExpectRejection) Prepare(s *runner.Scenario) error {
 
 // Run creates each object and judges the refusal.
 func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error) {
-	out := &ExpectRejectionOutput{}
+	out := &model.ExpectRejectionOutput{}
 	for _, m := range e.manifests {
 		v, err := m.template.Expand(env.ExprEnv(nil))
 		if err != nil {
@@ -153,7 +130,7 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 			return out, fmt.Errorf("create %s: %w", what, err)
 		}
 		st := status.Status()
-		r := Rejection{Object: what, Reason: string(st.Reason), Code: int(st.Code), Message: st.Message, Quota: parseQuotaMessage(st.Message)}
+		r := model.Rejection{Object: what, Reason: string(st.Reason), Code: int(st.Code), Message: st.Message, Quota: parseQuotaMessage(st.Message)}
 		out.Rejections = append(out.Rejections, r)
 		if err := e.judge(env, r); err != nil {
 			return out, err
@@ -163,7 +140,7 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 }
 
 // judge checks one refusal against the matchers.
-func (e *ExpectRejection) judge(env *runner.Env, r Rejection) error {
+func (e *ExpectRejection) judge(env *runner.Env, r model.Rejection) error {
 	if r.Reason != e.Reason {
 		return &AssertionError{Msg: fmt.Sprintf("%s was refused with reason %s, want %s: %s", r.Object, r.Reason, e.Reason, r.Message)}
 	}
@@ -198,9 +175,9 @@ var (
 //	exceeded quota: pod-demo, requested: pods=1, used: pods=2, limited: pods=2
 //	failed quota: computequota: must specify limits.cpu,limits.memory
 //	failed quota: computequota: must specify limits.cpu for: c; limits.memory for: c
-func parseQuotaMessage(msg string) *QuotaRejection {
+func parseQuotaMessage(msg string) *model.QuotaRejection {
 	if m := exceededQuota.FindStringSubmatch(msg); m != nil {
-		return &QuotaRejection{Name: m[1], Requested: quantities(m[2]), Used: quantities(m[3]), Limited: quantities(m[4])}
+		return &model.QuotaRejection{Name: m[1], Requested: quantities(m[2]), Used: quantities(m[3]), Limited: quantities(m[4])}
 	}
 	if m := mustSpecify.FindStringSubmatch(msg); m != nil {
 		// Older servers list the resources ("limits.cpu,limits.memory"),
@@ -216,7 +193,7 @@ func parseQuotaMessage(msg string) *QuotaRejection {
 				names = append(names, name)
 			}
 		}
-		return &QuotaRejection{Name: m[1], MustSpecify: names}
+		return &model.QuotaRejection{Name: m[1], MustSpecify: names}
 	}
 	return nil
 }

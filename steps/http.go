@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -57,14 +58,14 @@ type HTTP struct {
 	// jsonList (a JSON array body, parsed). Default: a 2xx status.
 	Expect runner.Expr `json:"expect,omitempty"`
 	// RequestTimeout bounds each request (default 5s).
-	RequestTimeout runner.Duration `json:"requestTimeout,omitempty"`
+	RequestTimeout model.Duration `json:"requestTimeout,omitempty"`
 	// Count of requests to send (default 1, or as many as fit in duration).
 	Count int `json:"count,omitempty"`
 	// Duration to keep sending requests.
-	Duration runner.Duration `json:"duration,omitempty"`
+	Duration model.Duration `json:"duration,omitempty"`
 	// Every is the time from one request's start to the next (default 1s
 	// when repeating).
-	Every runner.Duration `json:"every,omitempty"`
+	Every model.Duration `json:"every,omitempty"`
 	// SuccessRatio is the share of requests that must succeed (default 1).
 	SuccessRatio float64 `json:"successRatio,omitempty"`
 	// MaxFailures, when set, allows this many failed requests instead.
@@ -91,22 +92,6 @@ type ServiceProxy struct {
 	Path string `json:"path,omitempty"`
 }
 
-// HTTPOutput is what steps.NAME holds after an http step.
-type HTTPOutput struct {
-	Requests     int     `json:"requests"`
-	Failures     int     `json:"failures"`
-	SuccessRatio float64 `json:"successRatio"`
-	// Status and Body of the last response (the body cut to 1 KiB).
-	Status int    `json:"status"`
-	Body   string `json:"body"`
-	// LatencyP50, LatencyP95 and LatencyMax time the requests.
-	LatencyP50 runner.Duration `json:"latencyP50"`
-	LatencyP95 runner.Duration `json:"latencyP95"`
-	LatencyMax runner.Duration `json:"latencyMax"`
-	// FirstFailure says what went wrong first, if anything did.
-	FirstFailure string `json:"firstFailure,omitempty"`
-}
-
 // Default fills GET, a 2xx expectation, a 5s request timeout and, when
 // repeating, a request a second.
 func (h *HTTP) Default() {
@@ -117,13 +102,13 @@ func (h *HTTP) Default() {
 		h.Expect = runner.Expr{Source: "status >= 200 && status < 300"}
 	}
 	if h.RequestTimeout.IsZero() {
-		h.RequestTimeout = runner.Duration{Duration: 5 * time.Second}
+		h.RequestTimeout = model.Duration{Duration: 5 * time.Second}
 	}
 	if h.Every.IsZero() && h.Until {
-		h.Every = runner.Duration{Duration: 200 * time.Millisecond}
+		h.Every = model.Duration{Duration: 200 * time.Millisecond}
 	}
 	if h.Every.IsZero() && (h.Count > 1 || !h.Duration.IsZero()) {
-		h.Every = runner.Duration{Duration: time.Second}
+		h.Every = model.Duration{Duration: time.Second}
 	}
 	if h.SuccessRatio == 0 {
 		h.SuccessRatio = 1
@@ -169,7 +154,8 @@ func isHTTPMethod(m string) bool {
 		return false
 	}
 	for _, r := range m {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+		alnum := r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if !alnum && !strings.ContainsRune("!#$%&'*+-.^_`|~", r) {
 			return false
 		}
 	}
@@ -259,7 +245,7 @@ func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &HTTPOutput{}
+	out := &model.HTTPOutput{}
 	var latencies []time.Duration
 	last := "" // the latest failure
 	start := env.Clock.Now()
@@ -334,7 +320,7 @@ func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
 
 // interrupted says why the requests stopped early: with until, which
 // request failed last.
-func (h *HTTP) interrupted(ctx context.Context, out *HTTPOutput, last string) error {
+func (h *HTTP) interrupted(ctx context.Context, out *model.HTTPOutput, last string) error {
 	if h.Until && last != "" && isDeadline(ctx.Err()) {
 		return fmt.Errorf("timed out: none of %d requests to %s met the expectation; last: %s", out.Requests, h.where(), last)
 	}
@@ -361,7 +347,7 @@ func statusDetail(status int, body string) string {
 	return ": " + line
 }
 
-func (h *HTTP) finish(out *HTTPOutput, latencies []time.Duration) *HTTPOutput {
+func (h *HTTP) finish(out *model.HTTPOutput, latencies []time.Duration) *model.HTTPOutput {
 	if out.Requests > 0 {
 		out.SuccessRatio = float64(out.Requests-out.Failures) / float64(out.Requests)
 	}

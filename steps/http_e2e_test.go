@@ -16,9 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
 
 func TestHTTPExpectationsAndRepeats(t *testing.T) {
@@ -72,19 +71,19 @@ spec:
     http: {url: "http://127.0.0.1:1/", requestTimeout: 1s}
 `, "SRV", srv.URL)
 	sr := scenario(t, c, ns, body, nil)
-	wantOutcome(t, stepNamed(t, sr, "info"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "echo"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "flaky tolerated"), runner.Passed)
-	out := stepNamed(t, sr, "flaky tolerated").Output.(*steps.HTTPOutput)
+	wantOutcome(t, stepNamed(t, sr, "info"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "echo"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "flaky tolerated"), model.Passed)
+	out := stepNamed(t, sr, "flaky tolerated").Output.(*model.HTTPOutput)
 	if out.Requests != 6 || out.Failures != 3 || out.SuccessRatio != 0.5 {
 		t.Errorf("flaky: %+v", out)
 	}
-	wantOutcome(t, stepNamed(t, sr, "flaky refused"), runner.Failed, "2 of 4 requests", "at most 1 allowed")
-	wantOutcome(t, stepNamed(t, sr, "wrong version"), runner.Failed, `expected json.version == "2.0"; got status 200`)
+	wantOutcome(t, stepNamed(t, sr, "flaky refused"), model.Failed, "2 of 4 requests", "at most 1 allowed")
+	wantOutcome(t, stepNamed(t, sr, "wrong version"), model.Failed, `expected json.version == "2.0"; got status 200`)
 	if v := stepNamed(t, sr, "wrong version").Values["json.version"]; v != "1.0" {
 		t.Errorf("values seen: %v", stepNamed(t, sr, "wrong version").Values)
 	}
-	wantOutcome(t, stepNamed(t, sr, "nothing listens"), runner.Failed, "connection refused")
+	wantOutcome(t, stepNamed(t, sr, "nothing listens"), model.Failed, "connection refused")
 }
 
 // hostAddress returns an address of this machine that is not loopback: the
@@ -182,12 +181,12 @@ spec:
     http: {until: true, service: {name: empty}}
 `)
 	sr := scenario(t, c, ns, body, nil)
-	wantOutcome(t, stepNamed(t, sr, "info"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "by port number, default scheme"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "missing path"), runner.Failed, "got status 404: 404 page not found")
-	wantOutcome(t, stepNamed(t, sr, "no such service"), runner.Failed, `got status 404: services "nothing-here" not found`)
-	wantOutcome(t, stepNamed(t, sr, "never ready"), runner.Failed, "timed out: none of", "met the expectation; last: expected", "got status 503")
-	out := stepNamed(t, sr, "info").Output.(*steps.HTTPOutput)
+	wantOutcome(t, stepNamed(t, sr, "info"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "by port number, default scheme"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "missing path"), model.Failed, "got status 404: 404 page not found")
+	wantOutcome(t, stepNamed(t, sr, "no such service"), model.Failed, `got status 404: services "nothing-here" not found`)
+	wantOutcome(t, stepNamed(t, sr, "never ready"), model.Failed, "timed out: none of", "met the expectation; last: expected", "got status 503")
+	out := stepNamed(t, sr, "info").Output.(*model.HTTPOutput)
 	if out.Requests != out.Failures+1 || out.Status != 200 || !strings.Contains(out.Body, `"version":"1.0"`) {
 		t.Errorf("info output %+v", out)
 	}

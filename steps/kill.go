@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -24,13 +25,6 @@ type Kill struct {
 	// Percent of the eligible pods to delete, rounded down (at least one when
 	// above zero).
 	Percent float64 `json:"percent,omitempty"`
-}
-
-// KillOutput is what steps.NAME holds after a kill.
-type KillOutput struct {
-	Eligible int      `json:"eligible"`
-	Killed   int      `json:"killed"`
-	Victims  []string `json:"victims"`
 }
 
 // Default does nothing: the count or percent is required.
@@ -61,7 +55,7 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	victims, err := deletePods(ctx, env, target.namespace, chosen, env.Clock.Now(), k.GracePeriodSeconds)
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
-	return &KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
+	return &model.KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
 }
 
 // victims lists the target's pods and chooses, with the scenario's seed,

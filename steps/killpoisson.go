@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -40,43 +41,20 @@ type KillPoisson struct {
 	// Mean pods killed per round, in rounds mode (default 10).
 	Mean float64 `json:"mean,omitempty"`
 	// Interval between rounds, in rounds mode (default 5s).
-	Interval runner.Duration `json:"interval,omitempty"`
+	Interval model.Duration `json:"interval,omitempty"`
 	// Rate of kills per second, in process mode.
 	Rate float64 `json:"rate,omitempty"`
 	// Rounds to run in rounds mode (default 10 unless duration is set); in
 	// process mode, the most kills to make.
 	Rounds int `json:"rounds,omitempty"`
 	// Duration to keep killing; required in process mode.
-	Duration runner.Duration `json:"duration,omitempty"`
+	Duration model.Duration `json:"duration,omitempty"`
 	// Seed of the schedule and the victims' choice. Default: derived from the
 	// scenario's seed, and recorded in the output.
 	Seed *int64 `json:"seed,omitempty"`
 	// MaxKillFraction caps one batch at this share of the eligible pods
 	// (default 0.5).
 	MaxKillFraction float64 `json:"maxKillFraction,omitempty"`
-}
-
-// KillRound is one batch of kills.
-type KillRound struct {
-	// Scheduled is when the schedule said to kill; Time is when the
-	// deletions were sent, and Late the difference.
-	Scheduled time.Time       `json:"scheduled"`
-	Time      time.Time       `json:"time"`
-	Late      runner.Duration `json:"late"`
-	// Drawn is the count the distribution gave; Killed is what was deleted
-	// after the cap and the pods available.
-	Drawn    int      `json:"drawn"`
-	Killed   int      `json:"killed"`
-	Eligible int      `json:"eligible"`
-	Victims  []string `json:"victims,omitempty"`
-}
-
-// KillPoissonOutput is what steps.NAME holds after a killPoisson.
-type KillPoissonOutput struct {
-	Seed   int64       `json:"seed"`
-	Mode   string      `json:"mode"`
-	Total  int         `json:"total"`
-	Rounds []KillRound `json:"rounds"`
 }
 
 // Default fills the seed's behaviour: rounds of Poisson(10) every 5s, ten
@@ -90,7 +68,7 @@ func (k *KillPoisson) Default() {
 			k.Mean = 10
 		}
 		if k.Interval.IsZero() {
-			k.Interval = runner.Duration{Duration: 5 * time.Second}
+			k.Interval = model.Duration{Duration: 5 * time.Second}
 		}
 		if k.Rounds == 0 && k.Duration.IsZero() {
 			k.Rounds = 10
@@ -193,7 +171,7 @@ const maxDeletesInFlight = 32
 // delays no kill behind another.
 func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 	seed := k.seed(env)
-	out := &KillPoissonOutput{Seed: seed, Mode: k.Mode, Rounds: []KillRound{}}
+	out := &model.KillPoissonOutput{Seed: seed, Mode: k.Mode, Rounds: []model.KillRound{}}
 	target, err := k.resolve(ctx, env)
 	if err != nil {
 		return out, err
@@ -257,8 +235,8 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		}
 		now := env.Clock.Now()
 		scheduled := start.Add(planned.at)
-		out.Rounds = append(out.Rounds, KillRound{
-			Scheduled: scheduled, Time: now, Late: runner.Duration{Duration: now.Sub(scheduled)},
+		out.Rounds = append(out.Rounds, model.KillRound{
+			Scheduled: scheduled, Time: now, Late: model.Duration{Duration: now.Sub(scheduled)},
 			Drawn: planned.count, Eligible: elig,
 		})
 		index := len(out.Rounds) - 1

@@ -7,9 +7,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
 
 func TestExpectRejection(t *testing.T) {
@@ -49,19 +48,19 @@ spec:
       reason: Invalid
       message: "a lowercase RFC 1123"
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "refused"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "accepted after all"), runner.Failed, "Secret fits was created, but the server should have refused it", "deleted again")
+	wantOutcome(t, stepNamed(t, sr, "refused"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "accepted after all"), model.Failed, "Secret fits was created, but the server should have refused it", "deleted again")
 	if _, err := c.Typed.CoreV1().Secrets(ns).Get(context.Background(), "fits", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the object created by mistake was not deleted: %v", err)
 	}
 	st := stepNamed(t, sr, "refused")
-	wantOutcome(t, st, runner.Passed)
-	rej := st.Output.(*steps.ExpectRejectionOutput).Rejections[0]
+	wantOutcome(t, st, model.Passed)
+	rej := st.Output.(*model.ExpectRejectionOutput).Rejections[0]
 	if rej.Reason != "Forbidden" || rej.Quota == nil || rej.Quota.Name != "one-cm" || rej.Quota.Used["configmaps"] != 1 {
 		t.Errorf("rejection %+v quota %+v", rej, rej.Quota)
 	}
-	wantOutcome(t, stepNamed(t, sr, "wrong reason"), runner.Failed, "refused with reason Invalid, want Forbidden")
-	wantOutcome(t, stepNamed(t, sr, "right reason"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "wrong reason"), model.Failed, "refused with reason Invalid, want Forbidden")
+	wantOutcome(t, stepNamed(t, sr, "right reason"), model.Passed)
 }
 
 func TestEventsOfAWorkloadAndItsChildren(t *testing.T) {
@@ -99,10 +98,10 @@ spec:
       children: true
       expr: 'any(events, .reason == "FailedCreate" && .message contains "exceeded quota: zero")' 
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "own events only"), runner.Failed, `expected any(events, .reason == "FailedCreate") over the events of Deployment web`)
+	wantOutcome(t, stepNamed(t, sr, "own events only"), model.Failed, `expected any(events, .reason == "FailedCreate") over the events of Deployment web`)
 	st := stepNamed(t, sr, "with children")
-	wantOutcome(t, st, runner.Passed)
-	if out := st.Output.(*steps.EventsOutput); out.Reasons["FailedCreate"] == 0 {
+	wantOutcome(t, st, model.Passed)
+	if out := st.Output.(*model.EventsOutput); out.Reasons["FailedCreate"] == 0 {
 		t.Errorf("output %+v", out)
 	}
 }
@@ -142,8 +141,8 @@ spec:
       expr: capacity.cluster.cpu.requestsPercent > 100
 `, nil)
 	st := stepNamed(t, sr, "committed")
-	wantOutcome(t, st, runner.Passed)
-	out := st.Output.(*steps.CapacityOutput)
+	wantOutcome(t, st, model.Passed)
+	out := st.Output.(*model.CapacityOutput)
 	nodes, err := c.Typed.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -161,5 +160,5 @@ spec:
 	if want := 100 * out.Cluster.CPU.Requests / alloc; out.Cluster.CPU.RequestsPercent != want {
 		t.Errorf("requests %% %.3f, want %.3f", out.Cluster.CPU.RequestsPercent, want)
 	}
-	wantOutcome(t, stepNamed(t, sr, "over a bound"), runner.Failed, "capacity.cluster.cpu.requestsPercent = ")
+	wantOutcome(t, stepNamed(t, sr, "over a bound"), model.Failed, "capacity.cluster.cpu.requestsPercent = ")
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -38,75 +39,6 @@ type Monitor struct {
 	// Workloads to sample: Deployments, ReplicaSets or StatefulSets, by kind
 	// and name.
 	Workloads []ObjectRef `json:"workloads"`
-}
-
-// Sample is a workload's state at one moment.
-type Sample struct {
-	Time        time.Time `json:"t"`
-	Desired     int       `json:"desired"`
-	Available   int       `json:"available"`
-	Unavailable int       `json:"unavailable"`
-	Ready       int       `json:"ready"`
-	Updated     int       `json:"updated"`
-	// Pods counts the workload's pods by phase, and Terminating those being
-	// deleted.
-	Pods map[string]int `json:"pods"`
-}
-
-// Recovery measures how fast availability came back after kill batches.
-type Recovery struct {
-	Batches []BatchRecovery `json:"batches"`
-	P50     runner.Duration `json:"p50"`
-	P95     runner.Duration `json:"p95"`
-	Max     runner.Duration `json:"max"`
-	// Unrecovered counts batches after which availability had not come back
-	// when the monitor stopped; their time is a lower bound.
-	Unrecovered int `json:"unrecovered"`
-}
-
-// BatchRecovery is one kill batch and the time availability took to return.
-type BatchRecovery struct {
-	Time      time.Time       `json:"time"`
-	Killed    int             `json:"killed"`
-	Recovery  runner.Duration `json:"recovery"`
-	Recovered bool            `json:"recovered"`
-}
-
-// WorkloadSeries is one monitored workload: its samples and measures.
-type WorkloadSeries struct {
-	Kind           string          `json:"kind"`
-	Name           string          `json:"name"`
-	Namespace      string          `json:"namespace"`
-	Desired        int             `json:"desired"`
-	MinAvailable   int             `json:"minAvailable"`
-	MaxUnavailable int             `json:"maxUnavailable"`
-	BelowDesired   runner.Duration `json:"belowDesired"`
-	Kills          int             `json:"kills"`
-	Recovery       Recovery        `json:"recovery"`
-	Samples        []Sample        `json:"samples"`
-	Start          time.Time       `json:"start"`
-	End            time.Time       `json:"end"`
-	// Gaps are times the API server could not be reached: no samples exist
-	// there, and the chart shows them as gaps, not as the last value held.
-	Gaps []Gap `json:"gaps,omitempty"`
-}
-
-// Gap is a time without samples because the API server was unreachable.
-type Gap struct {
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	Reason string    `json:"reason"`
-}
-
-// MonitorOutput is what steps.NAME holds after a monitor: measures over all
-// its workloads at the top, and each workload's series.
-type MonitorOutput struct {
-	MinAvailable   int              `json:"minAvailable"`
-	MaxUnavailable int              `json:"maxUnavailable"`
-	BelowDesired   runner.Duration  `json:"belowDesired"`
-	Kills          int              `json:"kills"`
-	Recovery       Recovery         `json:"recovery"`
-	Workloads      []WorkloadSeries `json:"workloads"`
 }
 
 // Default does nothing: the workloads are required.
@@ -154,8 +86,8 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 	cancel()
 	end := env.Clock.Now()
 	kills := env.Timeline("kill")
-	out := &MonitorOutput{MinAvailable: -1}
-	var all []BatchRecovery
+	out := &model.MonitorOutput{MinAvailable: -1}
+	var all []model.BatchRecovery
 	for _, w := range watchers {
 		w.stop()
 		s := w.series(end, kills)
@@ -193,7 +125,7 @@ type workloadWatcher struct {
 	pods     map[string]*corev1.Pod
 	counts   map[string]int  // pods by category (phase, or Terminating)
 	seen     map[string]bool // every pod of the workload seen, as namespace/name
-	samples  []Sample
+	samples  []model.Sample
 	start    time.Time
 	sampling bool
 }
@@ -317,7 +249,7 @@ func (w *workloadWatcher) sample() {
 	if !w.sampling {
 		return
 	}
-	s := Sample{Time: w.clock()}
+	s := model.Sample{Time: w.clock()}
 	if w.workload != nil {
 		get := func(fields ...string) int {
 			v, _, _ := unstructured.NestedInt64(w.workload.Object, fields...)
@@ -349,10 +281,10 @@ func (w *workloadWatcher) sample() {
 
 // series computes the workload's measures up to end, given the scenario's
 // kill batches (only batches that deleted this workload's pods count).
-func (w *workloadWatcher) series(end time.Time, kills []runner.TimelineEvent) WorkloadSeries {
+func (w *workloadWatcher) series(end time.Time, kills []model.TimelineEvent) model.WorkloadSeries {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := WorkloadSeries{
+	s := model.WorkloadSeries{
 		Kind: w.ref.Kind, Name: w.ref.Name, Namespace: w.namespace,
 		Samples: slices.Clone(w.samples), Start: w.start, End: end,
 	}
@@ -372,7 +304,7 @@ func (w *workloadWatcher) series(end time.Time, kills []runner.TimelineEvent) Wo
 			s.BelowDesired.Duration += next.Sub(smp.Time)
 		}
 	}
-	var batches []BatchRecovery
+	var batches []model.BatchRecovery
 	for _, k := range kills {
 		killed := 0
 		for _, o := range k.Objects {
@@ -393,8 +325,8 @@ func (w *workloadWatcher) series(end time.Time, kills []runner.TimelineEvent) Wo
 // recoveryAfter finds when availability returned after a batch at t: the
 // first sample, after a sample below the desired count, at or above it. A
 // batch that never showed a dip recovered at once.
-func recoveryAfter(samples []Sample, t time.Time, killed int, end time.Time) BatchRecovery {
-	b := BatchRecovery{Time: t, Killed: killed}
+func recoveryAfter(samples []model.Sample, t time.Time, killed int, end time.Time) model.BatchRecovery {
+	b := model.BatchRecovery{Time: t, Killed: killed}
 	dipped := false
 	for _, smp := range samples {
 		if smp.Time.Before(t) {
@@ -419,10 +351,10 @@ func recoveryAfter(samples []Sample, t time.Time, killed int, end time.Time) Bat
 }
 
 // summarize computes percentiles of the batches' recovery times.
-func summarize(batches []BatchRecovery) Recovery {
-	r := Recovery{Batches: batches}
+func summarize(batches []model.BatchRecovery) model.Recovery {
+	r := model.Recovery{Batches: batches}
 	if r.Batches == nil {
-		r.Batches = []BatchRecovery{}
+		r.Batches = []model.BatchRecovery{}
 	}
 	if len(batches) == 0 {
 		return r
@@ -451,8 +383,8 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // gapsWithin turns the run's API server outages into gaps of a series that
 // ran from start to end; an outage still going on ends the series' gap at
 // its end.
-func gapsWithin(outages []runner.Outage, start, end time.Time) []Gap {
-	var gaps []Gap
+func gapsWithin(outages []model.Outage, start, end time.Time) []model.Gap {
+	var gaps []model.Gap
 	for _, o := range outages {
 		oEnd := o.End
 		if oEnd.IsZero() {
@@ -461,7 +393,7 @@ func gapsWithin(outages []runner.Outage, start, end time.Time) []Gap {
 		if oEnd.Before(start) || o.Start.After(end) {
 			continue
 		}
-		gaps = append(gaps, Gap{Start: maxTime(o.Start, start), End: minTime(oEnd, end), Reason: "the API server was unreachable: " + o.Error})
+		gaps = append(gaps, model.Gap{Start: maxTime(o.Start, start), End: minTime(oEnd, end), Reason: "the API server was unreachable: " + o.Error})
 	}
 	return gaps
 }

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
@@ -25,13 +26,13 @@ type onStep struct {
 	fn   func()
 }
 
-func (o *onStep) Observe(ev runner.Event, _ *runner.Results, _ *runner.ScenarioResult, st *runner.StepResult) {
+func (o *onStep) Observe(ev runner.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
 	if ev == runner.StepStarted && st.Name == o.name {
 		o.once.Do(func() { go o.fn() })
 	}
 }
 
-func runThrough(t *testing.T, c *runner.Cluster, ns, body string, observers ...runner.Observer) *runner.Results {
+func runThrough(t *testing.T, c *runner.Cluster, ns, body string, observers ...runner.Observer) *model.Results {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "scenario.yaml")
 	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: outage}\n" + body
@@ -106,7 +107,7 @@ spec:
 `, outage)
 	sr := res.Scenarios[0]
 	for _, st := range sr.Steps {
-		if st.Outcome != runner.Passed {
+		if st.Outcome != model.Passed {
 			t.Errorf("step %q: %s %s", st.Name, st.Outcome, st.Error)
 		}
 	}
@@ -116,8 +117,8 @@ spec:
 	if len(res.Outages) != 1 || res.Outages[0].Seconds < 9.5 || res.Outages[0].End.IsZero() {
 		t.Fatalf("outages recorded: %+v", res.Outages)
 	}
-	var mon steps.MonitorOutput
-	if err := runner.DecodeOutput(stepNamed(t, sr, "availability").Output, &mon); err != nil {
+	var mon model.MonitorOutput
+	if err := model.DecodeOutput(stepNamed(t, sr, "availability").Output, &mon); err != nil {
 		t.Fatal(err)
 	}
 	w := mon.Workloads[0]
@@ -155,8 +156,8 @@ spec:
       expr: object != nil
 `, outage)
 	st := stepNamed(t, res.Scenarios[0], "waits")
-	wantOutcome(t, st, runner.Errored, "the API server was unreachable")
-	if res.Outcome != runner.Errored {
+	wantOutcome(t, st, model.Errored, "the API server was unreachable")
+	if res.Outcome != model.Errored {
 		t.Errorf("run outcome %s, want error (exit code 3)", res.Outcome)
 	}
 }

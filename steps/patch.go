@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -35,12 +36,6 @@ type Patch struct {
 	Patch any `json:"patch" kdrill:"template"`
 
 	template *runner.ValueTemplate
-}
-
-// PatchOutput is what steps.NAME holds after a patch.
-type PatchOutput struct {
-	ResourceVersion string `json:"resourceVersion"`
-	Generation      int64  `json:"generation"`
 }
 
 // Default sets the merge patch type.
@@ -141,5 +136,5 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("patch %s: %w", p.String(), err)
 	}
-	return &PatchOutput{ResourceVersion: out.GetResourceVersion(), Generation: out.GetGeneration()}, nil
+	return &model.PatchOutput{ResourceVersion: out.GetResourceVersion(), Generation: out.GetGeneration()}, nil
 }

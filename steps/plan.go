@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -185,7 +186,7 @@ func (e *ExpectRejection) Plan(ctx context.Context, env *runner.Env) (string, er
 		return "", err
 	}
 	var reasons []string
-	if o, ok := out.(*ExpectRejectionOutput); ok {
+	if o, ok := out.(*model.ExpectRejectionOutput); ok {
 		for _, r := range o.Rejections {
 			reasons = append(reasons, r.Reason)
 		}

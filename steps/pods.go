@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -205,7 +206,7 @@ func deletePods(ctx context.Context, env *runner.Env, namespace string, names []
 		}
 	}
 	if len(deleted) > 0 {
-		env.Record(runner.TimelineEvent{Time: at, Kind: "kill", Count: len(deleted), Objects: qualify(namespace, deleted)})
+		env.Record(model.TimelineEvent{Time: at, Kind: "kill", Count: len(deleted), Objects: qualify(namespace, deleted)})
 	}
 	return deleted, failure
 }

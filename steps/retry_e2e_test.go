@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
@@ -23,7 +23,7 @@ spec:
     apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {k: v}}}
 `, nil)
 	st := stepNamed(t, sr, "apply through two 503s")
-	wantOutcome(t, st, runner.Passed)
+	wantOutcome(t, st, model.Passed)
 	if st.Retries != 2 {
 		t.Errorf("retries %d, want 2", st.Retries)
 	}
@@ -36,7 +36,7 @@ spec:
     apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}}
 `, nil)
 	st = stepNamed(t, sr, "apply that keeps failing")
-	wantOutcome(t, st, runner.Errored, "injected by the test proxy")
+	wantOutcome(t, st, model.Errored, "injected by the test proxy")
 	if st.Retries != 4 {
 		t.Errorf("retries %d, want 4 (5 tries)", st.Retries)
 	}
@@ -53,7 +53,7 @@ spec:
       message: anything
 `, nil)
 	st = stepNamed(t, sr, "a create is not retried")
-	wantOutcome(t, st, runner.Errored, "injected by the test proxy")
+	wantOutcome(t, st, model.Errored, "injected by the test proxy")
 	if got := proxy.Requests(http.MethodPost) - posts; got != 1 || st.Retries != 0 {
 		t.Errorf("the create was sent %d times (retries %d); want once", got, st.Retries)
 	}
@@ -68,8 +68,8 @@ spec:
   - name: merge patch is
     patch: {kind: ConfigMap, name: a, patch: {data: {n: "2"}}}
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "json patch is not retried"), runner.Errored, "injected by the test proxy")
-	if st := stepNamed(t, sr, "merge patch is"); st.Outcome != runner.Passed || st.Retries != 1 {
+	wantOutcome(t, stepNamed(t, sr, "json patch is not retried"), model.Errored, "injected by the test proxy")
+	if st := stepNamed(t, sr, "merge patch is"); st.Outcome != model.Passed || st.Retries != 1 {
 		t.Errorf("merge patch: %s, %d retries; want passed after 1", st.Outcome, st.Retries)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -50,19 +51,6 @@ type Rollout struct {
 	ToRevision int64 `json:"toRevision,omitempty"`
 }
 
-// RolloutOutput is what steps.NAME holds after a rollout.
-type RolloutOutput struct {
-	// Revision is the workload's revision after the rollout.
-	Revision int64 `json:"revision"`
-	Desired  int   `json:"desired"`
-	// MinAvailable and MaxUnavailable are the extremes seen while it rolled.
-	MinAvailable   int `json:"minAvailable"`
-	MaxUnavailable int `json:"maxUnavailable"`
-	// MaxSurge is the most replicas seen above the desired count.
-	MaxSurge int             `json:"maxSurge"`
-	Duration runner.Duration `json:"duration"`
-}
-
 // Default does nothing: Rollout has no defaults.
 func (r *Rollout) Default() {}
 
@@ -98,7 +86,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, fmt.Errorf("rollout works on Deployments and StatefulSets, not %s", res.mapping.GroupVersionKind.Kind)
 	}
 	start := env.Clock.Now()
-	out := &RolloutOutput{MinAvailable: -1}
+	out := &model.RolloutOutput{MinAvailable: -1}
 	var generation int64
 	last := ""
 	err = watchAround(ctx, r.query(res), func(ctx context.Context) error {

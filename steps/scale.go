@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -27,12 +28,6 @@ type Scale struct {
 	// Wait until the workload has exactly that many replicas, all available
 	// (default true).
 	Wait *bool `json:"wait,omitempty"`
-}
-
-// ScaleOutput is what steps.NAME holds after a scale.
-type ScaleOutput struct {
-	Previous int64 `json:"previous"`
-	Replicas int32 `json:"replicas"`
 }
 
 // Default turns waiting on.
@@ -75,7 +70,7 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("scale %s: %w", s.String(), err)
 	}
-	out := &ScaleOutput{Previous: prev, Replicas: *s.Replicas}
+	out := &model.ScaleOutput{Previous: prev, Replicas: *s.Replicas}
 	if !*s.Wait {
 		return out, nil
 	}

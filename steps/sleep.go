@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -16,7 +17,7 @@ import (
 //	  sleep: {duration: 5s}
 type Sleep struct {
 	// Duration to wait.
-	Duration runner.Duration `json:"duration"`
+	Duration model.Duration `json:"duration"`
 }
 
 // Default does nothing: the duration is required.

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
@@ -20,12 +21,12 @@ import (
 
 // scenario runs a scenario written inline against the local cluster, in a
 // namespace of the test's own, and returns its result.
-func scenario(t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *runner.ScenarioResult {
+func scenario(t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
 	return scenarioCtx(context.Background(), t, c, ns, body, files)
 }
 
-func scenarioCtx(ctx context.Context, t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *runner.ScenarioResult {
+func scenarioCtx(ctx context.Context, t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
@@ -53,7 +54,7 @@ func scenarioCtx(ctx context.Context, t *testing.T, c *runner.Cluster, ns, body 
 	return res.Scenarios[0]
 }
 
-func stepNamed(t *testing.T, sr *runner.ScenarioResult, name string) *runner.StepResult {
+func stepNamed(t *testing.T, sr *model.ScenarioResult, name string) *model.StepResult {
 	t.Helper()
 	for _, st := range sr.Steps {
 		if st.Name == name {
@@ -64,7 +65,7 @@ func stepNamed(t *testing.T, sr *runner.ScenarioResult, name string) *runner.Ste
 	return nil
 }
 
-func wantOutcome(t *testing.T, st *runner.StepResult, want runner.Outcome, errContains ...string) {
+func wantOutcome(t *testing.T, st *model.StepResult, want model.Outcome, errContains ...string) {
 	t.Helper()
 	if st.Outcome != want {
 		t.Fatalf("step %q: outcome %s, want %s (error: %s)", st.Name, st.Outcome, want, st.Error)
@@ -101,7 +102,7 @@ spec:
       file: manifests/app.yaml
       wait: true
 `, map[string]string{"manifests/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: \"${{ vars.replicas }} replicas\"}\n---\n" + deployment})
-	wantOutcome(t, stepNamed(t, sr, "apply"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "apply"), model.Passed)
 
 	ctx := context.Background()
 	d, err := c.Typed.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
@@ -118,7 +119,7 @@ spec:
 	if cm.Data["mode"] != "3 replicas" {
 		t.Errorf("template in a string: got %q", cm.Data["mode"])
 	}
-	out := stepNamed(t, sr, "apply").Output.(*steps.ApplyOutput)
+	out := stepNamed(t, sr, "apply").Output.(*model.ApplyOutput)
 	if len(out.Objects) != 2 || out.Objects[1].Namespace != ns {
 		t.Errorf("output objects %+v", out.Objects)
 	}
@@ -136,7 +137,7 @@ spec:
       - {apiVersion: v1, kind: ConfigMap, metadata: {name: first}}
       - {apiVersion: example.com/v1, kind: Gadget, metadata: {name: second}}
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "apply"), runner.Failed, "Gadget", "not served")
+	wantOutcome(t, stepNamed(t, sr, "apply"), model.Failed, "Gadget", "not served")
 	_, err := c.Typed.CoreV1().ConfigMaps(ns).Get(context.Background(), "first", metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("the first object was written although the second kind is unknown: err=%v", err)
@@ -161,9 +162,9 @@ spec:
     continueOnError: true
     delete: {kind: ConfigMap, name: a, mustExist: true}
 `, nil)
-	wantOutcome(t, stepNamed(t, sr, "delete cache"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "nothing left to delete"), runner.Failed, "not found")
-	if got := stepNamed(t, sr, "delete cache").Output.(*steps.DeleteOutput).Deleted; len(got) != 2 {
+	wantOutcome(t, stepNamed(t, sr, "delete cache"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "nothing left to delete"), model.Failed, "not found")
+	if got := stepNamed(t, sr, "delete cache").Output.(*model.DeleteOutput).Deleted; len(got) != 2 {
 		t.Errorf("deleted %v, want a and b", got)
 	}
 	list, err := c.Typed.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
@@ -198,9 +199,9 @@ spec:
     continueOnError: true
     scale: {kind: ConfigMap, name: not-scalable, replicas: 2}
 `, map[string]string{"app.yaml": deployment})
-	wantOutcome(t, stepNamed(t, sr, "scale up"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "scale a configmap"), runner.Failed, "not ConfigMap")
-	out := stepNamed(t, sr, "scale up").Output.(*steps.ScaleOutput)
+	wantOutcome(t, stepNamed(t, sr, "scale up"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "scale a configmap"), model.Failed, "not ConfigMap")
+	out := stepNamed(t, sr, "scale up").Output.(*model.ScaleOutput)
 	if out.Previous != 1 || out.Replicas != 4 {
 		t.Errorf("output %+v, want previous 1 replicas 4", out)
 	}
@@ -242,7 +243,7 @@ spec:
     patch: {kind: Service, name: testing-service, type: strategic, patch: {metadata: {annotations: {note: strategic}}}}
 `, nil)
 	for _, name := range []string{"merge", "json", "strategic"} {
-		wantOutcome(t, stepNamed(t, sr, name), runner.Passed)
+		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
 	}
 	svc, err := c.Typed.CoreV1().Services(ns).Get(context.Background(), "testing-service", metav1.GetOptions{})
 	if err != nil {
@@ -294,16 +295,16 @@ spec:
       expr: steps["becomes ready"].evaluations >= 1
 `, nil)
 	st := stepNamed(t, sr, "becomes ready")
-	wantOutcome(t, st, runner.Passed)
-	out := st.Output.(*steps.AssertOutput)
+	wantOutcome(t, st, model.Passed)
+	out := st.Output.(*model.AssertOutput)
 	if out.Evaluations < 2 {
 		t.Errorf("evaluations %d: want the initial list and at least one change", out.Evaluations)
 	}
 	if out.WaitedSeconds <= 0 {
 		t.Errorf("held after %.3fs", out.WaitedSeconds)
 	}
-	wantOutcome(t, stepNamed(t, sr, "list form"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "no resource"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "list form"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "no resource"), model.Passed)
 }
 
 func TestAssertFailureShowsExpressionAndValues(t *testing.T) {
@@ -326,7 +327,7 @@ spec:
     delete: {kind: Deployment, name: web}
 `, map[string]string{"app.yaml": deployment})
 	st := stepNamed(t, sr, "too many")
-	wantOutcome(t, st, runner.Failed,
+	wantOutcome(t, st, model.Failed,
 		"expected object.status.availableReplicas == vars.replicas + 1",
 		"did not hold within",
 		"object.status.availableReplicas = 3",
@@ -334,10 +335,10 @@ spec:
 	if st.Expression == "" || st.Values["vars.replicas"] == nil {
 		t.Errorf("result does not record the expression and values: %+v", st)
 	}
-	if sr.Outcome != runner.Failed {
+	if sr.Outcome != model.Failed {
 		t.Errorf("scenario outcome %s, want failed", sr.Outcome)
 	}
-	wantOutcome(t, stepNamed(t, sr, "cleanup runs after the failure"), runner.Passed)
+	wantOutcome(t, stepNamed(t, sr, "cleanup runs after the failure"), model.Passed)
 }
 
 func TestAssertHoldFor(t *testing.T) {
@@ -368,12 +369,12 @@ spec:
       holdFor: 15s
 `, nil)
 	st := stepNamed(t, sr, "stable holds")
-	wantOutcome(t, st, runner.Passed)
+	wantOutcome(t, st, model.Passed)
 	if st.DurationSeconds < 1 {
 		t.Errorf("held for %.2fs, less than the 1s window", st.DurationSeconds)
 	}
 	st = stepNamed(t, sr, "volatile does not hold")
-	wantOutcome(t, st, runner.Failed, "stopped holding")
+	wantOutcome(t, st, model.Failed, "stopped holding")
 	if st.DurationSeconds > 10 {
 		t.Errorf("took %.1fs: a violation must fail at once, not at the end of the window", st.DurationSeconds)
 	}
@@ -416,11 +417,11 @@ spec:
 	if time.Since(start) > 20*time.Second {
 		t.Errorf("interrupt took %s to stop the run", time.Since(start))
 	}
-	wantOutcome(t, stepNamed(t, sr, "short"), runner.Passed)
-	wantOutcome(t, stepNamed(t, sr, "long"), runner.Cancelled)
-	wantOutcome(t, stepNamed(t, sr, "never"), runner.Skipped)
-	wantOutcome(t, stepNamed(t, sr, "cleanup"), runner.Passed)
-	if sr.Outcome != runner.Cancelled {
+	wantOutcome(t, stepNamed(t, sr, "short"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "long"), model.Cancelled)
+	wantOutcome(t, stepNamed(t, sr, "never"), model.Skipped)
+	wantOutcome(t, stepNamed(t, sr, "cleanup"), model.Passed)
+	if sr.Outcome != model.Cancelled {
 		t.Errorf("scenario outcome %s, want cancelled", sr.Outcome)
 	}
 	if !sr.NamespaceCreated {

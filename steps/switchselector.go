@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -43,18 +44,6 @@ type SwitchSelector struct {
 	// Rollback names an earlier switchSelector step whose change this step
 	// undoes.
 	Rollback string `json:"rollback,omitempty"`
-}
-
-// SwitchOutput is what steps.NAME holds after a switchSelector.
-type SwitchOutput struct {
-	Service          string            `json:"service"`
-	Namespace        string            `json:"namespace"`
-	PreviousSelector map[string]string `json:"previousSelector"`
-	Selector         map[string]string `json:"selector"`
-	// EndpointsBefore and EndpointsAfter name the pods behind the Service's
-	// ready endpoints before the switch and once it took effect.
-	EndpointsBefore []string `json:"endpointsBefore"`
-	EndpointsAfter  []string `json:"endpointsAfter"`
 }
 
 // Default does nothing: SwitchSelector has no defaults.
@@ -93,8 +82,8 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 		if !ok {
 			return nil, fmt.Errorf("rollback: no earlier step named %q has run", s.Rollback)
 		}
-		var earlier SwitchOutput
-		if err := runner.DecodeOutput(prev, &earlier); err != nil || earlier.Service == "" {
+		var earlier model.SwitchOutput
+		if err := model.DecodeOutput(prev, &earlier); err != nil || earlier.Service == "" {
 			return nil, fmt.Errorf("rollback: step %q is not a switchSelector", s.Rollback)
 		}
 		service, namespace, target, replace = earlier.Service, earlier.Namespace, earlier.PreviousSelector, true
@@ -107,7 +96,7 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read Service %s: %w", service, err)
 	}
-	out := &SwitchOutput{Service: service, Namespace: namespace, PreviousSelector: svc.Spec.Selector}
+	out := &model.SwitchOutput{Service: service, Namespace: namespace, PreviousSelector: svc.Spec.Selector}
 	next := maps.Clone(target)
 	if !replace {
 		next = maps.Clone(svc.Spec.Selector)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -20,7 +21,7 @@ type CompareOptions struct {
 	Stdout            io.Writer
 
 	tolerance         reports.Tolerance
-	baseline, current *runner.Results
+	baseline, current *model.Results
 }
 
 func toleranceFlags() []cli.Flag {
@@ -95,7 +96,7 @@ func (o *CompareOptions) Run() error {
 }
 
 // compareRuns prints what got worse and fails the command when anything did.
-func compareRuns(w io.Writer, baseline, current *runner.Results, tol reports.Tolerance) error {
+func compareRuns(w io.Writer, baseline, current *model.Results, tol reports.Tolerance) error {
 	if n := reports.WriteComparison(w, reports.Compare(baseline, current, tol)); n > 0 {
 		return exitCode(exitFailed)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -116,7 +117,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 			return runner.Usagef("no namespace matches -l %s", o.NamespaceSelector)
 		}
 	}
-	var all *runner.Results
+	var all *model.Results
 	for _, ns := range namespaces {
 		res := runner.Run(ctx, []*runner.Scenario{o.lab}, runner.Options{
 			Cluster: o.cluster, Namespace: ns, KdrillVersion: version,
@@ -163,7 +164,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 }
 
 // writeScores writes one line per graded namespace.
-func writeScores(dir string, r *runner.Results) (string, error) {
+func writeScores(dir string, r *model.Results) (string, error) {
 	path := filepath.Join(dir, ScoresFile)
 	f, err := os.Create(path)
 	if err != nil {

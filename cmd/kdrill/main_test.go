@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -165,7 +166,7 @@ func TestRunExitCodesOnCluster(t *testing.T) {
 			t.Errorf("console output lacks %q:\n%s", want, stdout)
 		}
 	}
-	var res runner.Results
+	var res model.Results
 	data, err := os.ReadFile(filepath.Join(reportDir, "results.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +174,7 @@ func TestRunExitCodesOnCluster(t *testing.T) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Outcome != runner.Passed || len(res.Scenarios) != 1 || len(res.Scenarios[0].Steps) != 2 || res.Scenarios[0].Vars["want"] != float64(1) {
+	if res.Outcome != model.Passed || len(res.Scenarios) != 1 || len(res.Scenarios[0].Steps) != 2 || res.Scenarios[0].Vars["want"] != float64(1) {
 		t.Errorf("results.json: %s", data)
 	}
 
@@ -280,11 +281,11 @@ func TestReportMergeAndRerender(t *testing.T) {
 	dir := t.TempDir()
 	var files []string
 	for i, name := range []string{"one", "two"} {
-		r := &runner.Results{
-			APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion, Outcome: runner.Passed,
-			Scenarios: []*runner.ScenarioResult{{
-				Name: name, File: name + ".yaml", Outcome: runner.Passed,
-				Steps: []*runner.StepResult{{Name: "s", Kind: "sleep", Phase: "steps", Outcome: runner.Passed}},
+		r := &model.Results{
+			APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion, Outcome: model.Passed,
+			Scenarios: []*model.ScenarioResult{{
+				Name: name, File: name + ".yaml", Outcome: model.Passed,
+				Steps: []*model.StepResult{{Name: "s", Kind: "sleep", Phase: "steps", Outcome: model.Passed}},
 			}},
 		}
 		path := filepath.Join(dir, fmt.Sprintf("shard%d", i), "results.json")

@@ -13,8 +13,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
@@ -56,7 +56,7 @@ func TestParallelRunsSideBySideInOwnNamespaces(t *testing.T) {
 	namespaces := map[string]bool{}
 	var lastStart, firstEnd time.Time
 	for i, s := range res.Scenarios {
-		if want := []string{"par-a", "par-b", "par-c", "par-d"}[i]; s.Name != want || s.Outcome != runner.Passed {
+		if want := []string{"par-a", "par-b", "par-c", "par-d"}[i]; s.Name != want || s.Outcome != model.Passed {
 			t.Errorf("scenario %d: %s %s, want %s passed (results keep the files' order)", i, s.Name, s.Outcome, want)
 		}
 		namespaces[s.Namespace] = true
@@ -89,7 +89,7 @@ func TestParallelRunsSideBySideInOwnNamespaces(t *testing.T) {
 			t.Fatalf("stdout line is not JSON: %q", sc.Text())
 		}
 		events[ev.Event]++
-		if ev.Event == "runFinished" && (ev.Outcome != runner.Passed || ev.Counts[runner.Passed] != 4) {
+		if ev.Event == "runFinished" && (ev.Outcome != model.Passed || ev.Counts[model.Passed] != 4) {
 			t.Errorf("runFinished: %+v", ev)
 		}
 	}

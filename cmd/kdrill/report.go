@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -21,7 +22,7 @@ type ReportOptions struct {
 	OutDir  string
 	Stdout  io.Writer
 
-	results *runner.Results
+	results *model.Results
 }
 
 func reportCommand() *cli.Command {
@@ -91,7 +92,7 @@ func reportMergeCommand() *cli.Command {
 			if c.NArg() < 2 {
 				return runner.Usagef("kdrill report merge: give two or more results files")
 			}
-			var runs []*runner.Results
+			var runs []*model.Results
 			for _, path := range c.Args().Slice() {
 				r, err := reports.ReadJSON(path)
 				if err != nil {
@@ -123,7 +124,7 @@ type TrendOptions struct {
 	OutDir  string
 	Stdout  io.Writer
 
-	runs []*runner.Results
+	runs []*model.Results
 }
 
 func reportTrendCommand() *cli.Command {

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/schema"
@@ -65,7 +66,7 @@ type RunOptions struct {
 	vars      map[string]string
 	cluster   *runner.Cluster
 	logger    *slog.Logger
-	baseline  *runner.Results
+	baseline  *model.Results
 }
 
 // kubeconfigFlags are kubectl's flags for choosing a cluster.
@@ -344,13 +345,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 }
 
 // outcomeExit turns a run's outcome into the command's result.
-func outcomeExit(o runner.Outcome) error {
+func outcomeExit(o model.Outcome) error {
 	switch o {
-	case runner.Passed:
+	case model.Passed:
 		return nil
-	case runner.Errored:
+	case model.Errored:
 		return exitCode(exitInfra)
-	case runner.Cancelled:
+	case model.Cancelled:
 		return exitCode(exitInterrupted)
 	}
 	return exitCode(exitFailed)

@@ -14,6 +14,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -116,7 +117,7 @@ spec:
 				t.Fatal(err)
 			}
 			sr := res.Scenarios[0]
-			if res.Outcome != runner.Cancelled || sr.Steps[2].Outcome != runner.Passed {
+			if res.Outcome != model.Cancelled || sr.Steps[2].Outcome != model.Passed {
 				t.Errorf("results: run %s, cleanup %s", res.Outcome, sr.Steps[2].Outcome)
 			}
 			ns, err := cluster.Typed.CoreV1().Namespaces().Get(context.Background(), sr.Namespace, metav1.GetOptions{})

@@ -10,28 +10,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/steps"
 )
 
 // night is one nightly run: a chaos scenario's recovery p95 and duration,
 // and a second scenario that failed on night 3 and so lacks its metrics.
 func night(t *testing.T, dir string, n int, p95 time.Duration) string {
 	start := time.Date(2026, 11, 1+n, 2, 0, 0, 0, time.UTC)
-	mon := &steps.MonitorOutput{MinAvailable: 480 - n, Recovery: steps.Recovery{P95: runner.Duration{Duration: p95}}}
-	other := runner.Passed
+	mon := &model.MonitorOutput{MinAvailable: 480 - n, Recovery: model.Recovery{P95: model.Duration{Duration: p95}}}
+	other := model.Passed
 	if n == 3 {
-		other = runner.Failed
+		other = model.Failed
 	}
-	r := &runner.Results{
-		APIVersion: runner.APIVersion, Kind: runner.ResultsKind, FormatVersion: runner.ResultsVersion,
-		StartedAt: start, FinishedAt: start.Add(time.Minute), Outcome: runner.Passed,
-		Scenarios: []*runner.ScenarioResult{
-			{Name: "chaos", Outcome: runner.Passed, StartedAt: start, DurationSeconds: 60 + float64(n), Steps: []*runner.StepResult{
-				{Name: "availability", Kind: "monitor", Outcome: runner.Passed, Output: mon},
+	r := &model.Results{
+		APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion,
+		StartedAt: start, FinishedAt: start.Add(time.Minute), Outcome: model.Passed,
+		Scenarios: []*model.ScenarioResult{
+			{Name: "chaos", Outcome: model.Passed, StartedAt: start, DurationSeconds: 60 + float64(n), Steps: []*model.StepResult{
+				{Name: "availability", Kind: "monitor", Outcome: model.Passed, Output: mon},
 			}},
-			{Name: "deploy", Outcome: other, StartedAt: start, DurationSeconds: 20, Steps: []*runner.StepResult{
+			{Name: "deploy", Outcome: other, StartedAt: start, DurationSeconds: 20, Steps: []*model.StepResult{
 				{Name: "update", Kind: "rollout", Outcome: other, DurationSeconds: 5},
 			}},
 		},

@@ -1,4 +1,4 @@
-package runner
+package model
 
 import (
 	"encoding/json"
@@ -155,14 +155,16 @@ func (r *Results) Read(fn func()) {
 func (r *Results) Worst() Outcome {
 	worst := Passed
 	for _, s := range r.Scenarios {
-		if severity(s.Outcome) > severity(worst) {
+		if Severity(s.Outcome) > Severity(worst) {
 			worst = s.Outcome
 		}
 	}
 	return worst
 }
 
-func severity(o Outcome) int {
+// Severity ranks outcomes for a scenario: the worst step's outcome is the
+// scenario's.
+func Severity(o Outcome) int {
 	switch o {
 	case Passed:
 		return 0
@@ -187,3 +189,35 @@ func DecodeOutput(output, v any) error {
 	}
 	return json.Unmarshal(data, v)
 }
+
+// TimelineEvent is something a step did that other steps and the reports
+// place in time, such as a batch of pod kills.
+type TimelineEvent struct {
+	Time time.Time `json:"time"`
+	Step string    `json:"step"`
+	// Kind says what happened: "kill" for deleted pods.
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+	// Objects names what was acted on, as namespace/name.
+	Objects []string `json:"objects,omitempty"`
+}
+
+// Outage is a time the API server could not be reached: from the first
+// request that failed to connect to the next that got an answer.
+type Outage struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"` // zero while it lasts
+	// Seconds is End - Start.
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error"`
+}
+
+// Phase names the list a step is in: the steps, or the finally steps that
+// always run after them.
+type Phase string
+
+// The two lists of a scenario.
+const (
+	PhaseSteps   Phase = "steps"
+	PhaseFinally Phase = "finally"
+)
