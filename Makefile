@@ -58,7 +58,7 @@ docs: ## Write docs/steps.md and docs/cli.md from the code
 	$(GO) run ./cmd/kdrill docs
 
 verify: generate ## Fail when generated files are stale or code is not formatted
-	git diff --exit-code -- steps/zz_generated_docs.go runner/zz_generated_docs.go schema/kdrill.schema.json docs/
+	git diff --exit-code -- steps/zz_generated_docs.go runner/zz_generated_docs.go model/zz_generated_docs.go schema/kdrill.schema.json docs/
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
 
