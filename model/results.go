@@ -1,7 +1,6 @@
 package model
 
 import (
-	"encoding/json"
 	"sync"
 	"time"
 )
@@ -180,15 +179,6 @@ func Severity(o Outcome) int {
 	return 5
 }
 
-// DecodeOutput reads a step's output into v: the typed value of a live run
-// or the plain maps of a results.json read back.
-func DecodeOutput(output, v any) error {
-	data, err := json.Marshal(output)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
-}
 
 // TimelineEvent is something a step did that other steps and the reports
 // place in time, such as a batch of pod kills.

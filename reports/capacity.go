@@ -14,14 +14,12 @@ import (
 
 // capacityOf reads a capacity step's output, live or from results.json.
 func capacityOf(st *model.StepResult) (*model.CapacityOutput, bool) {
-	if st.Kind != "capacity" || st.Output == nil {
+	out, err := st.DecodedOutput()
+	c, ok := out.(model.CommitmentCharted)
+	if err != nil || !ok {
 		return nil, false
 	}
-	var out model.CapacityOutput
-	if err := model.DecodeOutput(st.Output, &out); err != nil {
-		return nil, false
-	}
-	return &out, true
+	return c.Commitment(), true
 }
 
 // capacityTable prints the commitment per node and for the cluster.

@@ -61,15 +61,16 @@ func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 					})
 					continue
 				}
-				if st.Kind != "monitor" || st.Output == nil {
-					continue
-				}
-				var out model.MonitorOutput
-				if err = model.DecodeOutput(st.Output, &out); err != nil {
-					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, err)
+				out, derr := st.DecodedOutput()
+				if derr != nil {
+					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, derr)
 					return
 				}
-				for _, w := range out.Workloads {
+				series, ok := out.(model.AvailabilityCharted)
+				if !ok {
+					continue
+				}
+				for _, w := range series.AvailabilitySeries() {
 					if len(w.Samples) == 0 {
 						continue
 					}

@@ -24,8 +24,8 @@ type Metric struct {
 }
 
 // Metrics lists what a run measured: each scenario's outcome and duration,
-// each step's duration, and the measures of monitor, rollout, http and lab
-// steps.
+// each step's duration, a lab's score, and what each step's output
+// measured (model.Measured: a monitor's recovery, a rollout's floor, ...).
 func Metrics(r *model.Results) []Metric {
 	var out []Metric
 	r.Read(func() {
@@ -51,28 +51,10 @@ func Metrics(r *model.Results) []Metric {
 				if st.Output == nil {
 					continue // nothing measured, not zeros
 				}
-				switch st.Kind {
-				case "monitor":
-					var m model.MonitorOutput
-					if model.DecodeOutput(st.Output, &m) == nil {
-						add(prefix+"recovery.p50", m.Recovery.P50.Seconds(), true, false)
-						add(prefix+"recovery.p95", m.Recovery.P95.Seconds(), true, false)
-						add(prefix+"recovery.max", m.Recovery.Max.Seconds(), true, false)
-						add(prefix+"belowDesired", m.BelowDesired.Seconds(), true, false)
-						add(prefix+"minAvailable", float64(m.MinAvailable), false, true)
-						add(prefix+"maxUnavailable", float64(m.MaxUnavailable), false, false)
-					}
-				case "rollout":
-					var ro model.RolloutOutput
-					if model.DecodeOutput(st.Output, &ro) == nil {
-						add(prefix+"minAvailable", float64(ro.MinAvailable), false, true)
-						add(prefix+"maxSurge", float64(ro.MaxSurge), false, false)
-					}
-				case "http":
-					var h model.HTTPOutput
-					if model.DecodeOutput(st.Output, &h) == nil {
-						add(prefix+"successRatio", h.SuccessRatio, false, true)
-						add(prefix+"latencyP95", h.LatencyP95.Seconds(), true, false)
+				recorded, err := st.DecodedOutput()
+				if m, ok := recorded.(model.Measured); ok && err == nil {
+					for _, x := range m.Measures() {
+						add(prefix+x.Name, x.Value, x.Seconds, x.LowerIsWorse)
 					}
 				}
 			}

@@ -1,9 +1,6 @@
 package runner
 
-import (
-	"reflect"
-	"sort"
-)
+import "sort"
 
 // Effect says what a step kind does to the cluster. The zero value is
 // Disrupts, so a kind that declares nothing is held to the strictest rules.
@@ -36,9 +33,6 @@ func (e Effect) String() string {
 type KindInfo struct {
 	// New returns an empty spec of the kind, to decode a step into.
 	New func() Action
-	// Output is the type of what the kind's Run returns (steps.NAME in later
-	// expressions); nil when it returns nothing.
-	Output reflect.Type
 	// Effect is what the kind does to the cluster; left unset, it disrupts.
 	Effect Effect
 	// Continuous kinds run until stopped (a monitor): in the background

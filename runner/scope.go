@@ -11,6 +11,8 @@ import (
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+
+	"github.com/kdrill/kdrill/model"
 )
 
 // Typed stands, among the names a step kind adds to its expressions
@@ -302,10 +304,11 @@ func (sc *exprScope) checkPath(root string, segs []segment) error {
 		if st == nil || st.Action == nil {
 			return nil // that step's own errors are reported
 		}
-		if st.Info.Output == nil {
+		output := model.OutputType(st.Kind)
+		if output == nil {
 			return fmt.Errorf("%s: a %s step has no output for expressions to read", pathString("steps", segs[:1]), st.Kind)
 		}
-		return checkTypePath(pathString("steps", segs[:1]), st.Kind+" output", st.Info.Output, segs[1:])
+		return checkTypePath(pathString("steps", segs[:1]), st.Kind+" output", output, segs[1:])
 	}
 	if t, ok := sc.extra[root].(Typed); ok {
 		return checkTypePath(root, root, t.Type, segs)

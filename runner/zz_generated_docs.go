@@ -36,7 +36,6 @@ var docComments = map[string]string{
 	"KindInfo.Control":              "Control kinds only order other steps (wait, stop, sleep); a lab does\nnot score them.",
 	"KindInfo.Effect":               "Effect is what the kind does to the cluster; left unset, it disrupts.",
 	"KindInfo.New":                  "New returns an empty spec of the kind, to decode a step into.",
-	"KindInfo.Output":               "Output is the type of what the kind's Run returns (steps.NAME in later\nexpressions); nil when it returns nothing.",
 	"Lab":                           "Lab configures grading.",
 	"Lab.PassingScore":              "PassingScore is the points needed to pass; default all of them.",
 	"LineError":                     "LineError is a problem at a line of a YAML text: \"line 3: ...\".",

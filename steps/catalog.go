@@ -34,17 +34,6 @@ type FieldDoc struct {
 	Enum    []string
 }
 
-// OutputTypeNames lists the output types the catalogue documents.
-func OutputTypeNames() []string {
-	var names []string
-	for _, k := range Registry {
-		if k.Output != nil {
-			names = append(names, k.Output.Name())
-		}
-	}
-	return names
-}
-
 // Describe returns the documentation of a registered step kind.
 func Describe(kind string) KindDoc {
 	info, ok := Registry[kind]
@@ -58,8 +47,8 @@ func Describe(kind string) KindDoc {
 	defaults := reflect.ValueOf(ctor()).Elem()
 	defaults.Addr().Interface().(runner.Action).Default()
 	kd.Fields = fieldDocs(t, "", defaults)
-	if info.Output != nil {
-		kd.Outputs = fieldDocs(info.Output, "", reflect.Value{})
+	if ot := model.OutputType(kind); ot != nil {
+		kd.Outputs = fieldDocs(ot, "", reflect.Value{})
 	}
 	return kd
 }

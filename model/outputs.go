@@ -1,0 +1,126 @@
+package model
+
+import (
+	"encoding/json"
+	"reflect"
+)
+
+// outputTypes is what each step kind records as its output: the type a
+// live run's output has, and the one a results.json's output is read back
+// into. A kind that records nothing is not listed.
+var outputTypes = map[string]reflect.Type{
+	"apply":           reflect.TypeFor[ApplyOutput](),
+	"assert":          reflect.TypeFor[AssertOutput](),
+	"capacity":        reflect.TypeFor[CapacityOutput](),
+	"delete":          reflect.TypeFor[DeleteOutput](),
+	"events":          reflect.TypeFor[EventsOutput](),
+	"expectRejection": reflect.TypeFor[ExpectRejectionOutput](),
+	"http":            reflect.TypeFor[HTTPOutput](),
+	"kill":            reflect.TypeFor[KillOutput](),
+	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
+	"monitor":         reflect.TypeFor[MonitorOutput](),
+	"patch":           reflect.TypeFor[PatchOutput](),
+	"rollout":         reflect.TypeFor[RolloutOutput](),
+	"scale":           reflect.TypeFor[ScaleOutput](),
+	"switchSelector":  reflect.TypeFor[SwitchOutput](),
+}
+
+// OutputType returns the type of a step kind's output, or nil when the
+// kind records none.
+func OutputType(kind string) reflect.Type { return outputTypes[kind] }
+
+// OutputKinds lists the kinds that record an output, for tests that keep
+// this list and the step registry in step.
+func OutputKinds() []string {
+	kinds := make([]string, 0, len(outputTypes))
+	for k := range outputTypes {
+		kinds = append(kinds, k)
+	}
+	return kinds
+}
+
+// DecodedOutput returns the step's output as a pointer to its kind's type,
+// whether the run is live or was read back from results.json; nil when
+// the step recorded none.
+func (st *StepResult) DecodedOutput() (any, error) {
+	t := outputTypes[st.Kind]
+	if t == nil || st.Output == nil {
+		return nil, nil
+	}
+	v := reflect.New(t).Interface()
+	return v, DecodeOutput(st.Output, v)
+}
+
+// DecodeOutput reads a step's output into v: the typed value of a live run
+// or the plain maps of a results.json read back.
+func DecodeOutput(output, v any) error {
+	data, err := json.Marshal(output)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// Measure is one number a step measured, which kdrill compare and report
+// trend follow from run to run.
+type Measure struct {
+	// Name is relative to the step: "recovery.p95".
+	Name  string
+	Value float64
+	// Seconds marks a duration, which gets a slack for timing noise.
+	Seconds bool
+	// LowerIsWorse is set for availability, success ratios and scores.
+	LowerIsWorse bool
+}
+
+// Measured is implemented by outputs that carry numbers worth comparing
+// between runs.
+type Measured interface {
+	Measures() []Measure
+}
+
+// AvailabilityCharted is implemented by outputs that followed workloads'
+// availability over time; the reports chart each series.
+type AvailabilityCharted interface {
+	AvailabilitySeries() []WorkloadSeries
+}
+
+// CommitmentCharted is implemented by outputs that measured the nodes'
+// commitment; the reports chart and tabulate it.
+type CommitmentCharted interface {
+	Commitment() *CapacityOutput
+}
+
+// Measures are the monitor's recovery, time below desired and extremes.
+func (m *MonitorOutput) Measures() []Measure {
+	return []Measure{
+		{Name: "recovery.p50", Value: m.Recovery.P50.Seconds(), Seconds: true},
+		{Name: "recovery.p95", Value: m.Recovery.P95.Seconds(), Seconds: true},
+		{Name: "recovery.max", Value: m.Recovery.Max.Seconds(), Seconds: true},
+		{Name: "belowDesired", Value: m.BelowDesired.Seconds(), Seconds: true},
+		{Name: "minAvailable", Value: float64(m.MinAvailable), LowerIsWorse: true},
+		{Name: "maxUnavailable", Value: float64(m.MaxUnavailable)},
+	}
+}
+
+// AvailabilitySeries are the monitored workloads' samples.
+func (m *MonitorOutput) AvailabilitySeries() []WorkloadSeries { return m.Workloads }
+
+// Measures are the rollout's availability floor and surge.
+func (r *RolloutOutput) Measures() []Measure {
+	return []Measure{
+		{Name: "minAvailable", Value: float64(r.MinAvailable), LowerIsWorse: true},
+		{Name: "maxSurge", Value: float64(r.MaxSurge)},
+	}
+}
+
+// Measures are the requests' success ratio and slow end.
+func (h *HTTPOutput) Measures() []Measure {
+	return []Measure{
+		{Name: "successRatio", Value: h.SuccessRatio, LowerIsWorse: true},
+		{Name: "latencyP95", Value: h.LatencyP95.Seconds(), Seconds: true},
+	}
+}
+
+// Commitment is the capacity output itself.
+func (c *CapacityOutput) Commitment() *CapacityOutput { return c }
