@@ -179,7 +179,6 @@ func Severity(o Outcome) int {
 	return 5
 }
 
-
 // TimelineEvent is something a step did that other steps and the reports
 // place in time, such as a batch of pod kills.
 type TimelineEvent struct {
