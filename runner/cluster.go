@@ -65,7 +65,7 @@ func Connect(conn Connection) (*Cluster, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
-		return nil, Usagef("kubeconfig: %v", err)
+		return nil, &KubeconfigError{Err: err}
 	}
 	ctxName := conn.Context
 	if raw, err := cc.RawConfig(); err == nil && ctxName == "" {

@@ -85,21 +85,18 @@ func (e LoadErrors) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// IsInvalidInput reports whether err means the input (a scenario, a flag, a
-// file) was wrong, as opposed to the cluster or the run.
+// IsInvalidInput reports whether err means the input (a scenario, a file,
+// a kubeconfig) was wrong, as opposed to the cluster or the run.
 func IsInvalidInput(err error) bool {
 	var le LoadErrors
 	var one *LoadError
-	var ui *UsageError
-	return errors.As(err, &le) || errors.As(err, &one) || errors.As(err, &ui)
+	var kc *KubeconfigError
+	return errors.As(err, &le) || errors.As(err, &one) || errors.As(err, &kc)
 }
 
-// UsageError is a wrong flag or argument.
-type UsageError struct{ Msg string }
+// KubeconfigError is a kubeconfig that cannot be used: missing, broken,
+// or without the context asked for.
+type KubeconfigError struct{ Err error }
 
-func (e *UsageError) Error() string { return e.Msg }
-
-// Usagef returns a UsageError.
-func Usagef(format string, args ...any) error {
-	return &UsageError{Msg: fmt.Sprintf(format, args...)}
-}
+func (e *KubeconfigError) Error() string { return "kubeconfig: " + e.Err.Error() }
+func (e *KubeconfigError) Unwrap() error { return e.Err }

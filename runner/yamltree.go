@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -339,93 +337,26 @@ func yamlSyntaxError(err error, data []byte) error {
 	return &treeError{0, msg}
 }
 
-// LineError is a problem at a line of a YAML text: "line 3: ...".
-type LineError struct {
-	Line int
-	Msg  string
+func (t *tree) stringValue() (string, bool) {
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.value.(string)
+	return s, ok
 }
 
-func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
-
-// Document is one YAML document of a file, as plain values, with the line
-// it starts at.
-type Document struct {
-	Value any
-	Line  int
-
-	tree *tree
+func lineOr(t *tree, line int) int {
+	if t == nil {
+		return line
+	}
+	return t.lineOf()
 }
 
-// LineAt returns the line of the node at path (mapping keys and sequence
-// indices), or of the deepest node on the way that exists.
-func (d Document) LineAt(path []string) int {
-	if d.tree == nil {
-		return d.Line
+func sortedKeys(m map[string]*tree) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	cur := d.tree
-	for _, seg := range path {
-		var next *tree
-		if i, err := strconv.Atoi(seg); err == nil && cur.items != nil {
-			if i >= 0 && i < len(cur.items) {
-				next = cur.items[i]
-			}
-		} else {
-			next = cur.child(seg)
-		}
-		if next == nil {
-			break
-		}
-		cur = next
-	}
-	return cur.lineOf()
-}
-
-// ParseDocuments parses multi-document YAML (such as a manifest file) into
-// plain values, with the same limits and duplicate-key checks as scenarios.
-// An error names the line it was found at.
-func ParseDocuments(data []byte) ([]Document, error) {
-	trees, err := parseYAMLDocuments(data)
-	if err != nil {
-		var te *treeError
-		if errors.As(err, &te) && te.line > 0 {
-			return nil, &LineError{Line: te.line, Msg: te.msg}
-		}
-		return nil, err
-	}
-	docs := make([]Document, len(trees))
-	for i, t := range trees {
-		docs[i] = Document{Value: t.value, Line: t.line, tree: t}
-	}
-	return docs, nil
-}
-
-// textEncodingProblem says why data is not UTF-8 text kdrill can read, or
-// returns "": UTF-16 and UTF-32 (with or without a byte order mark) are
-// named, so the fix is clear; other binary data is called so.
-func textEncodingProblem(data []byte) string {
-	const fix = "; save it as UTF-8"
-	switch {
-	case bytes.HasPrefix(data, []byte{0, 0, 0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE, 0, 0}):
-		return "the file is UTF-32 text" + fix
-	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return "the file is UTF-16 text" + fix
-	}
-	if bytes.IndexByte(data, 0) < 0 {
-		if !utf8.Valid(data) {
-			return "the file is not UTF-8 text (Latin-1 or another encoding?)" + fix
-		}
-		return ""
-	}
-	// Without a byte order mark, UTF-16 shows as every other byte zero.
-	zeros := 0
-	n := min(len(data), 512)
-	for i := 0; i < n; i++ {
-		if data[i] == 0 {
-			zeros++
-		}
-	}
-	if n >= 4 && zeros*3 >= n {
-		return "the file looks like UTF-16 or UTF-32 text (every other byte is zero)" + fix
-	}
-	return "binary data, not YAML"
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]].keyLine < m[keys[j]].keyLine })
+	return keys
 }

@@ -36,6 +36,7 @@ var docComments = map[string]string{
 	"KindInfo.Control":              "Control kinds only order other steps (wait, stop, sleep); a lab does\nnot score them.",
 	"KindInfo.Effect":               "Effect is what the kind does to the cluster; left unset, it disrupts.",
 	"KindInfo.New":                  "New returns an empty spec of the kind, to decode a step into.",
+	"KubeconfigError":               "KubeconfigError is a kubeconfig that cannot be used: missing, broken,\nor without the context asked for.",
 	"Lab":                           "Lab configures grading.",
 	"Lab.PassingScore":              "PassingScore is the points needed to pass; default all of them.",
 	"LineError":                     "LineError is a problem at a line of a YAML text: \"line 3: ...\".",
@@ -109,6 +110,5 @@ var docComments = map[string]string{
 	"Template":                      "Template is text with ${{ expression }} parts, such as a manifest or a\nname, expanded when the step runs.",
 	"Typed":                         "Typed stands, among the names a step kind adds to its expressions\n(ExprScope), for a value of Type as Plain renders it: expressions may use\nType's JSON field names, and the loader refuses any other.",
 	"Unsafe":                        "Unsafe is implemented by actions that can be told to go where the safety\npolicy would refuse them (allowUnsafe: true).",
-	"UsageError":                    "UsageError is a wrong flag or argument.",
 	"ValueTemplate":                 "ValueTemplate is structured data, such as a manifest, whose strings may\nhold ${{ }} expressions. A string that is exactly one expression takes the\nexpression's value and type (replicas: ${{ vars.replicas }} stays a number);\nany other string with expressions is expanded as text.",
 }

@@ -39,7 +39,7 @@ func compareCommand() *cli.Command {
 		Flags:     toleranceFlags(),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
-				return runner.Usagef("kdrill compare: give BASELINE.json and CURRENT.json")
+				return usagef("kdrill compare: give BASELINE.json and CURRENT.json")
 			}
 			o := &CompareOptions{
 				Baseline: c.Args().Get(0), Current: c.Args().Get(1), Tolerance: c.String("tolerance"),
@@ -70,10 +70,10 @@ func parseTolerance(s string, slack time.Duration) (reports.Tolerance, error) {
 		v /= 100
 	}
 	if err != nil || v < 0 {
-		return reports.Tolerance{}, runner.Usagef("--tolerance %q: want a share such as 20%% or 0.2", s)
+		return reports.Tolerance{}, usagef("--tolerance %q: want a share such as 20%% or 0.2", s)
 	}
 	if slack < 0 {
-		return reports.Tolerance{}, runner.Usagef("--seconds-slack must not be negative")
+		return reports.Tolerance{}, usagef("--seconds-slack must not be negative")
 	}
 	return reports.Tolerance{Relative: v, SecondsSlack: slack.Seconds()}, nil
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/kdrill/kdrill/runner"
 )
 
 // bashCompletion asks kdrill itself for the candidates: urfave/cli answers
@@ -69,7 +67,7 @@ func completionCommand() *cli.Command {
 				_, err = fmt.Fprint(c.App.Writer, script)
 				return err
 			}
-			return runner.Usagef("kdrill completion: name a shell: bash, zsh or fish")
+			return usagef("kdrill completion: name a shell: bash, zsh or fish")
 		},
 	}
 }

@@ -61,7 +61,7 @@ func gradeCommand() *cli.Command {
 				}
 			}
 			if c.NArg() != 1 {
-				return runner.Usagef("kdrill grade: give one lab file")
+				return usagef("kdrill grade: give one lab file")
 			}
 			if err := o.Validate(); err != nil {
 				return err
@@ -78,9 +78,9 @@ func gradeCommand() *cli.Command {
 func (o *GradeOptions) Validate() error {
 	switch {
 	case len(o.Namespaces) == 0 && o.NamespaceSelector == "":
-		return runner.Usagef("kdrill grade: name the students' namespaces with -n, or select them with -l")
+		return usagef("kdrill grade: name the students' namespaces with -n, or select them with -l")
 	case len(o.Namespaces) > 0 && o.NamespaceSelector != "":
-		return runner.Usagef("kdrill grade: give -n or -l, not both")
+		return usagef("kdrill grade: give -n or -l, not both")
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 			namespaces = append(namespaces, ns.Name)
 		}
 		if len(namespaces) == 0 {
-			return runner.Usagef("no namespace matches -l %s", o.NamespaceSelector)
+			return usagef("no namespace matches -l %s", o.NamespaceSelector)
 		}
 	}
 	var all *model.Results

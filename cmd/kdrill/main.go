@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, sig func(
 		return exitPassed
 	case errors.As(err, &code):
 		return int(code)
-	case runner.IsInvalidInput(err):
+	case runner.IsInvalidInput(err), isUsageError(err):
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
 	case runner.IsInfra(err):
@@ -113,7 +113,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideHelpCommand:      true,
 		ExitErrHandler:       func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return runner.Usagef("%v", err)
+			return usagef("%v", err)
 		},
 		Commands: []*cli.Command{runCommand(), validateCommand(), schemaCommand(), stepsCommand(), docsCommand(), completionCommand(), reportCommand(), gradeCommand(), compareCommand()},
 	}

@@ -37,7 +37,7 @@ func reportCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			o := &ReportOptions{Results: c.Args().First(), OutDir: c.String("out"), Stdout: c.App.Writer}
 			if c.NArg() > 1 {
-				return runner.Usagef("kdrill report: give one results file")
+				return usagef("kdrill report: give one results file")
 			}
 			if err := o.Validate(); err != nil {
 				return err
@@ -53,7 +53,7 @@ func reportCommand() *cli.Command {
 // Validate checks that a results file is named.
 func (o *ReportOptions) Validate() error {
 	if o.Results == "" {
-		return runner.Usagef("kdrill report: name a results.json")
+		return usagef("kdrill report: name a results.json")
 	}
 	return nil
 }
@@ -90,7 +90,7 @@ func reportMergeCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
-				return runner.Usagef("kdrill report merge: give two or more results files")
+				return usagef("kdrill report merge: give two or more results files")
 			}
 			var runs []*model.Results
 			for _, path := range c.Args().Slice() {
@@ -152,7 +152,7 @@ func reportTrendCommand() *cli.Command {
 // Validate checks that results are named.
 func (o *TrendOptions) Validate() error {
 	if len(o.Results) == 0 {
-		return runner.Usagef("kdrill report trend: name the results.json of one or more runs")
+		return usagef("kdrill report trend: name the results.json of one or more runs")
 	}
 	if len(o.Metrics) == 0 {
 		o.Metrics = reports.DefaultTrendMetrics
@@ -176,7 +176,7 @@ func (o *TrendOptions) Complete() error {
 func (o *TrendOptions) Run() error {
 	series := reports.Trend(o.runs, o.Metrics)
 	if len(series) == 0 {
-		return runner.Usagef("no metric in these runs matches %s; kdrill compare lists the names", strings.Join(o.Metrics, ", "))
+		return usagef("no metric in these runs matches %s; kdrill compare lists the names", strings.Join(o.Metrics, ", "))
 	}
 	reports.WriteTrendTable(o.Stdout, series)
 	charts, err := reports.TrendCharts(series)

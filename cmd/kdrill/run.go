@@ -149,7 +149,7 @@ func runCommand() *cli.Command {
 // is read or sent.
 func (o *RunOptions) Validate() error {
 	if len(o.Paths) == 0 {
-		return runner.Usagef("kdrill run: name at least one scenario file or directory")
+		return usagef("kdrill run: name at least one scenario file or directory")
 	}
 	if _, err := parseSet(o.Set); err != nil {
 		return err
@@ -158,10 +158,10 @@ func (o *RunOptions) Validate() error {
 		return err
 	}
 	if o.Timeout < 0 || o.CleanupTimeout < 0 {
-		return runner.Usagef("--timeout and --cleanup-timeout must not be negative")
+		return usagef("--timeout and --cleanup-timeout must not be negative")
 	}
 	if _, err := labels.Parse(o.Selector); err != nil {
-		return runner.Usagef("--selector %q: %v", o.Selector, err)
+		return usagef("--selector %q: %v", o.Selector, err)
 	}
 	if _, _, err := parseShard(o.Shard); err != nil {
 		return err
@@ -173,16 +173,16 @@ func (o *RunOptions) Validate() error {
 		o.Output = "text"
 	}
 	if o.Parallel < 1 {
-		return runner.Usagef("--parallel %d: want 1 or more", o.Parallel)
+		return usagef("--parallel %d: want 1 or more", o.Parallel)
 	}
 	if o.Parallel > 1 && o.Namespace != "" {
-		return runner.Usagef("--parallel runs each scenario in its own namespace; it does not go with -n")
+		return usagef("--parallel runs each scenario in its own namespace; it does not go with -n")
 	}
 	if o.Output != "text" && o.Output != "json" {
-		return runner.Usagef("--output %q: want text or json", o.Output)
+		return usagef("--output %q: want text or json", o.Output)
 	}
 	if o.Quiet && o.Verbose {
-		return runner.Usagef("--quiet and --verbose contradict each other")
+		return usagef("--quiet and --verbose contradict each other")
 	}
 	if o.Baseline != "" {
 		if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
@@ -201,7 +201,7 @@ func parseShard(s string) (k, n int, err error) {
 	k, kerr := strconv.Atoi(ks)
 	n, nerr := strconv.Atoi(ns)
 	if !ok || kerr != nil || nerr != nil || n < 1 || k < 1 || k > n {
-		return 0, 0, runner.Usagef("--shard %q: want K/N with 1 <= K <= N, e.g. 2/4", s)
+		return 0, 0, usagef("--shard %q: want K/N with 1 <= K <= N, e.g. 2/4", s)
 	}
 	return k, n, nil
 }
@@ -212,7 +212,7 @@ func parseShard(s string) (k, n int, err error) {
 func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.Scenario, error) {
 	sel, err := labels.Parse(selector)
 	if err != nil {
-		return nil, runner.Usagef("--selector %q: %v", selector, err)
+		return nil, usagef("--selector %q: %v", selector, err)
 	}
 	k, n, err := parseShard(shard)
 	if err != nil {
@@ -254,18 +254,18 @@ func (o *RunOptions) Complete() error {
 			continue
 		}
 		if slices.Contains(o.Paths, s.File) {
-			return runner.Usagef("%s is a lab: it grades an existing namespace; give -n NAMESPACE (or use kdrill grade)", s.File)
+			return usagef("%s is a lab: it grades an existing namespace; give -n NAMESPACE (or use kdrill grade)", s.File)
 		}
 		fmt.Fprintf(o.Stderr, "skipping lab %s: grade a namespace with kdrill grade %s -n NAMESPACE\n", s.File, s.File)
 	}
 	if len(o.scenarios) == 0 {
-		return runner.Usagef("no scenarios to run in %s (only labs, which need -n)", strings.Join(o.Paths, ", "))
+		return usagef("no scenarios to run in %s (only labs, which need -n)", strings.Join(o.Paths, ", "))
 	}
 	if o.scenarios, err = selectScenarios(o.scenarios, o.Selector, o.Shard); err != nil {
 		return err
 	}
 	if len(o.scenarios) == 0 {
-		return runner.Usagef("no scenario matches --selector %q --shard %q", o.Selector, o.Shard)
+		return usagef("no scenario matches --selector %q --shard %q", o.Selector, o.Shard)
 	}
 	if err := checkSetVars(o.vars, scenarios); err != nil {
 		return err
@@ -421,7 +421,7 @@ func parseSet(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		name, value, ok := strings.Cut(p, "=")
 		if !ok || name == "" {
-			return nil, runner.Usagef("--set %q: want NAME=VALUE", p)
+			return nil, usagef("--set %q: want NAME=VALUE", p)
 		}
 		out[name] = value
 	}
@@ -439,7 +439,7 @@ func checkSetVars(vars map[string]string, scenarios []*runner.Scenario) error {
 			}
 		}
 		if !known {
-			return runner.Usagef("--set %s: no scenario declares a var named %q in spec.vars", name, name)
+			return usagef("--set %s: no scenario declares a var named %q in spec.vars", name, name)
 		}
 	}
 	return nil
@@ -448,7 +448,7 @@ func checkSetVars(vars map[string]string, scenarios []*runner.Scenario) error {
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, runner.Usagef("--log-level %q: want debug, info, warn or error", s)
+		return 0, usagef("--log-level %q: want debug, info, warn or error", s)
 	}
 	return l, nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -36,7 +35,7 @@ func stepsCommand() *cli.Command {
 func (o *StepsOptions) Validate() error {
 	for _, k := range o.Kinds {
 		if !steps.Registry.Has(k) {
-			return runner.Usagef("kdrill steps: no step kind %q; kinds: %s", k, strings.Join(steps.Registry.Kinds(), ", "))
+			return usagef("kdrill steps: no step kind %q; kinds: %s", k, strings.Join(steps.Registry.Kinds(), ", "))
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func validateCommand() *cli.Command {
 // Validate checks that paths were given.
 func (o *ValidateOptions) Validate() error {
 	if len(o.Paths) == 0 {
-		return runner.Usagef("kdrill validate: name at least one scenario file or directory")
+		return usagef("kdrill validate: name at least one scenario file or directory")
 	}
 	return nil
 }

@@ -1,0 +1,81 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Trim shortens a value for a message: long strings are clipped and large
+// maps and lists summarised, so one failure cannot flood the console.
+func Trim(v any) any {
+	switch x := v.(type) {
+	case time.Duration:
+		// Durations read as durations, not as counts of nanoseconds.
+		if x >= time.Millisecond || x <= -time.Millisecond {
+			x = x.Round(time.Millisecond)
+		}
+		return x.String()
+	case string:
+		return clip(x, 200)
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		if len(b) <= 300 {
+			return x
+		}
+		return fmt.Sprintf("<object with %d fields>", len(x))
+	case []any:
+		b, _ := json.Marshal(x)
+		if len(b) <= 300 {
+			return x
+		}
+		return fmt.Sprintf("<list of %d>", len(x))
+	}
+	return v
+}
+
+// FormatValues shows the values an expression saw, sorted by field path:
+// "object.status.replicas = 3, vars.replicas = 5".
+func FormatValues(values map[string]any) string {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " = " + FormatValue(values[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// FormatValue writes a value as compact JSON, as messages and reports show
+// the values an expression saw; a value JSON cannot hold is printed with fmt.
+func FormatValue(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // reports escape for their own format
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(buf.String())
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

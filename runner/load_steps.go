@@ -1,0 +1,309 @@
+package runner
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/kdrill/kdrill/model"
+)
+
+// commonStepFields are the keys a step may have besides its one action.
+var commonStepFields = []string{"name", "timeout", "continueOnError", "background", "points", "hint", "setup"}
+
+// indexSteps pre-reads the names and positions of the scenario's steps.
+func indexSteps(steps, finally *tree) (*stepIndex, int) {
+	x := &stepIndex{pos: map[string]int{}, labels: map[string]string{}, decoded: map[string]*Step{}}
+	n := 0
+	for _, list := range []struct {
+		t     *tree
+		phase model.Phase
+	}{{steps, model.PhaseSteps}, {finally, model.PhaseFinally}} {
+		if list.t == nil {
+			continue
+		}
+		for i, item := range list.t.items {
+			if name, ok := item.child("name").stringValue(); ok {
+				if _, dup := x.pos[name]; !dup {
+					x.pos[name] = n + i
+					x.labels[name] = (&Step{Name: name, Phase: list.phase, Index: i}).Label()
+				}
+			}
+		}
+		if list.phase == model.PhaseSteps {
+			n = len(list.t.items)
+		}
+	}
+	return x, n
+}
+
+// unknownStepKey explains a key of a step that is neither a step field nor
+// a step kind.
+func (l *loader) unknownStepKey(k string, kinds []string) string {
+	if odd := oddRunes(k); odd != "" {
+		return "unknown step kind or field: the name has " + odd + suggest(cleanName(k), append(l.reg.Kinds(), commonStepFields...))
+	}
+	var owners []string
+	for _, kind := range l.reg.Kinds() {
+		if slices.Contains(jsonFieldNames(reflect.TypeOf(l.reg[kind].New())), k) && (len(kinds) == 0 || slices.Contains(kinds, kind)) {
+			owners = append(owners, kind)
+		}
+	}
+	if len(kinds) == 1 && len(owners) == 1 {
+		return fmt.Sprintf("unknown step field; %s is a field of %s: put it under %s", k, kinds[0], kinds[0])
+	}
+	if len(kinds) == 0 && len(owners) > 0 {
+		return fmt.Sprintf("unknown step field; %s is a field of %s: put it under the step's kind", k, strings.Join(owners, ", "))
+	}
+	return fmt.Sprintf("unknown step kind or field%s; step kinds: %s; step fields: %s",
+		suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
+}
+
+// checkRefs checks the steps an action names: each must come earlier and
+// be what the reference needs.
+func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
+	ref, ok := st.Action.(StepReferrer)
+	if !ok {
+		return
+	}
+	for _, r := range ref.StepRefs() {
+		field := joinField(st.Kind, r.Field)
+		target, ok := seen[r.Name]
+		switch {
+		case !ok && l.index.labels[r.Name] != "":
+			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.labels[r.Name])
+		case !ok:
+			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, suggest(r.Name, slices.Collect(maps.Keys(seen))))
+		case r.Kind != "" && target.Kind != r.Kind:
+			l.fail(st.Line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
+		case r.Background && !target.Background:
+			l.fail(st.Line, st.Label(), field, "%s does not run in the background (add background: true to it)", target.Label())
+		}
+	}
+}
+
+// checkLab enforces what a lab promises: checks carry points and never
+// write; only setup steps may.
+func (l *loader) checkLab(s *Scenario, st *Step) {
+	if st.Action == nil {
+		return
+	}
+	if s.Spec.Lab == nil {
+		if st.Points != 0 || st.Setup {
+			l.fail(st.Line, st.Label(), "points", "points and setup only count in a lab (add spec.lab)")
+		}
+		return
+	}
+	switch {
+	case st.Setup && st.Points != 0:
+		l.fail(st.Line, st.Label(), "points", "a setup step prepares and earns no points")
+	case st.Setup:
+	case st.Effect() != Reads:
+		l.fail(st.Line, st.Label(), st.Kind, "a lab never writes to the cluster: %s changes it; mark the step setup: true if it prepares the lab", st.Kind)
+	case st.Points <= 0 && st.Phase == model.PhaseSteps && !st.Info.Control:
+		l.fail(st.Line, st.Label(), "points", "a check in a lab needs points > 0 (and a hint)")
+	}
+}
+
+func (l *loader) steps(s *Scenario, list *tree, phase model.Phase) []*Step {
+	if list == nil {
+		return nil
+	}
+	if list.items == nil {
+		if list.value != nil {
+			l.fail(list.lineOf(), "", "spec."+string(phase), "must be a list of steps")
+		}
+		return nil
+	}
+	var out []*Step
+	for i, item := range list.items {
+		st := &Step{Index: i, Phase: phase, Line: item.line}
+		body := l.stepKind(st, item)
+		if body == nil {
+			continue
+		}
+		l.action(s, st, body)
+		out = append(out, st)
+		if _, dup := l.index.decoded[st.Name]; !dup {
+			l.index.decoded[st.Name] = st
+		}
+	}
+	return out
+}
+
+// stepKind reads a step's name and common fields and finds its one kind;
+// it returns the kind's body, or nil when the step has none or several.
+func (l *loader) stepKind(st *Step, item *tree) *tree {
+	unnamed := func(name string) {
+		if st.Name == "" {
+			st.Name = name
+		}
+	}
+	if item.fields == nil {
+		st.Name = fmt.Sprintf("#%d", st.Index)
+		l.fail(item.line, st.Label(), "", "a step is a mapping with a name and one action")
+		return nil
+	}
+	st.Name, _ = item.child("name").stringValue()
+	var kinds, unknown []string
+	common := &tree{line: item.line, fields: map[string]*tree{}}
+	commonValue := map[string]any{}
+	for _, k := range sortedKeys(item.fields) {
+		switch {
+		case slices.Contains(commonStepFields, k):
+			common.fields[k] = item.fields[k]
+			commonValue[k] = item.fields[k].value
+		case l.reg.Has(k):
+			kinds = append(kinds, k)
+		default:
+			unknown = append(unknown, k)
+		}
+	}
+	common.value = commonValue
+	for _, k := range unknown {
+		unnamed(fmt.Sprintf("#%d", st.Index))
+		l.fail(item.fields[k].keyLine, st.Label(), k, "%s", l.unknownStepKey(k, kinds))
+	}
+	switch len(kinds) {
+	case 0:
+		unnamed(fmt.Sprintf("#%d", st.Index))
+		l.fail(item.line, st.Label(), "", "step has no action; give it one of: %s", strings.Join(l.reg.Kinds(), ", "))
+		return nil
+	case 1:
+	default:
+		unnamed(kinds[0])
+		l.fail(item.fields[kinds[1]].keyLine, st.Label(), kinds[1], "a step does one thing, and this one also has %s (line %d); split it into two steps",
+			kinds[0], item.fields[kinds[0]].keyLine)
+		return nil
+	}
+	st.Kind, st.Info = kinds[0], l.reg[kinds[0]]
+	unnamed(fmt.Sprintf("%s-%d", st.Kind, st.Index))
+	l.decode(common, st, st.Label(), "")
+	if st.Name == "" {
+		l.fail(item.line, st.Label(), "name", "must not be empty")
+	}
+	body := item.fields[st.Kind]
+	if body.value == nil && body.fields == nil {
+		body = &tree{line: body.line, keyLine: body.keyLine, fields: map[string]*tree{}, value: map[string]any{}}
+	}
+	return body
+}
+
+// action decodes, defaults, validates, compiles and prepares the step's
+// action, and holds it to the safety policy, recording every problem.
+func (l *loader) action(s *Scenario, st *Step, body *tree) {
+	st.Action = st.Info.New()
+	sc := l.scope(s, st)
+	written, ok := l.templated(s, st, body, sc)
+	if !ok || !l.decode(written, st.Action, st.Label(), st.Kind) {
+		return
+	}
+	before := plainJSON(st.Action)
+	st.Action.Default()
+	l.explicitDefaults(written, "", before, plainJSON(st.Action), st)
+	var fields []fieldTemplate
+	if st.template != nil {
+		fields = st.template.fields
+	}
+	l.fieldErrors(dropErrorsAt(st.Action.Validate(), fields), body, st)
+	l.wellKnownFields(reflect.ValueOf(st.Action), "", body, st)
+	l.compileExprs(st, body, sc)
+	if p, ok := st.Action.(Preparer); ok {
+		s.loading = sc
+		l.fieldErrors(p.Prepare(s), body, st)
+		s.loading = nil
+	}
+	if msg := checkNamespaces(st, s.Spec.Namespace, ", the scenario's namespace"); msg != "" {
+		l.fail(body.lineOf(), st.Label(), st.Kind, "%s", msg)
+	}
+}
+
+// templated finds the step's field templates and returns the body to
+// check at load: the written one, or one with the templates' values (or
+// stand-ins) in their place. ok is false when a template is broken.
+func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*tree, bool) {
+	n := len(l.errs)
+	typ := reflect.TypeOf(st.Action)
+	fields := l.findFieldTemplates(st, typ, body, sc)
+	if len(l.errs) > n {
+		return nil, false
+	}
+	if len(fields) == 0 {
+		return body, true
+	}
+	written, err := loadTimeBody(body, fields, typ, s.Spec.Vars)
+	if err != nil {
+		l.fail(body.lineOf(), st.Label(), st.Kind, "%s", err)
+		return nil, false
+	}
+	st.template = &stepTemplate{body: body.value, fields: fields, scope: sc, scenario: s}
+	return written, true
+}
+
+// scope is what the step's expressions may name: the scenario's vars, the
+// steps before it, and the names its kind adds.
+func (l *loader) scope(s *Scenario, st *Step) *exprScope {
+	pos := st.Index
+	if st.Phase == model.PhaseFinally {
+		pos += l.nSteps
+	}
+	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos}
+	if es, ok := st.Action.(ExprScope); ok {
+		sc.extra = es.ExprNames()
+	}
+	return sc
+}
+
+// compileExprs compiles every Expr field of the step's action in its
+// scope.
+func (l *loader) compileExprs(st *Step, body *tree, sc *exprScope) {
+	walkExprs(reflect.ValueOf(st.Action), "", func(path string, e *Expr) {
+		if err := e.compileIn(sc); err != nil {
+			l.fail(body.find(path).lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
+		}
+	})
+}
+
+var exprType = reflect.TypeFor[Expr]()
+
+// walkExprs calls fn for every non-empty Expr reachable from v, with its
+// dotted JSON path.
+func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkExprs(v.Elem(), path, fn)
+		}
+	case reflect.Struct:
+		if v.Type() == exprType {
+			if e := v.Addr().Interface().(*Expr); !e.IsZero() {
+				fn(path, e)
+			}
+			return
+		}
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if f.Anonymous && f.Tag.Get("json") == "" {
+				walkExprs(v.Field(i), path, fn)
+				continue
+			}
+			walkExprs(v.Field(i), joinField(path, name), fn)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			walkExprs(v.Index(i), joinField(path, fmt.Sprint(i)), fn)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kdrill/kdrill/model"
+)
+
+// Plain turns a step's output into what expressions see: maps keyed by
+// the output's JSON field names, lists, strings, numbers, booleans, times,
+// and durations (so steps.m.recovery.p95 < duration("30s") works).
+func Plain(v any) any {
+	return plainValue(reflect.ValueOf(v))
+}
+
+var (
+	durationType = reflect.TypeFor[model.Duration]()
+	stdDuration  = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+)
+
+func plainValue(v reflect.Value) any {
+	if !v.IsValid() {
+		return nil
+	}
+	switch v.Type() {
+	case durationType:
+		return v.Interface().(model.Duration).Duration
+	case stdDuration, timeType:
+		return v.Interface()
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return plainValue(v.Elem())
+	case reflect.Struct:
+		out := map[string]any{}
+		plainStruct(v, out)
+		return out
+	case reflect.Map:
+		out := make(map[string]any, v.Len())
+		for _, k := range v.MapKeys() {
+			out[fmt.Sprint(k.Interface())] = plainValue(v.MapIndex(k))
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return []any{}
+		}
+		out := make([]any, v.Len())
+		for i := range v.Len() {
+			out[i] = plainValue(v.Index(i))
+		}
+		return out
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return int(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if u := v.Uint(); u <= math.MaxInt64 {
+			return int(int64(u))
+		}
+		return v.Uint()
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
+	}
+	return v.Interface()
+}
+
+func plainStruct(v reflect.Value, out map[string]any) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		fv := v.Field(i)
+		if f.Anonymous && name == "" {
+			if fv.Kind() == reflect.Pointer {
+				if fv.IsNil() {
+					continue
+				}
+				fv = fv.Elem()
+			}
+			if fv.Kind() == reflect.Struct {
+				plainStruct(fv, out)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.Contains(opts, "omitempty") && fv.IsZero() {
+			continue
+		}
+		out[name] = plainValue(fv)
+	}
+}

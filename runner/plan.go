@@ -1,0 +1,76 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/kdrill/kdrill/model"
+)
+
+// DryRunNamespace is where a dry run checks namespaced objects when the
+// scenario names none and -n is not given: a run would create a fresh
+// namespace, which a dry run cannot.
+const DryRunNamespace = "default"
+
+// plan walks a scenario's steps without changing the cluster: each writing
+// step says what it would do, its writes sent as server-side dry runs.
+func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
+	clk := r.opts.Clock
+	sr := r.newScenarioResult(s)
+	seed := r.seed()
+	ns := r.opts.Namespace
+	if ns == "" {
+		ns = s.Spec.Namespace
+	}
+	if ns == "" {
+		ns = DryRunNamespace
+	}
+	r.results.Update(func() {
+		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, model.Running, clk.Now()
+		r.results.Scenarios = append(r.results.Scenarios, sr)
+	})
+	env := r.newEnv(ctx, s, sr, seed)
+	env.Namespace = ns
+	r.notify(ScenarioStarted, sr, nil)
+	steps := append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...)
+	for i, st := range steps {
+		res := sr.Steps[i]
+		if ctx.Err() != nil {
+			break
+		}
+		senv := env.forStep(st, res, env.Log.With("step", st.Name))
+		r.results.Update(func() { res.Outcome, res.StartedAt = model.Running, clk.Now() })
+		r.notify(StepStarted, sr, res)
+		text, err := "reads or waits only; not run in a dry run", error(nil)
+		action, aerr := st.actionFor(senv)
+		if p, ok := action.(Planner); ok && aerr == nil {
+			pctx, cancel := context.WithTimeout(withStepPolicy(ctx, st), 30*time.Second)
+			text, err = p.Plan(pctx, senv)
+			cancel()
+		}
+		if aerr != nil {
+			err = aerr
+		}
+		_, planned := st.Action.(Planner)
+		r.results.Update(func() {
+			res.FinishedAt = clk.Now()
+			res.DurationSeconds = res.FinishedAt.Sub(res.StartedAt).Seconds()
+			res.Plan, res.Outcome = r.opts.Cluster.Redactor.String(text), model.Passed
+			if !planned {
+				res.Outcome = model.Skipped
+			}
+			if err != nil {
+				res.Outcome, res.Error = outcomeOf(ctx, err), r.opts.Cluster.Redactor.String(err.Error())
+			}
+		})
+		r.notify(StepFinished, sr, res)
+	}
+	r.results.Update(func() {
+		sr.FinishedAt = clk.Now()
+		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+		sr.Outcome = model.Passed
+		worstStep(sr)
+	})
+	r.notify(ScenarioFinished, sr, nil)
+	return sr
+}

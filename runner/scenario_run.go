@@ -1,0 +1,237 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/model"
+)
+
+func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
+	sr := &model.ScenarioResult{
+		Name:        s.Metadata.Name,
+		Description: s.Metadata.Description,
+		File:        s.File,
+		Labels:      s.Metadata.Labels,
+		Vars:        MergeVars(s.Spec.Vars, r.opts.Set),
+		Tolerances:  s.Spec.Tolerances,
+		Outcome:     model.Skipped,
+	}
+	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
+		sr.Steps = append(sr.Steps, &model.StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Outcome: model.Skipped})
+	}
+	return sr
+}
+
+func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
+	clk := r.opts.Clock
+	sr := r.newScenarioResult(s)
+	seed := r.seed()
+	r.results.Update(func() {
+		sr.Seed = seed
+		sr.Outcome = model.Running
+		sr.StartedAt = clk.Now()
+		r.results.Scenarios = append(r.results.Scenarios, sr)
+	})
+	env := r.newEnv(ctx, s, sr, seed)
+	timeout := s.Spec.Timeout.Duration
+	if r.opts.Timeout > 0 {
+		timeout = r.opts.Timeout
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	ns, created, err := r.namespace(sctx, s)
+	r.results.Update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
+	env.Namespace = ns
+	r.notify(ScenarioStarted, sr, nil)
+	failed := err != nil
+	if err != nil {
+		r.results.Update(func() {
+			sr.Error = err.Error()
+			sr.Outcome = outcomeOf(ctx, err)
+		})
+	}
+
+	results := sr.Steps
+	for i, st := range s.Spec.Steps {
+		if failed || sctx.Err() != nil {
+			break
+		}
+		if st.Background {
+			r.background(sctx, ctx, env, st, sr, results[i])
+			continue
+		}
+		// A lab's failed check costs its points and the grading goes on.
+		labCheck := s.Spec.Lab != nil && !st.Setup
+		if !r.step(sctx, ctx, env, st, sr, results[i], nil) && !st.ContinueOnError && !labCheck {
+			failed = true
+		}
+	}
+
+	// finally steps run whatever happened, with their own bounded time: after
+	// an interrupt or the scenario's timeout the cleanup timeout bounds them.
+	cleanupCtx := context.WithoutCancel(ctx)
+	if ctx.Err() != nil || sctx.Err() != nil {
+		var cancelCleanup context.CancelFunc
+		cleanupCtx, cancelCleanup = context.WithTimeout(cleanupCtx, r.opts.CleanupTimeout)
+		defer cancelCleanup()
+	}
+	// Background steps end before finally steps: monitors are stopped, other
+	// steps are waited for (or stopped too when the steps failed).
+	env.shared.tasks.finish(cleanupCtx, failed || sctx.Err() != nil)
+	for i, st := range s.Spec.Finally {
+		r.step(cleanupCtx, cleanupCtx, env, st, sr, results[len(s.Spec.Steps)+i], nil)
+	}
+	if created {
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+		err := r.opts.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
+		dcancel()
+		if err != nil && !apierrors.IsNotFound(err) {
+			env.Log.Warn("namespace not deleted", "namespace", ns, "err", err)
+			r.results.Update(func() {
+				if sr.Error == "" {
+					sr.Error = fmt.Sprintf("namespace %s not deleted: %v", ns, err)
+				}
+			})
+		}
+	}
+
+	r.results.Update(func() {
+		sr.FinishedAt = clk.Now()
+		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+		if sr.Outcome == model.Running {
+			sr.Outcome = model.Passed
+		}
+		worstStep(sr)
+		if s.Spec.Lab != nil {
+			sr.Score = score(s, sr)
+			if sr.Outcome == model.Failed || sr.Outcome == model.Passed {
+				sr.Outcome, sr.Error = model.Passed, ""
+				if !sr.Score.Passed {
+					sr.Outcome = model.Failed
+					sr.Error = fmt.Sprintf("scored %d of %d points; %d needed to pass", sr.Score.Earned, sr.Score.Possible, sr.Score.PassingScore)
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			sr.Outcome = model.Cancelled
+		} else if sctx.Err() != nil && sr.Outcome == model.Passed {
+			sr.Outcome = model.Failed
+			sr.Error = fmt.Sprintf("scenario timed out after %s", timeout)
+		}
+	})
+	r.notify(ScenarioFinished, sr, nil)
+	return sr
+}
+
+// score grades a lab from its steps' outcomes.
+func score(s *Scenario, sr *model.ScenarioResult) *model.Score {
+	sc := &model.Score{Checks: []model.CheckScore{}}
+	for i, st := range s.Spec.Steps {
+		if st.Points == 0 {
+			continue
+		}
+		res := sr.Steps[i]
+		c := model.CheckScore{Step: st.Name, Points: st.Points, Passed: res.Outcome == model.Passed}
+		if c.Passed {
+			c.Earned = st.Points
+		} else {
+			c.Hint = st.Hint
+		}
+		sc.Possible += c.Points
+		sc.Earned += c.Earned
+		sc.Checks = append(sc.Checks, c)
+	}
+	sc.PassingScore = sc.Possible
+	if p := s.Spec.Lab.PassingScore; p != nil {
+		sc.PassingScore = *p
+	}
+	sc.Passed = sc.Earned >= sc.PassingScore
+	return sc
+}
+
+// namespace returns the scenario's namespace, creating it when the run
+// should own it.
+func (r *run) namespace(ctx context.Context, s *Scenario) (string, bool, error) {
+	nsClient := r.opts.Cluster.Typed.CoreV1().Namespaces()
+	name := r.opts.Namespace
+	if name == "" {
+		name = s.Spec.Namespace
+	}
+	if name != "" {
+		_, err := nsClient.Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return name, false, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return name, false, fmt.Errorf("namespace %s: %w", name, err)
+		}
+		_, err = nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:   name,
+			Labels: map[string]string{LabelManagedBy: "kdrill"},
+		}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return name, false, fmt.Errorf("create namespace %s: %w", name, err)
+		}
+		return name, false, nil
+	}
+	prefix := s.Metadata.Name
+	if len(prefix) > 40 {
+		prefix = strings.TrimRight(prefix[:40], "-")
+	}
+	ns, err := nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+		GenerateName: "kdrill-" + prefix + "-",
+		Labels:       map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", false, fmt.Errorf("create namespace: %w", err)
+	}
+	return ns.Name, true, nil
+}
+
+// drawSeed picks a run's seed when none is given: positive and below 2^53,
+// so it survives JSON and a rerun with --seed replays the run.
+func drawSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])                                 // crypto/rand.Read never fails on Linux
+	return int64(binary.LittleEndian.Uint64(b[:])>>11) + 1 //nolint:gosec // G115: shifted into range first
+}
+
+// newEnv is the environment a scenario's steps share; its namespace is set
+// once known.
+func (r *run) newEnv(ctx context.Context, s *Scenario, sr *model.ScenarioResult, seed int64) *Env {
+	return &Env{
+		Cluster: r.opts.Cluster, Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed,
+		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
+		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
+	}
+}
+
+// seed is the run's --seed, or a fresh one per scenario.
+func (r *run) seed() int64 {
+	if r.opts.Seed != 0 {
+		return r.opts.Seed
+	}
+	return drawSeed()
+}
+
+// worstStep raises a scenario's outcome to its worst step's and takes that
+// step's error as the scenario's, if it has none yet.
+func worstStep(sr *model.ScenarioResult) {
+	for _, st := range sr.Steps {
+		if model.Severity(st.Outcome) > model.Severity(sr.Outcome) && st.Outcome != model.Skipped {
+			sr.Outcome = st.Outcome
+			if sr.Error == "" {
+				sr.Error = fmt.Sprintf("%s[%d] %q: %s", st.Phase, st.Index, st.Name, st.Error)
+			}
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/model"
+)
+
+// step runs one step and reports whether it passed. stepParent bounds the
+// step; runCtx tells an interrupt from a timeout; t is set for a background
+// step, whose stop is not a failure.
+func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *model.ScenarioResult, sr *model.StepResult, t *task) bool {
+	clk := r.opts.Clock
+	timeout := st.Timeout.Duration
+	if timeout == 0 {
+		timeout = env.Scenario.Spec.StepTimeout.Duration
+	}
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if st.Info.Continuous && st.Timeout.Duration == 0 {
+		ctx, cancel = context.WithCancel(stepParent) // bounded by the scenario
+	} else {
+		ctx, cancel = context.WithTimeout(stepParent, timeout)
+	}
+	defer cancel()
+	log := Logger(runCtx).With("scenario", env.Scenario.Metadata.Name, "step", st.Name, "kind", st.Kind)
+	senv := env.forStep(st, sr, log)
+	if t != nil {
+		senv.ready = func() { t.once.Do(func() { close(t.ready) }) }
+	}
+	ctx = withStepPolicy(WithLogger(ctx, log), st)
+	r.results.Update(func() {
+		sr.Outcome = model.Running
+		sr.StartedAt = clk.Now()
+	})
+	r.notify(StepStarted, scen, sr)
+
+	action, err := st.actionFor(senv)
+	var out any
+	if err == nil {
+		out, err = action.Run(ctx, senv)
+	}
+
+	stopped := t != nil && env.shared.tasks.wasStopped(t) && runCtx.Err() == nil
+	if stopped && errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	// Expressions see the output as plain values; the result records it with
+	// any Secret's value hidden. Both are worked out once, outside the lock.
+	var plain any
+	if out != nil {
+		plain = Plain(out)
+	}
+	recorded := r.redactOutput(out, plain)
+	r.results.Update(func() {
+		sr.FinishedAt = clk.Now()
+		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+		sr.Output = recorded
+		r.results.Outages = r.opts.Cluster.Outages()
+		switch err {
+		case nil:
+			sr.Outcome = model.Passed
+		default:
+			sr.Outcome = outcomeOf(runCtx, err)
+			msg := err.Error()
+			var refused *PolicyError
+			if errors.As(err, &refused) {
+				msg = refused.Msg
+			}
+			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
+				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
+			}
+			sr.Error = r.opts.Cluster.Redactor.String(msg)
+		}
+	})
+	if out != nil {
+		env.setOutput(st.Name, plain)
+	}
+	if err != nil && runCtx.Err() == nil && env.Namespace != "" {
+		events := r.recentEvents(runCtx, env.Namespace, scen.StartedAt)
+		r.results.Update(func() { sr.Events = events })
+	}
+	r.notify(StepFinished, scen, sr)
+	return err == nil
+}
+
+// redactOutput returns what a step's result records of its output: the
+// output itself, or, when a Secret's value shows in it, a plain copy with
+// the value hidden. Later expressions still see the real output.
+func (r *run) redactOutput(out, plain any) any {
+	red := r.opts.Cluster.Redactor
+	if out == nil || red.empty() {
+		return out
+	}
+	hidden := red.Value(plain)
+	if reflect.DeepEqual(plain, hidden) {
+		return out
+	}
+	return hidden
+}
+
+// maxStepEvents is how many of a namespace's events a failed step keeps.
+const maxStepEvents = 20
+
+// recentEvents lists the namespace's events since the scenario started,
+// newest maxStepEvents, oldest first, to show beside a failed step. A
+// failure to list them is logged, not reported: the step's own error is
+// the one that matters.
+func (r *run) recentEvents(ctx context.Context, namespace string, since time.Time) []model.EventRecord {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	list, err := r.opts.Cluster.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		Logger(ctx).Warn("could not list events for a failed step", "namespace", namespace, "err", err)
+		return nil
+	}
+	var out []model.EventRecord
+	for _, e := range list.Items {
+		at := e.LastTimestamp.Time
+		if at.IsZero() {
+			at = e.EventTime.Time
+		}
+		if at.IsZero() {
+			at = e.CreationTimestamp.Time
+		}
+		if at.Before(since.Add(-time.Second)) {
+			continue
+		}
+		out = append(out, model.EventRecord{
+			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: r.opts.Cluster.Redactor.String(e.Message),
+			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	if len(out) > maxStepEvents {
+		out = out[len(out)-maxStepEvents:]
+	}
+	return out
+}
+
+// outcomeOf classifies a step's error.
+func outcomeOf(runCtx context.Context, err error) model.Outcome {
+	switch {
+	case runCtx.Err() != nil && errors.Is(err, context.Canceled):
+		return model.Cancelled
+	case IsInfra(err):
+		return model.Errored
+	default:
+		return model.Failed
+	}
+}
