@@ -289,3 +289,20 @@ func waitReady(ctx context.Context, q watchQuery, what string) error {
 	}
 	return err
 }
+
+// Plan applies every object as a server-side dry run.
+func (a *Apply) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	out, targets, err := a.applyAll(ctx, env)
+	var lines []string
+	for i, t := range targets {
+		state := "refused"
+		if out != nil && i < len(out.Objects) {
+			state = "accepted by the API server"
+		}
+		lines = append(lines, fmt.Sprintf("apply %s/%s in %s: %s", t.obj.GetKind(), t.obj.GetName(), orCluster(t.obj.GetNamespace()), state))
+	}
+	if a.Wait {
+		lines = append(lines, "then wait until each is ready")
+	}
+	return strings.Join(lines, "\n"), err
+}

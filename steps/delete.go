@@ -149,3 +149,28 @@ func deleteRetrying(ctx context.Context, env *runner.Env, client dynamic.Resourc
 		return err
 	})
 }
+
+// Plan names what would be deleted now.
+func (d *Delete) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	res, err := d.resolve(env)
+	if err != nil {
+		return "", err
+	}
+	if d.Name != "" {
+		if _, err := res.client.Get(ctx, d.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return "delete " + notYet(d.String()), nil
+		} else if err != nil {
+			return "", err
+		}
+		return "delete " + d.String(), res.client.Delete(ctx, d.Name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+	}
+	list, err := res.client.List(ctx, metav1.ListOptions{LabelSelector: d.Selector})
+	if err != nil {
+		return "", err
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, item := range list.Items {
+		names = append(names, item.GetName())
+	}
+	return fmt.Sprintf("delete %s: %d match now: %s", d.String(), len(names), strings.Join(names, ", ")), nil
+}

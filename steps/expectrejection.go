@@ -212,3 +212,19 @@ func quantities(s string) map[string]float64 {
 	}
 	return out
 }
+
+// Plan creates the objects as dry runs: admission, quota included, still
+// decides, so the plan shows whether each would be refused.
+func (e *ExpectRejection) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	out, err := e.Run(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	var reasons []string
+	if o, ok := out.(*model.ExpectRejectionOutput); ok {
+		for _, r := range o.Rejections {
+			reasons = append(reasons, r.Reason)
+		}
+	}
+	return "the API server refuses each, as expected: " + strings.Join(reasons, ", "), nil
+}

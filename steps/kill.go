@@ -2,7 +2,11 @@ package steps
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -75,4 +79,15 @@ func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPo
 	}
 	chosen, _ = chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
 	return target, chosen, elig, nil
+}
+
+// Plan names the victims the seed chooses among the pods running now.
+func (k *Kill) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	target, chosen, elig, err := k.victims(ctx, env)
+	if apierrors.IsNotFound(err) {
+		return "kill: " + notYet("the workload"), nil
+	} else if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("delete %d of %d eligible pods in %s (seed %d): %s", len(chosen), elig, target.namespace, env.Seed, strings.Join(chosen, ", ")), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -315,4 +316,23 @@ func (k *KillPoisson) seed(env *runner.Env) int64 {
 		return *k.Seed
 	}
 	return env.Seed ^ int64(env.Step.Index+1)*0x9e3779b97f4a7c
+}
+
+// Plan gives the kill schedule the seed draws.
+func (k *KillPoisson) Plan(_ context.Context, env *runner.Env) (string, error) {
+	seed := k.seed(env)
+	plan := k.schedule(seed)
+	total := 0
+	var parts []string
+	for i, p := range plan {
+		total += p.count
+		if i < 12 {
+			parts = append(parts, fmt.Sprintf("%s: %d", p.at, p.count))
+		}
+	}
+	if len(plan) > 12 {
+		parts = append(parts, fmt.Sprintf("… %d more", len(plan)-12))
+	}
+	return fmt.Sprintf("%s mode, seed %d: %d kills in %d batches (at most %.0f%% of the eligible pods a batch); schedule %s",
+		k.Mode, seed, total, len(plan), k.MaxKillFraction*100, strings.Join(parts, ", ")), nil
 }

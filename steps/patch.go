@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -137,4 +139,14 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, fmt.Errorf("patch %s: %w", p.String(), err)
 	}
 	return &model.PatchOutput{ResourceVersion: out.GetResourceVersion(), Generation: out.GetGeneration()}, nil
+}
+
+// Plan sends the patch as a dry run.
+func (p *Patch) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	if _, err := p.Run(ctx, env); apierrors.IsNotFound(err) {
+		return "patch " + notYet(p.String()), nil
+	} else if err != nil {
+		return "patch " + p.String(), err
+	}
+	return fmt.Sprintf("patch %s (%s): accepted by the API server", p.String(), p.Type), nil
 }

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -277,4 +280,35 @@ func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, o
 		}
 	}
 	return revisions, current, nil
+}
+
+// Plan says what would roll out.
+func (r *Rollout) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	res, err := r.resolve(env)
+	if err != nil {
+		return "", err
+	}
+	what := "undo to the previous revision"
+	switch {
+	case len(r.Images) > 0:
+		var parts []string
+		for name, image := range r.Images {
+			parts = append(parts, name+"="+image)
+		}
+		sort.Strings(parts)
+		what = "set images " + strings.Join(parts, ", ")
+	case len(r.Template) > 0:
+		what = "merge a new pod template"
+	case r.ToRevision != 0:
+		what = fmt.Sprintf("undo to revision %d", r.ToRevision)
+	}
+	if _, err := res.client.Get(ctx, r.Name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return fmt.Sprintf("roll out %s: %s; %s", r.String(), what, notYet(r.String())), nil
+	} else if err != nil {
+		return "", err
+	}
+	if _, err := r.patch(ctx, env, res); err != nil {
+		return fmt.Sprintf("roll out %s: %s", r.String(), what), err
+	}
+	return fmt.Sprintf("roll out %s: %s (accepted by the API server), then wait until it completes", r.String(), what), nil
 }

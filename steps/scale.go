@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -75,4 +77,20 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return out, nil
 	}
 	return out, waitReady(ctx, s.query(res), s.String())
+}
+
+// Plan says what the replica count would become.
+func (s *Scale) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	res, err := s.resolve(env)
+	if err != nil {
+		return "", err
+	}
+	cur, err := res.client.Get(ctx, s.Name, metav1.GetOptions{}, "scale")
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("scale %s to %d; %s", s.String(), *s.Replicas, notYet(s.String())), nil
+	} else if err != nil {
+		return "", err
+	}
+	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
+	return fmt.Sprintf("scale %s from %d to %d replicas, then wait until they are available", s.String(), prev, *s.Replicas), nil
 }

@@ -2,8 +2,6 @@ package steps_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,68 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
-	"github.com/kdrill/kdrill/steps"
 )
-
-// scenario runs a scenario written inline against the local cluster, in a
-// namespace of the test's own, and returns its result.
-func scenario(t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
-	t.Helper()
-	return scenarioCtx(context.Background(), t, c, ns, body, files)
-}
-
-func scenarioCtx(ctx context.Context, t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := filepath.Join(dir, "scenario.yaml")
-	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: " + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "}\n" + body
-	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := runner.Load(file, steps.Registry)
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	res := runner.Run(ctx, []*runner.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 10 * time.Second})
-	if len(res.Scenarios) != 1 {
-		t.Fatalf("want 1 scenario result, got %d", len(res.Scenarios))
-	}
-	return res.Scenarios[0]
-}
-
-func stepNamed(t *testing.T, sr *model.ScenarioResult, name string) *model.StepResult {
-	t.Helper()
-	for _, st := range sr.Steps {
-		if st.Name == name {
-			return st
-		}
-	}
-	t.Fatalf("no step %q in %+v", name, sr.Steps)
-	return nil
-}
-
-func wantOutcome(t *testing.T, st *model.StepResult, want model.Outcome, errContains ...string) {
-	t.Helper()
-	if st.Outcome != want {
-		t.Fatalf("step %q: outcome %s, want %s (error: %s)", st.Name, st.Outcome, want, st.Error)
-	}
-	for _, s := range errContains {
-		if !strings.Contains(st.Error, s) {
-			t.Errorf("step %q: error %q does not contain %q", st.Name, st.Error, s)
-		}
-	}
-}
 
 const deployment = `
 apiVersion: apps/v1
@@ -430,15 +368,5 @@ spec:
 	ns, err := c.Typed.CoreV1().Namespaces().Get(context.Background(), sr.Namespace, metav1.GetOptions{})
 	if err == nil && ns.DeletionTimestamp == nil {
 		t.Errorf("namespace %s left behind after the interrupt", sr.Namespace)
-	}
-}
-
-// pause waits d, or less if the test ends first.
-func pause(t *testing.T, d time.Duration) {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-t.Context().Done():
-	case <-timer.C:
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -234,4 +236,22 @@ func readyPods(store cache.Store) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Plan says which selector the Service would get.
+func (s *SwitchSelector) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	if s.Rollback != "" {
+		return fmt.Sprintf("restore the selector step %q replaced, then wait for the endpoints", s.Rollback), nil
+	}
+	ns := s.Namespace
+	if ns == "" {
+		ns = env.Namespace
+	}
+	svc, err := env.Cluster.Typed.CoreV1().Services(ns).Get(ctx, s.Service, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return fmt.Sprintf("switch Service %s to %v; %s", s.Service, s.Selector, notYet("Service "+s.Service)), nil
+	} else if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("switch Service %s from %v to %v (replace: %v), then wait until its ready endpoints are exactly the matching ready pods", s.Service, svc.Spec.Selector, s.Selector, s.Replace), nil
 }

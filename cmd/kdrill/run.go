@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,8 +18,6 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
-	"github.com/kdrill/kdrill/schema"
-	"github.com/kdrill/kdrill/steps"
 )
 
 // RunOptions are the inputs of kdrill run.
@@ -357,94 +354,6 @@ func outcomeExit(o model.Outcome) error {
 	return exitCode(exitFailed)
 }
 
-// loadScenarios discovers and loads every scenario, collecting all
-// errors. run, validate and grade all load through it, so they apply the
-// same checks. What discovery skipped is listed on skipped, when given.
-func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) ([]*runner.Scenario, error) {
-	found, err := runner.Discover(paths)
-	if skipped != nil && found != nil {
-		for _, s := range found.Skipped {
-			fmt.Fprintf(skipped, "skipped %s: %s\n", s.Path, s.Reason)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []*runner.Scenario
-	var errs runner.LoadErrors
-	for _, f := range found.Files {
-		s, err := loadScenario(f, opts)
-		if err != nil {
-			var le runner.LoadErrors
-			if errors.As(err, &le) {
-				errs = append(errs, le...)
-				continue
-			}
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return out, nil
-}
-
-// loadScenario loads one scenario file and checks it against the JSON
-// Schema editors use, so the two cannot disagree unnoticed.
-func loadScenario(file string, opts runner.LoadOptions) (*runner.Scenario, error) {
-	s, err := runner.LoadWith(file, registry(), opts)
-	if err != nil {
-		return nil, err
-	}
-	data, err := runner.ReadFileLimited(file, runner.MaxScenarioBytes)
-	if err != nil {
-		return nil, runner.LoadErrors{{File: file, Msg: err.Error()}}
-	}
-	if err := schema.Check(file, data); err != nil {
-		var le runner.LoadErrors
-		if errors.As(err, &le) {
-			return nil, le
-		}
-		return nil, err
-	}
-	return s, nil
-}
-
-// registry is the step catalogue the commands load scenarios with.
-func registry() runner.Registry { return steps.Registry }
-
-// parseSet reads --set NAME=VALUE pairs; the runner types each value
-// against the scenario's declared var.
-func parseSet(pairs []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, p := range pairs {
-		name, value, ok := strings.Cut(p, "=")
-		if !ok || name == "" {
-			return nil, usagef("--set %q: want NAME=VALUE", p)
-		}
-		out[name] = value
-	}
-	return out, nil
-}
-
-// checkSetVars refuses a --set name that no scenario declares: usually a typo.
-func checkSetVars(vars map[string]string, scenarios []*runner.Scenario) error {
-	for name := range vars {
-		known := false
-		for _, s := range scenarios {
-			if _, ok := s.Spec.Vars[name]; ok {
-				known = true
-				break
-			}
-		}
-		if !known {
-			return usagef("--set %s: no scenario declares a var named %q in spec.vars", name, name)
-		}
-	}
-	return nil
-}
-
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
@@ -467,10 +376,4 @@ func (o *RunOptions) redactAttr(_ []string, a slog.Attr) slog.Attr {
 		}
 	}
 	return a
-}
-
-// allowOutsidePathsFlag is the same flag for run and validate (a new value
-// each time: urfave/cli keeps state in a flag).
-func allowOutsidePathsFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "allow-outside-paths", Usage: "let manifest paths leave the scenario's directory (through .., a symbolic link or an absolute path)"}
 }
