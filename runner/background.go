@@ -101,16 +101,16 @@ func (ts *tasks) wasStopped(t *task) bool {
 
 // background starts a step that runs beside the following ones; a wait or
 // stop step, or the end of the steps, joins it.
-func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *model.ScenarioResult, res *model.StepResult) {
+func (r *run) background(sctx, runCtx context.Context, env *Env, st *Step, sr *model.ScenarioResult, stepRes *model.StepResult) {
 	bctx, cancel := context.WithCancel(sctx)
-	t := &task{step: st, result: res, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
+	t := &task{step: st, result: stepRes, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
 	env.shared.tasks.add(t)
-	r.results.Update(func() { res.Outcome = model.Running })
+	r.results.Update(func() { stepRes.Outcome = model.Running })
 	go func() {
 		defer close(t.done)
 		defer cancel()
-		if !r.step(bctx, runCtx, env, st, sr, res, t) {
-			r.results.Read(func() { t.err = fmt.Errorf("%s", res.Error) })
+		if !r.step(bctx, runCtx, env, st, sr, stepRes, t) {
+			r.results.Read(func() { t.err = fmt.Errorf("%s", stepRes.Error) })
 		}
 	}()
 	// A step that runs until stopped (a monitor) says when it is set up; the

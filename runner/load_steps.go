@@ -283,23 +283,10 @@ func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
 			}
 			return
 		}
-		for i := range v.NumField() {
-			f := v.Type().Field(i)
-			if !f.IsExported() {
-				continue
+		for _, f := range JSONFields(v.Type()) {
+			if fv, err := v.FieldByIndexErr(f.Index); err == nil {
+				walkExprs(fv, joinField(path, f.Name), fn)
 			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			if f.Anonymous && f.Tag.Get("json") == "" {
-				walkExprs(v.Field(i), path, fn)
-				continue
-			}
-			walkExprs(v.Field(i), joinField(path, name), fn)
 		}
 	case reflect.Slice:
 		for i := range v.Len() {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/kdrill/kdrill/model"
@@ -72,36 +71,11 @@ func plainValue(v reflect.Value) any {
 }
 
 func plainStruct(v reflect.Value, out map[string]any) {
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
+	for _, f := range JSONFields(v.Type()) {
+		fv, err := v.FieldByIndexErr(f.Index)
+		if err != nil || (f.OmitEmpty && fv.IsZero()) {
+			continue // an embedded nil pointer, or an empty field left out
 		}
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
-		fv := v.Field(i)
-		if f.Anonymous && name == "" {
-			if fv.Kind() == reflect.Pointer {
-				if fv.IsNil() {
-					continue
-				}
-				fv = fv.Elem()
-			}
-			if fv.Kind() == reflect.Struct {
-				plainStruct(fv, out)
-				continue
-			}
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if strings.Contains(opts, "omitempty") && fv.IsZero() {
-			continue
-		}
-		out[name] = plainValue(fv)
+		out[f.Name] = plainValue(fv)
 	}
 }

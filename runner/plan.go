@@ -34,13 +34,13 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	r.notify(ScenarioStarted, sr, nil)
 	steps := append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...)
 	for i, st := range steps {
-		res := sr.Steps[i]
+		stepRes := sr.Steps[i]
 		if ctx.Err() != nil {
 			break
 		}
-		senv := env.forStep(st, res, env.Log.With("step", st.Name))
-		r.results.Update(func() { res.Outcome, res.StartedAt = model.Running, clk.Now() })
-		r.notify(StepStarted, sr, res)
+		senv := env.forStep(st, stepRes, env.Log.With("step", st.Name))
+		r.results.Update(func() { stepRes.Outcome, stepRes.StartedAt = model.Running, clk.Now() })
+		r.notify(StepStarted, sr, stepRes)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
 		action, aerr := st.actionFor(senv)
 		if p, ok := action.(Planner); ok && aerr == nil {
@@ -53,17 +53,17 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 		}
 		_, planned := st.Action.(Planner)
 		r.results.Update(func() {
-			res.FinishedAt = clk.Now()
-			res.DurationSeconds = res.FinishedAt.Sub(res.StartedAt).Seconds()
-			res.Plan, res.Outcome = r.opts.Cluster.Redactor.String(text), model.Passed
+			stepRes.FinishedAt = clk.Now()
+			stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
+			stepRes.Plan, stepRes.Outcome = r.opts.Cluster.Redactor.String(text), model.Passed
 			if !planned {
-				res.Outcome = model.Skipped
+				stepRes.Outcome = model.Skipped
 			}
 			if err != nil {
-				res.Outcome, res.Error = outcomeOf(ctx, err), r.opts.Cluster.Redactor.String(err.Error())
+				stepRes.Outcome, stepRes.Error = outcomeOf(ctx, err), r.opts.Cluster.Redactor.String(err.Error())
 			}
 		})
-		r.notify(StepFinished, sr, res)
+		r.notify(StepFinished, sr, stepRes)
 	}
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()

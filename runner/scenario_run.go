@@ -60,18 +60,18 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 		})
 	}
 
-	results := sr.Steps
+	stepResults := sr.Steps
 	for i, st := range s.Spec.Steps {
 		if failed || sctx.Err() != nil {
 			break
 		}
 		if st.Background {
-			r.background(sctx, ctx, env, st, sr, results[i])
+			r.background(sctx, ctx, env, st, sr, stepResults[i])
 			continue
 		}
 		// A lab's failed check costs its points and the grading goes on.
 		labCheck := s.Spec.Lab != nil && !st.Setup
-		if !r.step(sctx, ctx, env, st, sr, results[i], nil) && !st.ContinueOnError && !labCheck {
+		if !r.step(sctx, ctx, env, st, sr, stepResults[i], nil) && !st.ContinueOnError && !labCheck {
 			failed = true
 		}
 	}
@@ -88,7 +88,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	// steps are waited for (or stopped too when the steps failed).
 	env.shared.tasks.finish(cleanupCtx, failed || sctx.Err() != nil)
 	for i, st := range s.Spec.Finally {
-		r.step(cleanupCtx, cleanupCtx, env, st, sr, results[len(s.Spec.Steps)+i], nil)
+		r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
 	}
 	if created {
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)

@@ -17,7 +17,7 @@ import (
 // step runs one step and reports whether it passed. stepParent bounds the
 // step; runCtx tells an interrupt from a timeout; t is set for a background
 // step, whose stop is not a failure.
-func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen *model.ScenarioResult, sr *model.StepResult, t *task) bool {
+func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) bool {
 	clk := r.opts.Clock
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
@@ -32,16 +32,16 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	}
 	defer cancel()
 	log := Logger(runCtx).With("scenario", env.Scenario.Metadata.Name, "step", st.Name, "kind", st.Kind)
-	senv := env.forStep(st, sr, log)
+	senv := env.forStep(st, stepRes, log)
 	if t != nil {
 		senv.ready = func() { t.once.Do(func() { close(t.ready) }) }
 	}
 	ctx = withStepPolicy(WithLogger(ctx, log), st)
 	r.results.Update(func() {
-		sr.Outcome = model.Running
-		sr.StartedAt = clk.Now()
+		stepRes.Outcome = model.Running
+		stepRes.StartedAt = clk.Now()
 	})
-	r.notify(StepStarted, scen, sr)
+	r.notify(StepStarted, sr, stepRes)
 
 	action, err := st.actionFor(senv)
 	var out any
@@ -61,15 +61,15 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 	}
 	recorded := r.redactOutput(out, plain)
 	r.results.Update(func() {
-		sr.FinishedAt = clk.Now()
-		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
-		sr.Output = recorded
+		stepRes.FinishedAt = clk.Now()
+		stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
+		stepRes.Output = recorded
 		r.results.Outages = r.opts.Cluster.Outages()
 		switch err {
 		case nil:
-			sr.Outcome = model.Passed
+			stepRes.Outcome = model.Passed
 		default:
-			sr.Outcome = outcomeOf(runCtx, err)
+			stepRes.Outcome = outcomeOf(runCtx, err)
 			msg := err.Error()
 			var refused *PolicyError
 			if errors.As(err, &refused) {
@@ -78,17 +78,17 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, scen 
 			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
 				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 			}
-			sr.Error = r.opts.Cluster.Redactor.String(msg)
+			stepRes.Error = r.opts.Cluster.Redactor.String(msg)
 		}
 	})
 	if out != nil {
 		env.setOutput(st.Name, plain)
 	}
 	if err != nil && runCtx.Err() == nil && env.Namespace != "" {
-		events := r.recentEvents(runCtx, env.Namespace, scen.StartedAt)
-		r.results.Update(func() { sr.Events = events })
+		events := r.recentEvents(runCtx, env.Namespace, sr.StartedAt)
+		r.results.Update(func() { stepRes.Events = events })
 	}
-	r.notify(StepFinished, scen, sr)
+	r.notify(StepFinished, sr, stepRes)
 	return err == nil
 }
 

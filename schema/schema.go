@@ -119,31 +119,16 @@ func object(t reflect.Type, defaults *reflect.Value, defs node) node {
 }
 
 func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required *[]string) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			continue
-		}
+	for _, jf := range runner.JSONFields(t) {
+		f, name := jf.Struct, jf.Name
 		var dv *reflect.Value
 		if defaults != nil {
-			v := defaults.Field(i)
-			dv = &v
-		}
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft, dv = ft.Elem(), nil
+			if v, err := defaults.FieldByIndexErr(jf.Index); err == nil {
+				dv = &v
 			}
-			fields(ft, dv, defs, props, required)
-			continue
 		}
 		s := typeSchema(f.Type, defs)
-		if d := doc(t, f.Name); d != "" {
+		if d := doc(jf.Owner, f.Name); d != "" {
 			s["description"] = d
 		}
 		if enum := f.Tag.Get("enum"); enum != "" {
@@ -157,11 +142,11 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 				s["default"] = v
 			}
 		}
-		if f.Tag.Get("kdrill") != "template" && t.PkgPath() == reflect.TypeFor[steps.Apply]().PkgPath() {
+		if f.Tag.Get("kdrill") != "template" && jf.Owner.PkgPath() == reflect.TypeFor[steps.Apply]().PkgPath() {
 			s = allowTemplate(s)
 		}
 		props[name] = s
-		if !strings.Contains(opts, "omitempty") {
+		if !jf.OmitEmpty {
 			*required = append(*required, name)
 		}
 	}

@@ -63,32 +63,19 @@ var (
 // that Default filled in.
 func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc {
 	var out []FieldDoc
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
+	for _, jf := range runner.JSONFields(t) {
+		f := jf.Struct
 		ft := f.Type
 		for ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
 		var dv reflect.Value
 		if defaults.IsValid() {
-			dv = defaults.Field(i)
+			dv, _ = defaults.FieldByIndexErr(jf.Index)
 		}
-		if f.Anonymous && name == "" {
-			if dv.IsValid() && dv.Kind() == reflect.Pointer {
-				dv = reflect.Value{}
-			}
-			out = append(out, fieldDocs(ft, prefix, dv)...)
-			continue
-		}
+		name := jf.Name
 		path := prefix + name
-		fd := FieldDoc{Name: path, Type: typeName(ft), Doc: TypeDoc(t, f.Name)}
+		fd := FieldDoc{Name: path, Type: typeName(ft), Doc: TypeDoc(jf.Owner, f.Name)}
 		if v, ok := runner.DefaultValue(dv); ok {
 			fd.Default = fmt.Sprint(v)
 		}
@@ -97,9 +84,9 @@ func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc
 		}
 		out = append(out, fd)
 		switch {
-		case ft.Kind() == reflect.Struct && ft != durationType && ft != exprType && ft != intOrStringType && ft.PkgPath() == t.PkgPath():
+		case ft.Kind() == reflect.Struct && ft != durationType && ft != exprType && ft != intOrStringType && ft.PkgPath() == jf.Owner.PkgPath():
 			out = append(out, fieldDocs(ft, path+".", reflect.Value{})...)
-		case (ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map) && ft.Elem().Kind() == reflect.Struct && ft.Elem().PkgPath() == t.PkgPath():
+		case (ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map) && ft.Elem().Kind() == reflect.Struct && ft.Elem().PkgPath() == jf.Owner.PkgPath():
 			sep := "[]."
 			if ft.Kind() == reflect.Map {
 				sep = "[NAME]."
