@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -170,7 +171,17 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 
 // Ping checks that the API server answers, and returns its version.
 func (c *Cluster) Ping(ctx context.Context) (string, error) {
-	body, err := c.Typed.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+	rc := c.Typed.Discovery().RESTClient()
+	if rc == nil || reflect.ValueOf(rc).IsNil() {
+		// A clientset without a REST client (client-go's fake) still knows
+		// its version.
+		v, err := c.Typed.Discovery().ServerVersion()
+		if err != nil {
+			return "", &InfraError{Err: err}
+		}
+		return v.GitVersion, nil
+	}
+	body, err := rc.Get().AbsPath("/version").Do(ctx).Raw()
 	if err != nil {
 		return "", &InfraError{Err: fmt.Errorf("cannot reach the cluster at %s: %w", c.Server, err)}
 	}

@@ -11,7 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdrill/kdrill/runner"
@@ -77,3 +81,27 @@ func Namespace(t testing.TB, c *runner.Cluster) string {
 	})
 	return ns.Name
 }
+
+// Fake returns a Cluster backed by client-go's fake clientsets, holding
+// objects, for tests of the run loop that need no control plane. Its
+// dynamic client knows ConfigMaps.
+func Fake(objects ...runtime.Object) *runner.Cluster {
+	scheme := runtime.NewScheme()
+	_ = corev1.AddToScheme(scheme)
+	typed := kubefake.NewClientset(objects...)
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), meta.RESTScopeNamespace)
+	return &runner.Cluster{
+		Typed:    typed,
+		Dynamic:  dynamicfake.NewSimpleDynamicClient(scheme, objects...),
+		Mapper:   resettable{mapper},
+		Server:   "https://fake.invalid",
+		Context:  "kind-fake",
+		Redactor: runner.NewRedactor(),
+	}
+}
+
+// resettable is a fixed mapper that has nothing to reset.
+type resettable struct{ meta.RESTMapper }
+
+func (resettable) Reset() {}

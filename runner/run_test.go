@@ -1,0 +1,279 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// Step kinds of the run loop's tests: each does one thing the loop must
+// handle, with no cluster behind it.
+type (
+	passKind  struct{ N int }
+	failKind  struct{ Msg string }
+	blockKind struct{}
+	infraKind struct{}
+	writeKind struct{ Name string }
+)
+
+func (*passKind) Default()         {}
+func (*passKind) Validate() error  { return nil }
+func (*failKind) Default()         {}
+func (*failKind) Validate() error  { return nil }
+func (*blockKind) Default()        {}
+func (*blockKind) Validate() error { return nil }
+func (*infraKind) Default()        {}
+func (*infraKind) Validate() error { return nil }
+func (*writeKind) Default()        {}
+func (*writeKind) Validate() error { return nil }
+
+func (p *passKind) Run(context.Context, *runner.Env) (any, error) {
+	return map[string]any{"n": p.N}, nil
+}
+
+func (f *failKind) Run(context.Context, *runner.Env) (any, error) { return nil, errors.New(f.Msg) }
+
+func (*blockKind) Run(ctx context.Context, _ *runner.Env) (any, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (*infraKind) Run(context.Context, *runner.Env) (any, error) {
+	return nil, &runner.InfraError{Err: errors.New("the API server answered 503")}
+}
+
+func (w *writeKind) Run(ctx context.Context, env *runner.Env) (any, error) {
+	_, err := env.Cluster.Typed.CoreV1().ConfigMaps(env.Namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: w.Name}}, metav1.CreateOptions{})
+	return nil, err
+}
+
+func (w *writeKind) Plan(context.Context, *runner.Env) (string, error) {
+	return "would create ConfigMap " + w.Name, nil
+}
+
+// loopRegistry has the test kinds plus the real control kinds.
+func loopRegistry() runner.Registry {
+	reg := runner.Registry{
+		"pass":       {New: func() runner.Action { return &passKind{} }, Effect: runner.Reads},
+		"fail":       {New: func() runner.Action { return &failKind{} }, Effect: runner.Reads},
+		"block":      {New: func() runner.Action { return &blockKind{} }, Effect: runner.Reads},
+		"infra":      {New: func() runner.Action { return &infraKind{} }, Effect: runner.Reads},
+		"write":      {New: func() runner.Action { return &writeKind{} }, Effect: runner.Writes},
+		"undeclared": {New: func() runner.Action { return &passKind{} }},
+	}
+	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
+		reg[k] = steps.Registry[k]
+	}
+	return reg
+}
+
+// runLoop loads a scenario body with the test kinds and runs it on a fake
+// cluster in namespace "team", returning the scenario's result.
+func runLoop(t *testing.T, ctx context.Context, body string, opts runner.Options) (*model.ScenarioResult, *runner.Cluster) {
+	t.Helper()
+	s, err := runner.Parse("loop.yaml", []byte("apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: loop}\n"+body), loopRegistry())
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if opts.Cluster == nil {
+		opts.Cluster = testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}})
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "team"
+	}
+	res := runner.Run(ctx, []*runner.Scenario{s}, opts)
+	if len(res.Scenarios) != 1 {
+		t.Fatalf("%d scenario results", len(res.Scenarios))
+	}
+	return res.Scenarios[0], opts.Cluster
+}
+
+func outcomes(sr *model.ScenarioResult) string {
+	var parts []string
+	for _, st := range sr.Steps {
+		parts = append(parts, fmt.Sprintf("%s=%s", st.Name, st.Outcome))
+	}
+	return strings.Join(parts, " ")
+}
+
+func TestRunLoopPaths(t *testing.T) {
+	for _, tc := range []struct {
+		name, body   string
+		scenario     model.Outcome
+		steps, error string
+	}{
+		{"pass, then finally", `spec:
+  steps:
+  - {name: a, pass: {n: 1}}
+  - {name: b, assert: {expr: "namespace == 'team'"}}
+  finally:
+  - {name: f, pass: {}}
+`, model.Passed, "a=passed b=passed f=passed", ""},
+		{"a failure stops the steps, finally still runs", `spec:
+  steps:
+  - {name: a, fail: {msg: boom}}
+  - {name: b, pass: {}}
+  finally:
+  - {name: f, pass: {}}
+`, model.Failed, "a=failed b=skipped f=passed", `steps[0] "a": boom`},
+		{"continueOnError", `spec:
+  steps:
+  - {name: a, continueOnError: true, fail: {msg: boom}}
+  - {name: b, pass: {}}
+`, model.Failed, "a=failed b=passed", "boom"},
+		{"a step timeout", `spec:
+  steps:
+  - {name: a, timeout: 20ms, block: {}}
+`, model.Failed, "a=failed", "timed out after 20ms"},
+		{"an infrastructure error", `spec:
+  steps:
+  - {name: a, infra: {}}
+`, model.Errored, "a=error", "503"},
+		{"background steps are stopped at the end", `spec:
+  steps:
+  - {name: bg, background: true, block: {}}
+  - {name: a, pass: {}}
+  - {name: s, stop: {steps: [bg]}}
+`, model.Passed, "bg=passed a=passed s=passed", ""},
+		{"waiting on a failed background step fails", `spec:
+  steps:
+  - {name: bg, background: true, fail: {msg: bad}}
+  - {name: w, wait: {steps: [bg]}}
+`, model.Failed, "bg=failed w=failed", "bad"},
+		{"the scenario's timeout", `spec:
+  timeout: 30ms
+  steps:
+  - {name: a, block: {}}
+  finally:
+  - {name: f, pass: {}}
+`, model.Failed, "a=failed f=passed", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sr, _ := runLoop(t, context.Background(), tc.body, runner.Options{})
+			if sr.Outcome != tc.scenario || outcomes(sr) != tc.steps || !strings.Contains(sr.Error, tc.error) {
+				t.Errorf("scenario %s (%q), steps %s; want %s, %s, error with %q", sr.Outcome, sr.Error, outcomes(sr), tc.scenario, tc.steps, tc.error)
+			}
+		})
+	}
+}
+
+func TestRunLoopCancelRunsFinally(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cluster := testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}})
+	interrupt := observerFunc(func(ev runner.Event, st *model.StepResult) {
+		if ev == runner.StepStarted && st.Name == "a" {
+			cancel()
+		}
+	})
+	sr, _ := runLoop(t, ctx, `spec:
+  steps:
+  - {name: a, block: {}}
+  finally:
+  - {name: cleanup, write: {name: cleaned}}
+`, runner.Options{Cluster: cluster, Observers: []runner.Observer{interrupt}})
+	if sr.Outcome != model.Cancelled || outcomes(sr) != "a=cancelled cleanup=passed" {
+		t.Errorf("scenario %s, steps %s", sr.Outcome, outcomes(sr))
+	}
+	if _, err := cluster.Typed.CoreV1().ConfigMaps("team").Get(context.Background(), "cleaned", metav1.GetOptions{}); err != nil {
+		t.Errorf("the finally step did not write: %v", err)
+	}
+}
+
+func TestRunLoopLabScore(t *testing.T) {
+	sr, _ := runLoop(t, context.Background(), `spec:
+  lab: {passingScore: 3}
+  steps:
+  - {name: one, points: 2, hint: h1, pass: {}}
+  - {name: two, points: 3, hint: look at the quota, fail: {msg: no quota}}
+  - {name: three, points: 1, pass: {}}
+`, runner.Options{})
+	sc := sr.Score
+	if sc == nil || sc.Earned != 3 || sc.Possible != 6 || !sc.Passed || sr.Outcome != model.Passed {
+		t.Fatalf("score %+v, outcome %s", sc, sr.Outcome)
+	}
+	if sc.Checks[1].Hint != "look at the quota" || sc.Checks[1].Passed {
+		t.Errorf("failed check %+v", sc.Checks[1])
+	}
+}
+
+func TestRunLoopDryRunPlans(t *testing.T) {
+	cluster := testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}})
+	cluster.DryRun = true
+	sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: w, write: {name: c}}
+  - {name: p, pass: {}}
+`, runner.Options{Cluster: cluster})
+	if outcomes(sr) != "w=passed p=skipped" || sr.Steps[0].Plan != "would create ConfigMap c" {
+		t.Errorf("steps %s, plan %q", outcomes(sr), sr.Steps[0].Plan)
+	}
+	if list, _ := cluster.Typed.CoreV1().ConfigMaps("team").List(context.Background(), metav1.ListOptions{}); len(list.Items) != 0 {
+		t.Errorf("a dry run wrote %d ConfigMaps", len(list.Items))
+	}
+}
+
+// An undeclared effect counts as disrupting: -n kube-system stops the
+// scenario before any step runs, whoever calls Run.
+func TestRunLoopPolicyHoldsForLibraryCallers(t *testing.T) {
+	cluster := testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}})
+	sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: u, undeclared: {}}
+`, runner.Options{Cluster: cluster, Namespace: "kube-system"})
+	if sr.Outcome != model.Errored || !strings.Contains(sr.Error, "kube-system is a system namespace (given with -n)") || outcomes(sr) != "u=skipped" {
+		t.Errorf("scenario %s %q, steps %s", sr.Outcome, sr.Error, outcomes(sr))
+	}
+}
+
+// The run loop reads time from the injected clock: with a fake one, a
+// sleep ends when the test steps the clock, and the recorded durations are
+// exactly what the clock says.
+func TestRunLoopFakeClock(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	done := make(chan *model.ScenarioResult)
+	go func() {
+		sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: settle, sleep: {duration: 90s}}
+`, runner.Options{Clock: clk})
+		done <- sr
+	}()
+	for !clk.HasWaiters() {
+		select {
+		case sr := <-done:
+			t.Fatalf("finished before the clock moved: %s", outcomes(sr))
+		default:
+			runtimeGosched()
+		}
+	}
+	clk.Step(90 * time.Second)
+	sr := <-done
+	if sr.Outcome != model.Passed || sr.Steps[0].DurationSeconds != 90 || sr.DurationSeconds != 90 {
+		t.Errorf("outcome %s, step %.3fs, scenario %.3fs; want 90s each", sr.Outcome, sr.Steps[0].DurationSeconds, sr.DurationSeconds)
+	}
+}
+
+func runtimeGosched() { runtime.Gosched() }
+
+// observerFunc is an Observer that sees each step event.
+type observerFunc func(runner.Event, *model.StepResult)
+
+func (f observerFunc) Observe(ev runner.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
+	if st != nil {
+		f(ev, st)
+	}
+}
