@@ -1,0 +1,65 @@
+package steps_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/runner/testcluster"
+)
+
+// apply's wait knows a custom resource's standard conditions (kstatus):
+// it waits while Reconciling is true, finishes when it turns false, and
+// fails with the resource's own message when it is Stalled.
+func TestApplyWaitsForCustomResourcesConditions(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	crd, err := os.ReadFile("testdata/widgets-crd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = testcluster.Admin(t).Discovery().RESTClient().Delete().AbsPath("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.kdrill.dev").Do(context.Background()).Error()
+	})
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: crd
+    apply: {file: crd.yaml, wait: true}
+  - name: widget is reconciled
+    background: true
+    timeout: 60s
+    apply:
+      wait: true
+      inline:
+        apiVersion: test.kdrill.dev/v1
+        kind: Widget
+        metadata: {name: w}
+        status: {conditions: [{type: Reconciling, status: "True", reason: Working, message: still working}]}
+  - name: widget exists
+    assert: {resource: {kind: Widget, name: w}, expr: "object.status.conditions[0].status == 'True'"}
+  - name: done reconciling
+    patch: {kind: Widget, name: w, patch: {status: {conditions: [{type: Reconciling, status: "False", reason: Done}]}}}
+  - name: joined
+    wait: {steps: [widget is reconciled]}
+  - name: stalled
+    continueOnError: true
+    timeout: 30s
+    apply:
+      wait: true
+      inline:
+        apiVersion: test.kdrill.dev/v1
+        kind: Widget
+        metadata: {name: stuck}
+        status: {conditions: [{type: Stalled, status: "True", reason: NoQuota, message: the widget quota is used up}]}
+`, map[string]string{"crd.yaml": string(crd)})
+	waited, patched := stepNamed(t, sr, "widget is reconciled"), stepNamed(t, sr, "done reconciling")
+	wantOutcome(t, waited, model.Passed)
+	wantOutcome(t, patched, model.Passed)
+	if waited.FinishedAt.Before(patched.FinishedAt) {
+		t.Errorf("apply's wait ended at %s, before Reconciling turned false at %s", waited.FinishedAt, patched.FinishedAt)
+	}
+	wantOutcome(t, stepNamed(t, sr, "joined"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "stalled"), model.Failed, "the widget quota is used up")
+}
