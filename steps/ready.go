@@ -18,7 +18,9 @@ import (
 func readiness(u *unstructured.Unstructured) (ready bool, why string, failed error) {
 	res, err := kstatus.Compute(u)
 	if err != nil {
-		return false, err.Error(), nil
+		// A status kstatus cannot read is not ready yet, and not a failure:
+		// the next change may fix it.
+		return false, err.Error(), nil //nolint:nilerr // not ready, with the reason
 	}
 	switch res.Status {
 	case kstatus.CurrentStatus:
