@@ -294,3 +294,16 @@ func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
 		}
 	}
 }
+
+// CompileExprs compiles every expression of an action made outside a
+// scenario file (a test, a library caller), with the names its kind adds.
+func CompileExprs(a Action, extra map[string]any) error {
+	sc := &exprScope{extra: extra}
+	var first error
+	walkExprs(reflect.ValueOf(a), "", func(path string, e *Expr) {
+		if err := e.compileIn(sc); err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", path, err)
+		}
+	})
+	return first
+}

@@ -114,6 +114,11 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.template == nil { // made outside a scenario file, not prepared
+		if p.template, err = runner.CompileValue(p.Patch, nil); err != nil {
+			return nil, err
+		}
+	}
 	body, err := p.template.Expand(env.ExprEnv(nil))
 	if err != nil {
 		return nil, err

@@ -8,11 +8,15 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery/cached/memory"
+	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -83,21 +87,46 @@ func Namespace(t testing.TB, c *runner.Cluster) string {
 }
 
 // Fake returns a Cluster backed by client-go's fake clientsets, holding
-// objects, for tests of the run loop that need no control plane. Its
-// dynamic client knows ConfigMaps.
+// objects, for tests of the run loop and of steps' error paths that need
+// no control plane. Its dynamic client and mapper know the core and apps
+// kinds the steps act on.
 func Fake(objects ...runtime.Object) *runner.Cluster {
 	scheme := runtime.NewScheme()
 	_ = corev1.AddToScheme(scheme)
+	_ = appsv1.AddToScheme(scheme)
 	typed := kubefake.NewClientset(objects...)
 	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(corev1.SchemeGroupVersion.WithKind("ConfigMap"), meta.RESTScopeNamespace)
+	fd := typed.Discovery().(*fakediscovery.FakeDiscovery)
+	for _, group := range []struct {
+		gv         schema.GroupVersion
+		namespaced []string
+		cluster    []string
+	}{
+		{corev1.SchemeGroupVersion, []string{"ConfigMap", "Pod", "Service", "Secret", "Event", "ResourceQuota"}, []string{"Namespace", "Node"}},
+		{appsv1.SchemeGroupVersion, []string{"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}, nil},
+	} {
+		list := &metav1.APIResourceList{GroupVersion: group.gv.String()}
+		for i, kinds := range [][]string{group.namespaced, group.cluster} {
+			for _, k := range kinds {
+				scope := meta.RESTScopeNamespace
+				if i == 1 {
+					scope = meta.RESTScopeRoot
+				}
+				mapper.Add(group.gv.WithKind(k), scope)
+				plural, _ := meta.UnsafeGuessKindToResource(group.gv.WithKind(k))
+				list.APIResources = append(list.APIResources, metav1.APIResource{Name: plural.Resource, Kind: k, Namespaced: i == 0})
+			}
+		}
+		fd.Resources = append(fd.Resources, list)
+	}
 	return &runner.Cluster{
-		Typed:    typed,
-		Dynamic:  dynamicfake.NewSimpleDynamicClient(scheme, objects...),
-		Mapper:   resettable{mapper},
-		Server:   "https://fake.invalid",
-		Context:  "kind-fake",
-		Redactor: runner.NewRedactor(),
+		Typed:     typed,
+		Dynamic:   dynamicfake.NewSimpleDynamicClient(scheme, objects...),
+		Mapper:    resettable{mapper},
+		Discovery: memory.NewMemCacheClient(typed.Discovery()),
+		Server:    "https://fake.invalid",
+		Context:   "kind-fake",
+		Redactor:  runner.NewRedactor(),
 	}
 }
 

@@ -1,0 +1,87 @@
+package steps_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
+)
+
+// Each step kind's error paths, on client-go's fake clients: what a step
+// says when what it acts on is missing or not what it needs. The end-to-end
+// tests prove the happy paths on a real control plane.
+func TestStepErrorPathsWithoutACluster(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	objects := []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "team"}},
+		&appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "open", Namespace: "team"},
+			Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{}},
+		},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "team", Labels: web}, Status: corev1.PodStatus{Phase: corev1.PodPending}},
+	}
+	for _, tc := range []struct {
+		name, kind, spec, want string
+	}{
+		{"scale: no such Deployment", "scale", `{"kind": "Deployment", "name": "absent", "replicas": 2}`, `read scale of Deployment absent`},
+		{"scale: a kind that does not scale", "scale", `{"kind": "ConfigMap", "name": "cm", "replicas": 2}`, "scale works on Deployments, ReplicaSets, StatefulSets and ReplicationControllers, not ConfigMap"},
+		{"scale: an unknown kind", "scale", `{"kind": "Widget", "name": "w", "replicas": 2}`, "Widget"},
+		{"delete: mustExist and nothing there", "delete", `{"kind": "ConfigMap", "name": "absent", "mustExist": true}`, "ConfigMap absent not found"},
+		{"delete: mustExist and no match", "delete", `{"kind": "ConfigMap", "selector": "app=none", "mustExist": true}`, "nothing matched ConfigMap -l app=none"},
+		{"patch: no such object", "patch", `{"kind": "ConfigMap", "name": "absent", "patch": {"data": {"a": "b"}}}`, "absent"},
+		{"kill: no such workload", "kill", `{"workload": {"kind": "Deployment", "name": "absent"}, "count": 1}`, "read Deployment absent"},
+		{"kill: a workload whose selector is empty", "kill", `{"workload": {"kind": "Deployment", "name": "open"}, "count": 1}`, "has an empty selector, which matches every pod"},
+		{"switchSelector: no such Service", "switchSelector", `{"service": "absent", "selector": {"v": "2"}}`, "read Service absent"},
+		{"events: no such object", "events", `{"resource": {"kind": "Deployment", "name": "absent"}, "expr": "len(events) > 0"}`, "read Deployment absent"},
+		{"assert: never true", "assert", `{"resource": {"kind": "ConfigMap", "name": "cm"}, "expr": "object.data != nil"}`, "expected object.data != nil"},
+		{"monitor: a kind it cannot sample", "monitor", `{"workloads": [{"kind": "ConfigMap", "name": "cm"}]}`, "not ConfigMap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testcluster.Fake(objects...)
+			action := steps.Registry[tc.kind].New()
+			dec := json.NewDecoder(bytes.NewReader([]byte(tc.spec)))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(action); err != nil {
+				t.Fatal(err)
+			}
+			action.Default()
+			if err := action.Validate(); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			s := &runner.Scenario{}
+			if err := compile(action); err != nil {
+				t.Fatalf("compile: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			env := runner.NewEnv(c, s, "team", map[string]any{})
+			env.Step = &runner.Step{Name: tc.name, Kind: tc.kind}
+			_, err := action.Run(ctx, env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// compile compiles the expressions of an action decoded outside a
+// scenario, as the loader would.
+func compile(a runner.Action) error {
+	var names map[string]any
+	if es, ok := a.(runner.ExprScope); ok {
+		names = es.ExprNames()
+	}
+	return runner.CompileExprs(a, names)
+}
