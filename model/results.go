@@ -93,6 +93,9 @@ type CheckScore struct {
 	Passed bool   `json:"passed"`
 	// Hint is shown for a failed check.
 	Hint string `json:"hint,omitempty"`
+	// Cause is the likeliest reason the check failed, from the step's
+	// diagnostics: "pod web-1 is Pending: 0/5 nodes are available: ...".
+	Cause string `json:"cause,omitempty"`
 }
 
 // StepResult is one step's run.
@@ -123,6 +126,9 @@ type StepResult struct {
 	// Events are the scenario namespace's latest events, collected when the
 	// step failed, oldest first.
 	Events []EventRecord `json:"events,omitempty"`
+	// Diagnostics are what kdrill gathered when the step failed: likely
+	// causes and where the raw files are.
+	Diagnostics *Diagnostics `json:"diagnostics,omitempty"`
 }
 
 // EventRecord is a Kubernetes Event as reports show it.

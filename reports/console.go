@@ -151,6 +151,14 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 			for _, line := range strings.Split(st.Error, "\n") {
 				c.printf("      %s\n", line)
 			}
+			if d := st.Diagnostics; d != nil {
+				for _, cause := range d.Causes {
+					c.printf("      likely cause: %s\n", cause)
+				}
+				if len(d.Files) > 0 && !c.Quiet {
+					c.printf("      diagnostics: %s/ (%d files)\n", d.Dir, len(d.Files))
+				}
+			}
 		} else if c.Verbose && st.Expression != "" {
 			c.printf("      %s; saw %s\n", st.Expression, runner.FormatValues(st.Values))
 		}
@@ -171,6 +179,9 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 					outcome = model.Failed
 				}
 				line := fmt.Sprintf("    %s %-40s %d/%d", c.mark(outcome), ch.Step, ch.Earned, ch.Points)
+				if ch.Cause != "" {
+					line += "  " + ch.Cause + "."
+				}
 				if ch.Hint != "" {
 					line += "  hint: " + ch.Hint
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -75,6 +76,11 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 	if err != nil {
 		return paths, err
 	}
+	diag, err := WriteDiagnostics(dir, r)
+	paths = append(paths, diag...)
+	if err != nil {
+		return paths, err
+	}
 	junit, err := WriteJUnitFile(dir, r)
 	if err != nil {
 		return paths, err
@@ -107,4 +113,29 @@ func Merge(runs []*model.Results) *model.Results {
 	}
 	out.Outcome = out.Worst()
 	return out
+}
+
+// WriteDiagnostics writes the files failed steps' diagnostics collected
+// under dir, and returns the directories written. Results read back from
+// results.json have none in memory: their files are already there.
+func WriteDiagnostics(dir string, r *model.Results) ([]string, error) {
+	var written []string
+	var err error
+	r.Read(func() {
+		for _, s := range r.Scenarios {
+			for _, st := range s.Steps {
+				d := st.Diagnostics
+				if d == nil || len(d.Contents) == 0 {
+					continue
+				}
+				for _, name := range d.Files {
+					if err = writeAtomic(filepath.Join(dir, filepath.FromSlash(d.Dir), filepath.Base(name)), d.Contents[name]); err != nil {
+						return
+					}
+				}
+				written = append(written, filepath.Join(dir, filepath.FromSlash(d.Dir))+string(filepath.Separator))
+			}
+		}
+	})
+	return written, err
 }

@@ -58,6 +58,7 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 type junitProblem struct {
@@ -118,15 +119,16 @@ func junitDocument(r *model.Results) junitSuites {
 			c := junitCase{Name: name, Classname: "kdrill." + s.Name, Time: seconds3(st.DurationSeconds), File: s.File, Line: st.Line}
 			switch st.Outcome {
 			case model.Failed:
-				c.Failure = &junitProblem{Message: firstLineOf(st.Error), Type: "failed", Text: problemText(st)}
+				c.Failure = &junitProblem{Message: problemMessage(st), Type: "failed", Text: problemText(st)}
 				suite.Failures++
 			case model.Errored, model.Cancelled:
-				c.Error = &junitProblem{Message: firstLineOf(st.Error), Type: string(st.Outcome), Text: problemText(st)}
+				c.Error = &junitProblem{Message: problemMessage(st), Type: string(st.Outcome), Text: problemText(st)}
 				suite.Errors++
 			case model.Skipped, model.Running:
 				c.Skipped = &junitSkipped{Message: "not reached"}
 				suite.Skipped++
 			}
+			c.SystemOut = diagnosticsText(st.Diagnostics)
 			suite.Tests++
 			suite.Cases = append(suite.Cases, c)
 		}
@@ -150,6 +152,35 @@ func junitDocument(r *model.Results) junitSuites {
 		doc.Suites = append(doc.Suites, suite)
 	}
 	return doc
+}
+
+// problemMessage is a failure's one line: the error's first line and,
+// when kdrill found one, the likeliest cause.
+func problemMessage(st *model.StepResult) string {
+	msg := firstLineOf(st.Error)
+	if d := st.Diagnostics; d != nil && len(d.Causes) > 0 {
+		msg += "; likely cause: " + d.Causes[0]
+	}
+	return msg
+}
+
+// diagnosticsText is a failed step's diagnostics for system-out: every
+// likely cause, and where the collected files are.
+func diagnosticsText(d *model.Diagnostics) string {
+	if d == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range d.Causes {
+		fmt.Fprintf(&b, "likely cause: %s\n", c)
+	}
+	if len(d.Files) > 0 {
+		fmt.Fprintf(&b, "diagnostics: %s/ (%s)\n", d.Dir, strings.Join(d.Files, ", "))
+	}
+	for _, s := range d.Skipped {
+		fmt.Fprintf(&b, "not collected: %s\n", s)
+	}
+	return b.String()
 }
 
 // problemText is a failure's body: the whole error, the expression and the

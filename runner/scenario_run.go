@@ -145,6 +145,9 @@ func score(s *Scenario, sr *model.ScenarioResult) *model.Score {
 			c.Earned = st.Points
 		} else {
 			c.Hint = st.Hint
+			if d := res.Diagnostics; d != nil && len(d.Causes) > 0 {
+				c.Cause = d.Causes[0]
+			}
 		}
 		sc.Possible += c.Points
 		sc.Earned += c.Earned

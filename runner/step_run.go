@@ -88,6 +88,11 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 		events := r.recentEvents(runCtx, env.Namespace, sr.StartedAt)
 		r.results.Update(func() { stepRes.Events = events })
 	}
+	if err != nil && env.Namespace != "" && !r.opts.Cluster.DryRun {
+		// Also after an interrupt: the collection has its own bound.
+		diag := r.diagnose(context.WithoutCancel(runCtx), env, st, action, sr)
+		r.results.Update(func() { stepRes.Diagnostics = diag })
+	}
 	r.notify(StepFinished, sr, stepRes)
 	return err == nil
 }

@@ -106,6 +106,8 @@ var docComments = map[string]string{
 	"StepRef.Field":                 "Field names the reference in errors: \"steps\", \"rollback\".",
 	"StepRef.Kind":                  "Kind, when set, is the kind the named step must be.",
 	"StepReferrer":                  "StepReferrer is implemented by actions that name other steps (wait,\nstop, a rollback), so loading can check that those steps exist, come\nearlier, and are what the reference needs.",
+	"Subject":                       "Subject names an object a step is about, for the diagnostics of its\nfailure.",
+	"Subjecter":                     "Subjecter is implemented by actions that act on or watch named objects\n(their resource, workload, Service).",
 	"Targeter":                      "Targeter is implemented by disrupting actions that name the namespaces\nthey act in (a workload's, the step's own); \"\" stands for the scenario's.\nAn action that does not implement it acts in the scenario's namespace.",
 	"Template":                      "Template is text with ${{ expression }} parts, such as a manifest or a\nname, expanded when the step runs.",
 	"Typed":                         "Typed stands, among the names a step kind adds to its expressions\n(ExprScope), for a value of Type as Plain renders it: expressions may use\nType's JSON field names, and the loader refuses any other.",

@@ -165,3 +165,6 @@ func (a *Assert) failure(what string, values map[string]any, evalErr error) erro
 type AssertionError struct{ Msg string }
 
 func (e *AssertionError) Error() string { return e.Msg }
+
+// Subjects names the watched object, for the diagnostics of a failure.
+func (a *Assert) Subjects() []runner.Subject { return subjectsOf(a.Resource) }

@@ -174,3 +174,6 @@ func sortEvents(evs []*unstructured.Unstructured) {
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return when(evs[i]).Before(when(evs[j])) })
 }
+
+// Subjects names the object whose events are read.
+func (e *Events) Subjects() []runner.Subject { return subjectsOf(&e.Resource) }

@@ -321,3 +321,12 @@ func (w *workloadWatcher) series(end time.Time, kills []model.TimelineEvent) mod
 	s.Recovery = summarize(batches)
 	return s
 }
+
+// Subjects names the monitored workloads.
+func (m *Monitor) Subjects() []runner.Subject {
+	var out []runner.Subject
+	for i := range m.Workloads {
+		out = append(out, m.Workloads[i].Subjects()...)
+	}
+	return out
+}

@@ -223,3 +223,6 @@ func qualify(ns string, names []string) []string {
 func seedBits(seed int64) uint64 {
 	return uint64(seed) //nolint:gosec // G115: the bits are wanted, not the value
 }
+
+// Subjects names the workload whose pods are the targets.
+func (p *PodTarget) Subjects() []runner.Subject { return subjectsOf(p.Workload) }

@@ -102,3 +102,23 @@ func kindIs(m *meta.RESTMapping, kinds ...string) bool {
 	}
 	return false
 }
+
+// Subjects names the referenced object, for the diagnostics of a failure;
+// kinds that embed an ObjectRef (delete, patch, scale, rollout) get it.
+func (r ObjectRef) Subjects() []runner.Subject {
+	if r.Name == "" {
+		return nil
+	}
+	return []runner.Subject{{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}}
+}
+
+// subjectsOf gathers the subjects of several references.
+func subjectsOf(refs ...*ObjectRef) []runner.Subject {
+	var out []runner.Subject
+	for _, r := range refs {
+		if r != nil {
+			out = append(out, r.Subjects()...)
+		}
+	}
+	return out
+}

@@ -255,3 +255,11 @@ func (s *SwitchSelector) Plan(ctx context.Context, env *runner.Env) (string, err
 	}
 	return fmt.Sprintf("switch Service %s from %v to %v (replace: %v), then wait until its ready endpoints are exactly the matching ready pods", s.Service, svc.Spec.Selector, s.Selector, s.Replace), nil
 }
+
+// Subjects names the Service being switched.
+func (s *SwitchSelector) Subjects() []runner.Subject {
+	if s.Service == "" {
+		return nil
+	}
+	return []runner.Subject{{Kind: "Service", Name: s.Service, Namespace: s.Namespace}}
+}

@@ -1,0 +1,72 @@
+package diagnose
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// logs reads the current and previous logs of the containers of pods that
+// are not ready or have restarted, bounded in pods, lines and bytes; for a
+// crash-looping container the last line joins its cause.
+func (c *collector) logs(ctx context.Context, pods []corev1.Pod) {
+	read := 0
+	for i := range pods {
+		p := &pods[i]
+		sum := summarize(p)
+		if (sum.Ready && sum.Restarts == 0) || p.Spec.NodeName == "" {
+			continue
+		}
+		if read == MaxLogPods {
+			c.skip("logs of pod %s and others: at most %d pods' logs are read", p.Name, MaxLogPods)
+			return
+		}
+		read++
+		for _, cs := range p.Status.ContainerStatuses {
+			c.containerLog(ctx, p, cs.Name, false)
+			if cs.RestartCount > 0 {
+				c.containerLog(ctx, p, cs.Name, true)
+			}
+		}
+	}
+}
+
+func (c *collector) containerLog(ctx context.Context, p *corev1.Pod, container string, previous bool) {
+	if ctx.Err() != nil {
+		c.skip("logs of %s/%s: the %s bound was reached", p.Name, container, MaxDuration)
+		return
+	}
+	lines, limit := int64(LogLines), int64(LogBytes)
+	req := c.req.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &lines, LimitBytes: &limit})
+	stream, err := req.Stream(ctx)
+	if err != nil {
+		c.skip("logs of %s/%s: %s", p.Name, container, firstLine(err.Error()))
+		return
+	}
+	defer stream.Close()
+	data, err := io.ReadAll(io.LimitReader(stream, LogBytes))
+	if err != nil {
+		c.skip("logs of %s/%s: %v", p.Name, container, err)
+		return
+	}
+	name := fmt.Sprintf("%s-%s.log", p.Name, container)
+	if previous {
+		name = fmt.Sprintf("%s-%s.previous.log", p.Name, container)
+	}
+	c.file(name, data)
+	if last := lastLine(string(data)); last != "" {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == container && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" && (previous || cs.RestartCount == 0) {
+				c.cause("container %s of pod %s is crash-looping; its last log line: %s", container, p.Name, last)
+			}
+		}
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}

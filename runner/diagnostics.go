@@ -1,0 +1,69 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdrill/kdrill/diagnose"
+	"github.com/kdrill/kdrill/model"
+)
+
+// Subject names an object a step is about, for the diagnostics of its
+// failure.
+type Subject struct {
+	APIVersion, Kind, Name, Namespace string
+}
+
+// Subjecter is implemented by actions that act on or watch named objects
+// (their resource, workload, Service).
+type Subjecter interface {
+	Subjects() []Subject
+}
+
+// diagnose collects, after a step failed, what is needed to see why: the
+// objects it was about, and the workloads, pods, events, Services and logs
+// of the namespaces involved, within diagnose's bounds. It costs nothing
+// when every step passes, and never changes the outcome.
+func (r *run) diagnose(ctx context.Context, env *Env, st *Step, action Action, sr *model.ScenarioResult) *model.Diagnostics {
+	namespaces := []string{env.Namespace}
+	var subjects []diagnose.Subject
+	if s, ok := action.(Subjecter); ok {
+		for _, sub := range s.Subjects() {
+			ns := sub.Namespace
+			if ns == "" {
+				ns = env.Namespace
+			}
+			subjects = append(subjects, r.subject(ctx, sub, ns))
+			if !slices.Contains(namespaces, ns) {
+				namespaces = append(namespaces, ns)
+			}
+		}
+	}
+	return diagnose.Collect(ctx, diagnose.Request{
+		Client: r.opts.Cluster.Typed, Namespaces: namespaces, Subjects: subjects,
+		Redact: r.opts.Cluster.Redactor.String,
+		Dir:    fmt.Sprintf("diagnostics/%s/%s", pathSafe(sr.Name), pathSafe(fmt.Sprintf("%s-%d-%s", st.Phase, st.Index, st.Name))),
+	})
+}
+
+// subject reads a subject's current state, when it can.
+func (r *run) subject(ctx context.Context, sub Subject, ns string) diagnose.Subject {
+	out := diagnose.Subject{Kind: sub.Kind, Name: sub.Name, Namespace: ns}
+	m, err := r.opts.Cluster.Mapping(sub.APIVersion, sub.Kind)
+	if err != nil {
+		return out
+	}
+	if obj, err := r.opts.Cluster.Resource(m, ns).Get(ctx, sub.Name, metav1.GetOptions{}); err == nil {
+		out.Object = obj
+	}
+	return out
+}
+
+var unsafePath = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// pathSafe makes a name safe as one path element.
+func pathSafe(s string) string { return unsafePath.ReplaceAllString(s, "_") }
