@@ -157,20 +157,33 @@ func (c *collector) podCauses(p *corev1.Pod) {
 // scheduling, a failing probe.
 func (c *collector) eventCauses(events []corev1.Event) {
 	sort.SliceStable(events, func(i, j int) bool { return eventTime(events[i]).Time.Before(eventTime(events[j]).Time) })
+	// A controller repeats the same refusal for every pod it tries: one
+	// line per object and reason, the latest.
+	type key struct{ obj, reason string }
+	latest := map[key]string{}
+	var order []key
 	for _, e := range events {
 		if e.Type != corev1.EventTypeWarning {
 			continue
 		}
-		obj := e.InvolvedObject.Kind + " " + e.InvolvedObject.Name
-		switch e.Reason {
+		k := key{e.InvolvedObject.Kind + " " + e.InvolvedObject.Name, e.Reason}
+		if _, seen := latest[k]; !seen {
+			order = append(order, k)
+		}
+		msg := strings.TrimPrefix(e.Message, "(combined from similar events): ")
+		latest[k] = strings.TrimPrefix(msg, "Error creating: ")
+	}
+	for _, k := range order {
+		msg := latest[k]
+		switch k.reason {
 		case "FailedCreate":
-			c.cause("%s cannot create pods: %s", obj, e.Message)
+			c.cause("%s cannot create pods: %s", k.obj, msg)
 		case "FailedScheduling":
-			c.cause("%s cannot be scheduled: %s", obj, e.Message)
+			c.cause("%s cannot be scheduled: %s", k.obj, msg)
 		case "Unhealthy":
-			c.cause("%s: %s", obj, e.Message)
+			c.cause("%s: %s", k.obj, msg)
 		case "FailedMount", "FailedAttachVolume":
-			c.cause("%s cannot mount a volume: %s", obj, e.Message)
+			c.cause("%s cannot mount a volume: %s", k.obj, msg)
 		}
 	}
 }

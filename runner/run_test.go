@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/kdrill/kdrill/model"
@@ -194,19 +195,50 @@ func TestRunLoopCancelRunsFinally(t *testing.T) {
 }
 
 func TestRunLoopLabScore(t *testing.T) {
+	pending := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "team"}, Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: "0/5 nodes are available: 5 node(s) didn't match Pod's node affinity/selector.",
+	}}}}
+	cluster := testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, pending)
 	sr, _ := runLoop(t, context.Background(), `spec:
   lab: {passingScore: 3}
   steps:
   - {name: one, points: 2, hint: h1, pass: {}}
   - {name: two, points: 3, hint: look at the quota, fail: {msg: no quota}}
   - {name: three, points: 1, pass: {}}
-`, runner.Options{})
+`, runner.Options{Cluster: cluster})
 	sc := sr.Score
 	if sc == nil || sc.Earned != 3 || sc.Possible != 6 || !sc.Passed || sr.Outcome != model.Passed {
 		t.Fatalf("score %+v, outcome %s", sc, sr.Outcome)
 	}
 	if sc.Checks[1].Hint != "look at the quota" || sc.Checks[1].Passed {
 		t.Errorf("failed check %+v", sc.Checks[1])
+	}
+	// A failed check shows the likely cause next to its hint.
+	if want := "pod web-1 is Pending: 0/5 nodes are available"; !strings.Contains(sc.Checks[1].Cause, want) {
+		t.Errorf("failed check's cause %q, want %q", sc.Checks[1].Cause, want)
+	}
+}
+
+// Diagnostics cost nothing while every step passes: no request reads
+// pods, events or logs.
+func TestRunLoopPassingSendsNoDiagnosticRequests(t *testing.T) {
+	cluster := testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}})
+	runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: a, pass: {}}
+  - {name: w, write: {name: c}}
+`, runner.Options{Cluster: cluster})
+	for _, a := range cluster.Typed.(*kubefake.Clientset).Actions() {
+		if a.GetVerb() == "list" || a.GetSubresource() == "log" {
+			t.Errorf("a passing run sent %s %s", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: a, fail: {msg: boom}}
+`, runner.Options{Cluster: cluster})
+	if sr.Steps[0].Diagnostics == nil {
+		t.Error("a failing step collected no diagnostics")
 	}
 }
 
