@@ -58,16 +58,20 @@ type ScenarioResult struct {
 	File        string            `json:"file"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Namespace   string            `json:"namespace"`
-	// NamespaceCreated says the run created the namespace (and deleted it).
-	NamespaceCreated bool           `json:"namespaceCreated"`
-	Seed             int64          `json:"seed"`
-	Vars             map[string]any `json:"vars"`
-	Outcome          Outcome        `json:"outcome"`
-	Error            string         `json:"error,omitempty"`
-	StartedAt        time.Time      `json:"startedAt"`
-	FinishedAt       time.Time      `json:"finishedAt,omitzero"`
-	DurationSeconds  float64        `json:"durationSeconds"`
-	Steps            []*StepResult  `json:"steps"`
+	// NamespaceCreated says the run created the namespace (and deleted it,
+	// unless it was kept).
+	NamespaceCreated bool `json:"namespaceCreated"`
+	// NamespaceKept says the run left its namespace for inspection
+	// (--keep-namespace).
+	NamespaceKept   bool           `json:"namespaceKept,omitempty"`
+	Seed            int64          `json:"seed"`
+	Vars            map[string]any `json:"vars"`
+	Outcome         Outcome        `json:"outcome"`
+	Error           string         `json:"error,omitempty"`
+	StartedAt       time.Time      `json:"startedAt"`
+	FinishedAt      time.Time      `json:"finishedAt,omitzero"`
+	DurationSeconds float64        `json:"durationSeconds"`
+	Steps           []*StepResult  `json:"steps"`
 	// Timeline holds what steps did, in time order: kill batches, say.
 	Timeline []TimelineEvent `json:"timeline,omitempty"`
 	// Score is a lab's grade.

@@ -168,6 +168,9 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 		}
 	case runner.ScenarioFinished:
 		c.printf("%s %s %s in %s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
+		if s.NamespaceKept {
+			c.printf("    namespace %s kept for inspection: kubectl get all,events -n %s; when done: kubectl delete namespace %s\n", s.Namespace, s.Namespace, s.Namespace)
+		}
 		if s.Outcome != model.Passed && s.Error != "" && !stepError(s) {
 			c.printf("    %s\n", s.Error)
 		}

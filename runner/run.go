@@ -45,6 +45,9 @@ type Options struct {
 	// Parallel runs up to this many scenarios at once (default 1), each in
 	// its own namespace. Results keep the scenarios' order.
 	Parallel int
+	// KeepNamespace leaves a namespace the run created for inspection:
+	// KeepNever (the default), KeepOnFailure or KeepAlways.
+	KeepNamespace KeepPolicy
 	// AllowContexts are kubeconfig contexts (patterns) where disrupting
 	// scenarios may run, besides local clusters' (see CheckPolicy).
 	AllowContexts []string
@@ -52,6 +55,16 @@ type Options struct {
 	// Observers are told of every change to the results, in order.
 	Observers []Observer
 }
+
+// KeepPolicy says when a run leaves the namespace it created.
+type KeepPolicy string
+
+// The keep policies of --keep-namespace.
+const (
+	KeepNever     KeepPolicy = "never"
+	KeepOnFailure KeepPolicy = "on-failure"
+	KeepAlways    KeepPolicy = "always"
+)
 
 // Event says what changed in the results.
 type Event int

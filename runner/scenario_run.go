@@ -90,7 +90,13 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	for i, st := range s.Spec.Finally {
 		r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
 	}
-	if created {
+	stepFailed := false
+	r.results.Read(func() { stepFailed = anyFailed(sr) })
+	keep := r.opts.KeepNamespace == KeepAlways || (r.opts.KeepNamespace == KeepOnFailure && (failed || sctx.Err() != nil || stepFailed))
+	if created && keep {
+		r.results.Update(func() { sr.NamespaceKept = true })
+	}
+	if created && !keep {
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
 		err := r.opts.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
 		dcancel()
@@ -237,4 +243,14 @@ func worstStep(sr *model.ScenarioResult) {
 			}
 		}
 	}
+}
+
+// anyFailed reports whether a step of the scenario did not pass (a lab's
+// failed check or a continueOnError step leaves the steps running).
+func anyFailed(sr *model.ScenarioResult) bool {
+	failed := false
+	for _, st := range sr.Steps {
+		failed = failed || st.Outcome == model.Failed || st.Outcome == model.Errored || st.Outcome == model.Cancelled
+	}
+	return failed
 }

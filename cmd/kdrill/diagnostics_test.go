@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
@@ -86,4 +89,48 @@ func containsAny(list []string, part string) bool {
 		}
 	}
 	return false
+}
+
+// --keep-namespace on-failure leaves a failed scenario's namespace, says
+// how to look at it and how to delete it, and still deletes a passing
+// one's.
+func TestKeepNamespaceOnFailure(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	admin := testcluster.Admin(t)
+	for _, tc := range []struct {
+		file string
+		kept bool
+	}{{"unschedulable.yaml", true}, {"passing.yaml", false}} {
+		dir := t.TempDir()
+		kdrill(t, "run", "--kubeconfig", kubeconfig, "--keep-namespace", "on-failure", "--report-dir", dir, filepath.Join("testdata/diagnostics", tc.file))
+		res, err := reports.ReadJSON(filepath.Join(dir, reports.ResultsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Scenarios[0]
+		ns, err := admin.CoreV1().Namespaces().Get(context.Background(), s.Namespace, metav1.GetOptions{})
+		exists := err == nil && ns.DeletionTimestamp == nil
+		if s.NamespaceKept != tc.kept || exists != tc.kept {
+			t.Errorf("%s: kept %v, namespace %s exists %v; want %v", tc.file, s.NamespaceKept, s.Namespace, exists, tc.kept)
+		}
+		if exists {
+			t.Cleanup(func() {
+				_ = admin.CoreV1().Namespaces().Delete(context.Background(), s.Namespace, metav1.DeleteOptions{})
+			})
+		}
+	}
+	dir := t.TempDir()
+	code, stdout, _ := kdrill(t, "run", "--kubeconfig", kubeconfig, "--keep-namespace", "always", "--report-dir", dir, "testdata/diagnostics/passing.yaml")
+	res, err := reports.ReadJSON(filepath.Join(dir, reports.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := res.Scenarios[0].Namespace
+	t.Cleanup(func() { _ = admin.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	if want := "kept for inspection: kubectl get all,events -n " + ns + "; when done: kubectl delete namespace " + ns; code != 0 || !strings.Contains(stdout, want) {
+		t.Errorf("exit %d, want %q in\n%s", code, want, stdout)
+	}
+	if code, _, stderr := kdrill(t, "run", "--keep-namespace", "sometimes", "testdata/diagnostics/passing.yaml"); code != exitInvalid || !strings.Contains(stderr, "want never, on-failure or always") {
+		t.Errorf("a bad --keep-namespace: exit %d %s", code, stderr)
+	}
 }

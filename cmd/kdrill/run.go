@@ -52,6 +52,9 @@ type RunOptions struct {
 	// DryRun prints what each step would do; every write is a server-side
 	// dry run and no namespace is created.
 	DryRun bool
+	// KeepNamespace leaves the namespace a scenario ran in: never,
+	// on-failure or always.
+	KeepNamespace string
 	// Baseline is a results.json to compare this run's metrics with.
 	Baseline     string
 	Tolerance    string
@@ -100,6 +103,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
 			allowOutsidePathsFlag(),
+			&cli.StringFlag{Name: "keep-namespace", Value: string(runner.KeepNever), Usage: "leave the namespace a scenario created, for inspection: never, on-failure or always (the console says how to look and how to delete it)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (objects to apply, the kill schedule and victims for the seed) and send only server-side dry-run writes"},
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
@@ -125,6 +129,7 @@ func runCommand() *cli.Command {
 				AllowContexts:     c.StringSlice("allow-context"),
 				AllowOutsidePaths: c.Bool("allow-outside-paths"),
 				DryRun:            c.Bool("dry-run"),
+				KeepNamespace:     c.String("keep-namespace"),
 				Baseline:          c.String("baseline"),
 				Tolerance:         c.String("tolerance"),
 				SecondsSlack:      c.Duration("seconds-slack"),
@@ -177,6 +182,13 @@ func (o *RunOptions) Validate() error {
 	}
 	if o.Output != "text" && o.Output != "json" {
 		return usagef("--output %q: want text or json", o.Output)
+	}
+	switch runner.KeepPolicy(o.KeepNamespace) {
+	case runner.KeepNever, runner.KeepOnFailure, runner.KeepAlways:
+	case "":
+		o.KeepNamespace = string(runner.KeepNever)
+	default:
+		return usagef("--keep-namespace %q: want never, on-failure or always", o.KeepNamespace)
 	}
 	if o.Quiet && o.Verbose {
 		return usagef("--quiet and --verbose contradict each other")
@@ -314,6 +326,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		FailFast:       o.FailFast,
 		Parallel:       o.Parallel,
 		AllowContexts:  o.AllowContexts,
+		KeepNamespace:  runner.KeepPolicy(o.KeepNamespace),
 		KdrillVersion:  version,
 		Observers:      observers,
 	})
