@@ -45,6 +45,10 @@ type Options struct {
 	// Parallel runs up to this many scenarios at once (default 1), each in
 	// its own namespace. Results keep the scenarios' order.
 	Parallel int
+	// PauseOnFailure, when set, is called after a scenario's steps fail and
+	// before its finally steps and cleanup, with the namespace as the
+	// failure left it; it returns when the run may go on (or ctx ends).
+	PauseOnFailure func(ctx context.Context, sr *model.ScenarioResult)
 	// KeepNamespace leaves a namespace the run created for inspection:
 	// KeepNever (the default), KeepOnFailure or KeepAlways.
 	KeepNamespace KeepPolicy

@@ -309,3 +309,33 @@ func (f observerFunc) Observe(ev runner.Event, _ *model.Results, _ *model.Scenar
 		f(ev, st)
 	}
 }
+
+// PauseOnFailure is called once, after the failure and before finally.
+func TestRunLoopPausesBeforeFinally(t *testing.T) {
+	var order []string
+	pause := func(_ context.Context, sr *model.ScenarioResult) {
+		order = append(order, "pause:"+outcomes(sr))
+	}
+	record := observerFunc(func(ev runner.Event, st *model.StepResult) {
+		if ev == runner.StepStarted {
+			order = append(order, "start:"+st.Name)
+		}
+	})
+	runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: a, fail: {msg: boom}}
+  finally:
+  - {name: f, pass: {}}
+`, runner.Options{PauseOnFailure: pause, Observers: []runner.Observer{record}})
+	if got := strings.Join(order, " "); got != "start:a pause:a=failed f=skipped start:f" {
+		t.Errorf("order %q", got)
+	}
+	order = nil
+	runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: a, pass: {}}
+`, runner.Options{PauseOnFailure: pause})
+	if len(order) != 0 {
+		t.Errorf("paused after a pass: %v", order)
+	}
+}

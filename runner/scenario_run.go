@@ -76,6 +76,14 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 		}
 	}
 
+	// A person asked to look before anything is cleaned up.
+	if r.opts.PauseOnFailure != nil && ctx.Err() == nil {
+		stepFailed := false
+		r.results.Read(func() { stepFailed = anyFailed(sr) })
+		if failed || stepFailed || sctx.Err() != nil {
+			r.opts.PauseOnFailure(ctx, sr)
+		}
+	}
 	// finally steps run whatever happened, with their own bounded time: after
 	// an interrupt or the scenario's timeout the cleanup timeout bounds them.
 	cleanupCtx := context.WithoutCancel(ctx)

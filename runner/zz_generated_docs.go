@@ -59,6 +59,7 @@ var docComments = map[string]string{
 	"Options.Namespace":             "Namespace, when set, replaces every scenario's namespace; it is used as\nit is and never deleted.",
 	"Options.Observers":             "Observers are told of every change to the results, in order.",
 	"Options.Parallel":              "Parallel runs up to this many scenarios at once (default 1), each in\nits own namespace. Results keep the scenarios' order.",
+	"Options.PauseOnFailure":        "PauseOnFailure, when set, is called after a scenario's steps fail and\nbefore its finally steps and cleanup, with the namespace as the\nfailure left it; it returns when the run may go on (or ctx ends).",
 	"Options.Seed":                  "Seed seeds the random source; 0 draws one. The seed used is recorded.",
 	"Options.Set":                   "Set overrides scenario vars, as written on the command line: a value\nis read as a YAML scalar (5 is a number, true a boolean) unless the\nscenario declares the var as a string, which keeps the text (\"1.0\").",
 	"Options.Timeout":               "Timeout, when set, replaces every scenario's timeout.",

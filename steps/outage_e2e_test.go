@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/diagnose"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -159,5 +160,15 @@ spec:
 	wantOutcome(t, st, model.Errored, "the API server was unreachable")
 	if res.Outcome != model.Errored {
 		t.Errorf("run outcome %s, want error (exit code 3)", res.Outcome)
+	}
+	// The diagnostics, collected while the server is still cut off, say so
+	// and stay within their bound instead of hanging.
+	d := st.Diagnostics
+	if d == nil || len(d.Causes) == 0 || !strings.Contains(d.Causes[0], "the API server was unreachable while kdrill collected diagnostics") {
+		t.Errorf("diagnostics %+v", d)
+	} else if d.Seconds > diagnose.MaxDuration.Seconds()+1 {
+		t.Errorf("collection took %.1fs, over its %s bound", d.Seconds, diagnose.MaxDuration)
+	} else {
+		t.Logf("diagnostics during the outage: %.3fs, %d bytes: %s", d.Seconds, d.Bytes, d.Causes[0])
 	}
 }

@@ -124,6 +124,7 @@ spec:
 		{"validate reports file and line", []string{"validate", bad}, 2, bad + `:7: steps[0] "scale": scale.replicas: must be a whole number`},
 		{"validate missing file", []string{"validate", filepath.Join(dir, "nope.yaml")}, 2, "nope.yaml: no such file"},
 		{"run needs a path", []string{"run"}, 2, "name at least one scenario"},
+		{"--pause-on-failure needs a terminal", []string{"run", "--pause-on-failure", good}, 2, "--pause-on-failure waits for Enter on a terminal"},
 		{"unknown flag", []string{"run", "--nope", good}, 2, "flag provided but not defined"},
 		{"unknown var in --set", []string{"run", "--kubeconfig", nowhere, "--set", "wnat=2", good}, 2, `no scenario declares a var named "wnat"`},
 		{"bad --set", []string{"run", "--set", "novalue", good}, 2, "want NAME=VALUE"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -55,6 +56,11 @@ type RunOptions struct {
 	// KeepNamespace leaves the namespace a scenario ran in: never,
 	// on-failure or always.
 	KeepNamespace string
+	// PauseOnFailure stops, on a terminal, before a failed scenario's
+	// finally steps and cleanup, until Enter.
+	PauseOnFailure bool
+	// Stdin is where --pause-on-failure reads Enter from.
+	Stdin io.Reader
 	// Baseline is a results.json to compare this run's metrics with.
 	Baseline     string
 	Tolerance    string
@@ -104,6 +110,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
 			allowOutsidePathsFlag(),
 			&cli.StringFlag{Name: "keep-namespace", Value: string(runner.KeepNever), Usage: "leave the namespace a scenario created, for inspection: never, on-failure or always (the console says how to look and how to delete it)"},
+			&cli.BoolFlag{Name: "pause-on-failure", Usage: "on a terminal, stop before a failed scenario's finally steps and cleanup, say where to look, and go on at Enter (not with CI=true or without a terminal)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (objects to apply, the kill schedule and victims for the seed) and send only server-side dry-run writes"},
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
@@ -130,6 +137,8 @@ func runCommand() *cli.Command {
 				AllowOutsidePaths: c.Bool("allow-outside-paths"),
 				DryRun:            c.Bool("dry-run"),
 				KeepNamespace:     c.String("keep-namespace"),
+				PauseOnFailure:    c.Bool("pause-on-failure"),
+				Stdin:             os.Stdin,
 				Baseline:          c.String("baseline"),
 				Tolerance:         c.String("tolerance"),
 				SecondsSlack:      c.Duration("seconds-slack"),
@@ -189,6 +198,9 @@ func (o *RunOptions) Validate() error {
 		o.KeepNamespace = string(runner.KeepNever)
 	default:
 		return usagef("--keep-namespace %q: want never, on-failure or always", o.KeepNamespace)
+	}
+	if o.PauseOnFailure && !interactive(o.Stdin) {
+		return usagef("--pause-on-failure waits for Enter on a terminal; it does not go with CI=true or without one (use --keep-namespace on-failure)")
 	}
 	if o.Quiet && o.Verbose {
 		return usagef("--quiet and --verbose contradict each other")
@@ -327,6 +339,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Parallel:       o.Parallel,
 		AllowContexts:  o.AllowContexts,
 		KeepNamespace:  runner.KeepPolicy(o.KeepNamespace),
+		PauseOnFailure: o.pauser(),
 		KdrillVersion:  version,
 		Observers:      observers,
 	})
