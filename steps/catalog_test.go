@@ -61,3 +61,27 @@ func indent(s, prefix string) string {
 	}
 	return strings.Join(lines, "\n") + "\n"
 }
+
+// Every kind that writes has a plan for --dry-run, and every kind that
+// disrupts is held to the safety policy: with -n kube-system a scenario of
+// it is refused before it runs.
+func TestEveryWritingKindPlansAndEveryDisruptingKindIsGuarded(t *testing.T) {
+	for _, kind := range steps.Registry.Kinds() {
+		info := steps.Registry[kind]
+		if info.Effect == runner.Reads {
+			continue
+		}
+		if _, ok := info.New().(runner.Planner); !ok {
+			t.Errorf("%s %s but has no Plan: --dry-run cannot say what it would do", kind, info.Effect)
+		}
+		if info.Effect != runner.Disrupts {
+			continue
+		}
+		st := &runner.Step{Name: kind, Kind: kind, Info: info, Action: info.New(), Phase: "steps"}
+		s := &runner.Scenario{File: kind + ".yaml", Spec: runner.Spec{Steps: []*runner.Step{st}}}
+		err := runner.CheckPolicy([]*runner.Scenario{s}, runner.PolicyOptions{Namespace: "kube-system", Context: "kind-x"})
+		if err == nil || !strings.Contains(err.Error(), "kube-system is a system namespace") {
+			t.Errorf("%s disrupts, yet -n kube-system is not refused: %v", kind, err)
+		}
+	}
+}
