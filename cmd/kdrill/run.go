@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -211,48 +209,6 @@ func (o *RunOptions) Validate() error {
 		}
 	}
 	return nil
-}
-
-// parseShard reads "K/N" (1 <= K <= N); empty means the whole set.
-func parseShard(s string) (k, n int, err error) {
-	if s == "" {
-		return 1, 1, nil
-	}
-	ks, ns, ok := strings.Cut(s, "/")
-	k, kerr := strconv.Atoi(ks)
-	n, nerr := strconv.Atoi(ns)
-	if !ok || kerr != nil || nerr != nil || n < 1 || k < 1 || k > n {
-		return 0, 0, usagef("--shard %q: want K/N with 1 <= K <= N, e.g. 2/4", s)
-	}
-	return k, n, nil
-}
-
-// selectScenarios keeps the scenarios the selector matches, then the
-// shard's share of them: every N-th in file order, starting at the K-th, so
-// each shard gets the same scenarios on every machine.
-func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.Scenario, error) {
-	sel, err := labels.Parse(selector)
-	if err != nil {
-		return nil, usagef("--selector %q: %v", selector, err)
-	}
-	k, n, err := parseShard(shard)
-	if err != nil {
-		return nil, err
-	}
-	var matched []*runner.Scenario
-	for _, s := range all {
-		if sel.Matches(labels.Set(s.Metadata.Labels)) {
-			matched = append(matched, s)
-		}
-	}
-	sort.SliceStable(matched, func(i, j int) bool { return matched[i].File < matched[j].File })
-	var out []*runner.Scenario
-	for i, s := range matched {
-		if i%n == k-1 {
-			out = append(out, s)
-		}
-	}
-	return out, nil
 }
 
 // Complete loads and validates every scenario, then builds the cluster
