@@ -57,6 +57,9 @@ type collector struct {
 	out      *model.Diagnostics
 	start    time.Time
 	deadline time.Time
+	// crashes are the causes of crash-looping containers, by pod/container,
+	// which their last log line joins.
+	crashes map[string]int
 }
 
 // Collect gathers the diagnostics. It never fails: what it cannot read is
@@ -68,7 +71,7 @@ func Collect(ctx context.Context, req Request) *model.Diagnostics {
 	if req.Redact == nil {
 		req.Redact = func(s string) string { return s }
 	}
-	c := &collector{req: req, out: &model.Diagnostics{Causes: []string{}, Dir: req.Dir, Contents: map[string][]byte{}}, start: start, deadline: start.Add(MaxDuration)}
+	c := &collector{req: req, out: &model.Diagnostics{Causes: []string{}, Dir: req.Dir, Contents: map[string][]byte{}}, start: start, deadline: start.Add(MaxDuration), crashes: map[string]int{}}
 	for _, s := range req.Subjects {
 		c.subject(s)
 	}

@@ -57,11 +57,10 @@ func (c *collector) containerLog(ctx context.Context, p *corev1.Pod, container s
 		name = fmt.Sprintf("%s-%s.previous.log", p.Name, container)
 	}
 	c.file(name, data)
-	if last := lastLine(string(data)); last != "" {
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Name == container && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff" && (previous || cs.RestartCount == 0) {
-				c.cause("container %s of pod %s is crash-looping; its last log line: %s", container, p.Name, last)
-			}
+	// The crashed run's last words join the crash loop's cause.
+	if i, crashing := c.crashes[p.Name+"/"+container]; crashing && previous {
+		if last := lastLine(string(data)); last != "" {
+			c.out.Causes[i] += "; its last log line: " + c.req.Redact(last)
 		}
 	}
 }

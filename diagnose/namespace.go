@@ -140,6 +140,7 @@ func (c *collector) podCauses(p *corev1.Pod) {
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				msg += fmt.Sprintf("; it last exited %d (%s)", t.ExitCode, t.Reason)
 			}
+			c.crashes[p.Name+"/"+cs.Name] = len(c.out.Causes)
 			c.cause("%s", msg)
 			return
 		case "CreateContainerConfigError", "CreateContainerError":

@@ -14,6 +14,7 @@ var outputTypes = map[string]reflect.Type{
 	"capacity":        reflect.TypeFor[CapacityOutput](),
 	"delete":          reflect.TypeFor[DeleteOutput](),
 	"events":          reflect.TypeFor[EventsOutput](),
+	"exec":            reflect.TypeFor[ExecOutput](),
 	"expectRejection": reflect.TypeFor[ExpectRejectionOutput](),
 	"http":            reflect.TypeFor[HTTPOutput](),
 	"kill":            reflect.TypeFor[KillOutput](),

@@ -100,6 +100,8 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	case st.Setup && st.Points != 0:
 		l.fail(st.Line, st.Label(), "points", "a setup step prepares and earns no points")
 	case st.Setup:
+	case st.Info.Local:
+		l.fail(st.Line, st.Label(), st.Kind, "a lab's checks do not run programs on this machine: mark the %s step setup: true, or check from inside a pod", st.Kind)
 	case st.Effect() != Reads:
 		l.fail(st.Line, st.Label(), st.Kind, "a lab never writes to the cluster: %s changes it; mark the step setup: true if it prepares the lab", st.Kind)
 	case st.Points <= 0 && st.Phase == model.PhaseSteps && !st.Info.Control:

@@ -42,6 +42,9 @@ type KindInfo struct {
 	// Control kinds only order other steps (wait, stop, sleep); a lab does
 	// not score them.
 	Control bool
+	// Local kinds run programs on this machine (exec): a lab takes them
+	// only as setup, never as checks, whatever they say of themselves.
+	Local bool
 }
 
 // Registry maps a step kind's YAML key to its description.

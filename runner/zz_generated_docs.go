@@ -36,6 +36,7 @@ var docComments = map[string]string{
 	"KindInfo.Continuous":           "Continuous kinds run until stopped (a monitor): in the background\nthey end with a stop step or the end of the steps, and a step timeout\ndoes not bound them.",
 	"KindInfo.Control":              "Control kinds only order other steps (wait, stop, sleep); a lab does\nnot score them.",
 	"KindInfo.Effect":               "Effect is what the kind does to the cluster; left unset, it disrupts.",
+	"KindInfo.Local":                "Local kinds run programs on this machine (exec): a lab takes them\nonly as setup, never as checks, whatever they say of themselves.",
 	"KindInfo.New":                  "New returns an empty spec of the kind, to decode a step into.",
 	"KubeconfigError":               "KubeconfigError is a kubeconfig that cannot be used: missing, broken,\nor without the context asked for.",
 	"Lab":                           "Lab configures grading.",

@@ -57,8 +57,8 @@ spec:
 	waited, patched := stepNamed(t, sr, "widget is reconciled"), stepNamed(t, sr, "done reconciling")
 	wantOutcome(t, waited, model.Passed)
 	wantOutcome(t, patched, model.Passed)
-	if waited.FinishedAt.Before(patched.FinishedAt) {
-		t.Errorf("apply's wait ended at %s, before Reconciling turned false at %s", waited.FinishedAt, patched.FinishedAt)
+	if waited.FinishedAt.Before(patched.StartedAt) {
+		t.Errorf("apply's wait ended at %s, before the patch that turns Reconciling false started at %s", waited.FinishedAt, patched.StartedAt)
 	}
 	wantOutcome(t, stepNamed(t, sr, "joined"), model.Passed)
 	wantOutcome(t, stepNamed(t, sr, "stalled"), model.Failed, "the widget quota is used up")

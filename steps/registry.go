@@ -16,6 +16,7 @@ var Registry = runner.Registry{
 	"capacity":        {New: func() runner.Action { return &Capacity{} }, Effect: runner.Reads},
 	"delete":          {New: func() runner.Action { return &Delete{} }, Effect: runner.Disrupts},
 	"events":          {New: func() runner.Action { return &Events{} }, Effect: runner.Reads},
+	"exec":            {New: func() runner.Action { return &Exec{} }, Effect: runner.Disrupts, Local: true},
 	"expectRejection": {New: func() runner.Action { return &ExpectRejection{} }, Effect: runner.Writes},
 	"http":            {New: func() runner.Action { return &HTTP{} }, Effect: runner.Reads},
 	"kill":            {New: func() runner.Action { return &Kill{} }, Effect: runner.Disrupts},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,16 +68,34 @@ spec:
 		if !strings.Contains(stdout+stderr, "<redacted>") {
 			t.Errorf("%s: the failed check's values are not shown as <redacted>:\n%s", output, stdout)
 		}
-		entries, err := os.ReadDir(reportDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			data, err := os.ReadFile(filepath.Join(reportDir, e.Name()))
-			if err != nil {
-				t.Fatal(err)
+		// Every file the run wrote, the failed steps' diagnostics included.
+		files := 0
+		err := filepath.WalkDir(reportDir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
 			}
-			check(output+" "+e.Name(), string(data))
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			check(output+" "+path, string(data))
+			return nil
+		})
+		if err != nil || files < 4 {
+			t.Fatalf("%d files read: %v", files, err)
+		}
+		if !strings.Contains(mustRead(t, filepath.Join(reportDir, "results.json")), `"diagnostics"`) {
+			t.Errorf("%s: the failed checks collected no diagnostics to search", output)
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

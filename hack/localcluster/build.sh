@@ -14,9 +14,22 @@ cache=${KDRILL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kdrill}
 bin="$cache/localcluster/$kube_version-$key/bin"
 tools=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl)
 
+# kwokconfig writes the cluster's kwok configuration; it is small and has
+# its own key, so changing it does not rebuild the control plane.
+build_kwokconfig() {
+  local ckey out
+  ckey=$(cat "$here/go.mod" "$here/go.sum" "$here"/cmd/kwokconfig/* | sha256sum | cut -c1-16)
+  out="$cache/localcluster/kwokconfig-$ckey"
+  if [ ! -x "$out" ]; then
+    (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$out.tmp" ./cmd/kwokconfig >&2) && mv "$out.tmp" "$out"
+  fi
+  ln -sf "$out" "$1/kwokconfig"
+}
+
 complete=1
 for t in "${tools[@]}"; do [ -x "$bin/$t" ] || complete=0; done
 if [ "$complete" = 1 ]; then
+  build_kwokconfig "$bin"
   echo "$bin"
   exit 0
 fi
@@ -44,4 +57,5 @@ go build -trimpath -ldflags "-s -w" -o "$bin.tmp/etcd" ./cmd/etcd >&2
 
 rm -rf "$bin"
 mv "$bin.tmp" "$bin"
+build_kwokconfig "$bin"
 echo "$bin"

@@ -15,11 +15,25 @@ nodes=${KDRILL_CLUSTER_NODES:-5}
 pods_per_node=${KDRILL_CLUSTER_PODS_PER_NODE:-1000}
 export KWOK_WORKDIR="$cache/kwok"
 kubeconfig="$cache/kubeconfig"
+# kwok's configuration: its default stages, a crash-loop stage, and the
+# logs every simulated container serves (cmd/kwokconfig).
+kwok_config="$cache/kwok-config/$name.yaml"
+config_marker="$KWOK_WORKDIR/clusters/$name/kdrill-config.sha256"
 
 kwokctl() { "$bin/kwokctl" --name "$name" "$@"; }
 
+# write_config writes kwok's configuration as this checkout says it should
+# be, so that a running cluster started with another is recognised.
+write_config() {
+  mkdir -p "$cache/kwok-config"
+  "$bin/kwokconfig" "$kwok_config" "$cache/kwok-config/logs"
+}
+
 running() {
   [ -f "$kubeconfig" ] || return 1
+  # A cluster started with another kwok configuration is not this one.
+  [ -f "$config_marker" ] && [ -f "$kwok_config" ] || return 1
+  [ "$(cat "$config_marker")" = "$(sha256sum < "$kwok_config" | cut -c1-64)" ] || return 1
   "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$name" || return 1
   # the API server answers /readyz
   local server
@@ -33,6 +47,7 @@ cmd=${1:-up}
 case "$cmd" in
 up)
   bin=$("$here/build.sh")
+  write_config
   if running; then
     echo "local cluster $name is running; kubeconfig: $kubeconfig" >&2
     echo "$kubeconfig"
@@ -54,7 +69,9 @@ up)
     --extra-args kube-controller-manager=leader-elect=false \
     --extra-args kube-scheduler=leader-elect=false \
     --kubeconfig "$kubeconfig" \
+    --config "$kwok_config" \
     --wait 120s >&2
+  sha256sum < "$kwok_config" | cut -c1-64 > "$config_marker"
   kwokctl scale node --replicas "$nodes" \
     --param ".allocatable.pods=\"$pods_per_node\"" \
     --param '.allocatable.cpu="64"' --param '.allocatable.memory="256Gi"' >&2
@@ -71,6 +88,7 @@ down)
   ;;
 status)
   bin=$("$here/build.sh")
+  write_config
   if running; then echo "running"; else echo "stopped"; exit 1; fi
   ;;
 kubeconfig)

@@ -1,0 +1,90 @@
+// Command kwokconfig writes the kwok configuration kdrill's local cluster
+// runs with: kwokctl's own default node and pod stages (kwokctl drops them
+// as soon as a configuration names any stage, so they are written out
+// here), a stage that makes labelled pods crash-loop, and ClusterLogs so
+// that every simulated pod serves logs through the API server.
+//
+//	kwokconfig OUT LOGDIR
+package main
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
+	nodeheartbeatwithlease "sigs.k8s.io/kwok/kustomize/stage/node/heartbeat-with-lease"
+	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
+	"sigs.k8s.io/kwok/pkg/apis/internalversion"
+	"sigs.k8s.io/kwok/pkg/config"
+)
+
+//go:embed pod-crash-loop.yaml
+var podCrashLoop string
+
+// heartbeatMilliseconds is kwokctl's node status update frequency for the
+// binary runtime.
+const heartbeatMilliseconds = 50000
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT LOGDIR")
+		os.Exit(2)
+	}
+	if err := run(os.Args[1], os.Args[2]); err != nil {
+		fmt.Fprintln(os.Stderr, "kwokconfig:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out, logDir string) error {
+	var objs []config.InternalObject
+	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop} {
+		stage, err := config.UnmarshalWithType[*internalversion.Stage](raw)
+		if err != nil {
+			return err
+		}
+		if stage.Name == "node-heartbeat-with-lease" {
+			d, j := int64(heartbeatMilliseconds), int64(heartbeatMilliseconds+heartbeatMilliseconds/10)
+			stage.Spec.Delay.DurationMilliseconds, stage.Spec.Delay.JitterDurationMilliseconds = &d, &j
+		}
+		objs = append(objs, stage)
+	}
+	logs, err := writeLogs(logDir)
+	if err != nil {
+		return err
+	}
+	objs = append(objs, logs)
+	return config.Save(context.Background(), out, objs)
+}
+
+// writeLogs writes the log lines every simulated container serves, and
+// the previous container's, and returns the ClusterLogs naming them.
+func writeLogs(dir string) (*internalversion.ClusterLogs, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	current := filepath.Join(dir, "current.log")
+	previous := filepath.Join(dir, "previous.log")
+	if err := os.WriteFile(current, criLog("starting", "listening on :8080", "ready"), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(previous, criLog("starting", "loading /etc/app/config.yaml", `panic: config key "database" is missing`), 0o644); err != nil {
+		return nil, err
+	}
+	cl := &internalversion.ClusterLogs{Spec: internalversion.ClusterLogsSpec{Logs: []internalversion.Log{{LogsFile: current, PreviousLogsFile: previous}}}}
+	cl.Name = "kdrill-logs"
+	return cl, nil
+}
+
+// criLog writes lines in the container runtime's log format, which kwok
+// reads: TIME STREAM F TEXT.
+func criLog(lines ...string) []byte {
+	var b []byte
+	for i, l := range lines {
+		b = fmt.Appendf(b, "2026-01-01T00:00:0%d.000000000Z stdout F %s\n", i, l)
+	}
+	return b
+}
