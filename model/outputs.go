@@ -21,6 +21,7 @@ var outputTypes = map[string]reflect.Type{
 	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
 	"monitor":         reflect.TypeFor[MonitorOutput](),
 	"patch":           reflect.TypeFor[PatchOutput](),
+	"podExec":         reflect.TypeFor[ExecOutput](),
 	"rollout":         reflect.TypeFor[RolloutOutput](),
 	"scale":           reflect.TypeFor[ScaleOutput](),
 	"switchSelector":  reflect.TypeFor[SwitchOutput](),

@@ -139,10 +139,7 @@ func (e *Exec) Run(ctx context.Context, env *runner.Env) (any, error) {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	runErr := cmd.Run()
 	out := &model.ExecOutput{ExitCode: cmd.ProcessState.ExitCode(), Stdout: stdout.String(), Stderr: stderr.String(), Truncated: stdout.cut || stderr.cut}
-	var parsed any
-	if json.Unmarshal(stdout.Bytes(), &parsed) == nil {
-		out.JSON = parsed
-	}
+	out.JSON = parseJSON(stdout.Bytes())
 	var exitErr *exec.ExitError
 	switch {
 	case errors.Is(runErr, exec.ErrNotFound) || errors.Is(runErr, os.ErrNotExist):
@@ -246,4 +243,13 @@ func (c *capped) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return c.Buffer.Write(p)
+}
+
+// parseJSON is stdout parsed, when it is JSON.
+func parseJSON(data []byte) any {
+	var parsed any
+	if json.Unmarshal(data, &parsed) != nil {
+		return nil
+	}
+	return parsed
 }

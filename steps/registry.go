@@ -23,6 +23,7 @@ var Registry = runner.Registry{
 	"killPoisson":     {New: func() runner.Action { return &KillPoisson{} }, Effect: runner.Disrupts},
 	"monitor":         {New: func() runner.Action { return &Monitor{} }, Effect: runner.Reads, Continuous: true},
 	"patch":           {New: func() runner.Action { return &Patch{} }, Effect: runner.Writes},
+	"podExec":         {New: func() runner.Action { return &PodExec{} }, Effect: runner.Writes},
 	"rollout":         {New: func() runner.Action { return &Rollout{} }, Effect: runner.Writes},
 	"scale":           {New: func() runner.Action { return &Scale{} }, Effect: runner.Writes},
 	"sleep":           {New: func() runner.Action { return &Sleep{} }, Effect: runner.Reads, Control: true},

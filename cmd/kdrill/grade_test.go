@@ -95,3 +95,25 @@ func TestLabGradesStudents(t *testing.T) {
 		t.Errorf("run of a lab without -n: exit %d, %s", code, errOut)
 	}
 }
+
+// A lab graded from inside the student's pods: podExec reads what only the
+// container shows. A namespace without the pods scores 0, and the failed
+// check's cause says why.
+func TestLabGradesFromInsideThePods(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	c := testcluster.Connect(t)
+	good, empty := testcluster.Namespace(t, c), testcluster.Namespace(t, c)
+	student(t, kubeconfig, good, `
+  - name: app
+    apply: {wait: true, inline: [{apiVersion: v1, kind: Pod, metadata: {name: web-1, labels: {app: web}}, spec: {containers: [{name: web, image: web:2.0}]}}]}
+`)
+	code, out, errOut := kdrill(t, "grade", "--kubeconfig", kubeconfig, "-n", good+","+empty, "--report-dir", t.TempDir(), "../../scenarios/labs/grade-from-inside.yaml")
+	if code != 1 {
+		t.Fatalf("one student fails: want exit 1, got %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"score for " + good + ": 3/3", "score for " + empty + ": 0/3", "hint: Roll the web Deployment out to the 2.0 image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

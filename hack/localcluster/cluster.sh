@@ -26,7 +26,7 @@ kwokctl() { "$bin/kwokctl" --name "$name" "$@"; }
 # be, so that a running cluster started with another is recognised.
 write_config() {
   mkdir -p "$cache/kwok-config"
-  "$bin/kwokconfig" "$kwok_config" "$cache/kwok-config/logs"
+  "$bin/kwokconfig" "$kwok_config" "$cache/kwok-config"
 }
 
 running() {

@@ -1,10 +1,12 @@
 // Command kwokconfig writes the kwok configuration kdrill's local cluster
 // runs with: kwokctl's own default node and pod stages (kwokctl drops them
 // as soon as a configuration names any stage, so they are written out
-// here), a stage that makes labelled pods crash-loop, and ClusterLogs so
-// that every simulated pod serves logs through the API server.
+// here), a stage that makes labelled pods crash-loop, ClusterLogs so that
+// every simulated pod serves logs through the API server, and ClusterExec
+// so that exec into any simulated pod runs the command on this machine in
+// a directory standing for the container's file system.
 //
-//	kwokconfig OUT LOGDIR
+//	kwokconfig OUT DIR
 package main
 
 import (
@@ -30,7 +32,7 @@ const heartbeatMilliseconds = 50000
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT LOGDIR")
+		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT DIR")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1], os.Args[2]); err != nil {
@@ -39,7 +41,7 @@ func main() {
 	}
 }
 
-func run(out, logDir string) error {
+func run(out, dir string) error {
 	var objs []config.InternalObject
 	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop} {
 		stage, err := config.UnmarshalWithType[*internalversion.Stage](raw)
@@ -52,11 +54,15 @@ func run(out, logDir string) error {
 		}
 		objs = append(objs, stage)
 	}
-	logs, err := writeLogs(logDir)
+	logs, err := writeLogs(filepath.Join(dir, "logs"))
 	if err != nil {
 		return err
 	}
-	objs = append(objs, logs)
+	exec, err := writeExecRoot(filepath.Join(dir, "pod-root"))
+	if err != nil {
+		return err
+	}
+	objs = append(objs, logs, exec)
 	return config.Save(context.Background(), out, objs)
 }
 
@@ -87,4 +93,21 @@ func criLog(lines ...string) []byte {
 		b = fmt.Appendf(b, "2026-01-01T00:00:0%d.000000000Z stdout F %s\n", i, l)
 	}
 	return b
+}
+
+// writeExecRoot writes the directory exec runs in, standing for a
+// container's file system (etc/app/version says 2.0), and returns the
+// ClusterExec that runs every exec there, with APP_MODE=production.
+func writeExecRoot(dir string) (*internalversion.ClusterExec, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "etc", "app"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "etc", "app", "version"), []byte("2.0\n"), 0o644); err != nil {
+		return nil, err
+	}
+	ce := &internalversion.ClusterExec{Spec: internalversion.ClusterExecSpec{Execs: []internalversion.ExecTarget{{
+		Local: &internalversion.ExecTargetLocal{WorkDir: dir, Envs: []internalversion.EnvVar{{Name: "APP_MODE", Value: "production"}}},
+	}}}}
+	ce.Name = "kdrill-exec"
+	return ce, nil
 }
