@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -197,12 +199,18 @@ func (p *PodExec) runIn(ctx context.Context, env *runner.Env, pod string) (*mode
 	switch {
 	case errors.As(err, &exitErr):
 		out.ExitCode = exitErr.ExitStatus()
+	case err != nil && exitStatusRE.MatchString(err.Error()):
+		// A runtime that reports the exit as an error's text (kwok does)
+		// rather than as the exec protocol's status.
+		out.ExitCode, _ = strconv.Atoi(exitStatusRE.FindStringSubmatch(err.Error())[1])
 	case err != nil:
 		return out, fmt.Errorf("exec %q in pod %s: %w", strings.Join(p.Command, " "), pod, err)
 	}
 	out.JSON = parseJSON(stdout.Bytes())
 	return out, nil
 }
+
+var exitStatusRE = regexp.MustCompile(`exit status (\d+)\)?$`)
 
 func isPodReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
