@@ -19,6 +19,7 @@ var outputTypes = map[string]reflect.Type{
 	"http":            reflect.TypeFor[HTTPOutput](),
 	"kill":            reflect.TypeFor[KillOutput](),
 	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
+	"logs":            reflect.TypeFor[LogsOutput](),
 	"monitor":         reflect.TypeFor[MonitorOutput](),
 	"patch":           reflect.TypeFor[PatchOutput](),
 	"podExec":         reflect.TypeFor[ExecOutput](),

@@ -12,3 +12,11 @@ type ExecOutput struct {
 	// Truncated says that stdout or stderr was longer than was kept.
 	Truncated bool `json:"truncated,omitempty"`
 }
+
+// LogsOutput is what steps.NAME holds after a logs step: the pods followed,
+// how many lines were seen, and the last of them.
+type LogsOutput struct {
+	Pods  []string `json:"pods"`
+	Lines int      `json:"lines"`
+	Last  []string `json:"last"`
+}

@@ -47,6 +47,7 @@ var docComments = map[string]string{
 	"KillRound":                       "KillRound is one batch of kills.",
 	"KillRound.Drawn":                 "Drawn is the count the distribution gave; Killed is what was deleted\nafter the cap and the pods available.",
 	"KillRound.Scheduled":             "Scheduled is when the schedule said to kill; Time is when the\ndeletions were sent, and Late the difference.",
+	"LogsOutput":                      "LogsOutput is what steps.NAME holds after a logs step: the pods followed,\nhow many lines were seen, and the last of them.",
 	"Measure":                         "Measure is one number a step measured, which kdrill compare and report\ntrend follow from run to run.",
 	"Measure.LowerIsWorse":            "LowerIsWorse is set for availability, success ratios and scores.",
 	"Measure.Name":                    "Name is relative to the step: \"recovery.p95\".",

@@ -155,6 +155,7 @@ var beyondTheSchema = map[string]string{
 	"template-unknown-var.yaml":                "templates are compiled at load",
 	"inline-block-error.yaml":                  "a manifest written as text is parsed at load",
 	"podexec-pod-and-selector.yaml":            "pod and selector are exclusive",
+	"logs-pod-and-selector.yaml":               "pod and selector are exclusive",
 	"exec-as-lab-check.yaml":                   "a lab's rule across two fields",
 	"exec-command-and-script.yaml":             "command and script are exclusive",
 	"exec-working-dir-escapes.yaml":            "paths are resolved at load",

@@ -21,6 +21,7 @@ var Registry = runner.Registry{
 	"http":            {New: func() runner.Action { return &HTTP{} }, Effect: runner.Reads},
 	"kill":            {New: func() runner.Action { return &Kill{} }, Effect: runner.Disrupts},
 	"killPoisson":     {New: func() runner.Action { return &KillPoisson{} }, Effect: runner.Disrupts},
+	"logs":            {New: func() runner.Action { return &Logs{} }, Effect: runner.Reads},
 	"monitor":         {New: func() runner.Action { return &Monitor{} }, Effect: runner.Reads, Continuous: true},
 	"patch":           {New: func() runner.Action { return &Patch{} }, Effect: runner.Writes},
 	"podExec":         {New: func() runner.Action { return &PodExec{} }, Effect: runner.Writes},
