@@ -52,16 +52,21 @@ func (l *Logs) Default() {}
 // Validate checks the target and the expression.
 func (l *Logs) Validate() error {
 	var errs runner.FieldErrors
-	switch {
-	case l.Pod == "" && l.Selector == "":
-		errs.Add("", "give pod or selector")
-	case l.Pod != "" && l.Selector != "":
-		errs.Add("selector", "give pod or selector, not both")
-	}
+	validatePodOrSelector(&errs, l.Pod, l.Selector)
 	if l.Expr.IsZero() {
 		errs.Add("expr", `required, such as any(lines, {# contains "ready"})`)
 	}
 	return errs.Err()
+}
+
+// validatePodOrSelector checks that a step names one pod or a selector.
+func validatePodOrSelector(errs *runner.FieldErrors, pod, selector string) {
+	switch {
+	case pod == "" && selector == "":
+		errs.Add("", "give pod or selector")
+	case pod != "" && selector != "":
+		errs.Add("selector", "give pod or selector, not both")
+	}
 }
 
 // ExprNames adds lines.

@@ -67,12 +67,8 @@ func (p *PodExec) Default() {
 // Validate checks the target and the command.
 func (p *PodExec) Validate() error {
 	var errs runner.FieldErrors
-	switch {
-	case p.Pod == "" && p.Selector == "":
-		errs.Add("", "give pod or selector")
-	case p.Pod != "" && p.Selector != "":
-		errs.Add("selector", "give pod or selector, not both")
-	case p.All && p.Pod != "":
+	validatePodOrSelector(&errs, p.Pod, p.Selector)
+	if p.All && p.Pod != "" {
 		errs.Add("all", "all goes with selector, not with one pod")
 	}
 	if len(p.Command) == 0 || p.Command[0] == "" {
