@@ -91,9 +91,11 @@ func (l *Logs) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, err
 	}
 	seen := &logLines{changed: make(chan struct{}, 1)}
+	// Stop the followers first, then wait for them (defers run last first).
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	fctx, stop := context.WithCancel(ctx)
 	defer stop()
-	var wg sync.WaitGroup
 	for _, pod := range pods {
 		wg.Add(1)
 		go func() {
@@ -101,7 +103,6 @@ func (l *Logs) Run(ctx context.Context, env *runner.Env) (any, error) {
 			l.follow(fctx, env, ns, pod, seen)
 		}()
 	}
-	defer wg.Wait()
 	out := &model.LogsOutput{Pods: pods}
 	for {
 		lines := seen.snapshot()

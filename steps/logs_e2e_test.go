@@ -19,6 +19,7 @@ spec:
   - name: web
     apply: {file: web.yaml, wait: true}
   - name: ready line
+    timeout: 10s # returns when the lines are there, stopping its followers
     logs: {selector: app=web, expr: 'any(lines, {# contains "ready"}) && len(lines) >= 6'}
   - name: crashing pod
     apply:
@@ -26,6 +27,7 @@ spec:
   - name: crash-looping
     assert: {resource: {kind: Pod, name: crash}, expr: 'object.status.containerStatuses[0].restartCount == 3'}
   - name: why it crashed
+    timeout: 10s
     logs: {pod: crash, previous: true, expr: 'any(lines, {# startsWith "panic:"})'}
   - name: never said
     continueOnError: true
