@@ -156,6 +156,8 @@ var beyondTheSchema = map[string]string{
 	"inline-block-error.yaml":                  "a manifest written as text is parsed at load",
 	"podexec-pod-and-selector.yaml":            "pod and selector are exclusive",
 	"logs-pod-and-selector.yaml":               "pod and selector are exclusive",
+	"kustomize-broken.yaml":                    "kustomizations are built at load",
+	"kustomize-outside.yaml":                   "paths are resolved at load",
 	"exec-as-lab-check.yaml":                   "a lab's rule across two fields",
 	"exec-command-and-script.yaml":             "command and script are exclusive",
 	"exec-working-dir-escapes.yaml":            "paths are resolved at load",

@@ -38,6 +38,11 @@ type Apply struct {
 	// Inline objects: a mapping, a list of mappings, or YAML text with
 	// several documents.
 	Inline any `json:"inline,omitempty" kdrill:"template"`
+	// Kustomize is a directory holding a kustomization, relative to the
+	// scenario, built in process (kustomize's krusty; no kustomize or
+	// kubectl binary needed) when the scenario loads. Its resources and
+	// bases must be inside the scenario's directory.
+	Kustomize string `json:"kustomize,omitempty"`
 	// Wait until every object is ready: Deployments, ReplicaSets and
 	// StatefulSets available, Pods Ready, Jobs complete (default false).
 	Wait bool `json:"wait,omitempty"`
@@ -56,11 +61,11 @@ func (a *Apply) Default() {}
 // Validate checks that exactly one source of objects is given.
 func (a *Apply) Validate() error {
 	var errs runner.FieldErrors
-	switch {
-	case a.File == "" && a.Inline == nil:
-		errs.Add("", "give file or inline")
-	case a.File != "" && a.Inline != nil:
-		errs.Add("inline", "give file or inline, not both")
+	switch given := countSet(a.File != "", a.Inline != nil, a.Kustomize != ""); {
+	case given == 0:
+		errs.Add("", "give file, inline or kustomize")
+	case given > 1:
+		errs.Add(fieldOf(a.File, a.Kustomize), "give one of file, inline and kustomize")
 	}
 	return errs.Err()
 }
@@ -68,24 +73,39 @@ func (a *Apply) Validate() error {
 // Prepare reads the manifest and compiles its templates, so a missing file
 // or a broken manifest is found before the run starts.
 func (a *Apply) Prepare(s *runner.Scenario) error {
-	docs, source, err := readManifests(s, a.File, a.Inline)
+	docs, source, err := readManifests(s, manifestSource{File: a.File, Inline: a.Inline, Kustomize: a.Kustomize})
 	if err != nil {
 		return err
 	}
 	a.manifests = docs
 	if len(a.manifests) == 0 {
-		return &runner.FieldError{Field: fieldOf(a.File, "file", "inline"), Msg: fmt.Sprintf("%s holds no objects", source)}
+		return &runner.FieldError{Field: fieldOf(a.File, a.Kustomize), Msg: fmt.Sprintf("%s holds no objects", source)}
 	}
 	return nil
 }
 
 // readManifests loads objects from a file (relative to the scenario, never
 // outside its directory) or from an inline value.
-func readManifests(s *runner.Scenario, file string, inline any) ([]manifest, string, error) {
-	field := fieldOf(file, "file", "inline")
+// manifestSource is where a step's objects come from: one of a file, an
+// inline value and a kustomization directory.
+type manifestSource struct {
+	File      string
+	Inline    any
+	Kustomize string
+}
+
+func readManifests(s *runner.Scenario, src manifestSource) ([]manifest, string, error) {
+	file, inline := src.File, src.Inline
+	field := fieldOf(file, src.Kustomize)
 	var docs []runner.Document
 	source := "inline"
 	switch {
+	case src.Kustomize != "":
+		var err error
+		if docs, err = kustomizeBuild(s, src.Kustomize); err != nil {
+			return nil, src.Kustomize, &runner.FieldError{Field: "kustomize", Msg: fmt.Sprintf("%s: %v", src.Kustomize, err)}
+		}
+		source = src.Kustomize
 	case file != "":
 		path, err := scenarioPath(s, file)
 		if err != nil {
@@ -155,11 +175,25 @@ func readManifests(s *runner.Scenario, file string, inline any) ([]manifest, str
 	return out, source, nil
 }
 
-func fieldOf(file, fileField, inlineField string) string {
-	if file != "" {
-		return fileField
+func fieldOf(file, kustomize string) string {
+	switch {
+	case file != "":
+		return "file"
+	case kustomize != "":
+		return "kustomize"
 	}
-	return inlineField
+	return "inline"
+}
+
+// countSet counts the true values.
+func countSet(set ...bool) int {
+	n := 0
+	for _, b := range set {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // scenarioPath resolves a path relative to the scenario's directory and

@@ -91,7 +91,7 @@ func (e *ExpectRejection) ExprNames() map[string]any {
 
 // Prepare reads the manifests.
 func (e *ExpectRejection) Prepare(s *runner.Scenario) error {
-	docs, _, err := readManifests(s, e.File, e.Inline)
+	docs, _, err := readManifests(s, manifestSource{File: e.File, Inline: e.Inline})
 	e.manifests = docs
 	return err
 }

@@ -1,0 +1,79 @@
+package steps
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kdrill/kdrill/runner"
+)
+
+// maxKustomizeBytes bounds the scenario directory a kustomization is
+// built from.
+const maxKustomizeBytes = 16 << 20
+
+// kustomizeBuild builds the kustomization in dir (relative to the
+// scenario) with krusty, in process, over an in-memory copy of the
+// scenario's directory: its resources and bases cannot reach outside it,
+// and nothing is fetched from elsewhere.
+func kustomizeBuild(s *runner.Scenario, dir string) ([]runner.Document, error) {
+	path, err := scenarioPath(s, dir)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(path); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("not a directory holding a kustomization")
+	}
+	mem, err := memoryCopy(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(s.Dir, path)
+	if err != nil {
+		return nil, err
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(mem, filepath.Join("/", rel))
+	if err != nil {
+		return nil, err
+	}
+	data, err := res.AsYaml()
+	if err != nil {
+		return nil, err
+	}
+	return runner.ParseDocuments(data)
+}
+
+// memoryCopy copies the YAML and kustomization files under root into an
+// in-memory file system rooted at /.
+func memoryCopy(root string) (filesys.FileSystem, error) {
+	mem := filesys.MakeFsInMemory()
+	total := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		switch filepath.Ext(path) {
+		case ".yaml", ".yml", ".json", "":
+		default:
+			return nil
+		}
+		data, err := runner.ReadFileLimited(path, runner.MaxScenarioBytes)
+		if err != nil {
+			return nil //nolint:nilerr // a file kustomize may not need; if it does, it says so
+		}
+		if total += len(data); total > maxKustomizeBytes {
+			return fmt.Errorf("the scenario's directory holds more than %d MiB of YAML", maxKustomizeBytes>>20)
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile(filepath.Join("/", rel), data)
+	})
+	return mem, err
+}
