@@ -27,6 +27,7 @@ func TestFailuresSayWhy(t *testing.T) {
 		{"quota.yaml", "it runs", "is forbidden: failed quota: compute: must specify limits.cpu for: app; limits.memory for: app"},
 		{"no-endpoints.yaml", "web answers", "Service web selects no ready pod (selector app=absent: 0 pods match, none Ready)"},
 		{"crash-loop.yaml", "stays available", "is crash-looping (3 restarts); it last exited 1 (Error)"},
+		{"image-pull.yaml", "stays available", `cannot pull image registry.example/app:9: Back-off pulling image "registry.example/app:9": not found`},
 		{"crash-loop.yaml", "stays available", `is crash-looping (3 restarts); it last exited 1 (Error); its last log line: panic: config key "database" is missing`},
 	} {
 		t.Run(tc.file+" "+tc.cause[:16], func(t *testing.T) {

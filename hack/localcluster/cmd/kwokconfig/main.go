@@ -1,7 +1,7 @@
 // Command kwokconfig writes the kwok configuration kdrill's local cluster
 // runs with: kwokctl's own default node and pod stages (kwokctl drops them
 // as soon as a configuration names any stage, so they are written out
-// here), a stage that makes labelled pods crash-loop, ClusterLogs so that
+// here), stages that make labelled pods crash-loop or fail to pull, ClusterLogs so that
 // every simulated pod serves logs through the API server, and ClusterExec
 // so that exec into any simulated pod runs the command on this machine in
 // a directory standing for the container's file system.
@@ -26,6 +26,9 @@ import (
 //go:embed pod-crash-loop.yaml
 var podCrashLoop string
 
+//go:embed pod-image-pull.yaml
+var podImagePull string
+
 // heartbeatMilliseconds is kwokctl's node status update frequency for the
 // binary runtime.
 const heartbeatMilliseconds = 50000
@@ -43,7 +46,7 @@ func main() {
 
 func run(out, dir string) error {
 	var objs []config.InternalObject
-	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop} {
+	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop, podImagePull} {
 		stage, err := config.UnmarshalWithType[*internalversion.Stage](raw)
 		if err != nil {
 			return err
