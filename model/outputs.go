@@ -21,6 +21,7 @@ var outputTypes = map[string]reflect.Type{
 	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
 	"logs":            reflect.TypeFor[LogsOutput](),
 	"monitor":         reflect.TypeFor[MonitorOutput](),
+	"node":            reflect.TypeFor[NodeOutput](),
 	"patch":           reflect.TypeFor[PatchOutput](),
 	"podExec":         reflect.TypeFor[ExecOutput](),
 	"rollout":         reflect.TypeFor[RolloutOutput](),

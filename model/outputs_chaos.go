@@ -9,6 +9,23 @@ type KillOutput struct {
 	Eligible int      `json:"eligible"`
 	Killed   int      `json:"killed"`
 	Victims  []string `json:"victims"`
+	// Evicted says the victims went through the Eviction API; BlockedByPDB
+	// counts those a PodDisruptionBudget refused (they were not killed).
+	Evicted      bool `json:"evicted,omitempty"`
+	BlockedByPDB int  `json:"blockedByPDB"`
+	// Recovery is the time from the deletions until the workload was back
+	// at its desired count, with recover: true; Recovered says it got
+	// there before the recover timeout.
+	Recovery  *Duration `json:"recovery,omitempty"`
+	Recovered bool      `json:"recovered,omitempty"`
+}
+
+// Measures are the kill's recovery time, when it waited for one.
+func (k *KillOutput) Measures() []Measure {
+	if k.Recovery == nil {
+		return nil
+	}
+	return []Measure{{Name: "recovery", Value: k.Recovery.Seconds(), Seconds: true}}
 }
 
 // KillRound is one batch of kills.
@@ -24,14 +41,19 @@ type KillRound struct {
 	Killed   int      `json:"killed"`
 	Eligible int      `json:"eligible"`
 	Victims  []string `json:"victims,omitempty"`
+	// BlockedByPDB counts victims whose eviction a PodDisruptionBudget
+	// refused (evict: true); they were not retried.
+	BlockedByPDB int `json:"blockedByPDB,omitempty"`
 }
 
 // KillPoissonOutput is what steps.NAME holds after a killPoisson.
 type KillPoissonOutput struct {
-	Seed   int64       `json:"seed"`
-	Mode   string      `json:"mode"`
-	Total  int         `json:"total"`
-	Rounds []KillRound `json:"rounds"`
+	Seed  int64  `json:"seed"`
+	Mode  string `json:"mode"`
+	Total int    `json:"total"`
+	// BlockedByPDB counts refused evictions over all rounds (evict: true).
+	BlockedByPDB int         `json:"blockedByPDB"`
+	Rounds       []KillRound `json:"rounds"`
 }
 
 // Sample is a workload's state at one moment.
@@ -58,12 +80,16 @@ type Recovery struct {
 	Unrecovered int `json:"unrecovered"`
 }
 
-// BatchRecovery is one kill batch and the time availability took to return.
+// BatchRecovery is one batch of lost pods (a kill, or a node step that
+// evicted them) and the time availability took to return.
 type BatchRecovery struct {
-	Time      time.Time `json:"time"`
-	Killed    int       `json:"killed"`
-	Recovery  Duration  `json:"recovery"`
-	Recovered bool      `json:"recovered"`
+	Time   time.Time `json:"time"`
+	Killed int       `json:"killed"`
+	// Cause is what took the pods: "kill", or a node step's action and
+	// nodes ("fail node-000001").
+	Cause     string   `json:"cause,omitempty"`
+	Recovery  Duration `json:"recovery"`
+	Recovered bool     `json:"recovered"`
 }
 
 // WorkloadSeries is one monitored workload: its samples and measures.
@@ -83,6 +109,30 @@ type WorkloadSeries struct {
 	// Gaps are times the API server could not be reached: no samples exist
 	// there, and the chart shows them as gaps, not as the last value held.
 	Gaps []Gap `json:"gaps,omitempty"`
+	// NodesOut are the times nodes were out of service (cordoned, tainted
+	// NoSchedule or NoExecute, or not Ready) while the monitor ran; the
+	// chart shades them.
+	NodesOut []NodeWindow `json:"nodesOut,omitempty"`
+}
+
+// NodeWindow is a time a node was out of service.
+type NodeWindow struct {
+	Node  string    `json:"node"`
+	Start time.Time `json:"start"`
+	// End is zero when the node was still out at the monitor's end.
+	End time.Time `json:"end,omitzero"`
+	// Reason says how it was out: "cordoned", "NotReady", "tainted ...".
+	Reason string `json:"reason"`
+}
+
+// NodeEvent is a change the monitor saw on a node.
+type NodeEvent struct {
+	Time time.Time `json:"time"`
+	Node string    `json:"node"`
+	// Event is cordoned, uncordoned, tainted, untainted, NotReady or Ready;
+	// Detail names the taint or the condition's reason.
+	Event  string `json:"event"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Gap is a time without samples because the API server was unreachable.
@@ -101,4 +151,35 @@ type MonitorOutput struct {
 	Kills          int              `json:"kills"`
 	Recovery       Recovery         `json:"recovery"`
 	Workloads      []WorkloadSeries `json:"workloads"`
+	// NodeEvents are the node changes seen while the monitor ran: cordons,
+	// taints, readiness, whoever made them.
+	NodeEvents []NodeEvent `json:"nodeEvents,omitempty"`
+}
+
+// NodeOutput is what steps.NAME holds after a node step.
+type NodeOutput struct {
+	Action string `json:"action"`
+	// Nodes are the nodes acted on.
+	Nodes []string `json:"nodes"`
+	// Evicted are the pods drained or deleted from them, as namespace/name;
+	// BlockedByPDB are the pods whose eviction a PodDisruptionBudget held
+	// back for a while (drain retries them) or, at the timeout, for good.
+	Evicted      []string `json:"evicted"`
+	BlockedByPDB []string `json:"blockedByPDB"`
+	// Spared are pods left on the nodes: DaemonSet and mirror pods, and
+	// pods in system namespaces unless allowUnsafe is set.
+	Spared []string `json:"spared"`
+	// Restored are the changes a restore undid, one line per node.
+	Restored []string  `json:"restored,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Duration Duration  `json:"duration"`
+}
+
+// Measures are the node step's duration and the pods it moved.
+func (n *NodeOutput) Measures() []Measure {
+	return []Measure{
+		{Name: "duration", Value: n.Duration.Seconds(), Seconds: true},
+		{Name: "evicted", Value: float64(len(n.Evicted))},
+	}
 }

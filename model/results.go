@@ -74,6 +74,9 @@ type ScenarioResult struct {
 	Steps           []*StepResult  `json:"steps"`
 	// Timeline holds what steps did, in time order: kill batches, say.
 	Timeline []TimelineEvent `json:"timeline,omitempty"`
+	// Restored lists the changes to shared objects (nodes) undone when the
+	// scenario ended.
+	Restored []string `json:"restored,omitempty"`
 	// Score is a lab's grade.
 	Score *Score `json:"score,omitempty"`
 	// Tolerances are the scenario's, for comparisons with later runs.
@@ -194,11 +197,16 @@ func Severity(o Outcome) int {
 type TimelineEvent struct {
 	Time time.Time `json:"time"`
 	Step string    `json:"step"`
-	// Kind says what happened: "kill" for deleted pods.
-	Kind  string `json:"kind"`
-	Count int    `json:"count"`
-	// Objects names what was acted on, as namespace/name.
+	// Kind says what happened: "kill" for deleted or evicted pods, "node"
+	// for a node step's action.
+	Kind string `json:"kind"`
+	// Action is a node step's: cordon, drain, fail, taint, restore...
+	Action string `json:"action,omitempty"`
+	Count  int    `json:"count"`
+	// Objects names the pods acted on, as namespace/name.
 	Objects []string `json:"objects,omitempty"`
+	// Nodes names the nodes a node step acted on.
+	Nodes []string `json:"nodes,omitempty"`
 }
 
 // Outage is a time the API server could not be reached: from the first

@@ -30,6 +30,27 @@ func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
 	return sr
 }
 
+// undo runs the scenario's deferred undos and records what they did; one
+// that fails fails the scenario, naming what is left to restore.
+func (r *run) undo(ctx context.Context, env *Env, sr *model.ScenarioResult) {
+	done, errs := env.undoAll(ctx)
+	for _, d := range done {
+		env.Log.Info("restored", "what", d)
+	}
+	r.results.Update(func() {
+		sr.Restored = append(sr.Restored, done...)
+		for _, err := range errs {
+			env.Log.Error("not restored", "err", err)
+			if sr.Error == "" {
+				sr.Error = err.Error() + " (kdrill restore retries it)"
+			}
+			if sr.Outcome == model.Running || sr.Outcome == model.Passed {
+				sr.Outcome = model.Errored
+			}
+		}
+	})
+}
+
 func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
@@ -95,6 +116,9 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	// Background steps end before finally steps: monitors are stopped, other
 	// steps are waited for (or stopped too when the steps failed).
 	env.shared.tasks.finish(cleanupCtx, failed || sctx.Err() != nil)
+	// Changes to shared objects are undone next, before anything else can
+	// use up the cleanup time.
+	r.undo(cleanupCtx, env, sr)
 	for i, st := range s.Spec.Finally {
 		r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
 	}

@@ -115,6 +115,7 @@ var docComments = map[string]string{
 	"Targeter":                      "Targeter is implemented by disrupting actions that name the namespaces\nthey act in (a workload's, the step's own); \"\" stands for the scenario's.\nAn action that does not implement it acts in the scenario's namespace.",
 	"Template":                      "Template is text with ${{ expression }} parts, such as a manifest or a\nname, expanded when the step runs.",
 	"Typed":                         "Typed stands, among the names a step kind adds to its expressions\n(ExprScope), for a value of Type as Plain renders it: expressions may use\nType's JSON field names, and the loader refuses any other.",
+	"Undo":                          "Undo undoes a change a step made to an object the scenario does not own.\nIt must be idempotent: the scenario's end calls it even when a later step\nalready put things back.",
 	"Unsafe":                        "Unsafe is implemented by actions that can be told to go where the safety\npolicy would refuse them (allowUnsafe: true).",
 	"ValueTemplate":                 "ValueTemplate is structured data, such as a manifest, whose strings may\nhold ${{ }} expressions. A string that is exactly one expression takes the\nexpression's value and type (replicas: ${{ vars.replicas }} stays a number);\nany other string with expressions is expanded as text.",
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -17,11 +21,18 @@ import (
 // scenario's seed. It refuses system namespaces and empty selectors unless
 // allowUnsafe is set.
 //
+// With recover: true the step then waits until the workload is back at its
+// desired count of available pods, none of them a victim, and outputs the
+// recovery time: an assert right after a kill that does not wait can pass
+// before the controller has even seen the deletions.
+//
 // Example:
 //
 //	steps:
 //	- name: kill a third
 //	  kill: {workload: {kind: Deployment, name: web}, percent: 33}
+//	- name: five pods die, and we wait until they are back
+//	  kill: {workload: {kind: Deployment, name: web}, count: 5, recover: true}
 type Kill struct {
 	PodTarget
 	// Count of pods to delete.
@@ -29,10 +40,21 @@ type Kill struct {
 	// Percent of the eligible pods to delete, rounded down (at least one when
 	// above zero).
 	Percent float64 `json:"percent,omitempty"`
+	// Recover waits until the workload is back at its desired available
+	// count; steps.NAME.recovery is the time that took. Needs workload.
+	// Default false.
+	Recover bool `json:"recover,omitempty"`
+	// RecoverTimeout bounds the wait (default 2m); the step fails when the
+	// workload has not recovered by then.
+	RecoverTimeout model.Duration `json:"recoverTimeout,omitempty"`
 }
 
-// Default does nothing: the count or percent is required.
-func (k *Kill) Default() {}
+// Default sets the recover timeout when the step waits.
+func (k *Kill) Default() {
+	if k.Recover && k.RecoverTimeout.Duration == 0 {
+		k.RecoverTimeout.Duration = 2 * time.Minute
+	}
+}
 
 // Validate checks the target and the amount.
 func (k *Kill) Validate() error {
@@ -48,6 +70,14 @@ func (k *Kill) Validate() error {
 	case k.Percent < 0 || k.Percent > 100:
 		errs.Add("percent", "must be between 0 and 100")
 	}
+	switch {
+	case k.Recover && k.Workload == nil:
+		errs.Add("recover", "needs workload: the recovery is the workload's, back at its desired count")
+	case !k.Recover && k.RecoverTimeout.Duration != 0:
+		errs.Add("recoverTimeout", "only with recover: true")
+	case k.RecoverTimeout.Duration < 0:
+		errs.Add("recoverTimeout", "must be > 0")
+	}
 	return errs.Err()
 }
 
@@ -57,9 +87,75 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	victims, err := deletePods(ctx, env, target.namespace, chosen, env.Clock.Now(), k.GracePeriodSeconds)
-	env.Log.Info("killed pods", "count", len(victims), "eligible", elig)
-	return &model.KillOutput{Eligible: elig, Killed: len(victims), Victims: victims}, err
+	var pods *podCache
+	if k.Recover {
+		// Watching from before the deletions, so none is missed.
+		if pods, err = watchPods(ctx, env, target); err != nil {
+			return nil, err
+		}
+		defer pods.stop()
+	}
+	at := env.Clock.Now()
+	victims, blocked, err := k.deletePods(ctx, env, target.namespace, chosen, at)
+	env.Log.Info("killed pods", "count", len(victims), "eligible", elig, "blockedByPDB", blocked)
+	out := &model.KillOutput{Eligible: elig, Killed: len(victims), Victims: victims, Evicted: k.Evict, BlockedByPDB: blocked}
+	if err != nil || !k.Recover {
+		return out, err
+	}
+	return out, k.waitRecovered(ctx, env, pods, victims, at, out)
+}
+
+// waitRecovered waits until the workload's desired count of pods are
+// Ready, none of them a victim, and the workload counts them available.
+func (k *Kill) waitRecovered(ctx context.Context, env *runner.Env, pods *podCache, victims []string, at time.Time, out *model.KillOutput) error {
+	ref := *k.Workload
+	if ref.Namespace == "" {
+		ref.Namespace = k.Namespace
+	}
+	if ref.Namespace == "" {
+		ref.Namespace = env.Namespace
+	}
+	res, err := ref.resolve(env)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, k.RecoverTimeout.Duration)
+	defer cancel()
+	tick := env.Clock.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	ready, desired, available := 0, 0, 0
+	for {
+		if obj, err := res.client.Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
+			d, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+			if !found {
+				d = 1
+			}
+			a, _, _ := unstructured.NestedInt64(obj.Object, "status", "availableReplicas")
+			desired, available = int(d), int(a)
+			ready = 0
+			for _, p := range pods.list() {
+				if p.DeletionTimestamp == nil && isPodReady(p) && !slices.Contains(victims, p.Name) {
+					ready++
+				}
+			}
+			if ready >= desired && available >= desired {
+				rec := model.Duration{Duration: env.Clock.Since(at)}
+				out.Recovery, out.Recovered = &rec, true
+				return nil
+			}
+		}
+		select {
+		case <-tick.C():
+		case <-ctx.Done():
+			rec := model.Duration{Duration: env.Clock.Since(at)}
+			out.Recovery = &rec
+			if ctx.Err() == context.DeadlineExceeded && env.Clock.Since(at) >= k.RecoverTimeout.Duration {
+				return fmt.Errorf("%s did not recover within %s: %d of %d desired pods Ready besides the victims, %d available",
+					ref.String(), k.RecoverTimeout.Duration, ready, desired, available)
+			}
+			return ctx.Err()
+		}
+	}
 }
 
 // victims lists the target's pods and chooses, with the scenario's seed,

@@ -177,11 +177,11 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return out, err
 	}
-	pods, podByName, stop, err := watchPods(ctx, env, target)
+	pods, err := watchPods(ctx, env, target)
 	if err != nil {
 		return out, err
 	}
-	defer stop()
+	defer pods.stop()
 
 	var (
 		mu       sync.Mutex
@@ -218,11 +218,11 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 			mu.Unlock()
 			break
 		}
-		current := pods()
+		current := pods.list()
 		// A claimed pod is one an earlier kill is deleting; forget it once the
 		// cache shows it terminating or gone.
 		for name := range claimed {
-			if p, ok := podByName(name); !ok || p.DeletionTimestamp != nil {
+			if p, ok := pods.get(name); !ok || p.DeletionTimestamp != nil {
 				delete(claimed, name)
 			}
 		}
@@ -255,11 +255,13 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-inFlight }()
-			deleted, err := deletePods(ctx, env, target.namespace, chosen, now, k.GracePeriodSeconds)
+			deleted, blocked, err := k.deletePods(ctx, env, target.namespace, chosen, now)
 			mu.Lock()
 			defer mu.Unlock()
 			out.Rounds[index].Victims = deleted
 			out.Rounds[index].Killed = len(deleted)
+			out.Rounds[index].BlockedByPDB = blocked
+			out.BlockedByPDB += blocked
 			killed := 0
 			for _, r := range out.Rounds {
 				killed += r.Killed
@@ -273,9 +275,16 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 	return finish()
 }
 
+// podCache is a watch-fed cache of a target's pods.
+type podCache struct {
+	namespace string
+	informer  *informer
+	stop      func()
+}
+
 // watchPods keeps a watch-fed cache of the target's pods, so each round
 // sees the current pods without listing them again.
-func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list func() []*corev1.Pod, get func(name string) (*corev1.Pod, bool), stop func(), err error) {
+func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (*podCache, error) {
 	informer := podsInformer(env.Cluster.Typed.CoreV1().Pods(target.namespace), target.selector.String())
 	ictx, cancel := context.WithCancel(ctx)
 	go informer.RunWithContext(ictx)
@@ -284,29 +293,33 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (list
 	case <-ctx.Done():
 		cancel()
 		if err := informer.lastError(); err != nil {
-			return nil, nil, nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
+			return nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
 		}
-		return nil, nil, nil, ctx.Err()
+		return nil, ctx.Err()
 	}
-	list = func() []*corev1.Pod {
-		items := informer.GetStore().List()
-		out := make([]*corev1.Pod, 0, len(items))
-		for _, it := range items {
-			if p, ok := it.(*corev1.Pod); ok {
-				out = append(out, p)
-			}
+	return &podCache{namespace: target.namespace, informer: informer, stop: cancel}, nil
+}
+
+// list returns the pods now.
+func (c *podCache) list() []*corev1.Pod {
+	items := c.informer.GetStore().List()
+	out := make([]*corev1.Pod, 0, len(items))
+	for _, it := range items {
+		if p, ok := it.(*corev1.Pod); ok {
+			out = append(out, p)
 		}
-		return out
 	}
-	get = func(name string) (*corev1.Pod, bool) {
-		obj, ok, _ := informer.GetStore().GetByKey(target.namespace + "/" + name)
-		if !ok {
-			return nil, false
-		}
-		p, ok := obj.(*corev1.Pod)
-		return p, ok
+	return out
+}
+
+// get returns one pod by name.
+func (c *podCache) get(name string) (*corev1.Pod, bool) {
+	obj, ok, _ := c.informer.GetStore().GetByKey(c.namespace + "/" + name)
+	if !ok {
+		return nil, false
 	}
-	return list, get, cancel, nil
+	p, ok := obj.(*corev1.Pod)
+	return p, ok
 }
 
 // seed is the step's own seed, or one derived from the scenario's recorded

@@ -23,10 +23,13 @@ import (
 // polling: desired, available, unavailable, ready and updated replicas and
 // the phases of their pods, each change stamped to the millisecond. It runs
 // until a stop step names it or the scenario's steps end, so give it
-// background: true. Its output measures what kill steps did: the minimum
-// available, the maximum unavailable, the time spent below the desired
-// count, and for each kill batch the recovery time, from the deletion until
-// availability is back at the desired count (p50, p95, max).
+// background: true. Its output measures what kill and node steps did: the
+// minimum available, the maximum unavailable, the time spent below the
+// desired count, and for each batch of lost pods (a kill, a drain, a node
+// failure) the recovery time, from the action until availability is back at
+// the desired count (p50, p95, max). It also records the nodes' changes
+// (cordoned, tainted, NotReady, restored) when it may read nodes, and the
+// times each node was out of service, which the chart shades.
 //
 // Example:
 //
@@ -69,6 +72,7 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 		}
 		watchers = append(watchers, w)
 	}
+	nodes := startNodeWatcher(ctx, env)
 	for _, w := range watchers {
 		select {
 		case <-w.synced:
@@ -85,13 +89,16 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	cancel()
 	end := env.Clock.Now()
-	kills := env.Timeline("kill")
+	losses := lossEvents(env)
 	out := &model.MonitorOutput{MinAvailable: -1}
+	var windows []model.NodeWindow
+	out.NodeEvents, windows = nodes.finish()
 	var all []model.BatchRecovery
 	for _, w := range watchers {
 		w.stop()
-		s := w.series(end, kills)
+		s := w.series(end, losses)
 		s.Gaps = gapsWithin(env.Cluster.Outages(), s.Start, end)
+		s.NodesOut = windows
 		out.Workloads = append(out.Workloads, s)
 		if out.MinAvailable < 0 || s.MinAvailable < out.MinAvailable {
 			out.MinAvailable = s.MinAvailable
@@ -280,7 +287,7 @@ func (w *workloadWatcher) sample() {
 }
 
 // series computes the workload's measures up to end, given the scenario's
-// kill batches (only batches that deleted this workload's pods count).
+// batches of lost pods (only batches that took this workload's pods count).
 func (w *workloadWatcher) series(end time.Time, kills []model.TimelineEvent) model.WorkloadSeries {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -316,7 +323,9 @@ func (w *workloadWatcher) series(end time.Time, kills []model.TimelineEvent) mod
 			continue
 		}
 		s.Kills += killed
-		batches = append(batches, recoveryAfter(s.Samples, k.Time, killed, end))
+		b := recoveryAfter(s.Samples, k.Time, killed, end)
+		b.Cause = k.Action
+		batches = append(batches, b)
 	}
 	s.Recovery = summarize(batches)
 	return s

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,6 +39,10 @@ type PodTarget struct {
 	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
 	// GracePeriodSeconds overrides the pods' termination grace period.
 	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
+	// Evict sends the victims through the Eviction API, so
+	// PodDisruptionBudgets are honoured: an eviction a budget refuses is
+	// counted in blockedByPDB, not retried. Default false (delete).
+	Evict bool `json:"evict,omitempty"`
 }
 
 func (p *PodTarget) validate(errs *runner.FieldErrors) {
@@ -136,12 +141,27 @@ func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod
 }
 
 // chooseVictims picks n of the Running, not terminating, unclaimed pods at
-// random: each pod gets a score from a hash of the draw's key and its name,
-// and the n lowest scores die. The same key and the same pods give the same
-// victims, in one pass and with no sorting of the whole set, which keeps a
-// killer on schedule over thousands of pods. It also returns how many pods
-// were eligible.
+// random (pickByScore). It also returns how many pods were eligible.
 func chooseVictims(pods []*corev1.Pod, n int, key uint64, claimed map[string]bool) (victims []string, eligibleCount int) {
+	var eligible []string
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || claimed[p.Name] {
+			continue
+		}
+		eligibleCount++
+		if n > 0 {
+			eligible = append(eligible, p.Name)
+		}
+	}
+	return pickByScore(eligible, n, key), eligibleCount
+}
+
+// pickByScore picks n names at random: each gets a score from a hash of
+// the draw's key and the name, and the n lowest scores are chosen. The same
+// key and the same names give the same choice, in one pass and with no
+// sorting of the whole set, which keeps a killer on schedule over
+// thousands of pods.
+func pickByScore(names []string, n int, key uint64) []string {
 	type scored struct {
 		score uint64
 		name  string
@@ -151,18 +171,14 @@ func chooseVictims(pods []*corev1.Pod, n int, key uint64, claimed map[string]boo
 	binary.LittleEndian.PutUint64(seed[:], key)
 	var best []scored // the n lowest scores so far, in no order
 	worst := 0        // index of the highest score in best
-	for _, p := range pods {
-		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || claimed[p.Name] {
-			continue
-		}
-		eligibleCount++
+	for _, name := range names {
 		if n <= 0 {
-			continue
+			break
 		}
 		h := fnv.New64a()
 		_, _ = h.Write(seed[:])
-		_, _ = h.Write([]byte(p.Name))
-		sc := scored{h.Sum64(), p.Name}
+		_, _ = h.Write([]byte(name))
+		sc := scored{h.Sum64(), name}
 		switch {
 		case len(best) < n:
 			best = append(best, sc)
@@ -183,23 +199,34 @@ func chooseVictims(pods []*corev1.Pod, n int, key uint64, claimed map[string]boo
 		}
 		return 1
 	})
+	var out []string
 	for _, b := range best {
-		victims = append(victims, b.name)
+		out = append(out, b.name)
 	}
-	return victims, eligibleCount
+	return out
 }
 
-// deletePods deletes the named pods and records the batch, stamped with at,
-// on the scenario's timeline. It returns the pods it deleted; one already
-// gone is skipped.
-func deletePods(ctx context.Context, env *runner.Env, namespace string, names []string, at time.Time, grace *int64) ([]string, error) {
-	var deleted []string
-	var failure error
+// deletePods deletes the named pods, or evicts them when the target says
+// so, and records the batch, stamped with at, on the scenario's timeline.
+// It returns the pods it deleted, one already gone skipped, and how many
+// evictions a PodDisruptionBudget refused.
+func (p *PodTarget) deletePods(ctx context.Context, env *runner.Env, namespace string, names []string, at time.Time) (deleted []string, blocked int, err error) {
+	pods := env.Cluster.Typed.CoreV1().Pods(namespace)
+	opts := metav1.DeleteOptions{GracePeriodSeconds: p.GracePeriodSeconds}
 	for _, name := range names {
-		err := env.Cluster.Typed.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: grace})
+		var err error
+		if p.Evict {
+			err = pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, DeleteOptions: &opts})
+			if apierrors.IsTooManyRequests(err) {
+				blocked++
+				continue
+			}
+		} else {
+			err = pods.Delete(ctx, name, opts)
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
-			failure = fmt.Errorf("delete pod %s: %w", name, err)
-			break
+			verb := map[bool]string{false: "delete", true: "evict"}[p.Evict]
+			return deleted, blocked, fmt.Errorf("%s pod %s: %w", verb, name, err)
 		}
 		if err == nil {
 			deleted = append(deleted, name)
@@ -208,7 +235,7 @@ func deletePods(ctx context.Context, env *runner.Env, namespace string, names []
 	if len(deleted) > 0 {
 		env.Record(model.TimelineEvent{Time: at, Kind: "kill", Count: len(deleted), Objects: qualify(namespace, deleted)})
 	}
-	return deleted, failure
+	return deleted, blocked, nil
 }
 
 func qualify(ns string, names []string) []string {

@@ -23,6 +23,7 @@ var Registry = runner.Registry{
 	"killPoisson":     {New: func() runner.Action { return &KillPoisson{} }, Effect: runner.Disrupts},
 	"logs":            {New: func() runner.Action { return &Logs{} }, Effect: runner.Reads},
 	"monitor":         {New: func() runner.Action { return &Monitor{} }, Effect: runner.Reads, Continuous: true},
+	"node":            {New: func() runner.Action { return &Node{} }, Effect: runner.Disrupts},
 	"patch":           {New: func() runner.Action { return &Patch{} }, Effect: runner.Writes},
 	"podExec":         {New: func() runner.Action { return &PodExec{} }, Effect: runner.Writes},
 	"rollout":         {New: func() runner.Action { return &Rollout{} }, Effect: runner.Writes},

@@ -1,7 +1,8 @@
 // Command kwokconfig writes the kwok configuration kdrill's local cluster
 // runs with: kwokctl's own default node and pod stages (kwokctl drops them
 // as soon as a configuration names any stage, so they are written out
-// here), stages that make labelled pods crash-loop or fail to pull, ClusterLogs so that
+// here), stages that make labelled pods crash-loop or fail to pull and
+// labelled nodes go NotReady and come back, ClusterLogs so that
 // every simulated pod serves logs through the API server, and ClusterExec
 // so that exec into any simulated pod runs the command on this machine in
 // a directory standing for the container's file system.
@@ -29,6 +30,12 @@ var podCrashLoop string
 //go:embed pod-image-pull.yaml
 var podImagePull string
 
+//go:embed node-not-ready.yaml
+var nodeNotReady string
+
+// notReadyLabel makes a node report NotReady (node-not-ready.yaml).
+const notReadyLabel = "node-not-ready.stage.kwok.x-k8s.io"
+
 // heartbeatMilliseconds is kwokctl's node status update frequency for the
 // binary runtime.
 const heartbeatMilliseconds = 50000
@@ -46,10 +53,18 @@ func main() {
 
 func run(out, dir string) error {
 	var objs []config.InternalObject
-	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop, podImagePull} {
+	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop, podImagePull, nodeNotReady} {
 		stage, err := config.UnmarshalWithType[*internalversion.Stage](raw)
 		if err != nil {
 			return err
+		}
+		if stage.Name == "node-initialize" {
+			// It makes any node that is not Ready ready; a node failed on
+			// purpose stays NotReady until the label goes, and is then
+			// made Ready again by this stage, as a kubelet coming back.
+			stage.Spec.Selector.MatchExpressions = append(stage.Spec.Selector.MatchExpressions, internalversion.MatchExpression{JQ: &internalversion.SelectorJQ{
+				Key: `.metadata.labels["` + notReadyLabel + `"]`, Operator: internalversion.SelectorOpDoesNotExist,
+			}})
 		}
 		if stage.Name == "node-heartbeat-with-lease" {
 			d, j := int64(heartbeatMilliseconds), int64(heartbeatMilliseconds+heartbeatMilliseconds/10)

@@ -1,0 +1,523 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/drain"
+
+	"github.com/kdrill/kdrill/internal/nodestate"
+	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/runner"
+)
+
+// Node takes nodes out of service and brings them back: cordon, uncordon,
+// drain (evicts every pod but DaemonSet and mirror pods through the
+// Eviction API, honouring PodDisruptionBudgets, with kubectl's own drain),
+// taint, untaint, fail (the node takes no new pods, its pods are deleted as
+// when a node is lost, and a node simulated by kwok reports NotReady) and
+// restore (undo what kdrill did). Nodes are named or chosen by a label
+// selector, a count or a percentage of them with the scenario's seed.
+//
+// Every change is written to the node together with a record of what it
+// was (the annotation kdrill.dev/restore) and undone when the scenario
+// ends, whatever the outcome, unless restore is false; kdrill restore
+// undoes what a killed run left. All the nodes of the cluster, and nodes
+// labelled as control plane, are refused unless allowUnsafe is set.
+//
+// Example:
+//
+//	steps:
+//	- name: lose one node
+//	  node: {action: fail, selector: "kubernetes.io/os=linux", count: 1}
+//	- name: no new pods here
+//	  node: {action: taint, names: [node-000003], taint: {key: example.com/chaos, value: "yes", effect: NoSchedule}}
+type Node struct {
+	// Action is cordon, uncordon, drain, taint, untaint, fail or restore.
+	Action string `json:"action" enum:"cordon,uncordon,drain,taint,untaint,fail,restore"`
+	// Name of one node.
+	Name string `json:"name,omitempty"`
+	// Names of nodes.
+	Names []string `json:"names,omitempty"`
+	// Selector picks nodes by labels: "kubernetes.io/os=linux".
+	Selector string `json:"selector,omitempty"`
+	// Count of the selected nodes to act on, chosen with the scenario's seed.
+	Count int `json:"count,omitempty"`
+	// Percent of the selected nodes to act on, rounded down (at least one
+	// when above zero).
+	Percent float64 `json:"percent,omitempty"`
+	// Taint to add (taint) or remove (untaint: by key, and by effect when
+	// one is given).
+	Taint *NodeTaint `json:"taint,omitempty"`
+	// DrainTimeout bounds a drain's evictions: pods a PodDisruptionBudget
+	// still holds back then are recorded in blockedByPDB and left. Default
+	// 2m.
+	DrainTimeout model.Duration `json:"drainTimeout,omitempty"`
+	// Force drains pods that no controller manages too (they are not
+	// recreated anywhere). Default false: such a pod fails the drain.
+	Force bool `json:"force,omitempty"`
+	// GracePeriodSeconds overrides the pods' termination grace period for
+	// drain and fail.
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
+	// Restore undoes the change when the scenario ends (default true);
+	// false leaves it, with no record on the node.
+	Restore *bool `json:"restore,omitempty"`
+	// AllowUnsafe permits acting on every node of the cluster, on control
+	// plane nodes, and evicting pods in system namespaces. Default false.
+	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
+}
+
+// NodeTaint is a taint: key, value and effect.
+type NodeTaint struct {
+	// Key of the taint: example.com/chaos.
+	Key string `json:"key"`
+	// Value of the taint, optional.
+	Value string `json:"value,omitempty"`
+	// Effect is NoSchedule, PreferNoSchedule or NoExecute; required to add.
+	Effect string `json:"effect,omitempty" enum:"NoSchedule,PreferNoSchedule,NoExecute"`
+}
+
+// The node actions.
+const (
+	nodeCordon   = "cordon"
+	nodeUncordon = "uncordon"
+	nodeDrain    = "drain"
+	nodeTaint    = "taint"
+	nodeUntaint  = "untaint"
+	nodeFail     = "fail"
+	nodeRestore  = "restore"
+)
+
+// controlPlaneLabels mark control plane nodes.
+var controlPlaneLabels = []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"}
+
+// Default sets the drain timeout.
+func (n *Node) Default() {
+	if n.DrainTimeout.Duration == 0 && n.Action == nodeDrain {
+		n.DrainTimeout.Duration = 2 * time.Minute
+	}
+}
+
+// Validate checks the action, the target and the taint.
+func (n *Node) Validate() error {
+	var errs runner.FieldErrors
+	switch n.Action {
+	case nodeCordon, nodeUncordon, nodeDrain, nodeFail, nodeRestore:
+		if n.Taint != nil {
+			errs.Add("taint", "only taint and untaint take a taint")
+		}
+	case nodeTaint, nodeUntaint:
+		switch {
+		case n.Taint == nil:
+			errs.Add("taint", "required for %s: {key: K, value: V, effect: NoSchedule}", n.Action)
+		case n.Taint.Key == "":
+			errs.Add("taint.key", "required")
+		case n.Action == nodeTaint && n.Taint.Effect == "":
+			errs.Add("taint.effect", "required to add a taint: NoSchedule, PreferNoSchedule or NoExecute")
+		}
+	case "":
+		errs.Add("action", "required: cordon, uncordon, drain, taint, untaint, fail or restore")
+	default:
+		errs.Add("action", "must be cordon, uncordon, drain, taint, untaint, fail or restore, not %q", n.Action)
+	}
+	if n.Taint != nil && n.Taint.Effect != "" && !slices.Contains([]string{"NoSchedule", "PreferNoSchedule", "NoExecute"}, n.Taint.Effect) {
+		errs.Add("taint.effect", "must be NoSchedule, PreferNoSchedule or NoExecute, not %q", n.Taint.Effect)
+	}
+	named := n.Name != "" || len(n.Names) > 0
+	switch {
+	case n.Name != "" && len(n.Names) > 0:
+		errs.Add("names", "give name or names, not both")
+	case named && n.Selector != "":
+		errs.Add("selector", "give names or a selector, not both")
+	case !named && n.Selector == "" && n.Action != nodeRestore:
+		errs.Add("selector", "give name, names or selector (the nodes to %s)", n.Action)
+	case n.Selector != "":
+		if _, err := labels.Parse(n.Selector); err != nil {
+			errs.Add("selector", "%v", err)
+		}
+	}
+	switch {
+	case (n.Count != 0 || n.Percent != 0) && n.Selector == "":
+		errs.Add("count", "count and percent choose among the nodes a selector picks")
+	case n.Count != 0 && n.Percent != 0:
+		errs.Add("percent", "give count or percent, not both")
+	case n.Count < 0:
+		errs.Add("count", "must be > 0")
+	case n.Percent < 0 || n.Percent > 100:
+		errs.Add("percent", "must be between 0 and 100")
+	}
+	if n.DrainTimeout.Duration != 0 && n.Action != nodeDrain {
+		errs.Add("drainTimeout", "only drain takes a drainTimeout")
+	}
+	if n.Force && n.Action != nodeDrain {
+		errs.Add("force", "only drain takes force")
+	}
+	if n.GracePeriodSeconds != nil && *n.GracePeriodSeconds < 0 {
+		errs.Add("gracePeriodSeconds", "must be >= 0")
+	}
+	if n.Restore != nil && (n.Action == nodeRestore) {
+		errs.Add("restore", "a restore has nothing to undo")
+	}
+	return errs.Err()
+}
+
+// AllowsUnsafe says whether the step lifted the safety policy.
+func (n *Node) AllowsUnsafe() bool { return n.AllowUnsafe }
+
+// TargetNamespaces is none: nodes are not namespaced, and drain and fail
+// spare system namespaces' pods unless allowUnsafe is set.
+func (n *Node) TargetNamespaces() []string { return nil }
+
+// disrupts says whether the action takes nodes out of service, which the
+// all-nodes and control plane guards apply to.
+func (n *Node) disrupts() bool {
+	switch n.Action {
+	case nodeUncordon, nodeUntaint, nodeRestore:
+		return false
+	case nodeTaint:
+		return n.Taint.Effect != string(corev1.TaintEffectPreferNoSchedule)
+	}
+	return true
+}
+
+// targets lists the nodes the step acts on, chosen with the seed, and
+// refuses what the safety policy forbids.
+func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, error) {
+	list, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	all := make([]*corev1.Node, len(list.Items))
+	byName := map[string]*corev1.Node{}
+	for i := range list.Items {
+		all[i] = &list.Items[i]
+		byName[all[i].Name] = all[i]
+	}
+	var chosen []*corev1.Node
+	switch names := n.names(); {
+	case len(names) > 0:
+		for _, name := range names {
+			node, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("node %s does not exist (the cluster has %d nodes)", name, len(all))
+			}
+			chosen = append(chosen, node)
+		}
+	case n.Selector != "":
+		sel, err := labels.Parse(n.Selector)
+		if err != nil {
+			return nil, err
+		}
+		var matched []string
+		for _, node := range all {
+			if sel.Matches(labels.Set(node.Labels)) {
+				matched = append(matched, node.Name)
+			}
+		}
+		if len(matched) == 0 {
+			return nil, fmt.Errorf("no node matches %q", n.Selector)
+		}
+		k := len(matched)
+		switch {
+		case n.Count > 0:
+			k = min(n.Count, k)
+		case n.Percent > 0:
+			k = max(1, int(math.Floor(n.Percent/100*float64(k))))
+		}
+		for _, name := range pickByScore(matched, k, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1))) {
+			chosen = append(chosen, byName[name])
+		}
+	default: // restore with no target: every node kdrill marked
+		for _, node := range all {
+			if nodestate.Marked(node) {
+				chosen = append(chosen, node)
+			}
+		}
+	}
+	if !n.disrupts() || n.AllowUnsafe {
+		return chosen, nil
+	}
+	if len(chosen) == len(all) {
+		return nil, fmt.Errorf("%s would take every node of the cluster (%d) out of service; set allowUnsafe: true if that is really meant", n.Action, len(all))
+	}
+	for _, node := range chosen {
+		for _, l := range controlPlaneLabels {
+			if _, ok := node.Labels[l]; ok {
+				return nil, fmt.Errorf("node %s is a control plane node (label %s); set allowUnsafe: true to %s it", node.Name, l, n.Action)
+			}
+		}
+	}
+	return chosen, nil
+}
+
+func (n *Node) names() []string {
+	if n.Name != "" {
+		return []string{n.Name}
+	}
+	return n.Names
+}
+
+// change is what the action does to a node's spec and labels.
+func (n *Node) change(env *runner.Env) nodestate.Change {
+	var ch nodestate.Change
+	switch n.Action {
+	case nodeCordon, nodeDrain:
+		ch.Unschedulable = ptrTo(true)
+	case nodeUncordon:
+		ch.Unschedulable = ptrTo(false)
+	case nodeFail:
+		ch.Unschedulable = ptrTo(true)
+		ch.SetLabels = map[string]string{nodestate.NotReadyLabel: "true"}
+	case nodeTaint:
+		ch.AddTaints = []corev1.Taint{n.Taint.taint()}
+	case nodeUntaint:
+		ch.RemoveTaints = []corev1.Taint{n.Taint.taint()}
+	}
+	if n.Restore == nil || *n.Restore {
+		ch.By = env.Scenario.Metadata.Name + "/" + env.Step.Name
+	}
+	return ch
+}
+
+func (t *NodeTaint) taint() corev1.Taint {
+	return corev1.Taint{Key: t.Key, Value: t.Value, Effect: corev1.TaintEffect(t.Effect)}
+}
+
+// Run acts on the nodes.
+func (n *Node) Run(ctx context.Context, env *runner.Env) (any, error) {
+	nodes, err := n.targets(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.NodeOutput{Action: n.Action, Nodes: []string{}, Evicted: []string{}, BlockedByPDB: []string{}, Spared: []string{}, Started: env.Clock.Now()}
+	for _, node := range nodes {
+		out.Nodes = append(out.Nodes, node.Name)
+	}
+	err = n.act(ctx, env, out)
+	out.Finished = env.Clock.Now()
+	out.Duration.Duration = out.Finished.Sub(out.Started)
+	env.Record(model.TimelineEvent{Time: out.Started, Kind: "node", Action: n.Action, Count: len(out.Evicted), Objects: out.Evicted, Nodes: out.Nodes})
+	env.Log.Info("node "+n.Action, "nodes", strings.Join(out.Nodes, ","), "evicted", len(out.Evicted), "blockedByPDB", len(out.BlockedByPDB))
+	return out, err
+}
+
+func (n *Node) act(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
+	client := env.Cluster.Typed
+	if n.Action == nodeRestore {
+		for _, name := range out.Nodes {
+			msg, err := nodestate.Restore(ctx, client, name)
+			if err != nil {
+				return fmt.Errorf("restore node %s: %w", name, err)
+			}
+			if msg != "" {
+				out.Restored = append(out.Restored, msg)
+			}
+		}
+		return nil
+	}
+	ch := n.change(env)
+	for _, name := range out.Nodes {
+		if ch.By != "" {
+			// Deferred before the change: a change that lands and then
+			// fails to answer is undone too.
+			env.Defer("node "+name, func(ctx context.Context) (string, error) { return nodestate.Restore(ctx, client, name) })
+		}
+		if err := nodestate.Apply(ctx, client, name, ch, env.Clock.Now()); err != nil {
+			return fmt.Errorf("%s node %s: %w", n.Action, name, err)
+		}
+	}
+	switch n.Action {
+	case nodeDrain:
+		return n.drain(ctx, env, out)
+	case nodeFail:
+		return n.fail(ctx, env, out)
+	}
+	return nil
+}
+
+// helper is kubectl's drain, set up as the step says. Pods in system
+// namespaces are spared unless allowUnsafe is set.
+func (n *Node) helper(ctx context.Context, client kubernetes.Interface) *drain.Helper {
+	grace := -1
+	if n.GracePeriodSeconds != nil {
+		grace = int(*n.GracePeriodSeconds)
+	}
+	h := &drain.Helper{
+		Ctx: ctx, Client: client, Force: n.Force, GracePeriodSeconds: grace,
+		IgnoreAllDaemonSets: true, DeleteEmptyDirData: true,
+		Timeout: n.DrainTimeout.Duration, EvictErrorRetryDelay: time.Second,
+		Out: io.Discard, ErrOut: io.Discard,
+	}
+	if !n.AllowUnsafe {
+		h.AdditionalFilters = []drain.PodFilter{func(p corev1.Pod) drain.PodDeleteStatus {
+			if runner.IsSystemNamespace(p.Namespace) {
+				return drain.MakePodDeleteStatusWithWarning(false, "in a system namespace")
+			}
+			return drain.MakePodDeleteStatusOkay()
+		}}
+	}
+	return h
+}
+
+// podsToMove lists the pods on a node the action moves, and notes the
+// spared ones.
+func podsToMove(h *drain.Helper, node string, out *model.NodeOutput) ([]corev1.Pod, error) {
+	list, errs := h.GetPodsForDeletion(node)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("node %s: %v", node, errs[0])
+	}
+	pods := list.Pods()
+	all, err := h.Client.CoreV1().Pods(metav1.NamespaceAll).List(h.Ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+	if err != nil {
+		return nil, fmt.Errorf("list pods on %s: %w", node, err)
+	}
+	for _, p := range all.Items {
+		if p.DeletionTimestamp == nil && !slices.ContainsFunc(pods, func(m corev1.Pod) bool { return m.UID == p.UID }) {
+			out.Spared = append(out.Spared, p.Namespace+"/"+p.Name)
+		}
+	}
+	return pods, nil
+}
+
+// drain evicts the nodes' pods with kubectl's drain. A pod a
+// PodDisruptionBudget still holds back at the drain timeout is recorded,
+// not an error.
+func (n *Node) drain(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
+	var mu sync.Mutex
+	blocked := map[string]bool{}
+	client, err := evictionObserver(env.Cluster.Config, func(pod string) {
+		mu.Lock()
+		blocked[pod] = true
+		mu.Unlock()
+	})
+	if err != nil {
+		return err
+	}
+	h := n.helper(ctx, client)
+	h.OnPodDeletionOrEvictionFinished = func(p *corev1.Pod, _ bool, err error) {
+		if err == nil {
+			mu.Lock()
+			out.Evicted = append(out.Evicted, p.Namespace+"/"+p.Name)
+			mu.Unlock()
+		}
+	}
+	var failures []string
+	var moving []corev1.Pod
+	for _, node := range out.Nodes {
+		pods, err := podsToMove(h, node, out)
+		if err != nil {
+			return err
+		}
+		moving = append(moving, pods...)
+		if err := h.DeleteOrEvictPods(pods); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failures = append(failures, err.Error())
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for pod := range blocked {
+		out.BlockedByPDB = append(out.BlockedByPDB, pod)
+	}
+	slices.Sort(out.BlockedByPDB)
+	slices.Sort(out.Evicted)
+	// Pods a budget held back until the timeout are the drain's answer,
+	// not a failure; a pod neither evicted nor held back is.
+	for _, p := range moving {
+		pod := p.Namespace + "/" + p.Name
+		if !slices.Contains(out.Evicted, pod) && !blocked[pod] {
+			return fmt.Errorf("drain: %s was not evicted: %s", pod, strings.Join(failures, "; "))
+		}
+	}
+	return nil
+}
+
+// fail deletes the nodes' pods as the node lifecycle controller does when
+// a node is lost: no eviction, no budget, DaemonSet and mirror pods left.
+func (n *Node) fail(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
+	h := n.helper(ctx, env.Cluster.Typed)
+	for _, node := range out.Nodes {
+		pods, err := podsToMove(h, node, out)
+		if err != nil {
+			return err
+		}
+		for _, p := range pods {
+			err := env.Cluster.Typed.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: n.GracePeriodSeconds})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("delete pod %s/%s on %s: %w", p.Namespace, p.Name, node, err)
+			}
+			if err == nil {
+				out.Evicted = append(out.Evicted, p.Namespace+"/"+p.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// evictionObserver returns a client on the cluster's connection that calls
+// refused with namespace/name for every eviction a PodDisruptionBudget
+// refuses (429 Too Many Requests).
+func evictionObserver(cfg *rest.Config, refused func(pod string)) (kubernetes.Interface, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(req *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(req)
+			if err == nil && resp.StatusCode == http.StatusTooManyRequests && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/eviction") {
+				// .../namespaces/NS/pods/NAME/eviction
+				parts := strings.Split(strings.TrimSuffix(req.URL.Path, "/eviction"), "/")
+				if len(parts) >= 4 {
+					refused(parts[len(parts)-3] + "/" + parts[len(parts)-1])
+				}
+			}
+			return resp, err
+		})
+	})
+	return kubernetes.NewForConfig(cfg)
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// Plan names the nodes the seed chooses and the pods a drain or a failure
+// would move.
+func (n *Node) Plan(ctx context.Context, env *runner.Env) (string, error) {
+	nodes, err := n.targets(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, node := range nodes {
+		names = append(names, node.Name)
+	}
+	what := fmt.Sprintf("%s %d nodes (seed %d): %s", n.Action, len(names), env.Seed, strings.Join(names, ", "))
+	if n.Action != nodeDrain && n.Action != nodeFail {
+		return what, nil
+	}
+	out := &model.NodeOutput{}
+	h := n.helper(ctx, env.Cluster.Typed)
+	moved := 0
+	for _, node := range names {
+		pods, err := podsToMove(h, node, out)
+		if err != nil {
+			return "", err
+		}
+		moved += len(pods)
+	}
+	return fmt.Sprintf("%s; %d pods would be moved, %d spared", what, moved, len(out.Spared)), nil
+}
