@@ -87,12 +87,12 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 	for _, w := range watchers {
 		w.catchUp(rctx)
 	}
+	out := &model.MonitorOutput{MinAvailable: -1}
+	var windows []model.NodeWindow
+	out.NodeEvents, windows = nodes.finish(rctx)
 	cancel()
 	end := env.Clock.Now()
 	losses := lossEvents(env)
-	out := &model.MonitorOutput{MinAvailable: -1}
-	var windows []model.NodeWindow
-	out.NodeEvents, windows = nodes.finish()
 	var all []model.BatchRecovery
 	for _, w := range watchers {
 		w.stop()

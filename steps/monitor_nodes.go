@@ -26,6 +26,7 @@ import (
 type nodeWatcher struct {
 	clock func() time.Time
 	stop  func()
+	list  func(context.Context) (*corev1.NodeList, error)
 
 	mu      sync.Mutex
 	started bool
@@ -67,7 +68,7 @@ func startNodeWatcher(ctx context.Context, env *runner.Env) *nodeWatcher {
 			return nodes.Watch(ctx, opts)
 		},
 	}, &corev1.Node{}, nil)
-	w := &nodeWatcher{clock: env.Clock.Now, state: map[string]nodeState{}, baseline: map[string][]string{}, open: map[string]*model.NodeWindow{}}
+	w := &nodeWatcher{list: func(ctx context.Context) (*corev1.NodeList, error) { return nodes.List(ctx, metav1.ListOptions{}) }, clock: env.Clock.Now, state: map[string]nodeState{}, baseline: map[string][]string{}, open: map[string]*model.NodeWindow{}}
 	wctx, cancel := context.WithCancel(ctx)
 	w.stop = cancel
 	reg, _ := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -86,7 +87,7 @@ func startNodeWatcher(ctx context.Context, env *runner.Env) *nodeWatcher {
 		now := w.clock()
 		for name, st := range w.state {
 			w.baseline[name] = st.taints
-			if reason := st.outReason(nil); reason != "" {
+			if reason := st.outReason(st.taints); reason != "" {
 				w.open[name] = &model.NodeWindow{Node: name, Start: now, Reason: reason}
 			}
 		}
@@ -180,11 +181,17 @@ func (w *nodeWatcher) observe(o any) {
 	}
 }
 
-// finish stops the watch and returns the events and the windows, a window
-// still open ending at zero.
-func (w *nodeWatcher) finish() ([]model.NodeEvent, []model.NodeWindow) {
+// finish reads the nodes once more (a watch can trail the API server by a
+// moment), stops the watch and returns the events and the windows, a
+// window still open ending at zero.
+func (w *nodeWatcher) finish(ctx context.Context) ([]model.NodeEvent, []model.NodeWindow) {
 	if w == nil {
 		return nil, nil
+	}
+	if list, err := w.list(ctx); err == nil {
+		for i := range list.Items {
+			w.observe(&list.Items[i])
+		}
 	}
 	w.stop()
 	w.mu.Lock()

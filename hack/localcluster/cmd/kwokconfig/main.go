@@ -1,7 +1,8 @@
 // Command kwokconfig writes the kwok configuration kdrill's local cluster
 // runs with: kwokctl's own default node and pod stages (kwokctl drops them
 // as soon as a configuration names any stage, so they are written out
-// here), stages that make labelled pods crash-loop or fail to pull and
+// here), stages that make labelled pods crash-loop, fail to pull or start
+// slowly and
 // labelled nodes go NotReady and come back, ClusterLogs so that
 // every simulated pod serves logs through the API server, and ClusterExec
 // so that exec into any simulated pod runs the command on this machine in
@@ -72,6 +73,11 @@ func run(out, dir string) error {
 		}
 		objs = append(objs, stage)
 	}
+	slow, err := slowReady()
+	if err != nil {
+		return err
+	}
+	objs = append(objs, slow)
 	logs, err := writeLogs(filepath.Join(dir, "logs"))
 	if err != nil {
 		return err
@@ -82,6 +88,29 @@ func run(out, dir string) error {
 	}
 	objs = append(objs, logs, exec)
 	return config.Save(context.Background(), out, objs)
+}
+
+// slowStartMilliseconds is how long a pod labelled kdrill.dev/simulate:
+// slow-start takes to become Ready, as a real application warming up would:
+// long enough for a PodDisruptionBudget to hold a drain back.
+const slowStartMilliseconds = 2000
+
+// slowReady is kwok's pod-ready stage for pods labelled
+// kdrill.dev/simulate=slow-start, which become Ready slowStartMilliseconds
+// after they are scheduled instead of at once.
+func slowReady() (*internalversion.Stage, error) {
+	stage, err := config.UnmarshalWithType[*internalversion.Stage](podfast.DefaultPodReady)
+	if err != nil {
+		return nil, err
+	}
+	stage.Name = "kdrill-pod-slow-ready"
+	stage.Spec.Selector.MatchExpressions = append(stage.Spec.Selector.MatchExpressions, internalversion.MatchExpression{JQ: &internalversion.SelectorJQ{
+		Key: `.metadata.labels["kdrill.dev/simulate"]`, Operator: internalversion.SelectorOpIn, Values: []string{"slow-start"},
+	}})
+	d := int64(slowStartMilliseconds)
+	stage.Spec.Delay = &internalversion.StageDelay{DurationMilliseconds: &d}
+	stage.Spec.Weight = 10000
+	return stage, nil
 }
 
 // writeLogs writes the log lines every simulated container serves, and
