@@ -39,7 +39,23 @@ func TestShippedScenarios(t *testing.T) {
 		t.Run(s.File, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
+			var pool *testcluster.NodePool
+			if s.Metadata.Labels["disrupts"] == "nodes" {
+				// Node chaos runs on nodes of its own, so the tests running
+				// beside it keep theirs.
+				pool = testcluster.NewNodePool(t, 3)
+				sel, tol := pool.PodSpecYAML()
+				var err error
+				if s, err = runner.LoadWith(s.File, steps.Registry, runner.LoadOptions{Set: map[string]string{
+					"nodes": pool.Selector(), "nodeSelector": sel, "tolerations": tol,
+				}}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			res := runner.Run(ctx, []*runner.Scenario{s}, runner.Options{Cluster: c})
+			if pool != nil {
+				pool.AssertUntouched(t, 10*time.Second)
+			}
 			sr := res.Scenarios[0]
 			for _, st := range sr.Steps {
 				if st.Outcome != model.Passed {

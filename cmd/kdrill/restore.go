@@ -19,6 +19,7 @@ func restoreCommand() *cli.Command {
 			"(the annotation " + nodestate.Annotation + "). restore finds every node that carries one, puts it back and removes " +
 			"the record; running it again does nothing. It prints what it restored.",
 		Flags: append(kubeconfigFlags(),
+			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "restore only the nodes with these labels, e.g. -l pool=drills"},
 			&cli.DurationFlag{Name: "timeout", Value: time.Minute, Usage: "give up after this long"},
 		),
 		Action: func(c *cli.Context) error {
@@ -31,7 +32,7 @@ func restoreCommand() *cli.Command {
 			}
 			ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 			defer cancel()
-			done, err := nodestate.RestoreAll(ctx, cluster.Typed)
+			done, err := nodestate.RestoreAll(ctx, cluster.Typed, c.String("selector"))
 			for _, d := range done {
 				fmt.Fprintln(c.App.Writer, "restored", d)
 			}

@@ -232,10 +232,10 @@ func (rec *Record) undo(node *corev1.Node) []string {
 	return undone
 }
 
-// RestoreAll restores every node that carries a record, and returns what
-// it undid, a line per node.
-func RestoreAll(ctx context.Context, client kubernetes.Interface) ([]string, error) {
-	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+// RestoreAll restores every node that carries a record, of those a label
+// selector picks ("" for all), and returns what it undid, a line per node.
+func RestoreAll(ctx context.Context, client kubernetes.Interface, selector string) ([]string, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
