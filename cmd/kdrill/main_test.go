@@ -128,6 +128,7 @@ spec:
 		{"unknown flag", []string{"run", "--nope", good}, 2, "flag provided but not defined"},
 		{"unknown var in --set", []string{"run", "--kubeconfig", nowhere, "--set", "wnat=2", good}, 2, `no scenario declares a var named "wnat"`},
 		{"bad --set", []string{"run", "--set", "novalue", good}, 2, "want NAME=VALUE"},
+		{"a --set value keeps its commas", []string{"run", "--kubeconfig", nowhere, "--set", "wnat=[a, b]", good}, 2, `no scenario declares a var named "wnat"`},
 		{"invalid scenario is reported before connecting", []string{"run", "--kubeconfig", nowhere, bad}, 2, bad + ":7:"},
 		{"unreachable cluster", []string{"run", "--kubeconfig", nowhere, "--report-dir", filepath.Join(dir, "r"), good}, 3, "cannot reach the cluster at https://127.0.0.1:1"},
 		{"missing kubeconfig", []string{"run", "--kubeconfig", filepath.Join(dir, "absent"), good}, 2, "kubeconfig"},

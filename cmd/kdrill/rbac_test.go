@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -78,10 +79,15 @@ contexts: [{name: kwok-kdrill-serviceaccount, context: {cluster: local, user: kd
 current-context: kwok-kdrill-serviceaccount
 `, admin.Config.Host, base64.StdEncoding.EncodeToString(ca), tok.Status.Token))
 
-	code, stdout, stderr := kdrill(t, "run", "--kubeconfig", saConfig, "--quiet", "--report-dir", filepath.Join(dir, "shipped"), "../../scenarios")
+	// The node chaos scenarios act on a pool of nodes of their own.
+	pool := testcluster.NewNodePool(t, 3)
+	sel, tol := pool.PodSpecYAML()
+	code, stdout, stderr := kdrill(t, "run", "--kubeconfig", saConfig, "--quiet", "--report-dir", filepath.Join(dir, "shipped"),
+		"--set", "nodes="+pool.Selector(), "--set", "nodeSelector="+sel, "--set", "tolerations="+tol, "../../scenarios")
 	if code != 0 {
 		t.Fatalf("the shipped scenarios as the ServiceAccount: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	pool.AssertUntouched(t, 10*time.Second)
 
 	outside := writeFile(t, dir, "outside.yaml", `apiVersion: kdrill.dev/v1alpha1
 kind: Scenario
