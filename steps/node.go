@@ -377,7 +377,7 @@ func (n *Node) helper(ctx context.Context, client kubernetes.Interface) *drain.H
 func podsToMove(h *drain.Helper, node string, out *model.NodeOutput) ([]corev1.Pod, error) {
 	list, errs := h.GetPodsForDeletion(node)
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("node %s: %v", node, errs[0])
+		return nil, fmt.Errorf("node %s: %w", node, errs[0])
 	}
 	pods := list.Pods()
 	all, err := h.Client.CoreV1().Pods(metav1.NamespaceAll).List(h.Ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})

@@ -112,8 +112,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		// --set values are YAML: [a, b] and {k: v, l: w} keep their commas.
 		DisableSliceFlagSeparator: true,
-		HideHelpCommand:      true,
-		ExitErrHandler:       func(*cli.Context, error) {},
+		HideHelpCommand:           true,
+		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usagef("%v", err)
 		},

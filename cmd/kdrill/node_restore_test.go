@@ -60,7 +60,7 @@ func TestInterruptDuringADrainLeavesNoNodeChanged(t *testing.T) {
 `))
 	cmd := exec.Command(bin, "run", "-v", "--kubeconfig", kubeconfig, "--report-dir", dir+"/report", scenario)
 	output := startUntil(t, cmd, "… drain [node]")
-	time.Sleep(time.Second) // the drain has cordoned its node and is evicting
+	<-time.After(time.Second) // the drain has cordoned its node and is evicting
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

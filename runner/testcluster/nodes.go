@@ -3,8 +3,9 @@ package testcluster
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,8 @@ type NodePool struct {
 	admin kubernetes.Interface
 }
 
+var poolCount atomic.Int64
+
 // PoolLabel marks a test's node pool.
 const PoolLabel = "kdrill.dev/test-pool"
 
@@ -34,7 +37,8 @@ const PoolLabel = "kdrill.dev/test-pool"
 func NewNodePool(t testing.TB, n int) *NodePool {
 	t.Helper()
 	admin := Admin(t)
-	p := &NodePool{Name: fmt.Sprintf("p%06d", rand.IntN(1_000_000)), admin: admin}
+	// Unique among the test processes sharing the cluster.
+	p := &NodePool{Name: fmt.Sprintf("p%d-%d", os.Getpid(), poolCount.Add(1)), admin: admin}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for i := range n {
@@ -79,7 +83,7 @@ func NewNodePool(t testing.TB, n int) *NodePool {
 			if ctx.Err() != nil {
 				t.Fatalf("node %s never became Ready", name)
 			}
-			time.Sleep(100 * time.Millisecond)
+			<-time.After(100 * time.Millisecond)
 		}
 	}
 	return p
@@ -121,7 +125,7 @@ func (p *NodePool) AssertUntouched(t testing.TB, wait time.Duration) {
 			t.Errorf("nodes left changed:\n  %s", strings.Join(problems, "\n  "))
 			return
 		}
-		time.Sleep(200 * time.Millisecond)
+		<-time.After(200 * time.Millisecond)
 	}
 }
 
