@@ -204,6 +204,59 @@ func textStyle(r chart.Renderer, size float64) bool {
 
 // gapBands greys out the times the API server could not be reached, over
 // the lines, so no one reads the last value held as data.
+// colorNodeOut shades the times a node was out of service.
+var colorNodeOut = drawing.Color{R: 255, G: 196, B: 120, A: 90}
+
+// nodeBands shades, behind the series, each time a node was out of
+// service (cordoned, tainted, NotReady), named at its top; a window still
+// open at the end runs to the chart's edge.
+func nodeBands(windows []model.NodeWindow, from, to time.Time) chart.Renderable {
+	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
+		span := to.Sub(from)
+		if len(windows) == 0 || span <= 0 {
+			return
+		}
+		x := func(t time.Time) int {
+			t = minTime(maxTime(t, from), to)
+			return box.Left + int(float64(box.Width())*float64(t.Sub(from))/float64(span))
+		}
+		for i, w := range windows {
+			end := w.End
+			if end.IsZero() {
+				end = to
+			}
+			x0, x1 := x(w.Start), max(x(end), x(w.Start)+2)
+			r.SetFillColor(colorNodeOut)
+			r.SetStrokeColor(drawing.Color{R: 230, G: 140, B: 40, A: 160})
+			r.SetStrokeWidth(1)
+			r.MoveTo(x0, box.Top)
+			r.LineTo(x1, box.Top)
+			r.LineTo(x1, box.Bottom)
+			r.LineTo(x0, box.Bottom)
+			r.Close()
+			r.FillStroke()
+			if textStyle(r, 10) {
+				// Staggered, so bands that start together stay readable.
+				r.Text(w.Node+" "+w.Reason, x0+3, box.Bottom-6-12*(i%4))
+			}
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 func gapBands(gaps []model.Gap, from, to time.Time) chart.Renderable {
 	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
 		span := to.Sub(from)

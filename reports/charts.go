@@ -187,7 +187,7 @@ func availabilityPNG(title string, w model.WorkloadSeries) ([]byte, error) {
 		YAxis:          right.axis("unavailable / killed pods"),
 		Series:         series,
 	}
-	c.Elements = []chart.Renderable{gapBands(w.Gaps, w.Samples[0].Time, end), bottomLegend(&c), left.render}
+	c.Elements = []chart.Renderable{nodeBands(w.NodesOut, w.Samples[0].Time, end), gapBands(w.Gaps, w.Samples[0].Time, end), bottomLegend(&c), left.render}
 	var buf bytes.Buffer
 	if err := c.Render(chart.PNG, &buf); err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)

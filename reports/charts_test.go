@@ -68,6 +68,51 @@ func TestAvailabilityChartFromLiveAndStoredResults(t *testing.T) {
 	}
 }
 
+func TestAvailabilityChartShadesNodesOut(t *testing.T) {
+	r := monitorResults()
+	mon := r.Scenarios[0].Steps[len(r.Scenarios[0].Steps)-1].Output.(*model.MonitorOutput)
+	w := &mon.Workloads[0]
+	plain, err := reports.AvailabilityCharts(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The node is out from 5 s to 12 s of a 21 s chart.
+	w.NodesOut = []model.NodeWindow{{Node: "node-000004", Start: w.Start.Add(5 * time.Second), End: w.Start.Add(12 * time.Second), Reason: "NotReady"}}
+	shaded, err := reports.AvailabilityCharts(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := png.Decode(bytes.NewReader(plain[0].PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := png.Decode(bytes.NewReader(shaded[0].PNG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inside the window the background turns orange; outside it does not.
+	// The plot spans x 55..1080 or so; 8.5 s is about 40% of it.
+	orange := func(x, y int) bool {
+		r, g, b, _ := after.At(x, y).RGBA()
+		return r>>8 > 240 && g>>8 > 200 && b>>8 < 230
+	}
+	inside, outside := 0, 0
+	for y := 100; y < 400; y += 10 {
+		if orange(55+410, y) {
+			inside++
+		}
+		if orange(55+871, y) {
+			outside++
+		}
+		if r, g, b, _ := before.At(55+410, y).RGBA(); r>>8 > 240 && g>>8 > 200 && b>>8 < 230 {
+			t.Fatalf("the chart without the window is orange at (%d, %d)", 55+410, y)
+		}
+	}
+	if inside < 10 || outside > 0 {
+		t.Errorf("orange pixels inside the window %d (want most of 30), outside %d (want 0)", inside, outside)
+	}
+}
+
 func TestCapacityChartAndTable(t *testing.T) {
 	node := model.NodeCapacity{
 		Pods:   4,
