@@ -505,6 +505,9 @@ func (n *Node) Plan(ctx context.Context, env *runner.Env) (string, error) {
 	for _, node := range nodes {
 		names = append(names, node.Name)
 	}
+	if len(names) == 0 {
+		return "restore: no node carries kdrill's record now (an earlier step of the run would make one)", nil
+	}
 	what := fmt.Sprintf("%s %d nodes (seed %d): %s", n.Action, len(names), env.Seed, strings.Join(names, ", "))
 	if n.Action != nodeDrain && n.Action != nodeFail {
 		return what, nil
