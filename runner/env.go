@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +72,9 @@ func NewEnv(c *Cluster, s *Scenario, namespace string, vars map[string]any) *Env
 func (e *Env) forStep(st *Step, record *model.StepResult, log *slog.Logger) *Env {
 	cp := *e
 	cp.Step, cp.record, cp.Log = st, record, log
+	if st.Vars != nil {
+		cp.Vars = st.Vars
+	}
 	return &cp
 }
 
@@ -87,7 +91,18 @@ func (e *Env) Ready() {
 // (such as object) added.
 func (e *Env) ExprEnv(extra map[string]any) map[string]any {
 	e.shared.mu.Lock()
-	outputs := maps.Clone(e.shared.outputs)
+	var outputs map[string]any
+	if prefix := e.prefix(); prefix == "" {
+		outputs = maps.Clone(e.shared.outputs)
+	} else {
+		// An included step's steps.NAME are its own file's steps.
+		outputs = map[string]any{}
+		for k, v := range e.shared.outputs {
+			if rest, ok := strings.CutPrefix(k, prefix); ok {
+				outputs[rest] = v
+			}
+		}
+	}
 	e.shared.mu.Unlock()
 	env := map[string]any{
 		"vars":      e.Vars,
@@ -102,8 +117,30 @@ func (e *Env) ExprEnv(extra map[string]any) map[string]any {
 func (e *Env) Output(name string) (any, bool) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
-	v, ok := e.shared.outputs[name]
+	v, ok := e.shared.outputs[e.prefix()+name]
 	return v, ok
+}
+
+// prefix is an included step's "<include>/": the names it gives other
+// steps are its own file's.
+func (e *Env) prefix() string {
+	if e.Step == nil {
+		return ""
+	}
+	return e.Step.Prefix
+}
+
+// scoped turns the step names an action gives into the scenario's.
+func (e *Env) scoped(names []string) []string {
+	p := e.prefix()
+	if p == "" {
+		return names
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = p + n
+	}
+	return out
 }
 
 func (e *Env) setOutput(name string, v any) {
@@ -220,12 +257,12 @@ func (e *Env) undoAll(ctx context.Context) (done []string, errs []error) {
 // Join waits until the named background steps finish and returns an error
 // naming any that failed.
 func (e *Env) Join(ctx context.Context, names []string) error {
-	return e.shared.tasks.join(ctx, names, false)
+	return e.shared.tasks.join(ctx, e.scoped(names), false)
 }
 
 // Stop stops the named background steps and waits until they finish.
 func (e *Env) Stop(ctx context.Context, names []string) error {
-	return e.shared.tasks.join(ctx, names, true)
+	return e.shared.tasks.join(ctx, e.scoped(names), true)
 }
 
 type loggerKey struct{}

@@ -50,8 +50,11 @@ func (e FieldErrors) Err() error {
 // LoadError is a problem found while loading a scenario, located in its file:
 // scenario.yaml:14: steps[3] "kill web": killPoisson.rate: must be > 0.
 type LoadError struct {
-	File  string
-	Line  int
+	File string
+	Line int
+	// Via are the include steps that led to File, as FILE:LINE, outermost
+	// first: quota-lab.yaml:12 → checks/quota.yaml:7.
+	Via   []string
 	Step  string // steps[3] "kill web", or empty for the envelope
 	Field string
 	Msg   string
@@ -59,6 +62,9 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	var b strings.Builder
+	for _, v := range e.Via {
+		b.WriteString(v + " → ")
+	}
 	b.WriteString(e.File)
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -74,4 +75,52 @@ func fileType(m os.FileMode) string {
 		return "device"
 	}
 	return "special file"
+}
+
+// ResolvePath resolves a path relative to Dir (the scenario's directory, or
+// an included steps file's) and refuses one that leaves Root, the
+// scenario's directory, through .. or a symbolic link, unless
+// AllowOutsidePaths is set.
+func (s *Scenario) ResolvePath(rel string) (string, error) {
+	root := s.root()
+	if filepath.IsAbs(rel) && !s.AllowOutsidePaths {
+		return "", fmt.Errorf("%s: use a path relative to the scenario file", rel)
+	}
+	path := rel
+	if !filepath.IsAbs(rel) {
+		path = filepath.Join(s.Dir, rel)
+	}
+	if !within(root, path) && !s.AllowOutsidePaths {
+		return "", fmt.Errorf("%s: leaves the scenario's directory (--allow-outside-paths permits it)", rel)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			if _, lerr := os.Lstat(path); lerr != nil {
+				return "", fmt.Errorf("%s: file not found (looked in %s)", rel, s.Dir)
+			}
+		}
+		return "", fmt.Errorf("%s: %w", rel, fileError(path, err))
+	}
+	dir, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return "", err
+	}
+	if !within(dir, real) && !s.AllowOutsidePaths {
+		return "", fmt.Errorf("%s: is a link that leaves the scenario's directory (--allow-outside-paths permits it)", rel)
+	}
+	return real, nil
+}
+
+// root is the directory no path may leave: the scenario's.
+func (s *Scenario) root() string {
+	if s.Root != "" {
+		return s.Root
+	}
+	return s.Dir
+}
+
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

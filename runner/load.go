@@ -70,10 +70,20 @@ type loader struct {
 	index *stepIndex
 	// nSteps is the length of spec.steps: finally steps come after.
 	nSteps int
+	// root is the scenario file's directory, which included files and
+	// manifests may not leave.
+	root string
+	// cur is the step being read when it comes from an included file, so
+	// errors name that file and the includes that led there.
+	cur *stepItem
 }
 
 func (l *loader) fail(line int, step, field, format string, args ...any) {
-	l.errs = append(l.errs, &LoadError{File: l.file, Line: line, Step: step, Field: field, Msg: fmt.Sprintf(format, args...)})
+	le := &LoadError{File: l.file, Line: line, Step: step, Field: field, Msg: fmt.Sprintf(format, args...)}
+	if l.cur != nil && l.cur.file != "" {
+		le.File, le.Via = l.cur.file, l.cur.via
+	}
+	l.errs = append(l.errs, le)
 }
 
 // parse loads a scenario from its text: the document, the envelope, the
@@ -87,7 +97,8 @@ func (l *loader) parse(data []byte) *Scenario {
 	if err != nil {
 		abs = l.file
 	}
-	s := &Scenario{File: l.file, Dir: filepath.Dir(abs), AllowOutsidePaths: l.opts.AllowOutsidePaths}
+	l.root = filepath.Dir(abs)
+	s := &Scenario{File: l.file, Dir: l.root, AllowOutsidePaths: l.opts.AllowOutsidePaths}
 	l.envelope(root, s)
 	spec := root.child("spec")
 	if spec == nil || spec.fields == nil {
@@ -99,9 +110,17 @@ func (l *loader) parse(data []byte) *Scenario {
 	if steps == nil || len(steps.items) == 0 {
 		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "required: a list of at least one step")
 	}
-	l.index, l.nSteps = indexSteps(steps, spec.child("finally"))
-	s.Spec.Steps = l.steps(s, steps, model.PhaseSteps)
-	s.Spec.Finally = l.steps(s, spec.child("finally"), model.PhaseFinally)
+	if steps != nil && steps.items == nil && steps.value != nil {
+		l.fail(steps.lineOf(), "", "spec.steps", "must be a list of steps")
+	}
+	if f := spec.child("finally"); f != nil && f.items == nil && f.value != nil {
+		l.fail(f.lineOf(), "", "spec.finally", "must be a list of steps")
+	}
+	top := stepItem{file: l.file}
+	items, finally := l.flatten(steps, model.PhaseSteps, top, nil), l.flatten(spec.child("finally"), model.PhaseFinally, top, nil)
+	l.index, l.nSteps = indexSteps(items, finally)
+	s.Spec.Steps = l.steps(s, items, model.PhaseSteps)
+	s.Spec.Finally = l.steps(s, finally, model.PhaseFinally)
 	l.checkAcrossSteps(s)
 	return s
 }

@@ -13,19 +13,18 @@ import (
 // commonStepFields are the keys a step may have besides its one action.
 var commonStepFields = []string{"name", "timeout", "continueOnError", "background", "points", "hint", "setup"}
 
-// indexSteps pre-reads the names and positions of the scenario's steps.
-func indexSteps(steps, finally *tree) (*stepIndex, int) {
+// indexSteps pre-reads the names and positions of the scenario's steps,
+// included ones under their full names.
+func indexSteps(steps, finally []stepItem) (*stepIndex, int) {
 	x := &stepIndex{pos: map[string]int{}, labels: map[string]string{}, decoded: map[string]*Step{}}
 	n := 0
 	for _, list := range []struct {
-		t     *tree
+		items []stepItem
 		phase model.Phase
 	}{{steps, model.PhaseSteps}, {finally, model.PhaseFinally}} {
-		if list.t == nil {
-			continue
-		}
-		for i, item := range list.t.items {
-			if name, ok := item.child("name").stringValue(); ok {
+		for i, item := range list.items {
+			if name, ok := item.t.child("name").stringValue(); ok {
+				name = item.prefix + name
 				if _, dup := x.pos[name]; !dup {
 					x.pos[name] = n + i
 					x.labels[name] = (&Step{Name: name, Phase: list.phase, Index: i}).Label()
@@ -33,7 +32,7 @@ func indexSteps(steps, finally *tree) (*stepIndex, int) {
 			}
 		}
 		if list.phase == model.PhaseSteps {
-			n = len(list.t.items)
+			n = len(list.items)
 		}
 	}
 	return x, n
@@ -70,12 +69,12 @@ func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
 	}
 	for _, r := range ref.StepRefs() {
 		field := joinField(st.Kind, r.Field)
-		target, ok := seen[r.Name]
+		target, ok := seen[st.Prefix+r.Name]
 		switch {
-		case !ok && l.index.labels[r.Name] != "":
-			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.labels[r.Name])
+		case !ok && l.index.labels[st.Prefix+r.Name] != "":
+			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.labels[st.Prefix+r.Name])
 		case !ok:
-			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, suggest(r.Name, slices.Collect(maps.Keys(seen))))
+			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, suggest(r.Name, l.index.within(st.Prefix, slices.Collect(maps.Keys(seen)))))
 		case r.Kind != "" && target.Kind != r.Kind:
 			l.fail(st.Line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
 		case r.Background && !target.Background:
@@ -109,24 +108,28 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 	}
 }
 
-func (l *loader) steps(s *Scenario, list *tree, phase model.Phase) []*Step {
-	if list == nil {
-		return nil
-	}
-	if list.items == nil {
-		if list.value != nil {
-			l.fail(list.lineOf(), "", "spec."+string(phase), "must be a list of steps")
-		}
-		return nil
-	}
+func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step {
+	defer func() { l.cur = nil }()
 	var out []*Step
-	for i, item := range list.items {
-		st := &Step{Index: i, Phase: phase, Line: item.line}
-		body := l.stepKind(st, item)
+	for i, it := range items {
+		l.cur = &items[i]
+		st := &Step{Index: i, Phase: phase, Line: it.t.line, Prefix: it.prefix, Vars: it.vars, Via: it.via}
+		if it.prefix != "" {
+			st.File = it.file
+		}
+		body := l.stepKind(st, it.t)
 		if body == nil {
 			continue
 		}
-		l.action(s, st, body)
+		host := s
+		if it.vars != nil {
+			// An included step sees its file's vars, and its paths start
+			// from its file's directory.
+			sub := *s
+			sub.Spec.Vars, sub.Dir, sub.Root = it.vars, it.dir, l.root
+			host = &sub
+		}
+		l.action(host, st, body)
 		out = append(out, st)
 		if _, dup := l.index.decoded[st.Name]; !dup {
 			l.index.decoded[st.Name] = st
@@ -149,6 +152,10 @@ func (l *loader) stepKind(st *Step, item *tree) *tree {
 		return nil
 	}
 	st.Name, _ = item.child("name").stringValue()
+	written := st.Name
+	if st.Name != "" {
+		st.Name = st.Prefix + st.Name
+	}
 	var kinds, unknown []string
 	common := &tree{line: item.line, fields: map[string]*tree{}}
 	commonValue := map[string]any{}
@@ -181,9 +188,11 @@ func (l *loader) stepKind(st *Step, item *tree) *tree {
 		return nil
 	}
 	st.Kind, st.Info = kinds[0], l.reg[kinds[0]]
-	unnamed(fmt.Sprintf("%s-%d", st.Kind, st.Index))
+	unnamed(st.Prefix + fmt.Sprintf("%s-%d", st.Kind, st.Index))
+	full := st.Name
 	l.decode(common, st, st.Label(), "")
-	if st.Name == "" {
+	st.Name = full // decoding set the name as written
+	if item.child("name") != nil && written == "" {
 		l.fail(item.line, st.Label(), "name", "must not be empty")
 	}
 	body := item.fields[st.Kind]
@@ -251,7 +260,7 @@ func (l *loader) scope(s *Scenario, st *Step) *exprScope {
 	if st.Phase == model.PhaseFinally {
 		pos += l.nSteps
 	}
-	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos}
+	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos, prefix: st.Prefix}
 	if es, ok := st.Action.(ExprScope); ok {
 		sc.extra = es.ExprNames()
 	}

@@ -39,6 +39,10 @@ type Scenario struct {
 	File string `json:"-"`
 	// Dir is the directory that relative manifest paths resolve against.
 	Dir string `json:"-"`
+	// Root is the directory paths may not leave: the scenario file's, also
+	// for the steps an included file brings, whose Dir is that file's.
+	// Empty: Dir.
+	Root string `json:"-"`
 	// AllowOutsidePaths lets manifest paths leave Dir (LoadOptions).
 	AllowOutsidePaths bool `json:"-"`
 
@@ -128,8 +132,18 @@ type Step struct {
 	// Index is the step's position in its list, Phase the list.
 	Index int         `json:"-"`
 	Phase model.Phase `json:"-"`
-	// Line is where the step starts in the scenario file.
+	// Line is where the step starts in the scenario file, or in File.
 	Line int `json:"-"`
+	// File is the steps file an included step is written in; Via the
+	// include steps that brought it in, as FILE:LINE, outermost first.
+	File string   `json:"-"`
+	Via  []string `json:"-"`
+	// Prefix is an included step's "<include>/" (its Name starts with it):
+	// its expressions' steps.NAME and the steps it names are its file's.
+	Prefix string `json:"-"`
+	// Vars are an included step's vars, its file's with the include's
+	// values; nil for the scenario's own steps.
+	Vars map[string]any `json:"-"`
 
 	// template, for a step whose fields hold ${{ }}, makes the action again
 	// when the step starts.

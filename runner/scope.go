@@ -35,6 +35,9 @@ type exprScope struct {
 	steps *stepIndex
 	pos   int
 	extra map[string]any
+	// prefix is an included step's "<include>/": steps.NAME names the
+	// steps of its own file.
+	prefix string
 }
 
 // stepIndex is every step of a scenario by name: its position (steps
@@ -55,6 +58,19 @@ func (x *stepIndex) earlier(pos int) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// within keeps the names under prefix (an include's own steps), without it;
+// with no prefix, the names of the scenario's own steps.
+func (x *stepIndex) within(prefix string, names []string) []string {
+	var out []string
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(n, prefix)
+		if ok && !strings.Contains(rest, "/") {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 // env is the environment expr-lang compiles against: Typed names are open
@@ -196,14 +212,14 @@ func (sc *exprScope) checkPath(root string, segs []segment) error {
 		return checkValuePath("vars."+first, v, segs[1:])
 	case "steps":
 		at := pathString("steps", segs[:1])
-		pos, ok := sc.steps.pos[first]
+		pos, ok := sc.steps.pos[sc.prefix+first]
 		switch {
 		case !ok:
-			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, suggest(first, sc.steps.earlier(sc.pos)))
+			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, suggest(first, sc.steps.within(sc.prefix, sc.steps.earlier(sc.pos))))
 		case pos >= sc.pos:
-			return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, sc.steps.labels[first])
+			return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, sc.steps.labels[sc.prefix+first])
 		}
-		st := sc.steps.decoded[first]
+		st := sc.steps.decoded[sc.prefix+first]
 		if st == nil || st.Action == nil {
 			return nil // that step's own errors are reported
 		}

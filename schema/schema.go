@@ -65,6 +65,11 @@ func Generate(registry runner.Registry) ([]byte, error) {
 		props[kind] = node{"$ref": "#/$defs/" + kind}
 		oneOf = append(oneOf, node{"required": []string{kind}, "title": kind})
 	}
+	include := object(reflect.TypeFor[runner.IncludeSpec](), nil, defs)
+	include["description"] = runner.DocComment("IncludeSpec")
+	defs["include"] = include
+	props["include"] = node{"$ref": "#/$defs/include"}
+	oneOf = append(oneOf, node{"required": []string{"include"}, "title": "include"})
 	step["oneOf"] = oneOf
 	step["required"] = []string{"name"}
 	defs["step"] = step
@@ -87,7 +92,7 @@ func Generate(registry runner.Registry) ([]byte, error) {
 	root := object(reflect.TypeFor[runner.Scenario](), nil, defs)
 	rp := root["properties"].(node)
 	rp["apiVersion"] = node{"const": runner.APIVersion}
-	rp["kind"] = node{"const": runner.Kind}
+	rp["kind"] = node{"enum": []string{runner.Kind, runner.StepsKind}}
 	rp["spec"] = node{"$ref": "#/$defs/spec"}
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	root["$id"] = ID

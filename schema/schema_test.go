@@ -125,6 +125,8 @@ var beyondTheSchema = map[string]string{
 	"capacity-unknown-field.yaml":              "the capacity expression's fields are checked by expr-lang",
 	"bad-selector.yaml":                        "label selector syntax",
 	"kill-recover-without-workload.yaml":       "one field that needs another is the loader's rule",
+	"include-outside.yaml":                     "included files are read at load",
+	"include-unknown-with.yaml":                "an included file declares its vars",
 	"node-count-without-selector.yaml":         "one field that needs another is the loader's rule",
 	"node-taint-without-effect.yaml":           "a taint's effect is required to add it, not to remove it",
 	"bad-namespace.yaml":                       "namespace names are DNS labels",

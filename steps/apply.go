@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -107,7 +105,7 @@ func readManifests(s *runner.Scenario, src manifestSource) ([]manifest, string, 
 		}
 		source = src.Kustomize
 	case file != "":
-		path, err := scenarioPath(s, file)
+		path, err := s.ResolvePath(file)
 		if err != nil {
 			return nil, file, &runner.FieldError{Field: "file", Msg: err.Error()}
 		}
@@ -194,43 +192,6 @@ func countSet(set ...bool) int {
 		}
 	}
 	return n
-}
-
-// scenarioPath resolves a path relative to the scenario's directory and
-// refuses one that leaves it, through .. or a symbolic link.
-func scenarioPath(s *runner.Scenario, rel string) (string, error) {
-	if filepath.IsAbs(rel) && !s.AllowOutsidePaths {
-		return "", fmt.Errorf("%s: use a path relative to the scenario file", rel)
-	}
-	path := rel
-	if !filepath.IsAbs(rel) {
-		path = filepath.Join(s.Dir, rel)
-	}
-	if !within(s.Dir, path) && !s.AllowOutsidePaths {
-		return "", fmt.Errorf("%s: leaves the scenario's directory (--allow-outside-paths permits it)", rel)
-	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			if _, lerr := os.Lstat(path); lerr != nil {
-				return "", fmt.Errorf("%s: file not found (looked in %s)", rel, s.Dir)
-			}
-		}
-		return "", fmt.Errorf("%s: %w", rel, runner.FileError(path, err))
-	}
-	dir, err := filepath.EvalSymlinks(s.Dir)
-	if err != nil {
-		return "", err
-	}
-	if !within(dir, real) && !s.AllowOutsidePaths {
-		return "", fmt.Errorf("%s: is a link that leaves the scenario's directory (--allow-outside-paths permits it)", rel)
-	}
-	return real, nil
-}
-
-func within(dir, path string) bool {
-	rel, err := filepath.Rel(dir, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // applyTarget is one object an apply step writes.

@@ -291,3 +291,48 @@ spec:
 		t.Errorf("error %q", st.Error)
 	}
 }
+
+// An included file's steps run under their include's name, see their own
+// file's vars and steps, and name their own background steps.
+func TestIncludedStepsRunInTheirOwnScope(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  vars: {replicas: 4}
+  steps:
+  - name: fleet
+    apply: {file: fleet.yaml, wait: true}
+  - name: drill
+    include: {file: checks/drill.yaml, with: {deployment: fleet, victims: 2}}
+  - name: outputs by full name
+    assert:
+      expr: steps["drill/kill"].killed == 2 && steps["drill/availability"].kills == 2
+`, map[string]string{"fleet.yaml": fleet, "checks/drill.yaml": `apiVersion: kdrill.dev/v1alpha1
+kind: Steps
+metadata: {name: drill}
+spec:
+  vars: {deployment: web, victims: 1}
+  steps:
+  - name: availability
+    background: true
+    monitor: {workloads: [{kind: Deployment, name: "${{ vars.deployment }}"}]}
+  - name: kill
+    kill: {workload: {kind: Deployment, name: "${{ vars.deployment }}"}, count: "${{ vars.victims }}", recover: true}
+  - name: end
+    stop: {steps: [availability]}
+  - name: measured
+    assert:
+      expr: steps.availability.kills == vars.victims && steps.kill.recovery > duration("0s")
+`})
+	for _, st := range sr.Steps {
+		wantOutcome(t, st, model.Passed)
+	}
+	var names []string
+	for _, st := range sr.Steps {
+		names = append(names, st.Name)
+	}
+	if got := strings.Join(names, ","); got != "fleet,drill/availability,drill/kill,drill/end,drill/measured,outputs by full name" {
+		t.Errorf("steps %s", got)
+	}
+}

@@ -91,7 +91,7 @@ func (e *Exec) Prepare(s *runner.Scenario) error {
 	if e.WorkingDir == "" {
 		return nil
 	}
-	dir, err := scenarioPath(s, e.WorkingDir)
+	dir, err := s.ResolvePath(e.WorkingDir)
 	if err != nil {
 		return &runner.FieldError{Field: "workingDir", Msg: err.Error()}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/internal/testfiles"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
@@ -23,15 +24,7 @@ func scenario(t *testing.T, c *runner.Cluster, ns, body string, files map[string
 func scenarioCtx(ctx context.Context, t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testfiles.Write(t, dir, files)
 	file := filepath.Join(dir, "scenario.yaml")
 	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: " + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "}\n" + body
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {

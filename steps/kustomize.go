@@ -21,7 +21,7 @@ const maxKustomizeBytes = 16 << 20
 // scenario's directory: its resources and bases cannot reach outside it,
 // and nothing is fetched from elsewhere.
 func kustomizeBuild(s *runner.Scenario, dir string) ([]runner.Document, error) {
-	path, err := scenarioPath(s, dir)
+	path, err := s.ResolvePath(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,18 @@ func TestLabGradesStudents(t *testing.T) {
 			t.Errorf("%s: the lab created objects: %d configmaps", ns, len(cms.Items))
 		}
 	}
+	// The quota check comes from checks/quota.yaml, which the labs share.
+	if got := res.Scenarios[0].Score.Checks[0].Step; got != "pod-demo quota/allows the lab's pods" {
+		t.Errorf("the included check is named %q", got)
+	}
+	// The other lab that includes it asks for three pods: the student whose
+	// quota was wrong here is right there.
+	code, out, errOut = kdrill(t, "grade", "--kubeconfig", kubeconfig, "-n", good+","+bad, "--report-dir", t.TempDir(), "../../scenarios/labs/grade-quota-basics.yaml")
+	for _, want := range []string{"score for " + good + ": 1/3", "score for " + bad + ": 3/3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("grade-quota-basics: exit %d; output lacks %q:\n%s\n%s", code, want, out, errOut)
+		}
+	}
 	code, _, errOut = kdrill(t, "run", "--kubeconfig", kubeconfig, "../../scenarios/labs/grade-quota-lab.yaml")
 	if code != 2 || !strings.Contains(errOut, "is a lab: it grades an existing namespace") {
 		t.Errorf("run of a lab without -n: exit %d, %s", code, errOut)
