@@ -74,6 +74,9 @@ type ScenarioResult struct {
 	Steps           []*StepResult  `json:"steps"`
 	// Timeline holds what steps did, in time order: kill batches, say.
 	Timeline []TimelineEvent `json:"timeline,omitempty"`
+	// Instance are the matrix values this run of the scenario had (its
+	// Name ends with them: scale[replicas=3]); empty without a matrix.
+	Instance map[string]any `json:"instance,omitempty"`
 	// Restored lists the changes to shared objects (nodes) undone when the
 	// scenario ended.
 	Restored []string `json:"restored,omitempty"`

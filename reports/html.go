@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/base64"
+	"fmt"
 	"html/template"
 	"io"
 	"path/filepath"
@@ -32,6 +33,26 @@ type htmlReport struct {
 	*model.Results
 	Counts    []outcomeCount
 	Scenarios []htmlScenario
+	Matrices  []htmlMatrix
+}
+
+// htmlMatrix is a scenario run over a matrix: a row per instance, with
+// its values, outcome and key metrics, so one size's regression stands out
+// beside the others.
+type htmlMatrix struct {
+	Name    string
+	Vars    []string
+	Metrics []string
+	Rows    []htmlMatrixRow
+}
+
+type htmlMatrixRow struct {
+	Scenario string
+	// Anchor is the id of the instance's section.
+	Anchor  string
+	Outcome model.Outcome
+	Values  []string
+	Metrics []string
 }
 
 type outcomeCount struct {
@@ -72,8 +93,12 @@ func WriteHTML(w io.Writer, r *model.Results) error {
 	if err != nil {
 		return err
 	}
+	metrics := Metrics(r)
 	var doc htmlReport
-	r.Read(func() { doc = buildHTMLReport(r, charts) })
+	r.Read(func() {
+		doc = buildHTMLReport(r, charts)
+		doc.Matrices = matrices(r.Scenarios, metrics)
+	})
 	return reportTemplate.Execute(w, doc)
 }
 
@@ -134,4 +159,55 @@ func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 		}
 	}
 	return doc
+}
+
+// matrices groups a matrix's instances, in run order, with the metrics
+// that compare them: the duration and what the steps' outputs measured.
+func matrices(scenarios []*model.ScenarioResult, metrics []Metric) []htmlMatrix {
+	var out []htmlMatrix
+	index := map[string]int{}
+	for n, s := range scenarios {
+		if len(s.Instance) == 0 {
+			continue
+		}
+		base, _, _ := strings.Cut(s.Name, "[")
+		i, ok := index[base]
+		if !ok {
+			vars := make([]string, 0, len(s.Instance))
+			for k := range s.Instance {
+				vars = append(vars, k)
+			}
+			sort.Strings(vars)
+			i = len(out)
+			index[base] = i
+			out = append(out, htmlMatrix{Name: base, Vars: vars})
+		}
+		m := &out[i]
+		row := htmlMatrixRow{Scenario: s.Name, Anchor: fmt.Sprintf("run-%d", n), Outcome: s.Outcome}
+		for _, k := range m.Vars {
+			row.Values = append(row.Values, runner.FormatValue(s.Instance[k]))
+		}
+		m.Rows = append(m.Rows, row)
+	}
+	for i := range out {
+		m := &out[i]
+		values := map[string]map[string]string{}
+		for _, x := range metrics {
+			key := x.Name == "duration" || (strings.HasPrefix(x.Name, "steps[") && !strings.HasSuffix(x.Name, "].duration"))
+			if !key || !strings.HasPrefix(x.Scenario, m.Name+"[") {
+				continue
+			}
+			if values[x.Name] == nil {
+				values[x.Name] = map[string]string{}
+				m.Metrics = append(m.Metrics, x.Name)
+			}
+			values[x.Name][x.Scenario] = formatMetric(x)
+		}
+		for j := range m.Rows {
+			for _, name := range m.Metrics {
+				m.Rows[j].Metrics = append(m.Rows[j].Metrics, values[name][m.Rows[j].Scenario])
+			}
+		}
+	}
+	return out
 }

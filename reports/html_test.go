@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +99,38 @@ func TestHTMLShowsALabsScore(t *testing.T) {
 	for _, want := range []string{"Score: 3 / 5", "(passing score 4)", "0 / 2", "Patch the &lt;Service&gt; selector"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestHTMLTabulatesAMatrix(t *testing.T) {
+	r := sample()
+	base := r.Scenarios[0]
+	r.Scenarios = nil
+	for i, n := range []int{3, 300} {
+		s := *base
+		s.Name = fmt.Sprintf("scale[replicas=%d]", n)
+		s.Instance = map[string]any{"replicas": n}
+		s.Outcome = []model.Outcome{model.Passed, model.Failed}[i]
+		s.DurationSeconds = float64(10 * (i + 1))
+		s.Steps = []*model.StepResult{{Name: "availability", Kind: "monitor", Outcome: model.Passed, Output: &model.MonitorOutput{MinAvailable: n - 1}}}
+		r.Scenarios = append(r.Scenarios, &s)
+	}
+	var buf bytes.Buffer
+	if err := reports.WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		"<h2>scale: 2 instances</h2>",
+		"<th>replicas</th><th>outcome</th><th><code>duration</code></th>",
+		`<td>3</td><td><a href="#run-0"><span class="badge passed">passed</span></a></td><td>10.000s</td>`,
+		`<td>300</td><td><a href="#run-1"><span class="badge failed">failed</span></a></td><td>20.000s</td>`,
+		"<th><code>steps[availability].minAvailable</code></th>",
+		`<section class="scenario" id="scenario-scale[replicas=300]"><a id="run-1"></a>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
 		}
 	}
 }

@@ -219,6 +219,7 @@ func (l *loader) spec(spec *tree, s *Scenario) {
 	}
 	l.tolerances(spec.child("tolerances"), s)
 	l.setVars(spec, s)
+	l.matrix(spec, s)
 }
 
 func (l *loader) tolerances(t *tree, s *Scenario) {

@@ -39,6 +39,11 @@ type Scenario struct {
 	File string `json:"-"`
 	// Dir is the directory that relative manifest paths resolve against.
 	Dir string `json:"-"`
+	// Instance is a matrix's combination this scenario runs with,
+	// "replicas=3,strategy=Recreate", and InstanceVars the same as values;
+	// empty for a scenario without a matrix.
+	Instance     string         `json:"-"`
+	InstanceVars map[string]any `json:"-"`
 	// Root is the directory paths may not leave: the scenario file's, also
 	// for the steps an included file brings, whose Dir is that file's.
 	// Empty: Dir.
@@ -84,6 +89,11 @@ type Spec struct {
 	// "steps[recover].recovery.p95", "steps[*].duration".
 	// They replace the built-in defaults and the command line's.
 	Tolerances map[string]model.Tolerance `json:"tolerances,omitempty"`
+	// Matrix runs the scenario once per combination of these values of its
+	// vars, each in its own namespace and named name[var=value,...]:
+	// {replicas: [3, 300], strategy: [RollingUpdate, Recreate]}. Each key
+	// is a var declared in vars; --set pins one.
+	Matrix map[string][]any `json:"matrix,omitempty"`
 	// Contexts are kubeconfig context names (or patterns, * for any text)
 	// this scenario may delete or kill in, besides local clusters' and
 	// --allow-context's.

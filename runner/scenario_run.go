@@ -16,7 +16,8 @@ import (
 
 func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
 	sr := &model.ScenarioResult{
-		Name:        s.Metadata.Name,
+		Name:        s.DisplayName(),
+		Instance:    s.InstanceVars,
 		Description: s.Metadata.Description,
 		File:        s.File,
 		Labels:      s.Metadata.Labels,

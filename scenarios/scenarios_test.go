@@ -29,14 +29,19 @@ func TestShippedScenarios(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
-		loaded = append(loaded, s)
+		// A matrix runs every instance.
+		instances, err := runner.Instances(s, steps.Registry, runner.LoadOptions{})
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		loaded = append(loaded, instances...)
 	}
 	c := testcluster.Connect(t)
 	for _, s := range loaded {
 		if s.Spec.Lab != nil {
 			continue // labs grade prepared namespaces: TestLabGradesStudents
 		}
-		t.Run(s.File, func(t *testing.T) {
+		t.Run(s.File+s.Instance, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			var pool *testcluster.NodePool

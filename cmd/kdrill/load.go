@@ -30,6 +30,10 @@ func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) (
 	var errs runner.LoadErrors
 	for _, f := range found.Files {
 		s, err := loadScenario(f, opts)
+		var instances []*runner.Scenario
+		if err == nil {
+			instances, err = runner.Instances(s, registry(), opts)
+		}
 		if err != nil {
 			var le runner.LoadErrors
 			if errors.As(err, &le) {
@@ -38,7 +42,7 @@ func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) (
 			}
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, instances...)
 	}
 	if len(errs) > 0 {
 		return nil, errs

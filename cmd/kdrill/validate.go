@@ -70,7 +70,7 @@ func (o *ValidateOptions) Complete() error {
 // Run prints what was checked.
 func (o *ValidateOptions) Run() error {
 	for _, s := range o.scenarios {
-		fmt.Fprintf(o.Stdout, "ok %s (%s): %d steps, %d finally\n", s.File, s.Metadata.Name, len(s.Spec.Steps), len(s.Spec.Finally))
+		fmt.Fprintf(o.Stdout, "ok %s (%s): %d steps, %d finally\n", s.File, s.DisplayName(), len(s.Spec.Steps), len(s.Spec.Finally))
 	}
 	return nil
 }

@@ -1,0 +1,138 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// MaxInstances bounds the combinations a matrix may have.
+const MaxInstances = 256
+
+// matrix checks spec.matrix: each key a declared var, each list of values
+// non-empty and typed as the var is declared, and not too many
+// combinations.
+func (l *loader) matrix(spec *tree, s *Scenario) {
+	m := spec.child("matrix")
+	if m == nil {
+		return
+	}
+	if m.fields == nil {
+		l.fail(m.lineOf(), "", "spec.matrix", "must be a mapping of var names to lists of values: {replicas: [3, 300]}")
+		return
+	}
+	n := 1
+	for _, k := range sortedKeys(m.fields) {
+		f := m.fields[k]
+		declared, ok := s.Spec.Vars[k]
+		if !ok {
+			l.fail(f.keyLine, "", "spec.matrix."+k, "no var named %q in spec.vars%s%s; a matrix varies declared vars", k,
+				suggest(k, slices.Sorted(maps.Keys(s.Spec.Vars))), declaredList("vars", slices.Sorted(maps.Keys(s.Spec.Vars))))
+			continue
+		}
+		if len(f.items) == 0 {
+			l.fail(f.lineOf(), "", "spec.matrix."+k, "must be a list of at least one value")
+			continue
+		}
+		for i, item := range f.items {
+			if _, err := withValue(declared, item.value); err != nil {
+				l.fail(item.lineOf(), "", fmt.Sprintf("spec.matrix.%s.%d", k, i), "%s", err)
+			}
+		}
+		if _, pinned := l.opts.Set[k]; !pinned {
+			n *= len(f.items)
+		}
+	}
+	if n > MaxInstances {
+		l.fail(m.lineOf(), "", "spec.matrix", "%d combinations; a matrix may have at most %d (pin a dimension with --set)", n, MaxInstances)
+	}
+}
+
+// Instances returns the scenario once per combination of its matrix's
+// values, each loaded again with that combination's vars (as --set would
+// set them) and named name[var=value,...]; a dimension --set pins is not
+// varied. A scenario without a matrix comes back alone.
+func Instances(s *Scenario, reg Registry, opts LoadOptions) ([]*Scenario, error) {
+	if len(s.Spec.Matrix) == 0 {
+		return []*Scenario{s}, nil
+	}
+	keys := slices.Sorted(maps.Keys(s.Spec.Matrix))
+	combos := []map[string]any{{}}
+	for _, k := range keys {
+		if _, pinned := opts.Set[k]; pinned {
+			continue
+		}
+		var next []map[string]any
+		for _, c := range combos {
+			for _, v := range s.Spec.Matrix[k] {
+				nc := maps.Clone(c)
+				nc[k] = v
+				next = append(next, nc)
+			}
+		}
+		combos = next
+	}
+	var out []*Scenario
+	var errs LoadErrors
+	for _, c := range combos {
+		o := opts
+		o.Set = maps.Clone(opts.Set)
+		if o.Set == nil {
+			o.Set = map[string]string{}
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(c)) {
+			text, err := varText(c[k])
+			if err != nil {
+				return nil, err
+			}
+			o.Set[k] = text
+			parts = append(parts, k+"="+text)
+		}
+		inst, err := LoadWith(s.File, reg, o)
+		if err != nil {
+			var le LoadErrors
+			if errors.As(err, &le) {
+				for _, e := range le {
+					e.Msg = fmt.Sprintf("[%s] %s", strings.Join(parts, ","), e.Msg)
+				}
+				errs = append(errs, le...)
+				continue
+			}
+			return nil, err
+		}
+		inst.Instance = strings.Join(parts, ",")
+		inst.InstanceVars = c
+		out = append(out, inst)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// varText writes a value as --set reads it: a string as it is, anything
+// else as flow YAML.
+func varText(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// DisplayName is the scenario's name in results: metadata.name, and for a
+// matrix's instance its vars: scale[replicas=3].
+func (s *Scenario) DisplayName() string {
+	if s.Instance == "" {
+		return s.Metadata.Name
+	}
+	return s.Metadata.Name + "[" + s.Instance + "]"
+}
