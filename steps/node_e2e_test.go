@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -156,12 +157,9 @@ func TestNodeStepRefusesEveryNodeAndControlPlanes(t *testing.T) {
 	pool := testcluster.NewNodePool(t, 2)
 	admin := testcluster.Admin(t)
 	ctx := context.Background()
-	node, err := admin.CoreV1().Nodes().Get(ctx, pool.Nodes[1], metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Labels["node-role.kubernetes.io/control-plane"] = ""
-	if _, err := admin.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+	// A patch: kwok updates the node's status meanwhile.
+	label := []byte(`{"metadata":{"labels":{"node-role.kubernetes.io/control-plane":""}}}`)
+	if _, err := admin.CoreV1().Nodes().Patch(ctx, pool.Nodes[1], types.MergePatchType, label, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	sr := scenario(t, c, ns, `
