@@ -74,6 +74,9 @@ type ScenarioResult struct {
 	Steps           []*StepResult  `json:"steps"`
 	// Timeline holds what steps did, in time order: kill batches, say.
 	Timeline []TimelineEvent `json:"timeline,omitempty"`
+	// Cluster names the cluster this scenario ran on, in a run over several
+	// (kdrill run --context a --context b); its Name ends with @CLUSTER.
+	Cluster string `json:"cluster,omitempty"`
 	// Instance are the matrix values this run of the scenario had (its
 	// Name ends with them: scale[replicas=3]); empty without a matrix.
 	Instance map[string]any `json:"instance,omitempty"`

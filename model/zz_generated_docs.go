@@ -94,6 +94,7 @@ var docComments = map[string]string{
 	"Sample.Pods":                     "Pods counts the workload's pods by phase, and Terminating those being\ndeleted.",
 	"ScaleOutput":                     "ScaleOutput is what steps.NAME holds after a scale.",
 	"ScenarioResult":                  "ScenarioResult is one scenario's run.",
+	"ScenarioResult.Cluster":          "Cluster names the cluster this scenario ran on, in a run over several\n(kdrill run --context a --context b); its Name ends with @CLUSTER.",
 	"ScenarioResult.Instance":         "Instance are the matrix values this run of the scenario had (its\nName ends with them: scale[replicas=3]); empty without a matrix.",
 	"ScenarioResult.NamespaceCreated": "NamespaceCreated says the run created the namespace (and deleted it,\nunless it was kept).",
 	"ScenarioResult.NamespaceKept":    "NamespaceKept says the run left its namespace for inspection\n(--keep-namespace).",

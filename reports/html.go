@@ -34,6 +34,24 @@ type htmlReport struct {
 	Counts    []outcomeCount
 	Scenarios []htmlScenario
 	Matrices  []htmlMatrix
+	Clusters  *htmlClusters
+}
+
+// htmlClusters is a run over several clusters: a row per scenario, a
+// column per cluster.
+type htmlClusters struct {
+	Names []string
+	Rows  []htmlClusterRow
+}
+
+type htmlClusterRow struct {
+	Scenario string
+	Cells    []htmlClusterCell
+}
+
+type htmlClusterCell struct {
+	Outcome model.Outcome
+	Anchor  string
 }
 
 // htmlMatrix is a scenario run over a matrix: a row per instance, with
@@ -98,6 +116,7 @@ func WriteHTML(w io.Writer, r *model.Results) error {
 	r.Read(func() {
 		doc = buildHTMLReport(r, charts)
 		doc.Matrices = matrices(r.Scenarios, metrics)
+		doc.Clusters = byCluster(r.Scenarios)
 	})
 	return reportTemplate.Execute(w, doc)
 }
@@ -210,4 +229,45 @@ func matrices(scenarios []*model.ScenarioResult, metrics []Metric) []htmlMatrix 
 		}
 	}
 	return out
+}
+
+// byCluster lays out a run over several clusters as a table, or returns
+// nil for a run on one.
+func byCluster(scenarios []*model.ScenarioResult) *htmlClusters {
+	t := &htmlClusters{}
+	col, row := map[string]int{}, map[string]int{}
+	type cell struct {
+		row, col int
+		htmlClusterCell
+	}
+	var cells []cell
+	for n, s := range scenarios {
+		if s.Cluster == "" {
+			continue
+		}
+		name := strings.TrimSuffix(s.Name, "@"+s.Cluster)
+		c, ok := col[s.Cluster]
+		if !ok {
+			c = len(t.Names)
+			col[s.Cluster] = c
+			t.Names = append(t.Names, s.Cluster)
+		}
+		r, ok := row[name]
+		if !ok {
+			r = len(t.Rows)
+			row[name] = r
+			t.Rows = append(t.Rows, htmlClusterRow{Scenario: name})
+		}
+		cells = append(cells, cell{r, c, htmlClusterCell{Outcome: s.Outcome, Anchor: fmt.Sprintf("run-%d", n)}})
+	}
+	if len(t.Names) == 0 {
+		return nil
+	}
+	for i := range t.Rows {
+		t.Rows[i].Cells = make([]htmlClusterCell, len(t.Names))
+	}
+	for _, c := range cells {
+		t.Rows[c.row].Cells[c.col] = c.htmlClusterCell
+	}
+	return t
 }

@@ -134,3 +134,28 @@ func TestHTMLTabulatesAMatrix(t *testing.T) {
 		}
 	}
 }
+
+func TestHTMLShowsAColumnPerCluster(t *testing.T) {
+	r := sample()
+	base := r.Scenarios[0]
+	r.Scenarios = nil
+	for i, c := range []string{"staging", "canary"} {
+		s := *base
+		s.Name, s.Cluster = "demo@"+c, c
+		s.Outcome = []model.Outcome{model.Passed, model.Failed}[i]
+		r.Scenarios = append(r.Scenarios, &s)
+	}
+	var buf bytes.Buffer
+	if err := reports.WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<h2>On 2 clusters</h2>",
+		"<th>scenario</th><th>staging</th><th>canary</th>",
+		`<td>demo</td><td><a href="#run-0"><span class="badge passed">passed</span></a></td><td><a href="#run-1"><span class="badge failed">failed</span></a></td>`,
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+}

@@ -37,27 +37,27 @@ func (r *run) diagnose(ctx context.Context, env *Env, st *Step, action Action, s
 			if ns == "" {
 				ns = env.Namespace
 			}
-			subjects = append(subjects, r.subject(ctx, sub, ns))
+			subjects = append(subjects, subject(ctx, env.Cluster, sub, ns))
 			if !slices.Contains(namespaces, ns) {
 				namespaces = append(namespaces, ns)
 			}
 		}
 	}
 	return diagnose.Collect(ctx, diagnose.Request{
-		Client: r.opts.Cluster.Typed, Namespaces: namespaces, Subjects: subjects,
-		Redact: r.opts.Cluster.Redactor.String,
+		Client: env.Cluster.Typed, Namespaces: namespaces, Subjects: subjects,
+		Redact: env.Cluster.Redactor.String,
 		Dir:    fmt.Sprintf("diagnostics/%s/%s", pathSafe(sr.Name), pathSafe(fmt.Sprintf("%s-%d-%s", st.Phase, st.Index, st.Name))),
 	})
 }
 
 // subject reads a subject's current state, when it can.
-func (r *run) subject(ctx context.Context, sub Subject, ns string) diagnose.Subject {
+func subject(ctx context.Context, c *Cluster, sub Subject, ns string) diagnose.Subject {
 	out := diagnose.Subject{Kind: sub.Kind, Name: sub.Name, Namespace: ns}
-	m, err := r.opts.Cluster.Mapping(sub.APIVersion, sub.Kind)
+	m, err := c.Mapping(sub.APIVersion, sub.Kind)
 	if err != nil {
 		return out
 	}
-	if obj, err := r.opts.Cluster.Resource(m, ns).Get(ctx, sub.Name, metav1.GetOptions{}); err == nil {
+	if obj, err := c.Resource(m, ns).Get(ctx, sub.Name, metav1.GetOptions{}); err == nil {
 		out.Object = obj
 	}
 	return out

@@ -131,8 +131,45 @@ func varText(v any) (string, error) {
 // DisplayName is the scenario's name in results: metadata.name, and for a
 // matrix's instance its vars: scale[replicas=3].
 func (s *Scenario) DisplayName() string {
-	if s.Instance == "" {
-		return s.Metadata.Name
+	name := s.Metadata.Name
+	if s.Instance != "" {
+		name += "[" + s.Instance + "]"
 	}
-	return s.Metadata.Name + "[" + s.Instance + "]"
+	if s.TargetName != "" {
+		name += "@" + s.TargetName
+	}
+	return name
+}
+
+// OnClusters copies every scenario once per cluster, for a run over
+// several: each copy runs on its cluster, in a namespace of its own there,
+// and its results are named name@CONTEXT. The clusters share one Redactor,
+// so a Secret read on one is hidden in everything the run records. With
+// one cluster the scenarios come back as they are.
+func OnClusters(scenarios []*Scenario, clusters []*Cluster) []*Scenario {
+	if len(clusters) < 2 {
+		return scenarios
+	}
+	names := map[string]int{}
+	tags := make([]string, len(clusters))
+	for i, c := range clusters {
+		c.Redactor = clusters[0].Redactor
+		tag := c.Context
+		if tag == "" {
+			tag = c.Server
+		}
+		if names[tag]++; names[tag] > 1 {
+			tag = fmt.Sprintf("%s#%d", tag, names[tag])
+		}
+		tags[i] = tag
+	}
+	var out []*Scenario
+	for _, s := range scenarios {
+		for i, c := range clusters {
+			cp := *s
+			cp.Target, cp.TargetName = c, tags[i]
+			out = append(out, &cp)
+		}
+	}
+	return out
 }

@@ -55,12 +55,12 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 		r.results.Update(func() {
 			stepRes.FinishedAt = clk.Now()
 			stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
-			stepRes.Plan, stepRes.Outcome = r.opts.Cluster.Redactor.String(text), model.Passed
+			stepRes.Plan, stepRes.Outcome = env.Cluster.Redactor.String(text), model.Passed
 			if !planned {
 				stepRes.Outcome = model.Skipped
 			}
 			if err != nil {
-				stepRes.Outcome, stepRes.Error = outcomeOf(ctx, err), r.opts.Cluster.Redactor.String(err.Error())
+				stepRes.Outcome, stepRes.Error = outcomeOf(ctx, err), env.Cluster.Redactor.String(err.Error())
 			}
 		})
 		r.notify(StepFinished, sr, stepRes)

@@ -108,14 +108,35 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 		Cluster:       model.ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
 	}
 	r := &run{opts: opts, results: res}
-	// The safety policy holds for every caller; nothing is sent when it
-	// refuses.
-	err := CheckPolicy(scenarios, PolicyOptions{
-		Namespace: opts.Namespace, Context: opts.Cluster.Context, AllowContexts: opts.AllowContexts, DryRun: opts.Cluster.DryRun,
-	})
+	// The clusters the scenarios run on: the run's, or each scenario's own
+	// in a run over several.
+	byCluster := map[*Cluster][]*Scenario{}
+	for _, s := range scenarios {
+		c := r.cluster(s)
+		if _, ok := byCluster[c]; !ok {
+			r.targets = append(r.targets, c)
+		}
+		byCluster[c] = append(byCluster[c], s)
+	}
+	// The safety policy holds for every caller and every cluster; nothing
+	// is sent when it refuses.
+	var err error
 	var v string
-	if err == nil {
-		v, err = opts.Cluster.Ping(ctx)
+	for _, c := range r.targets {
+		if err = CheckPolicy(byCluster[c], PolicyOptions{
+			Namespace: opts.Namespace, Context: c.Context, AllowContexts: opts.AllowContexts, DryRun: c.DryRun,
+		}); err != nil {
+			break
+		}
+	}
+	for _, c := range r.targets {
+		if err != nil {
+			break
+		}
+		var cv string
+		if cv, err = c.Ping(ctx); c == opts.Cluster || v == "" {
+			v = cv
+		}
 	}
 	if err != nil {
 		res.Outcome = model.Errored
@@ -160,7 +181,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 			defer wg.Done()
 			defer func() { <-slots }()
 			var sr *model.ScenarioResult
-			if opts.Cluster.DryRun {
+			if r.cluster(s).DryRun {
 				sr = r.plan(ctx, s)
 			} else {
 				sr = r.scenario(ctx, s)
@@ -175,7 +196,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 	res.Update(func() {
 		// Scenarios that ran side by side were recorded as they started.
 		res.Scenarios = order
-		res.Outages = opts.Cluster.Outages()
+		res.Outages = r.outages()
 		res.FinishedAt = opts.Clock.Now()
 		res.Outcome = res.Worst()
 	})
@@ -184,7 +205,9 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 }
 
 type run struct {
-	opts     Options
+	opts Options
+	// targets are the clusters the scenarios run on.
+	targets  []*Cluster
 	results  *model.Results
 	notifyMu sync.Mutex
 }

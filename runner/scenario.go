@@ -44,6 +44,11 @@ type Scenario struct {
 	// empty for a scenario without a matrix.
 	Instance     string         `json:"-"`
 	InstanceVars map[string]any `json:"-"`
+	// Target is the cluster this copy of the scenario runs on in a run over
+	// several (OnClusters), and TargetName names it in results; nil: the
+	// run's cluster.
+	Target     *Cluster `json:"-"`
+	TargetName string   `json:"-"`
 	// Root is the directory paths may not leave: the scenario file's, also
 	// for the steps an included file brings, whose Dir is that file's.
 	// Empty: Dir.

@@ -17,6 +17,7 @@ import (
 func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
 	sr := &model.ScenarioResult{
 		Name:        s.DisplayName(),
+		Cluster:     s.TargetName,
 		Instance:    s.InstanceVars,
 		Description: s.Metadata.Description,
 		File:        s.File,
@@ -131,7 +132,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	}
 	if created && !keep {
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
-		err := r.opts.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
+		err := env.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
 		dcancel()
 		if err != nil && !apierrors.IsNotFound(err) {
 			env.Log.Warn("namespace not deleted", "namespace", ns, "err", err)
@@ -203,7 +204,7 @@ func score(s *Scenario, sr *model.ScenarioResult) *model.Score {
 // namespace returns the scenario's namespace, creating it when the run
 // should own it.
 func (r *run) namespace(ctx context.Context, s *Scenario) (string, bool, error) {
-	nsClient := r.opts.Cluster.Typed.CoreV1().Namespaces()
+	nsClient := r.cluster(s).Typed.CoreV1().Namespaces()
 	name := r.opts.Namespace
 	if name == "" {
 		name = s.Spec.Namespace
@@ -251,7 +252,7 @@ func drawSeed() int64 {
 // once known.
 func (r *run) newEnv(ctx context.Context, s *Scenario, sr *model.ScenarioResult, seed int64) *Env {
 	return &Env{
-		Cluster: r.opts.Cluster, Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed,
+		Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed,
 		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
 		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
 	}
@@ -286,4 +287,24 @@ func anyFailed(sr *model.ScenarioResult) bool {
 		failed = failed || st.Outcome == model.Failed || st.Outcome == model.Errored || st.Outcome == model.Cancelled
 	}
 	return failed
+}
+
+// cluster is the cluster the scenario runs on: its own target in a run
+// over several clusters, else the run's.
+func (r *run) cluster(s *Scenario) *Cluster {
+	if s.Target != nil {
+		return s.Target
+	}
+	return r.opts.Cluster
+}
+
+// outages are the API server outages every cluster of the run met.
+func (r *run) outages() []model.Outage {
+	out := r.opts.Cluster.Outages()
+	for _, c := range r.targets {
+		if c != r.opts.Cluster {
+			out = append(out, c.Outages()...)
+		}
+	}
+	return out
 }

@@ -59,12 +59,12 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 	if out != nil {
 		plain = Plain(out)
 	}
-	recorded := r.redactOutput(out, plain)
+	recorded := redactOutput(env.Cluster, out, plain)
 	r.results.Update(func() {
 		stepRes.FinishedAt = clk.Now()
 		stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
 		stepRes.Output = recorded
-		r.results.Outages = r.opts.Cluster.Outages()
+		r.results.Outages = r.outages()
 		switch err {
 		case nil:
 			stepRes.Outcome = model.Passed
@@ -78,17 +78,17 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
 				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 			}
-			stepRes.Error = r.opts.Cluster.Redactor.String(msg)
+			stepRes.Error = env.Cluster.Redactor.String(msg)
 		}
 	})
 	if out != nil {
 		env.setOutput(st.Name, plain)
 	}
 	if err != nil && runCtx.Err() == nil && env.Namespace != "" {
-		events := r.recentEvents(runCtx, env.Namespace, sr.StartedAt)
+		events := recentEvents(runCtx, env.Cluster, env.Namespace, sr.StartedAt)
 		r.results.Update(func() { stepRes.Events = events })
 	}
-	if err != nil && env.Namespace != "" && !r.opts.Cluster.DryRun {
+	if err != nil && env.Namespace != "" && !env.Cluster.DryRun {
 		// Also after an interrupt: the collection has its own bound.
 		diag := r.diagnose(context.WithoutCancel(runCtx), env, st, action, sr)
 		r.results.Update(func() { stepRes.Diagnostics = diag })
@@ -100,8 +100,8 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 // redactOutput returns what a step's result records of its output: the
 // output itself, or, when a Secret's value shows in it, a plain copy with
 // the value hidden. Later expressions still see the real output.
-func (r *run) redactOutput(out, plain any) any {
-	red := r.opts.Cluster.Redactor
+func redactOutput(c *Cluster, out, plain any) any {
+	red := c.Redactor
 	if out == nil || red.empty() {
 		return out
 	}
@@ -119,10 +119,10 @@ const maxStepEvents = 20
 // newest maxStepEvents, oldest first, to show beside a failed step. A
 // failure to list them is logged, not reported: the step's own error is
 // the one that matters.
-func (r *run) recentEvents(ctx context.Context, namespace string, since time.Time) []model.EventRecord {
+func recentEvents(ctx context.Context, c *Cluster, namespace string, since time.Time) []model.EventRecord {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	list, err := r.opts.Cluster.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
+	list, err := c.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		Logger(ctx).Warn("could not list events for a failed step", "namespace", namespace, "err", err)
 		return nil
@@ -140,7 +140,7 @@ func (r *run) recentEvents(ctx context.Context, namespace string, since time.Tim
 			continue
 		}
 		out = append(out, model.EventRecord{
-			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: r.opts.Cluster.Redactor.String(e.Message),
+			Time: at, Type: e.Type, Reason: e.Reason, Count: e.Count, Message: c.Redactor.String(e.Message),
 			Object: e.InvolvedObject.Kind + "/" + e.InvolvedObject.Name,
 		})
 	}

@@ -85,6 +85,7 @@ var docComments = map[string]string{
 	"Scenario.File":                 "File is the path the scenario was loaded from.",
 	"Scenario.Instance":             "Instance is a matrix's combination this scenario runs with,\n\"replicas=3,strategy=Recreate\", and InstanceVars the same as values;\nempty for a scenario without a matrix.",
 	"Scenario.Root":                 "Root is the directory paths may not leave: the scenario file's, also\nfor the steps an included file brings, whose Dir is that file's.\nEmpty: Dir.",
+	"Scenario.Target":               "Target is the cluster this copy of the scenario runs on in a run over\nseveral (OnClusters), and TargetName names it in results; nil: the\nrun's cluster.",
 	"Scenario.loading":              "loading is the expression scope of the step being loaded.",
 	"SkippedFile":                   "SkippedFile is a file or directory Discover passed over, and why.",
 	"Spec":                          "Spec is the body of a scenario.",

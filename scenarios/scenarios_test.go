@@ -41,7 +41,11 @@ func TestShippedScenarios(t *testing.T) {
 		if s.Spec.Lab != nil {
 			continue // labs grade prepared namespaces: TestLabGradesStudents
 		}
-		t.Run(s.File+s.Instance, func(t *testing.T) {
+		name := s.File
+		if s.Instance != "" {
+			name += "[" + s.Instance + "]"
+		}
+		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			var pool *testcluster.NodePool

@@ -449,24 +449,44 @@ func (n *Node) drain(ctx context.Context, env *runner.Env, out *model.NodeOutput
 
 // fail deletes the nodes' pods as the node lifecycle controller does when
 // a node is lost: no eviction, no budget, DaemonSet and mirror pods left.
+// The deletions go out side by side, as they would from the controller, so
+// thousands of pods are gone in about a second.
 func (n *Node) fail(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
 	h := n.helper(ctx, env.Cluster.Typed)
+	var pods []corev1.Pod
 	for _, node := range out.Nodes {
-		pods, err := podsToMove(h, node, out)
+		on, err := podsToMove(h, node, out)
 		if err != nil {
 			return err
 		}
-		for _, p := range pods {
-			err := env.Cluster.Typed.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: n.GracePeriodSeconds})
-			if err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("delete pod %s/%s on %s: %w", p.Namespace, p.Name, node, err)
-			}
-			if err == nil {
-				out.Evicted = append(out.Evicted, p.Namespace+"/"+p.Name)
-			}
-		}
+		pods = append(pods, on...)
 	}
-	return nil
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		failure  error
+		inFlight = make(chan struct{}, maxDeletesInFlight)
+	)
+	for _, p := range pods {
+		inFlight <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-inFlight }()
+			err := env.Cluster.Typed.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: n.GracePeriodSeconds})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				out.Evicted = append(out.Evicted, p.Namespace+"/"+p.Name)
+			case !apierrors.IsNotFound(err) && failure == nil:
+				failure = fmt.Errorf("delete pod %s/%s on %s: %w", p.Namespace, p.Name, p.Spec.NodeName, err)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(out.Evicted)
+	return failure
 }
 
 // evictionObserver returns a client on the cluster's connection that calls

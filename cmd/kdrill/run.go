@@ -21,8 +21,11 @@ import (
 
 // RunOptions are the inputs of kdrill run.
 type RunOptions struct {
-	Paths          []string
-	Connection     runner.Connection
+	Paths      []string
+	Connection runner.Connection
+	// Connections, when more than one, run every scenario on each cluster
+	// (--context a --context b, or several --kubeconfig); empty: Connection.
+	Connections    []runner.Connection
 	Namespace      string
 	Set            []string
 	ReportDir      string
@@ -81,18 +84,16 @@ func kubeconfigFlags() []cli.Flag {
 	}
 }
 
-func connectionFlags() []cli.Flag {
-	return append(kubeconfigFlags(),
-		&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "run every scenario in this existing namespace, never deleted (default: the scenario's, or a fresh one per run)"},
-	)
-}
-
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run scenario files, or every scenario in directories",
 		ArgsUsage: "PATH...",
-		Flags: append(append(connectionFlags(),
+		Flags: append(append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "kubeconfig", Usage: "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster); repeat it to run every scenario on each file's cluster"},
+			&cli.StringSliceFlag{Name: "context", Usage: "kubeconfig context to use (default: the current context); repeat it to run every scenario on each context"},
+			&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "run every scenario in this existing namespace, never deleted (default: the scenario's, or a fresh one per run)"},
+		},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a scenario var: --set replicas=5 (repeatable; the value is read as YAML)"},
 			&cli.StringFlag{Name: "report-dir", Usage: "where results go (default: ./kdrill-report/<timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "bound each scenario, replacing its spec.timeout"},
@@ -116,7 +117,7 @@ func runCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			o := &RunOptions{
 				Paths:             c.Args().Slice(),
-				Connection:        runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
+				Connections:       connections(c.StringSlice("kubeconfig"), c.StringSlice("context")),
 				Namespace:         c.String("namespace"),
 				Set:               c.StringSlice("set"),
 				ReportDir:         c.String("report-dir"),
@@ -257,15 +258,47 @@ func (o *RunOptions) Complete() error {
 			return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
 		}
 	}
-	o.Connection.DryRun = o.DryRun
-	if o.cluster, err = runner.Connect(o.Connection); err != nil {
-		return err
+	if len(o.Connections) == 0 {
+		o.Connections = []runner.Connection{o.Connection}
 	}
-	// The engine's safety policy, checked now so a refusal is exit 2 with
-	// nothing sent; runner.Run checks it again for any other caller.
-	return runner.CheckPolicy(o.scenarios, runner.PolicyOptions{
-		Namespace: o.Namespace, Context: o.cluster.Context, AllowContexts: o.AllowContexts, DryRun: o.DryRun,
-	})
+	var clusters []*runner.Cluster
+	for _, conn := range o.Connections {
+		conn.DryRun = o.DryRun
+		c, err := runner.Connect(conn)
+		if err != nil {
+			return err
+		}
+		// The engine's safety policy, checked now, per cluster, so a
+		// refusal is exit 2 with nothing sent; runner.Run checks it again
+		// for any other caller.
+		if err := runner.CheckPolicy(o.scenarios, runner.PolicyOptions{
+			Namespace: o.Namespace, Context: c.Context, AllowContexts: o.AllowContexts, DryRun: o.DryRun,
+		}); err != nil {
+			return err
+		}
+		clusters = append(clusters, c)
+	}
+	o.cluster = clusters[0]
+	o.scenarios = runner.OnClusters(o.scenarios, clusters)
+	return nil
+}
+
+// connections are the clusters --kubeconfig and --context name: every
+// context given, in every kubeconfig given (none: the default).
+func connections(kubeconfigs, contexts []string) []runner.Connection {
+	if len(kubeconfigs) == 0 {
+		kubeconfigs = []string{""}
+	}
+	if len(contexts) == 0 {
+		contexts = []string{""}
+	}
+	var out []runner.Connection
+	for _, k := range kubeconfigs {
+		for _, c := range contexts {
+			out = append(out, runner.Connection{Kubeconfig: k, Context: c})
+		}
+	}
+	return out
 }
 
 // Run runs the scenarios, writing results.json as they go, and returns an
