@@ -28,8 +28,14 @@ cluster-up: ## Start the local cluster (reuses a running one)
 cluster-down: ## Stop and remove the local cluster
 	$(CLUSTER) down
 
-demo: build cluster-up ## Run the demo scenarios on the local cluster
-	@KUBECONFIG=$(KUBECONFIG_LOCAL) $(BIN) run --report-dir kdrill-report/demo scenarios/ ; \
+demo: build cluster-up ## Run the demo scenarios on the local cluster (the two-cluster ones too when the second local cluster runs)
+	@if KDRILL_CLUSTER_NAME=kdrill2 $(CLUSTER) status >/dev/null 2>&1; then \
+	  kc="$(KUBECONFIG_LOCAL):$$(KDRILL_CLUSTER_NAME=kdrill2 $(CLUSTER) kubeconfig)"; only=; \
+	else \
+	  kc="$(KUBECONFIG_LOCAL)"; only="area!=multicluster"; \
+	  echo "skipping scenarios/multicluster: the second local cluster is not running (start it: KDRILL_CLUSTER_NAME=kdrill2 KDRILL_CLUSTER_NODES=2 $(CLUSTER) up)"; \
+	fi; \
+	KUBECONFIG=$$kc $(BIN) run --report-dir kdrill-report/demo $${only:+-l "$$only"} scenarios/ ; \
 	  code=$$?; echo; echo "demo report: $(CURDIR)/kdrill-report/demo/report.html (results.json, junit.xml and charts beside it)"; exit $$code
 
 test: ## Unit and end-to-end tests (starts the local cluster if none runs, stops only one it started)

@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # Runs kdrill's unit and end-to-end tests. The end-to-end tests need the
-# local cluster: it is started if none is running, and stopped afterwards only
-# if this script started it.
+# local cluster (and a second, smaller one for the two-cluster tests): each is
+# started if it is not running, and stopped afterwards only if this script
+# started it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cluster=hack/localcluster/cluster.sh
 started=0
-if ! "$cluster" status >/dev/null 2>&1; then
-  "$cluster" up >/dev/null
-  started=1
-fi
-stop() { if [ "$started" = 1 ]; then "$cluster" down >/dev/null 2>&1 || true; fi; }
+second=0
+stop() {
+  if [ "$second" = 1 ]; then KDRILL_CLUSTER_NAME=kdrill2 "$cluster" down >/dev/null 2>&1 || true; fi
+  if [ "$started" = 1 ]; then "$cluster" down >/dev/null 2>&1 || true; fi
+}
 trap stop EXIT
+if ! "$cluster" status >/dev/null 2>&1; then
+  started=1
+  "$cluster" up >/dev/null
+fi
+# A second, smaller cluster for the two-cluster tests (a failover drill
+# applies on one cluster and asserts on the other).
+if ! KDRILL_CLUSTER_NAME=kdrill2 "$cluster" status >/dev/null 2>&1; then
+  second=1
+  KDRILL_CLUSTER_NAME=kdrill2 KDRILL_CLUSTER_NODES=2 "$cluster" up >/dev/null
+fi
 
-export KDRILL_E2E_KUBECONFIG
+export KDRILL_E2E_KUBECONFIG KDRILL_E2E_KUBECONFIG2
 KDRILL_E2E_KUBECONFIG=$("$cluster" kubeconfig)
+KDRILL_E2E_KUBECONFIG2=$(KDRILL_CLUSTER_NAME=kdrill2 "$cluster" kubeconfig)
 go vet ./...
 # -p 1: the end-to-end packages share one cluster; run them one at a time.
 go test -count=1 -p 1 -timeout 30m "$@" ./...

@@ -113,11 +113,14 @@ type CheckScore struct {
 
 // StepResult is one step's run.
 type StepResult struct {
-	Index           int       `json:"index"`
-	Phase           Phase     `json:"phase"`
-	Name            string    `json:"name"`
-	Kind            string    `json:"kind"`
-	Line            int       `json:"line"`
+	Index int    `json:"index"`
+	Phase Phase  `json:"phase"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Line  int    `json:"line"`
+	// Cluster is the scenario's named cluster the step ran on (spec.clusters);
+	// empty for the run's cluster.
+	Cluster         string    `json:"cluster,omitempty"`
 	Outcome         Outcome   `json:"outcome"`
 	StartedAt       time.Time `json:"startedAt,omitzero"`
 	FinishedAt      time.Time `json:"finishedAt,omitzero"`

@@ -104,6 +104,7 @@ var docComments = map[string]string{
 	"ScenarioResult.Tolerances":       "Tolerances are the scenario's, for comparisons with later runs.",
 	"Score":                           "Score is a lab's grade for one namespace.",
 	"StepResult":                      "StepResult is one step's run.",
+	"StepResult.Cluster":              "Cluster is the scenario's named cluster the step ran on (spec.clusters);\nempty for the run's cluster.",
 	"StepResult.Diagnostics":          "Diagnostics are what kdrill gathered when the step failed: likely\ncauses and where the raw files are.",
 	"StepResult.Events":               "Events are the scenario namespace's latest events, collected when the\nstep failed, oldest first.",
 	"StepResult.Expression":           "Expression and Values show an assertion's condition and the values its\nfield paths had when it was last evaluated.",

@@ -131,7 +131,7 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 		}
 	case runner.StepStarted:
 		if c.Verbose {
-			c.printf("  %s… %s [%s]\n", prefix, st.Name, st.Kind)
+			c.printf("  %s… %s [%s]\n", prefix, st.Name, kindOn(st))
 		}
 	case runner.StepFinished:
 		if c.Quiet && st.Outcome == model.Passed {
@@ -141,7 +141,7 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 		if st.Phase == model.PhaseFinally {
 			phase = "finally: "
 		}
-		c.printf("  %s%s %s%s [%s] %s\n", prefix, c.mark(st.Outcome), phase, st.Name, st.Kind, seconds(st.DurationSeconds))
+		c.printf("  %s%s %s%s [%s] %s\n", prefix, c.mark(st.Outcome), phase, st.Name, kindOn(st), seconds(st.DurationSeconds))
 		for _, line := range strings.Split(st.Plan, "\n") {
 			if line != "" {
 				c.printf("      → %s\n", line)
@@ -316,4 +316,13 @@ func seconds(s float64) string {
 		return d.Round(10 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
+}
+
+// kindOn is a step's kind, and the cluster it ran on when it is one of the
+// scenario's named clusters: "apply on standby".
+func kindOn(st *model.StepResult) string {
+	if st.Cluster == "" {
+		return st.Kind
+	}
+	return st.Kind + " on " + st.Cluster
 }

@@ -33,7 +33,9 @@ type Env struct {
 
 	shared *shared
 	record *model.StepResult
-	ready  func()
+	// clusters are the scenario's spec.clusters, connected.
+	clusters map[string]*Cluster
+	ready    func()
 }
 
 // shared is the state of one scenario run that its steps share.
@@ -74,6 +76,9 @@ func (e *Env) forStep(st *Step, record *model.StepResult, log *slog.Logger) *Env
 	cp.Step, cp.record, cp.Log = st, record, log
 	if st.Vars != nil {
 		cp.Vars = st.Vars
+	}
+	if c := e.clusters[st.Cluster]; c != nil {
+		cp.Cluster = c
 	}
 	return &cp
 }

@@ -220,6 +220,11 @@ func (l *loader) spec(spec *tree, s *Scenario) {
 	l.tolerances(spec.child("tolerances"), s)
 	l.setVars(spec, s)
 	l.matrix(spec, s)
+	for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
+		if s.Spec.Clusters[name].Context == "" {
+			l.fail(spec.find("clusters."+name).lineOf(), "", "spec.clusters."+name+".context", "required: the kubeconfig context of the cluster")
+		}
+	}
 }
 
 func (l *loader) tolerances(t *tree, s *Scenario) {
@@ -271,6 +276,10 @@ func (l *loader) checkAcrossSteps(s *Scenario) {
 		}
 		l.checkRefs(st, seen)
 		l.checkLab(s, st)
+		if _, ok := s.Spec.Clusters[st.Cluster]; st.Cluster != "" && !ok {
+			names := slices.Sorted(maps.Keys(s.Spec.Clusters))
+			l.fail(st.Line, st.Label(), "cluster", "no cluster named %q in spec.clusters%s%s", st.Cluster, suggest(st.Cluster, names), declaredList("clusters", names))
+		}
 		if st.Info.Continuous && !st.Background && st.Action != nil {
 			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // commonStepFields are the keys a step may have besides its one action.
-var commonStepFields = []string{"name", "timeout", "continueOnError", "background", "points", "hint", "setup"}
+var commonStepFields = []string{"name", "timeout", "continueOnError", "background", "points", "hint", "setup", "cluster"}
 
 // indexSteps pre-reads the names and positions of the scenario's steps,
 // included ones under their full names.

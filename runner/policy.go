@@ -128,26 +128,29 @@ func CheckPolicy(scenarios []*Scenario, opts PolicyOptions) error {
 }
 
 func checkContext(s *Scenario, opts PolicyOptions) *LoadError {
-	st := s.DisruptingStep()
-	if st == nil {
-		return nil
-	}
-	context := opts.Context
-	if context == "" {
-		context = InCluster // no kubeconfig context: the pod's own service account
-	}
-	patterns := slices.Concat(LocalContexts, opts.AllowContexts, s.Spec.Contexts)
-	for _, p := range patterns {
-		if GlobMatch(p, context) {
-			return nil
+	for _, st := range s.AllSteps() {
+		if st.Effect() != Disrupts {
+			continue
+		}
+		context := opts.Context
+		if ref, ok := s.Spec.Clusters[st.Cluster]; ok {
+			context = ref.Context // a step on one of the scenario's clusters
+		}
+		if context == "" {
+			context = InCluster // no kubeconfig context: the pod's own service account
+		}
+		patterns := slices.Concat(LocalContexts, opts.AllowContexts, s.Spec.Contexts)
+		if slices.ContainsFunc(patterns, func(p string) bool { return GlobMatch(p, context) }) {
+			continue
+		}
+		return &LoadError{
+			File: s.File, Line: st.Line, Step: st.Label(),
+			Msg: fmt.Sprintf("this scenario disrupts (%s %s), and the kubeconfig context %q is not one it may touch: "+
+				"pass --allow-context %s if you mean it, or list the context in spec.contexts (allowed: %s)",
+				st.Kind, st.Effect(), context, context, strings.Join(patterns, ", ")),
 		}
 	}
-	return &LoadError{
-		File: s.File, Line: st.Line, Step: st.Label(),
-		Msg: fmt.Sprintf("this scenario disrupts (%s %s), and the kubeconfig context %q is not one it may touch: "+
-			"pass --allow-context %s if you mean it, or list the context in spec.contexts (allowed: %s)",
-			st.Kind, st.Effect(), context, context, strings.Join(patterns, ", ")),
-	}
+	return nil
 }
 
 type stepPolicyKey struct{}

@@ -89,6 +89,13 @@ func (f *fakeAction) TargetNamespaces() []string                 { return f.name
 func (f *fakeAction) String() string                             { return "fake" }
 func (f *fakeAction) Plan(context.Context, *Env) (string, error) { return "", nil }
 
+// onCluster puts the scenario's step on a named cluster with that context.
+func onCluster(s *Scenario, context string) *Scenario {
+	s.Spec.Clusters = map[string]ClusterRef{"there": {Context: context}}
+	s.Spec.Steps[0].Cluster = "there"
+	return s
+}
+
 func TestCheckPolicy(t *testing.T) {
 	scenario := func(ns string, effect Effect, action *fakeAction) *Scenario {
 		st := &Step{Name: "kill", Kind: "fake", Phase: "steps", Line: 7, Action: action, Info: KindInfo{Effect: effect}}
@@ -113,6 +120,8 @@ func TestCheckPolicy(t *testing.T) {
 		{"allowed context", scenario("", Disrupts, &fakeAction{}), PolicyOptions{Context: "prod", AllowContexts: []string{"pr*"}}, ""},
 		{"dry run ignores the context", scenario("", Disrupts, &fakeAction{}), PolicyOptions{Context: "prod", DryRun: true}, ""},
 		{"readers go anywhere", scenario("", Reads, &fakeAction{}), PolicyOptions{Context: "prod"}, ""},
+		{"a step on a named cluster is held to its context", onCluster(scenario("", Disrupts, &fakeAction{}), "production"), local, `context "production" is not one it may touch`},
+		{"a named local cluster", onCluster(scenario("", Disrupts, &fakeAction{}), "kind-spoke"), PolicyOptions{Context: "prod"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckPolicy([]*Scenario{tc.s}, tc.opts)

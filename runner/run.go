@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +58,9 @@ type Options struct {
 	// scenarios may run, besides local clusters' (see CheckPolicy).
 	AllowContexts []string
 	KdrillVersion string
+	// Clusters are the clusters scenarios name in spec.clusters, by
+	// kubeconfig context; a scenario naming one that is not here fails.
+	Clusters map[string]*Cluster
 	// Observers are told of every change to the results, in order.
 	Observers []Observer
 }
@@ -117,6 +122,11 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 			r.targets = append(r.targets, c)
 		}
 		byCluster[c] = append(byCluster[c], s)
+	}
+	for _, ctxName := range slices.Sorted(maps.Keys(opts.Clusters)) {
+		if c := opts.Clusters[ctxName]; !slices.Contains(r.targets, c) {
+			r.targets = append(r.targets, c)
+		}
 	}
 	// The safety policy holds for every caller and every cluster; nothing
 	// is sent when it refuses.

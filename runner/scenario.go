@@ -99,6 +99,11 @@ type Spec struct {
 	// {replicas: [3, 300], strategy: [RollingUpdate, Recreate]}. Each key
 	// is a var declared in vars; --set pins one.
 	Matrix map[string][]any `json:"matrix,omitempty"`
+	// Clusters name the clusters a scenario works on besides the run's,
+	// by kubeconfig context: {hub: {context: kind-hub}, spoke: {context:
+	// kind-spoke}}. A step with cluster: spoke runs there; the scenario's
+	// namespace is made on each cluster its steps use, and removed after.
+	Clusters map[string]ClusterRef `json:"clusters,omitempty"`
 	// Contexts are kubeconfig context names (or patterns, * for any text)
 	// this scenario may delete or kill in, besides local clusters' and
 	// --allow-context's.
@@ -108,6 +113,13 @@ type Spec struct {
 	// Finally steps always run after Steps, also after a failure or an
 	// interrupt.
 	Finally []*Step `json:"-"`
+}
+
+// ClusterRef names a cluster by its kubeconfig context (in the kubeconfig
+// the run uses).
+type ClusterRef struct {
+	// Context is the kubeconfig context.
+	Context string `json:"context"`
 }
 
 // Lab configures grading.
@@ -137,6 +149,9 @@ type Step struct {
 	// Setup marks a lab step that prepares rather than checks; only setup
 	// steps may write to the cluster in a lab.
 	Setup bool `json:"setup,omitempty"`
+	// Cluster runs the step on one of the scenario's spec.clusters instead
+	// of the run's cluster.
+	Cluster string `json:"cluster,omitempty"`
 
 	// Kind is the action's key in the registry, such as "apply".
 	Kind string `json:"-"`

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +29,7 @@ func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
 		Outcome:     model.Skipped,
 	}
 	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
-		sr.Steps = append(sr.Steps, &model.StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Outcome: model.Skipped})
+		sr.Steps = append(sr.Steps, &model.StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Cluster: st.Cluster, Outcome: model.Skipped})
 	}
 	return sr
 }
@@ -74,6 +76,11 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	ns, created, err := r.namespace(sctx, s)
 	r.results.Update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
 	env.Namespace = ns
+	// The other clusters the steps use get the same namespace.
+	var others []*Cluster
+	if err == nil {
+		others, err = r.otherClusters(sctx, s, env, ns)
+	}
 	r.notify(ScenarioStarted, sr, nil)
 	failed := err != nil
 	if err != nil {
@@ -133,6 +140,11 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	if created && !keep {
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
 		err := env.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
+		for _, c := range others {
+			if oerr := c.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{}); oerr != nil && !apierrors.IsNotFound(oerr) && err == nil {
+				err = fmt.Errorf("on %s: %w", c.Context, oerr)
+			}
+		}
 		dcancel()
 		if err != nil && !apierrors.IsNotFound(err) {
 			env.Log.Warn("namespace not deleted", "namespace", ns, "err", err)
@@ -307,4 +319,38 @@ func (r *run) outages() []model.Outage {
 		}
 	}
 	return out
+}
+
+// otherClusters connects the scenario's named clusters to its env and
+// makes its namespace on each one a step uses besides the run's cluster,
+// which it returns (their namespaces are deleted with the scenario's).
+func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns string) ([]*Cluster, error) {
+	if len(s.Spec.Clusters) == 0 {
+		return nil, nil
+	}
+	env.clusters = map[string]*Cluster{}
+	for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
+		ref := s.Spec.Clusters[name]
+		c, ok := r.opts.Clusters[ref.Context]
+		if !ok {
+			return nil, fmt.Errorf("spec.clusters.%s: context %q is not connected; kdrill run connects the contexts scenarios name, from the kubeconfig it uses", name, ref.Context)
+		}
+		env.clusters[name] = c
+	}
+	var others []*Cluster
+	for _, st := range s.AllSteps() {
+		c := env.clusters[st.Cluster]
+		if c == nil || c == env.Cluster || slices.Contains(others, c) {
+			continue
+		}
+		_, err := c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:   ns,
+			Labels: map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
+		}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return others, fmt.Errorf("create namespace %s on %s: %w", ns, c.Context, err)
+		}
+		others = append(others, c)
+	}
+	return others, nil
 }

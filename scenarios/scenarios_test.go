@@ -61,7 +61,12 @@ func TestShippedScenarios(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res := runner.Run(ctx, []*runner.Scenario{s}, runner.Options{Cluster: c})
+			opts := runner.Options{Cluster: c}
+			if len(s.Spec.Clusters) > 0 {
+				// A scenario across clusters needs the second local cluster.
+				opts.Clusters = testcluster.Contexts(t)
+			}
+			res := runner.Run(ctx, []*runner.Scenario{s}, opts)
 			if pool != nil {
 				pool.AssertUntouched(t, 10*time.Second)
 			}

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -80,5 +85,45 @@ spec:
 	code, _, errOut = kdrill(t, "run", "--kubeconfig", twoContexts, "--context", first, "--context", "production", "--report-dir", filepath.Join(dir, "r2"), kill)
 	if code != 2 || !strings.Contains(errOut, `the kubeconfig context "production" is not one it may touch`) {
 		t.Errorf("disrupting on production: exit %d\n%s", code, errOut)
+	}
+}
+
+// The failover drill applies on one local cluster and asserts on the
+// other; the scenario's namespace is made on both and removed from both.
+func TestAScenarioAcrossTwoClusters(t *testing.T) {
+	clusters := testcluster.Contexts(t)
+	dir := t.TempDir()
+	merged := clientcmdapi.NewConfig()
+	for _, path := range []string{testcluster.Kubeconfig(t), os.Getenv(testcluster.EnvKubeconfig2)} {
+		cfg, err := clientcmd.LoadFromFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(merged.Clusters, cfg.Clusters)
+		maps.Copy(merged.AuthInfos, cfg.AuthInfos)
+		maps.Copy(merged.Contexts, cfg.Contexts)
+		if merged.CurrentContext == "" {
+			merged.CurrentContext = cfg.CurrentContext
+		}
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(*merged, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	reportDir := filepath.Join(dir, "report")
+	code, out, errOut := kdrill(t, "run", "--kubeconfig", kubeconfig, "--report-dir", reportDir, "../../scenarios/multicluster/failover.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := res.Scenarios[0].Namespace
+	for name, c := range clusters {
+		got, err := c.Typed.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+		if err == nil && got.DeletionTimestamp == nil {
+			t.Errorf("namespace %s left on %s", ns, name)
+		}
 	}
 }

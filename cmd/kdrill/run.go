@@ -72,6 +72,7 @@ type RunOptions struct {
 	scenarios []*runner.Scenario
 	vars      map[string]string
 	cluster   *runner.Cluster
+	named     map[string]*runner.Cluster
 	logger    *slog.Logger
 	baseline  *model.Results
 }
@@ -279,6 +280,27 @@ func (o *RunOptions) Complete() error {
 		clusters = append(clusters, c)
 	}
 	o.cluster = clusters[0]
+	// The contexts scenarios name in spec.clusters, from the same
+	// kubeconfig; a run's own cluster is used as it is.
+	o.named = map[string]*runner.Cluster{}
+	for _, c := range clusters {
+		o.named[c.Context] = c
+	}
+	for _, s := range o.scenarios {
+		for _, ref := range s.Spec.Clusters {
+			if _, ok := o.named[ref.Context]; ok {
+				continue
+			}
+			conn := o.Connections[0]
+			conn.Context, conn.DryRun = ref.Context, o.DryRun
+			c, err := runner.Connect(conn)
+			if err != nil {
+				return err
+			}
+			c.Redactor = o.cluster.Redactor
+			o.named[ref.Context] = c
+		}
+	}
 	o.scenarios = runner.OnClusters(o.scenarios, clusters)
 	return nil
 }
@@ -319,6 +341,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	res := runner.Run(runner.WithLogger(ctx, o.logger), o.scenarios, runner.Options{
 		Cluster:        o.cluster,
+		Clusters:       o.named,
 		Namespace:      o.Namespace,
 		Set:            o.vars,
 		Timeout:        o.Timeout,

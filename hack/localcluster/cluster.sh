@@ -14,7 +14,10 @@ name=${KDRILL_CLUSTER_NAME:-kdrill}
 nodes=${KDRILL_CLUSTER_NODES:-5}
 pods_per_node=${KDRILL_CLUSTER_PODS_PER_NODE:-1000}
 export KWOK_WORKDIR="$cache/kwok"
+# kdrill's own cluster keeps the kubeconfig path it always had; a second
+# one beside it (KDRILL_CLUSTER_NAME=kdrill2) gets its own file.
 kubeconfig="$cache/kubeconfig"
+if [ "$name" != kdrill ]; then kubeconfig="$cache/kubeconfig-$name"; fi
 # kwok's configuration: its default stages, a crash-loop stage, and the
 # logs every simulated container serves (cmd/kwokconfig).
 kwok_config="$cache/kwok-config/$name.yaml"

@@ -49,6 +49,28 @@ func Connect(t testing.TB) *runner.Cluster {
 	return c
 }
 
+// EnvKubeconfig2 points the two-cluster tests at the second local cluster.
+const EnvKubeconfig2 = "KDRILL_E2E_KUBECONFIG2"
+
+// Contexts connects both local clusters, by context name, or skips the
+// test when the second is not there (make test starts it).
+func Contexts(t testing.TB) map[string]*runner.Cluster {
+	t.Helper()
+	out := map[string]*runner.Cluster{}
+	second := os.Getenv(EnvKubeconfig2)
+	if second == "" {
+		t.Skipf("%s is not set: the two-cluster tests need the second local cluster, which make test starts", EnvKubeconfig2)
+	}
+	for _, path := range []string{Kubeconfig(t), second} {
+		c, err := runner.Connect(runner.Connection{Kubeconfig: path})
+		if err != nil {
+			t.Fatalf("connect %s: %v", path, err)
+		}
+		out[c.Context] = c
+	}
+	return out
+}
+
 // Admin returns a plain clientset for the local cluster, outside kdrill's
 // safety policy, for tests that prepare what kdrill must not touch (pods
 // in kube-system).
