@@ -32,6 +32,13 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	env := r.newEnv(ctx, s, sr, seed)
 	env.Namespace = ns
 	r.notify(ScenarioStarted, sr, nil)
+	if err := r.connectClusters(s, env); err != nil {
+		r.results.Update(func() {
+			sr.Outcome, sr.Error, sr.FinishedAt = model.Errored, err.Error(), clk.Now()
+		})
+		r.notify(ScenarioFinished, sr, nil)
+		return sr
+	}
 	steps := append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...)
 	for i, st := range steps {
 		stepRes := sr.Steps[i]

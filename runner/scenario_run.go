@@ -325,17 +325,8 @@ func (r *run) outages() []model.Outage {
 // makes its namespace on each one a step uses besides the run's cluster,
 // which it returns (their namespaces are deleted with the scenario's).
 func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns string) ([]*Cluster, error) {
-	if len(s.Spec.Clusters) == 0 {
-		return nil, nil
-	}
-	env.clusters = map[string]*Cluster{}
-	for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
-		ref := s.Spec.Clusters[name]
-		c, ok := r.opts.Clusters[ref.Context]
-		if !ok {
-			return nil, fmt.Errorf("spec.clusters.%s: context %q is not connected; kdrill run connects the contexts scenarios name, from the kubeconfig it uses", name, ref.Context)
-		}
-		env.clusters[name] = c
+	if err := r.connectClusters(s, env); err != nil || len(env.clusters) == 0 {
+		return nil, err
 	}
 	var others []*Cluster
 	for _, st := range s.AllSteps() {
@@ -353,4 +344,21 @@ func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns strin
 		others = append(others, c)
 	}
 	return others, nil
+}
+
+// connectClusters gives the env the scenario's named clusters.
+func (r *run) connectClusters(s *Scenario, env *Env) error {
+	if len(s.Spec.Clusters) == 0 {
+		return nil
+	}
+	env.clusters = map[string]*Cluster{}
+	for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
+		ref := s.Spec.Clusters[name]
+		c, ok := r.opts.Clusters[ref.Context]
+		if !ok {
+			return fmt.Errorf("spec.clusters.%s: context %q is not connected; kdrill run connects the contexts scenarios name, from the kubeconfig it uses", name, ref.Context)
+		}
+		env.clusters[name] = c
+	}
+	return nil
 }
