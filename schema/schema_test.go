@@ -127,6 +127,7 @@ var beyondTheSchema = map[string]string{
 	"kill-recover-without-workload.yaml":       "one field that needs another is the loader's rule",
 	"include-outside.yaml":                     "included files are read at load",
 	"cluster-undeclared.yaml":                  "a step's cluster names one of spec.clusters",
+	"http-portforward-without-target.yaml":     "one field that needs another is the loader's rule",
 	"include-unknown-with.yaml":                "an included file declares its vars",
 	"node-count-without-selector.yaml":         "one field that needs another is the loader's rule",
 	"node-taint-without-effect.yaml":           "a taint's effect is required to add it, not to remove it",

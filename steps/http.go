@@ -42,6 +42,11 @@ type HTTP struct {
 	// Service is reached through the API server's service proxy, with the
 	// scenario's credentials; no route from kdrill to the pods is needed.
 	Service *ServiceProxy `json:"service,omitempty"`
+	// PortForward reaches a pod's port as kubectl port-forward does, through
+	// the API server's pods/portforward: a Service resolves to one of its
+	// Ready pods when the step starts. It works from outside the cluster
+	// network, and through no Service at all.
+	PortForward *PortForwardTarget `json:"portForward,omitempty"`
 	// Method of the request (default GET).
 	Method string `json:"method,omitempty"`
 	// Headers to send.
@@ -99,12 +104,14 @@ func (h *HTTP) Validate() error {
 	var errs runner.FieldErrors
 	u, err := url.Parse(h.URL)
 	switch {
-	case h.URL == "" && h.Service == nil:
-		errs.Add("", "give a url or a service")
-	case h.URL != "" && h.Service != nil:
-		errs.Add("", "give a url or a service, not both")
+	case h.URL == "" && h.Service == nil && h.PortForward == nil:
+		errs.Add("", "give a url, a service or a portForward")
+	case (h.URL != "") && (h.Service != nil || h.PortForward != nil), h.Service != nil && h.PortForward != nil:
+		errs.Add("", "give one of url, service and portForward")
 	case h.Service != nil:
 		h.Service.validate(&errs)
+	case h.PortForward != nil:
+		h.PortForward.validate(&errs)
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		errs.Add("url", "%q is not an http or https URL", h.URL)
 	}
@@ -134,6 +141,9 @@ func (h *HTTP) ExprNames() map[string]any {
 // Run sends the requests and judges the responses.
 func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
 	to, err := h.target(ctx, env)
+	if to != nil && to.close != nil {
+		defer to.close()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -191,3 +191,49 @@ spec:
 		t.Errorf("info output %+v", out)
 	}
 }
+
+// A port-forward reaches a simulated pod through the API server's
+// pods/portforward, as kubectl port-forward does: on the local cluster, a
+// pod's port 8080 answers /info as version 1.0 and 8081 as 2.0.
+func TestHTTPThroughAPortForward(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: two versions
+    apply:
+      wait: true
+      inline:
+      - {apiVersion: v1, kind: Pod, metadata: {name: blue, labels: {app: web, version: "1.0"}}, spec: {containers: [{name: c, image: web:1.0, ports: [{name: http, containerPort: 8080}]}]}}
+      - {apiVersion: v1, kind: Pod, metadata: {name: green, labels: {app: web, version: "2.0"}}, spec: {containers: [{name: c, image: web:2.0, ports: [{name: http, containerPort: 8081}]}]}}
+      - {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web, version: "2.0"}, ports: [{port: 80, targetPort: http}]}}
+  - name: the service's pod
+    http:
+      portForward: {service: web, path: /info}
+      expect: 'status == 200 && json.version == "2.0"'
+  - name: one pod by port name
+    http:
+      portForward: {pod: blue, port: http, path: /info}
+      count: 3
+      every: 100ms
+      expect: 'json.version == "1.0"'
+  - name: a path the pod does not serve
+    continueOnError: true
+    http: {portForward: {pod: blue, path: /nothing}}
+  - name: a service without ready pods
+    continueOnError: true
+    apply:
+      inline: [{apiVersion: v1, kind: Service, metadata: {name: empty}, spec: {selector: {app: none}, ports: [{port: 80}]}}]
+  - name: nothing to forward to
+    continueOnError: true
+    http: {portForward: {service: empty, path: /info}}
+`, nil)
+	wantOutcome(t, stepNamed(t, sr, "the service's pod"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "one pod by port name"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "a path the pod does not serve"), model.Failed, "got status 404")
+	wantOutcome(t, stepNamed(t, sr, "nothing to forward to"), model.Failed, "service empty selects no Ready pod")
+	if out := stepNamed(t, sr, "one pod by port name").Output.(*model.HTTPOutput); out.Requests != 3 || out.Failures != 0 {
+		t.Errorf("output %+v", out)
+	}
+}

@@ -61,11 +61,16 @@ func (s *ServiceProxy) validate(errs *runner.FieldErrors) {
 type target struct {
 	url    string
 	client *http.Client
+	// close ends a port-forward.
+	close func()
 }
 
 // target resolves the URL, or the Service proxy URL and the API server's
 // authenticated client.
 func (h *HTTP) target(ctx context.Context, env *runner.Env) (*target, error) {
+	if h.PortForward != nil {
+		return h.PortForward.forward(ctx, env)
+	}
 	if h.Service == nil {
 		return &target{url: h.URL, client: http.DefaultClient}, nil
 	}
@@ -111,6 +116,9 @@ func (h *HTTP) target(ctx context.Context, env *runner.Env) (*target, error) {
 
 // where names the request's destination in messages.
 func (h *HTTP) where() string {
+	if pf := h.PortForward; pf != nil {
+		return pf.String()
+	}
 	if h.Service == nil {
 		return h.URL
 	}

@@ -6,15 +6,20 @@
 // labelled nodes go NotReady and come back, ClusterLogs so that
 // every simulated pod serves logs through the API server, and ClusterExec
 // so that exec into any simulated pod runs the command on this machine in
-// a directory standing for the container's file system.
+// a directory standing for the container's file system, and a
+// ClusterPortForward under which a pod's port 8080 answers GET /info as
+// testing-service 1.0 and port 8081 as 2.0.
 //
 //	kwokconfig OUT DIR
 package main
 
 import (
+	"bufio"
 	"context"
 	_ "embed"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -42,8 +47,17 @@ const notReadyLabel = "node-not-ready.stage.kwok.x-k8s.io"
 const heartbeatMilliseconds = 50000
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "info" {
+		// kwok runs this per port-forward connection, the stream on stdin
+		// and stdout.
+		if err := info(os.Stdin, os.Stdout, os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "kwokconfig info:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT DIR")
+		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT DIR | kwokconfig info VERSION")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1], os.Args[2]); err != nil {
@@ -86,8 +100,50 @@ func run(out, dir string) error {
 	if err != nil {
 		return err
 	}
-	objs = append(objs, logs, exec)
+	forward, err := portForward()
+	if err != nil {
+		return err
+	}
+	objs = append(objs, logs, exec, forward)
 	return config.Save(context.Background(), out, objs)
+}
+
+// Ports a simulated pod answers on through a port-forward, as the course
+// notes' testing-service does: GET /info says which version serves.
+var infoPorts = map[int32]string{8080: "1.0", 8081: "2.0"}
+
+// portForward is the ClusterPortForward that makes a forward to any pod's
+// port 8080 reach a testing-service of version 1.0, and 8081 one of 2.0:
+// this program, run by kwok per connection (info below). Nothing listens
+// between runs.
+func portForward() (*internalversion.ClusterPortForward, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	pf := &internalversion.ClusterPortForward{}
+	pf.Name = "kdrill-port-forward"
+	for _, port := range []int32{8080, 8081} {
+		pf.Spec.Forwards = append(pf.Spec.Forwards, internalversion.Forward{Ports: []int32{port}, Command: []string{self, "info", infoPorts[port]}})
+	}
+	return pf, nil
+}
+
+// info answers one HTTP request read from r on w, as the course notes'
+// testing-service: GET /info gives {"host": ..., "version": ..., "from": ...};
+// any other path is 404.
+func info(r io.Reader, w io.Writer, version string) error {
+	req, err := http.ReadRequest(bufio.NewReader(r))
+	if err != nil {
+		return err
+	}
+	status, body := http.StatusOK, fmt.Sprintf(`{"host": %q, "version": %q, "from": "127.0.0.1"}`, req.Host, version)
+	if req.URL.Path != "/info" {
+		status, body = http.StatusNotFound, `{"error": "not found"}`
+	}
+	_, err = fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		status, http.StatusText(status), len(body), body)
+	return err
 }
 
 // slowStartMilliseconds is how long a pod labelled kdrill.dev/simulate:
