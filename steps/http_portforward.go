@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,10 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kdrill/kdrill/runner"
 )
@@ -94,15 +95,18 @@ func (p *PortForwardTarget) forward(ctx context.Context, env *runner.Env) (*targ
 	select {
 	case <-ready:
 	case err := <-failed:
-		return nil, fmt.Errorf("port-forward to pod %s port %d: %v %s", pod, port, err, strings.TrimSpace(errOut.String()))
+		return nil, fmt.Errorf("port-forward to pod %s port %d: %w %s", pod, port, err, strings.TrimSpace(errOut.String()))
 	case <-ctx.Done():
 		close(stop)
 		return nil, ctx.Err()
 	}
 	ports, err := fw.GetPorts()
-	if err != nil || len(ports) == 0 {
+	if err == nil && len(ports) == 0 {
+		err = errors.New("the forwarder listens on none")
+	}
+	if err != nil {
 		close(stop)
-		return nil, fmt.Errorf("port-forward to pod %s: no local port: %v", pod, err)
+		return nil, fmt.Errorf("port-forward to pod %s: no local port: %w", pod, err)
 	}
 	env.Log.Debug("port-forward", "pod", pod, "port", port, "local", ports[0].Local)
 	path := p.Path
