@@ -15,6 +15,10 @@ import (
 // maxIncludeDepth bounds includes within includes.
 const maxIncludeDepth = 8
 
+// maxIncludedSteps bounds the steps includes may bring in all, so files
+// that include each other many times over cannot multiply without end.
+const maxIncludedSteps = 10000
+
 // stepItem is one step as written, with where it comes from: the
 // scenario's own steps, or the steps of an included file.
 type stepItem struct {
@@ -107,6 +111,10 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 		l.fail(item.child("include").find("file").lineOf(), label, "include.file", "include cycle: %s", strings.Join(cycle, " → "))
 		return nil
 	}
+	if l.included >= maxIncludedSteps {
+		l.fail(item.line, label, "include", "includes bring in more than %d steps; a scenario this large is a mistake", maxIncludedSteps)
+		return nil
+	}
 	data, err := ReadFileLimited(path, MaxScenarioBytes)
 	if err != nil {
 		l.fail(item.child("include").find("file").lineOf(), label, "include.file", "%s: %s", spec.File, err)
@@ -146,7 +154,9 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 		l.fail(lineOr(steps, root.line), "", "spec.steps", "required: a list of at least one step")
 		return nil
 	}
-	return l.flatten(steps, phase, inner, append(slices.Clone(chain), path))
+	out := l.flatten(steps, phase, inner, append(slices.Clone(chain), path))
+	l.included += len(out)
+	return out
 }
 
 // withValue types an include's value as the var's default is typed, as

@@ -125,3 +125,27 @@ func TestIncludeMistakesAreCaughtAtLoad(t *testing.T) {
 		})
 	}
 }
+
+// Files that include each other over and over multiply: the loader stops
+// at a bound instead of building millions of steps.
+func TestIncludesCannotMultiplyWithoutBound(t *testing.T) {
+	files := map[string]string{}
+	// level N includes level N+1 ten times; seven levels would be 10^7 steps.
+	for n := range 7 {
+		var steps strings.Builder
+		for i := range 10 {
+			if n == 6 {
+				steps.WriteString(fmt.Sprintf("  - name: s%d\n    assert: {expr: 'true'}\n", i))
+			} else {
+				steps.WriteString(fmt.Sprintf("  - name: i%d\n    include: {file: level%d.yaml}\n", i, n+1))
+			}
+		}
+		files[fmt.Sprintf("level%d.yaml", n)] = "apiVersion: kdrill.dev/v1alpha1\nkind: Steps\nmetadata: {name: l}\nspec:\n  steps:\n" + steps.String()
+	}
+	files["lab.yaml"] = "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: lab}\nspec:\n  steps:\n  - name: all\n    include: {file: level0.yaml}\n"
+	dir := writeTree(t, files)
+	_, err := runner.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
+	if err == nil || !strings.Contains(err.Error(), "includes bring in more than 10000 steps") {
+		t.Fatalf("got %v", err)
+	}
+}

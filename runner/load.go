@@ -73,6 +73,8 @@ type loader struct {
 	// root is the scenario file's directory, which included files and
 	// manifests may not leave.
 	root string
+	// included counts the steps includes brought in so far.
+	included int
 	// cur is the step being read when it comes from an included file, so
 	// errors name that file and the includes that led there.
 	cur *stepItem

@@ -33,7 +33,7 @@ spec:
   - name: uninstall
     exec: {command: [helm, uninstall, web, --namespace, "${{ namespace }}"]}
 `, map[string]string{
-		"charts/web/Chart.yaml":                "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/Chart.yaml":               "apiVersion: v2\nname: web\nversion: 0.1.0\n",
 		"charts/web/templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-settings}\ndata: {greeting: hello}\n",
 	})
 	for _, st := range sr.Steps {
