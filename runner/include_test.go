@@ -135,9 +135,9 @@ func TestIncludesCannotMultiplyWithoutBound(t *testing.T) {
 		var steps strings.Builder
 		for i := range 10 {
 			if n == 6 {
-				steps.WriteString(fmt.Sprintf("  - name: s%d\n    assert: {expr: 'true'}\n", i))
+				fmt.Fprintf(&steps, "  - name: s%d\n    assert: {expr: 'true'}\n", i)
 			} else {
-				steps.WriteString(fmt.Sprintf("  - name: i%d\n    include: {file: level%d.yaml}\n", i, n+1))
+				fmt.Fprintf(&steps, "  - name: i%d\n    include: {file: level%d.yaml}\n", i, n+1)
 			}
 		}
 		files[fmt.Sprintf("level%d.yaml", n)] = "apiVersion: kdrill.dev/v1alpha1\nkind: Steps\nmetadata: {name: l}\nspec:\n  steps:\n" + steps.String()
