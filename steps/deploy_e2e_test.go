@@ -47,7 +47,7 @@ spec:
 	for _, name := range []string{"v2", "annotate", "back to revision 1"} {
 		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
 	}
-	wantOutcome(t, stepNamed(t, sr, "no such revision"), model.Failed, "has no revision 42")
+	wantOutcome(t, stepNamed(t, sr, "no such revision"), model.Failed, "unable to find specified revision 42 in history")
 	v2 := stepNamed(t, sr, "v2").Output.(*model.RolloutOutput)
 	// maxUnavailable 0, maxSurge 1: never fewer than 3 available, never more
 	// than 4 replicas.
@@ -178,5 +178,45 @@ spec:
 	}
 	if len(svc.Spec.Selector) != 2 || svc.Spec.Selector["app"] != "x" || svc.Spec.Selector["track"] != "a" {
 		t.Errorf("after rollback the selector is %v", svc.Spec.Selector)
+	}
+}
+
+// A DaemonSet rolls out and back as kubectl does: kubectl's own rollback
+// (polymorphichelpers) reads its ControllerRevisions.
+func TestRolloutDaemonSetAndUndo(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := scenario(t, c, ns, `
+spec:
+  steps:
+  - name: agent
+    apply:
+      wait: true
+      inline:
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: agent}
+        spec:
+          selector: {matchLabels: {app: agent}}
+          template:
+            metadata: {labels: {app: agent}}
+            spec: {terminationGracePeriodSeconds: 0, containers: [{name: main, image: "agent:1"}]}
+  - name: v2
+    rollout: {kind: DaemonSet, name: agent, images: {main: "agent:2"}}
+  - name: undo
+    rollout: {kind: DaemonSet, name: agent, undo: true}
+  - name: counted
+    assert:
+      expr: steps.v2.revision == 2 && steps.undo.revision == 3 && steps.v2.desired > 0 && steps.undo.desired == steps.v2.desired
+`, nil)
+	for _, st := range sr.Steps {
+		wantOutcome(t, st, model.Passed)
+	}
+	ds, err := c.Typed.AppsV1().DaemonSets(ns).Get(context.Background(), "agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := ds.Spec.Template.Spec.Containers[0].Image; img != "agent:1" {
+		t.Errorf("after undo the image is %s", img)
 	}
 }

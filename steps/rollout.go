@@ -14,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -22,9 +24,10 @@ import (
 // revisionAnnotation is where the Deployment controller numbers revisions.
 const revisionAnnotation = "deployment.kubernetes.io/revision"
 
-// Rollout changes a Deployment's (or StatefulSet's) pod template — new
-// images by container name, or a template merged in — or, with undo, returns
-// to the previous revision (or a given one) as kubectl rollout undo does. It
+// Rollout changes a Deployment's, StatefulSet's or DaemonSet's pod template
+// — new images by container name, or a template merged in — or, with undo,
+// returns to the previous revision (or a given one) with kubectl rollout
+// undo's own code. It
 // waits until the rollout completes (the new generation observed, every
 // replica updated and available, no old replica left) and records, from
 // watch events, the lowest availability and the highest surge seen, so an
@@ -85,8 +88,8 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !kindIs(res.mapping, "Deployment", "StatefulSet") {
-		return nil, fmt.Errorf("rollout works on Deployments and StatefulSets, not %s", res.mapping.GroupVersionKind.Kind)
+	if !kindIs(res.mapping, "Deployment", "StatefulSet", "DaemonSet") {
+		return nil, fmt.Errorf("rollout works on Deployments, StatefulSets and DaemonSets, not %s", res.mapping.GroupVersionKind.Kind)
 	}
 	start := env.Clock.Now()
 	out := &model.RolloutOutput{MinAvailable: -1}
@@ -104,12 +107,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 			return false, fmt.Errorf("%s was deleted during the rollout", r.String())
 		}
 		u := objs[0]
-		desired, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
-		if !found {
-			desired = 1
-		}
-		total, _, _ := unstructured.NestedInt64(u.Object, "status", "replicas")
-		avail, _, _ := unstructured.NestedInt64(u.Object, "status", "availableReplicas")
+		desired, total, avail := replicaCounts(u)
 		out.Desired = int(desired)
 		if out.MinAvailable < 0 || int(avail) < out.MinAvailable {
 			out.MinAvailable = int(avail)
@@ -130,8 +128,9 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return ok, nil
 	})
 	out.MinAvailable = max(out.MinAvailable, 0)
-	if err == nil && kindIs(res.mapping, "StatefulSet") {
-		// A StatefulSet numbers its revisions in ControllerRevisions.
+	if err == nil && kindIs(res.mapping, "StatefulSet", "DaemonSet") {
+		// A StatefulSet or DaemonSet numbers its revisions in
+		// ControllerRevisions.
 		var obj *unstructured.Unstructured
 		if obj, err = res.client.Get(ctx, r.Name, metav1.GetOptions{}); err != nil {
 			return out, fmt.Errorf("read %s: %w", r.String(), err)
@@ -168,12 +167,7 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 		pt = types.MergePatchType
 		body = map[string]any{"spec": map[string]any{"template": r.Template}}
 	default:
-		template, err := r.previousTemplate(ctx, env, res)
-		if err != nil {
-			return nil, err
-		}
-		pt = types.JSONPatchType
-		body = []map[string]any{{"op": "replace", "path": "/spec/template", "value": template}}
+		return r.undo(ctx, env, res)
 	}
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -194,46 +188,45 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 
 // revision is one of a workload's recorded pod templates.
 type revision struct {
-	number   int64
-	name     string
-	template map[string]any
+	number int64
+	name   string
 }
 
-// previousTemplate finds the pod template of the revision to return to: the
-// one before the current, or ToRevision — from a Deployment's ReplicaSets or
-// a StatefulSet's ControllerRevisions, as kubectl rollout undo does.
-func (r *Rollout) previousTemplate(ctx context.Context, env *runner.Env, res *resolved) (map[string]any, error) {
+// undo returns the workload to its previous revision, or ToRevision, with
+// kubectl's own rollback (polymorphichelpers): a Deployment from its
+// ReplicaSets, a StatefulSet or a DaemonSet from its ControllerRevisions,
+// with kubectl's checks (a paused Deployment, a revision that is not
+// there). It is not retried: a second "previous revision" would be
+// another one.
+func (r *Rollout) undo(ctx context.Context, env *runner.Env, res *resolved) (*unstructured.Unstructured, error) {
 	obj, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", r.String(), err)
 	}
-	revisions, current, err := workloadRevisions(ctx, env, res.namespace, obj)
+	rb, err := polymorphichelpers.RollbackerFor(res.mapping.GroupVersionKind.GroupKind(), env.Cluster.Typed)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("undo %s: %w", r.String(), err)
 	}
-	sort.Slice(revisions, func(i, j int) bool { return revisions[i].number > revisions[j].number })
-	for _, rev := range revisions {
-		if (r.ToRevision != 0 && rev.number == r.ToRevision) || (r.ToRevision == 0 && rev.number < current) {
-			// The ReplicaSet's template carries the hash label the controller
-			// added; the Deployment's template must not.
-			if labels, ok, _ := unstructured.NestedStringMap(rev.template, "metadata", "labels"); ok {
-				delete(labels, "pod-template-hash")
-				_ = unstructured.SetNestedStringMap(rev.template, labels, "metadata", "labels")
-			}
-			return rev.template, nil
-		}
+	dry := cmdutil.DryRunNone
+	if env.Cluster.DryRun {
+		dry = cmdutil.DryRunServer
 	}
-	if r.ToRevision != 0 {
-		return nil, fmt.Errorf("%s has no revision %d", r.String(), r.ToRevision)
+	said, err := rb.Rollback(obj, nil, r.ToRevision, dry)
+	if err != nil {
+		return nil, fmt.Errorf("undo %s: %w", r.String(), err)
 	}
-	return nil, fmt.Errorf("%s has no revision before %d to return to", r.String(), current)
+	env.Log.Info("rollout undo", "workload", r.String(), "result", said)
+	if dry != cmdutil.DryRunNone {
+		return obj, nil
+	}
+	return res.client.Get(ctx, r.Name, metav1.GetOptions{})
 }
 
-// workloadRevisions lists the revisions a Deployment or StatefulSet owns
-// and the number of the current one.
+// workloadRevisions lists the revisions a Deployment, StatefulSet or
+// DaemonSet owns and the number of the current one.
 func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, obj *unstructured.Unstructured) ([]revision, int64, error) {
 	kind := "ReplicaSet"
-	if obj.GetKind() == "StatefulSet" {
+	if obj.GetKind() != "Deployment" {
 		kind = "ControllerRevision"
 	}
 	mapping, err := env.Cluster.Mapping("apps/v1", kind)
@@ -258,25 +251,24 @@ func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, o
 			if rev.number, err = strconv.ParseInt(item.GetAnnotations()[revisionAnnotation], 10, 64); err != nil {
 				continue
 			}
-			rev.template, _, _ = unstructured.NestedMap(item.Object, "spec", "template")
 		} else {
-			// A StatefulSet's revision holds a patch that replaces the
-			// template.
 			rev.number, _, _ = unstructured.NestedInt64(item.Object, "revision")
-			rev.template, _, _ = unstructured.NestedMap(item.Object, "data", "spec", "template")
-			delete(rev.template, "$patch")
 		}
 		revisions = append(revisions, rev)
 	}
 	var current int64
 	if kind == "ReplicaSet" {
 		current, _ = strconv.ParseInt(obj.GetAnnotations()[revisionAnnotation], 10, 64)
-	} else {
-		name, _, _ := unstructured.NestedString(obj.Object, "status", "updateRevision")
+	} else if name, ok, _ := unstructured.NestedString(obj.Object, "status", "updateRevision"); ok {
 		for _, rev := range revisions {
 			if rev.name == name {
 				current = rev.number
 			}
+		}
+	} else {
+		// A DaemonSet names no current revision: it is the newest.
+		for _, rev := range revisions {
+			current = max(current, rev.number)
 		}
 	}
 	return revisions, current, nil
@@ -311,4 +303,22 @@ func (r *Rollout) Plan(ctx context.Context, env *runner.Env) (string, error) {
 		return fmt.Sprintf("roll out %s: %s", r.String(), what), err
 	}
 	return fmt.Sprintf("roll out %s: %s (accepted by the API server), then wait until it completes", r.String(), what), nil
+}
+
+// replicaCounts reads a workload's desired, current and available pod
+// counts: a DaemonSet's by scheduled nodes, the others' by replicas.
+func replicaCounts(u *unstructured.Unstructured) (desired, total, avail int64) {
+	if u.GetKind() == "DaemonSet" {
+		desired, _, _ = unstructured.NestedInt64(u.Object, "status", "desiredNumberScheduled")
+		total, _, _ = unstructured.NestedInt64(u.Object, "status", "currentNumberScheduled")
+		avail, _, _ = unstructured.NestedInt64(u.Object, "status", "numberAvailable")
+		return desired, total, avail
+	}
+	desired, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+	if !found {
+		desired = 1
+	}
+	total, _, _ = unstructured.NestedInt64(u.Object, "status", "replicas")
+	avail, _, _ = unstructured.NestedInt64(u.Object, "status", "availableReplicas")
+	return desired, total, avail
 }
