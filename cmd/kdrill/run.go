@@ -259,68 +259,7 @@ func (o *RunOptions) Complete() error {
 			return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
 		}
 	}
-	if len(o.Connections) == 0 {
-		o.Connections = []runner.Connection{o.Connection}
-	}
-	var clusters []*runner.Cluster
-	for _, conn := range o.Connections {
-		conn.DryRun = o.DryRun
-		c, err := runner.Connect(conn)
-		if err != nil {
-			return err
-		}
-		// The engine's safety policy, checked now, per cluster, so a
-		// refusal is exit 2 with nothing sent; runner.Run checks it again
-		// for any other caller.
-		if err := runner.CheckPolicy(o.scenarios, runner.PolicyOptions{
-			Namespace: o.Namespace, Context: c.Context, AllowContexts: o.AllowContexts, DryRun: o.DryRun,
-		}); err != nil {
-			return err
-		}
-		clusters = append(clusters, c)
-	}
-	o.cluster = clusters[0]
-	// The contexts scenarios name in spec.clusters, from the same
-	// kubeconfig; a run's own cluster is used as it is.
-	o.named = map[string]*runner.Cluster{}
-	for _, c := range clusters {
-		o.named[c.Context] = c
-	}
-	for _, s := range o.scenarios {
-		for _, ref := range s.Spec.Clusters {
-			if _, ok := o.named[ref.Context]; ok {
-				continue
-			}
-			conn := o.Connections[0]
-			conn.Context, conn.DryRun = ref.Context, o.DryRun
-			c, err := runner.Connect(conn)
-			if err != nil {
-				return err
-			}
-			c.Redactor = o.cluster.Redactor
-			o.named[ref.Context] = c
-		}
-	}
-	o.scenarios = runner.OnClusters(o.scenarios, clusters)
-	return nil
-}
-
-// connections are the clusters --kubeconfig and --context name: every
-// context given, in every kubeconfig given (none: the default).
-func connections(kubeconfigs, contexts []string) []runner.Connection {
-	if len(kubeconfigs) == 0 {
-		kubeconfigs = []string{""}
-	}
-	if len(contexts) == 0 {
-		contexts = []string{""}
-	}
-	var out []runner.Connection
-	for _, k := range kubeconfigs {
-		for _, c := range contexts {
-			out = append(out, runner.Connection{Kubeconfig: k, Context: c})
-		}
-	}
-	return out
+	return o.connect()
 }
 
 // Run runs the scenarios, writing results.json as they go, and returns an
