@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
@@ -31,6 +32,9 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 			Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{}},
 		},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pending", Namespace: "team", Labels: web}, Status: corev1.PodStatus{Phase: corev1.PodPending}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{"kubernetes.io/os": "linux"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2", Labels: map[string]string{"kubernetes.io/os": "linux"}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cp1", Labels: map[string]string{"kubernetes.io/os": "linux", "node-role.kubernetes.io/control-plane": ""}}},
 	}
 	for _, tc := range []struct {
 		name, kind, spec, want string
@@ -46,6 +50,10 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 		{"switchSelector: no such Service", "switchSelector", `{"service": "absent", "selector": {"v": "2"}}`, "read Service absent"},
 		{"events: no such object", "events", `{"resource": {"kind": "Deployment", "name": "absent"}, "expr": "len(events) > 0"}`, "read Deployment absent"},
 		{"assert: never true", "assert", `{"resource": {"kind": "ConfigMap", "name": "cm"}, "expr": "object.data != nil"}`, "expected object.data != nil"},
+		{"node: every node", "node", `{"action": "cordon", "selector": "kubernetes.io/os=linux"}`, "cordon would take every node of the cluster (3) out of service"},
+		{"node: a control plane", "node", `{"action": "drain", "name": "cp1"}`, "node cp1 is a control plane node (label node-role.kubernetes.io/control-plane)"},
+		{"node: no such node", "node", `{"action": "fail", "names": ["n1", "n9"]}`, "node n9 does not exist (the cluster has 3 nodes)"},
+		{"node: a selector that matches none", "node", `{"action": "taint", "selector": "pool=none", "taint": {"key": "k", "effect": "NoSchedule"}}`, `no node matches "pool=none"`},
 		{"monitor: a kind it cannot sample", "monitor", `{"workloads": [{"kind": "ConfigMap", "name": "cm"}]}`, "not ConfigMap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,4 +92,56 @@ func compile(a runner.Action) error {
 		names = es.ExprNames()
 	}
 	return runner.CompileExprs(a, names)
+}
+
+// The seed chooses the same nodes every time, a change is recorded on the
+// node it makes, and a restore without a target finds every marked node.
+// The fake clientset serves the node objects; the end-to-end tests show
+// the same on simulated nodes.
+func TestNodeChoiceIsReproducibleAndRestored(t *testing.T) {
+	var objects []runtime.Object
+	for _, n := range []string{"a", "b", "c", "d", "e", "f"} {
+		objects = append(objects, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + n, Labels: map[string]string{"pool": "drill"}}})
+	}
+	objects = append(objects, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}})
+	run := func(c *runner.Cluster, spec string) *model.NodeOutput {
+		t.Helper()
+		action := &steps.Node{}
+		if err := json.Unmarshal([]byte(spec), action); err != nil {
+			t.Fatal(err)
+		}
+		action.Default()
+		if err := action.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		env := runner.NewEnv(c, &runner.Scenario{Metadata: runner.Metadata{Name: "s"}}, "team", nil)
+		env.Seed, env.Step = 7, &runner.Step{Name: "n", Kind: "node", Index: 2}
+		out, err := action.Run(context.Background(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*model.NodeOutput)
+	}
+	c := testcluster.Fake(objects...)
+	first := run(c, `{"action": "cordon", "selector": "pool=drill", "count": 2}`)
+	again := run(testcluster.Fake(objects...), `{"action": "cordon", "selector": "pool=drill", "count": 2}`)
+	if len(first.Nodes) != 2 || strings.Join(first.Nodes, ",") != strings.Join(again.Nodes, ",") {
+		t.Fatalf("the same seed chose %v, then %v", first.Nodes, again.Nodes)
+	}
+	for _, name := range first.Nodes {
+		n, _ := c.Typed.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+		if !n.Spec.Unschedulable || n.Annotations["kdrill.dev/restore"] == "" {
+			t.Errorf("%s: unschedulable %v, record %q", name, n.Spec.Unschedulable, n.Annotations["kdrill.dev/restore"])
+		}
+	}
+	restored := run(c, `{"action": "restore"}`)
+	if strings.Join(restored.Nodes, ",") != strings.Join(first.Nodes, ",") || len(restored.Restored) != 2 {
+		t.Errorf("restore found %v and did %q", restored.Nodes, restored.Restored)
+	}
+	list, _ := c.Typed.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	for _, n := range list.Items {
+		if n.Spec.Unschedulable || n.Annotations["kdrill.dev/restore"] != "" {
+			t.Errorf("%s still changed", n.Name)
+		}
+	}
 }
