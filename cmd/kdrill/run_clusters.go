@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"maps"
+	"slices"
+
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -36,7 +40,8 @@ func (o *RunOptions) connect() error {
 		o.named[c.Context] = c
 	}
 	for _, s := range o.scenarios {
-		for _, ref := range s.Spec.Clusters {
+		for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
+			ref := s.Spec.Clusters[name]
 			if _, ok := o.named[ref.Context]; ok {
 				continue
 			}
@@ -44,7 +49,7 @@ func (o *RunOptions) connect() error {
 			conn.Context, conn.DryRun = ref.Context, o.DryRun
 			c, err := runner.Connect(conn)
 			if err != nil {
-				return err
+				return &runner.LoadError{File: s.File, Field: "spec.clusters." + name + ".context", Msg: fmt.Sprintf("%v (the kubeconfig the run uses must hold it: merge files with KUBECONFIG=a:b)", err)}
 			}
 			c.Redactor = o.cluster.Redactor
 			o.named[ref.Context] = c
