@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/steps"
@@ -133,13 +134,13 @@ func diff(before, after map[string]int) map[string]int {
 
 // twoClients connects kdrill's client and a second one for the benchmark's
 // own reads and writes, and makes a namespace for the trials.
-func twoClients(b *testing.B) (kd, other *runner.Cluster, ns string) {
+func twoClients(b *testing.B) (kd, other *kube.Cluster, ns string) {
 	kubeconfig := testcluster.Kubeconfig(b)
-	kd, err := runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
+	kd, err := kube.Connect(kube.Connection{Kubeconfig: kubeconfig})
 	if err != nil {
 		b.Fatal(err)
 	}
-	other, err = runner.Connect(runner.Connection{Kubeconfig: kubeconfig})
+	other, err = kube.Connect(kube.Connection{Kubeconfig: kubeconfig})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
 )
@@ -156,7 +157,7 @@ func waitForSelector(b *testing.B, ch <-chan stamped, track string) time.Time {
 }
 
 // watchSelectors sends the track the Service selects at each change.
-func watchSelectors(ctx context.Context, b *testing.B, c *runner.Cluster, ns string, out chan<- stamped) {
+func watchSelectors(ctx context.Context, b *testing.B, c *kube.Cluster, ns string, out chan<- stamped) {
 	w, err := c.Typed.CoreV1().Services(ns).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=web"})
 	if err != nil {
 		b.Error(err)
@@ -172,7 +173,7 @@ func watchSelectors(ctx context.Context, b *testing.B, c *runner.Cluster, ns str
 
 // watchEndpoints sends the sorted pod names behind the Service's ready
 // endpoints at each EndpointSlice event.
-func watchEndpoints(ctx context.Context, b *testing.B, c *runner.Cluster, ns string, out chan<- stamped) {
+func watchEndpoints(ctx context.Context, b *testing.B, c *kube.Cluster, ns string, out chan<- stamped) {
 	w, err := c.Typed.DiscoveryV1().EndpointSlices(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})
 	if err != nil {
 		b.Error(err)

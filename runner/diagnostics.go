@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/diagnose"
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -51,7 +52,7 @@ func (r *run) diagnose(ctx context.Context, env *Env, st *Step, action Action, s
 }
 
 // subject reads a subject's current state, when it can.
-func subject(ctx context.Context, c *Cluster, sub Subject, ns string) diagnose.Subject {
+func subject(ctx context.Context, c *kube.Cluster, sub Subject, ns string) diagnose.Subject {
 	out := diagnose.Subject{Kind: sub.Kind, Name: sub.Name, Namespace: ns}
 	m, err := c.Mapping(sub.APIVersion, sub.Kind)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -20,7 +21,7 @@ import (
 // record what it observed. Each step gets its own Env; steps running in the
 // background share the scenario's outputs and timeline safely.
 type Env struct {
-	Cluster   *Cluster
+	Cluster   *kube.Cluster
 	Scenario  *Scenario
 	Namespace string
 	Vars      map[string]any
@@ -34,7 +35,7 @@ type Env struct {
 	shared *shared
 	record *model.StepResult
 	// clusters are the scenario's spec.clusters, connected.
-	clusters map[string]*Cluster
+	clusters map[string]*kube.Cluster
 	ready    func()
 }
 
@@ -60,7 +61,7 @@ type Undo func(ctx context.Context) (string, error)
 
 // NewEnv returns an Env for running steps outside a scenario run, as tests
 // and benchmarks do.
-func NewEnv(c *Cluster, s *Scenario, namespace string, vars map[string]any) *Env {
+func NewEnv(c *kube.Cluster, s *Scenario, namespace string, vars map[string]any) *Env {
 	res := &model.Results{}
 	return &Env{
 		Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
@@ -194,7 +195,7 @@ func (e *Env) Progress(values map[string]any, final bool) {
 	}
 }
 
-func (e *Env) redactor() *Redactor {
+func (e *Env) redactor() *kube.Redactor {
 	if e.Cluster == nil {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/kdrill/kdrill/kube"
 )
 
 // FieldError says what is wrong with one field of a step's spec. Field is a
@@ -96,13 +98,6 @@ func (e LoadErrors) Error() string {
 func IsInvalidInput(err error) bool {
 	var le LoadErrors
 	var one *LoadError
-	var kc *KubeconfigError
+	var kc *kube.KubeconfigError
 	return errors.As(err, &le) || errors.As(err, &one) || errors.As(err, &kc)
 }
-
-// KubeconfigError is a kubeconfig that cannot be used: missing, broken,
-// or without the context asked for.
-type KubeconfigError struct{ Err error }
-
-func (e *KubeconfigError) Error() string { return "kubeconfig: " + e.Err.Error() }
-func (e *KubeconfigError) Unwrap() error { return e.Err }

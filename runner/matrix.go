@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kdrill/kdrill/kube"
 )
 
 // MaxInstances bounds the combinations a matrix may have.
@@ -146,7 +148,7 @@ func (s *Scenario) DisplayName() string {
 // and its results are named name@CONTEXT. The clusters share one Redactor,
 // so a Secret read on one is hidden in everything the run records. With
 // one cluster the scenarios come back as they are.
-func OnClusters(scenarios []*Scenario, clusters []*Cluster) []*Scenario {
+func OnClusters(scenarios []*Scenario, clusters []*kube.Cluster) []*Scenario {
 	if len(clusters) < 2 {
 		return scenarios
 	}

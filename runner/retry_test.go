@@ -11,6 +11,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kdrill/kdrill/kube"
 )
 
 func TestIsTransient(t *testing.T) {
@@ -36,8 +38,8 @@ func TestIsTransient(t *testing.T) {
 		{&url.Error{Op: "Get", URL: "https://x", Err: context.DeadlineExceeded}, false},
 		{nil, false},
 	} {
-		if got := IsTransient(tc.err); got != tc.want {
-			t.Errorf("IsTransient(%v) = %v, want %v", tc.err, got, tc.want)
+		if got := kube.IsTransient(tc.err); got != tc.want {
+			t.Errorf("kube.IsTransient(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -25,7 +26,7 @@ const (
 
 // Options configure a run.
 type Options struct {
-	Cluster *Cluster
+	Cluster *kube.Cluster
 	// Namespace, when set, replaces every scenario's namespace; it is used as
 	// it is and never deleted.
 	Namespace string
@@ -60,7 +61,7 @@ type Options struct {
 	KdrillVersion string
 	// Clusters are the clusters scenarios name in spec.clusters, by
 	// kubeconfig context; a scenario naming one that is not here fails.
-	Clusters map[string]*Cluster
+	Clusters map[string]*kube.Cluster
 	// Observers are told of every change to the results, in order.
 	Observers []Observer
 }
@@ -115,7 +116,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 	r := &run{opts: opts, results: res}
 	// The clusters the scenarios run on: the run's, or each scenario's own
 	// in a run over several.
-	byCluster := map[*Cluster][]*Scenario{}
+	byCluster := map[*kube.Cluster][]*Scenario{}
 	for _, s := range scenarios {
 		c := r.cluster(s)
 		if _, ok := byCluster[c]; !ok {
@@ -217,7 +218,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 type run struct {
 	opts Options
 	// targets are the clusters the scenarios run on.
-	targets  []*Cluster
+	targets  []*kube.Cluster
 	results  *model.Results
 	notifyMu sync.Mutex
 }

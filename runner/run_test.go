@@ -14,6 +14,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -53,7 +54,7 @@ func (*blockKind) Run(ctx context.Context, _ *runner.Env) (any, error) {
 }
 
 func (*infraKind) Run(context.Context, *runner.Env) (any, error) {
-	return nil, &runner.InfraError{Err: errors.New("the API server answered 503")}
+	return nil, &kube.InfraError{Err: errors.New("the API server answered 503")}
 }
 
 func (w *writeKind) Run(ctx context.Context, env *runner.Env) (any, error) {
@@ -83,7 +84,7 @@ func loopRegistry() runner.Registry {
 
 // runLoop loads a scenario body with the test kinds and runs it on a fake
 // cluster in namespace "team", returning the scenario's result.
-func runLoop(t *testing.T, ctx context.Context, body string, opts runner.Options) (*model.ScenarioResult, *runner.Cluster) {
+func runLoop(t *testing.T, ctx context.Context, body string, opts runner.Options) (*model.ScenarioResult, *kube.Cluster) {
 	t.Helper()
 	s, err := runner.Parse("loop.yaml", []byte("apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: loop}\n"+body), loopRegistry())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -47,8 +48,8 @@ type Scenario struct {
 	// Target is the cluster this copy of the scenario runs on in a run over
 	// several (OnClusters), and TargetName names it in results; nil: the
 	// run's cluster.
-	Target     *Cluster `json:"-"`
-	TargetName string   `json:"-"`
+	Target     *kube.Cluster `json:"-"`
+	TargetName string        `json:"-"`
 	// Root is the directory paths may not leave: the scenario file's, also
 	// for the steps an included file brings, whose Dir is that file's.
 	// Empty: Dir.

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -77,7 +78,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	r.results.Update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
 	env.Namespace = ns
 	// The other clusters the steps use get the same namespace.
-	var others []*Cluster
+	var others []*kube.Cluster
 	if err == nil {
 		others, err = r.otherClusters(sctx, s, env, ns)
 	}
@@ -303,7 +304,7 @@ func anyFailed(sr *model.ScenarioResult) bool {
 
 // cluster is the cluster the scenario runs on: its own target in a run
 // over several clusters, else the run's.
-func (r *run) cluster(s *Scenario) *Cluster {
+func (r *run) cluster(s *Scenario) *kube.Cluster {
 	if s.Target != nil {
 		return s.Target
 	}
@@ -324,11 +325,11 @@ func (r *run) outages() []model.Outage {
 // otherClusters connects the scenario's named clusters to its env and
 // makes its namespace on each one a step uses besides the run's cluster,
 // which it returns (their namespaces are deleted with the scenario's).
-func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns string) ([]*Cluster, error) {
+func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns string) ([]*kube.Cluster, error) {
 	if err := r.connectClusters(s, env); err != nil || len(env.clusters) == 0 {
 		return nil, err
 	}
-	var others []*Cluster
+	var others []*kube.Cluster
 	for _, st := range s.AllSteps() {
 		c := env.clusters[st.Cluster]
 		if c == nil || c == env.Cluster || slices.Contains(others, c) {
@@ -351,7 +352,7 @@ func (r *run) connectClusters(s *Scenario, env *Env) error {
 	if len(s.Spec.Clusters) == 0 {
 		return nil
 	}
-	env.clusters = map[string]*Cluster{}
+	env.clusters = map[string]*kube.Cluster{}
 	for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
 		ref := s.Spec.Clusters[name]
 		c, ok := r.opts.Clusters[ref.Context]

@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -71,7 +72,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 		default:
 			stepRes.Outcome = outcomeOf(runCtx, err)
 			msg := err.Error()
-			var refused *PolicyError
+			var refused *kube.PolicyError
 			if errors.As(err, &refused) {
 				msg = refused.Msg
 			}
@@ -100,9 +101,9 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 // redactOutput returns what a step's result records of its output: the
 // output itself, or, when a Secret's value shows in it, a plain copy with
 // the value hidden. Later expressions still see the real output.
-func redactOutput(c *Cluster, out, plain any) any {
+func redactOutput(c *kube.Cluster, out, plain any) any {
 	red := c.Redactor
-	if out == nil || red.empty() {
+	if out == nil || red.Empty() {
 		return out
 	}
 	hidden := red.Value(plain)
@@ -119,7 +120,7 @@ const maxStepEvents = 20
 // newest maxStepEvents, oldest first, to show beside a failed step. A
 // failure to list them is logged, not reported: the step's own error is
 // the one that matters.
-func recentEvents(ctx context.Context, c *Cluster, namespace string, since time.Time) []model.EventRecord {
+func recentEvents(ctx context.Context, c *kube.Cluster, namespace string, since time.Time) []model.EventRecord {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	list, err := c.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{})
@@ -156,7 +157,7 @@ func outcomeOf(runCtx context.Context, err error) model.Outcome {
 	switch {
 	case runCtx.Err() != nil && errors.Is(err, context.Canceled):
 		return model.Cancelled
-	case IsInfra(err):
+	case kube.IsInfra(err):
 		return model.Errored
 	default:
 		return model.Failed

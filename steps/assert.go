@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -127,7 +128,7 @@ func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return finish(), nil
 	case err == nil:
 		return finish(), nil
-	case runner.IsInfra(err):
+	case kube.IsInfra(err):
 		return finish(), err
 	case isDeadline(err) || (ctx.Err() != nil && isDeadline(ctx.Err())):
 		return finish(), a.failure(fmt.Sprintf("did not hold within %s", env.Clock.Since(start).Round(time.Millisecond)), lastValues, lastErr)

@@ -10,8 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
@@ -101,7 +101,7 @@ type availabilityPoint struct {
 	available, desired int32
 }
 
-func watchAvailability(t *testing.T, c *runner.Cluster, ns, name string) func() []availabilityPoint {
+func watchAvailability(t *testing.T, c *kube.Cluster, ns, name string) func() []availabilityPoint {
 	t.Helper()
 	w, err := c.Typed.AppsV1().Deployments(ns).Watch(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -104,7 +105,7 @@ func TestNodeChoiceIsReproducibleAndRestored(t *testing.T) {
 		objects = append(objects, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + n, Labels: map[string]string{"pool": "drill"}}})
 	}
 	objects = append(objects, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}})
-	run := func(c *runner.Cluster, spec string) *model.NodeOutput {
+	run := func(c *kube.Cluster, spec string) *model.NodeOutput {
 		t.Helper()
 		action := &steps.Node{}
 		if err := json.Unmarshal([]byte(spec), action); err != nil {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -126,7 +127,7 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 			return out, &AssertionError{Msg: msg}
 		}
 		var status apierrors.APIStatus
-		if !errors.As(err, &status) || runner.IsInfra(err) {
+		if !errors.As(err, &status) || kube.IsInfra(err) {
 			return out, fmt.Errorf("create %s: %w", what, err)
 		}
 		st := status.Status()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/internal/testfiles"
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
@@ -16,12 +17,12 @@ import (
 
 // scenario runs a scenario written inline against the local cluster, in a
 // namespace of the test's own, and returns its result.
-func scenario(t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
+func scenario(t *testing.T, c *kube.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
 	return scenarioCtx(context.Background(), t, c, ns, body, files)
 }
 
-func scenarioCtx(ctx context.Context, t *testing.T, c *runner.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
+func scenarioCtx(ctx context.Context, t *testing.T, c *kube.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
 	dir := t.TempDir()
 	testfiles.Write(t, dir, files)

@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -293,7 +294,7 @@ func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (*pod
 	case <-ctx.Done():
 		cancel()
 		if err := informer.lastError(); err != nil {
-			return nil, &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
+			return nil, &kube.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
 		}
 		return nil, ctx.Err()
 	}

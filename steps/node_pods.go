@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/drain"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -39,7 +40,7 @@ func (n *Node) helper(ctx context.Context, client kubernetes.Interface) *drain.H
 	}
 	if !n.AllowUnsafe {
 		h.AdditionalFilters = []drain.PodFilter{func(p corev1.Pod) drain.PodDeleteStatus {
-			if runner.IsSystemNamespace(p.Namespace) {
+			if kube.IsSystemNamespace(p.Namespace) {
 				return drain.MakePodDeleteStatusWithWarning(false, "in a system namespace")
 			}
 			return drain.MakePodDeleteStatusOkay()

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/diagnose"
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -33,7 +34,7 @@ func (o *onStep) Observe(ev runner.Event, _ *model.Results, _ *model.ScenarioRes
 	}
 }
 
-func runThrough(t *testing.T, c *runner.Cluster, ns, body string, observers ...runner.Observer) *model.Results {
+func runThrough(t *testing.T, c *kube.Cluster, ns, body string, observers ...runner.Observer) *model.Results {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "scenario.yaml")
 	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: outage}\n" + body

@@ -5,7 +5,7 @@ import (
 )
 
 // The plans of kdrill run --dry-run. The cluster's writes are server-side
-// dry runs (runner.Connection.DryRun adds dryRun=All to each), so a plan may
+// dry runs (kube.Connection.DryRun adds dryRun=All to each), so a plan may
 // send them as a run would and report what the API server said.
 
 // notYet words a target that does not exist when the plan is made: an

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -59,7 +60,7 @@ type resolved struct {
 	mapping   *meta.RESTMapping
 	client    dynamic.ResourceInterface
 	namespace string
-	cluster   *runner.Cluster
+	cluster   *kube.Cluster
 }
 
 // resolve finds the resource for the reference in the scenario's cluster.

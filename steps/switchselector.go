@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -180,7 +181,7 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 func (s *SwitchSelector) unreachable(ctx context.Context, infs ...*informer) error {
 	for _, inf := range infs {
 		if err := inf.lastError(); err != nil {
-			return &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
+			return &kube.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
 		}
 	}
 	return ctx.Err()

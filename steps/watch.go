@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/kube"
 )
 
 // watchQuery says which objects a watch follows: one by name, or those a
@@ -23,7 +23,7 @@ type watchQuery struct {
 	selector string
 	// cluster, when set, says whether the API server is reachable: a watch
 	// that cannot reconnect retries quietly, so its own errors do not tell.
-	cluster *runner.Cluster
+	cluster *kube.Cluster
 }
 
 // checkFunc judges the current set of watched objects: done ends the watch
@@ -34,7 +34,7 @@ type checkFunc func(objs []*unstructured.Unstructured) (done bool, err error)
 // current set after the initial list and after every change, until check
 // says done, returns an error, or ctx ends. It never polls: the API server
 // pushes each change. When the API server cannot be reached, the error says
-// so and is a runner.InfraError.
+// so and is a kube.InfraError.
 func watchUntil(ctx context.Context, q watchQuery, check checkFunc) error {
 	return watchAround(ctx, q, nil, check)
 }
@@ -65,12 +65,12 @@ func watchAround(ctx context.Context, q watchQuery, afterSync func(context.Conte
 		select {
 		case <-ctx.Done():
 			if o, down := q.cluster.Unreachable(); down {
-				return &runner.InfraError{Err: fmt.Errorf("timed out: the API server was unreachable since %s: %s",
+				return &kube.InfraError{Err: fmt.Errorf("timed out: the API server was unreachable since %s: %s",
 					o.Start.UTC().Format("15:04:05.000"), o.Error)}
 			}
 			werr := informer.lastError()
-			if werr != nil && (runner.IsInfra(werr) || !synced) {
-				return &runner.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", werr)}
+			if werr != nil && (kube.IsInfra(werr) || !synced) {
+				return &kube.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", werr)}
 			}
 			return ctx.Err()
 		case <-syncedCh:

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
@@ -24,14 +25,14 @@ const ScoresFile = "scores.csv"
 // GradeOptions are the inputs of kdrill grade.
 type GradeOptions struct {
 	Lab               string
-	Connection        runner.Connection
+	Connection        kube.Connection
 	Namespaces        []string
 	NamespaceSelector string
 	ReportDir         string
 	Stdout, Stderr    io.Writer
 
 	lab     *runner.Scenario
-	cluster *runner.Cluster
+	cluster *kube.Cluster
 }
 
 func gradeCommand() *cli.Command {
@@ -47,7 +48,7 @@ func gradeCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			o := &GradeOptions{
 				Lab:               c.Args().First(),
-				Connection:        runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
+				Connection:        kube.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
 				NamespaceSelector: c.String("selector"),
 				ReportDir:         c.String("report-dir"),
 				Stdout:            c.App.Writer,
@@ -98,7 +99,7 @@ func (o *GradeOptions) Complete() error {
 	if o.ReportDir == "" {
 		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
 	}
-	o.cluster, err = runner.Connect(o.Connection)
+	o.cluster, err = kube.Connect(o.Connection)
 	return err
 }
 
@@ -108,7 +109,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 	if o.NamespaceSelector != "" {
 		list, err := o.cluster.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: o.NamespaceSelector})
 		if err != nil {
-			return &runner.InfraError{Err: fmt.Errorf("list namespaces: %w", err)}
+			return &kube.InfraError{Err: fmt.Errorf("list namespaces: %w", err)}
 		}
 		for _, ns := range list.Items {
 			namespaces = append(namespaces, ns.Name)

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"k8s.io/klog/v2"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, sig func(
 	case runner.IsInvalidInput(err), isUsageError(err):
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
-	case runner.IsInfra(err):
+	case kube.IsInfra(err):
 		fmt.Fprintln(stderr, "kdrill:", err)
 		return exitInfra
 	default:

@@ -14,12 +14,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
 // applyFile applies every object of a manifest file as the admin.
-func applyFile(t *testing.T, c *runner.Cluster, path, namespace string, dryRun bool) {
+func applyFile(t *testing.T, c *kube.Cluster, path, namespace string, dryRun bool) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

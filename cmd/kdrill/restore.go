@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kdrill/kdrill/internal/nodestate"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/kube"
 )
 
 func restoreCommand() *cli.Command {
@@ -26,7 +26,7 @@ func restoreCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usagef("restore takes no arguments, got %q", c.Args().First())
 			}
-			cluster, err := runner.Connect(runner.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")})
+			cluster, err := kube.Connect(kube.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")})
 			if err != nil {
 				return err
 			}
@@ -37,7 +37,7 @@ func restoreCommand() *cli.Command {
 				fmt.Fprintln(c.App.Writer, "restored", d)
 			}
 			if err != nil {
-				return &runner.InfraError{Err: err}
+				return &kube.InfraError{Err: err}
 			}
 			if len(done) == 0 {
 				fmt.Fprintln(c.App.Writer, "nothing to restore: no node carries kdrill's record")

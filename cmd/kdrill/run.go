@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
@@ -22,10 +23,10 @@ import (
 // RunOptions are the inputs of kdrill run.
 type RunOptions struct {
 	Paths      []string
-	Connection runner.Connection
+	Connection kube.Connection
 	// Connections, when more than one, run every scenario on each cluster
 	// (--context a --context b, or several --kubeconfig); empty: Connection.
-	Connections    []runner.Connection
+	Connections    []kube.Connection
 	Namespace      string
 	Set            []string
 	ReportDir      string
@@ -71,8 +72,8 @@ type RunOptions struct {
 
 	scenarios []*runner.Scenario
 	vars      map[string]string
-	cluster   *runner.Cluster
-	named     map[string]*runner.Cluster
+	cluster   *kube.Cluster
+	named     map[string]*kube.Cluster
 	logger    *slog.Logger
 	baseline  *model.Results
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -13,12 +14,12 @@ import (
 // holds each to the safety policy before anything is sent.
 func (o *RunOptions) connect() error {
 	if len(o.Connections) == 0 {
-		o.Connections = []runner.Connection{o.Connection}
+		o.Connections = []kube.Connection{o.Connection}
 	}
-	var clusters []*runner.Cluster
+	var clusters []*kube.Cluster
 	for _, conn := range o.Connections {
 		conn.DryRun = o.DryRun
-		c, err := runner.Connect(conn)
+		c, err := kube.Connect(conn)
 		if err != nil {
 			return err
 		}
@@ -35,7 +36,7 @@ func (o *RunOptions) connect() error {
 	o.cluster = clusters[0]
 	// The contexts scenarios name in spec.clusters, from the same
 	// kubeconfig; a run's own cluster is used as it is.
-	o.named = map[string]*runner.Cluster{}
+	o.named = map[string]*kube.Cluster{}
 	for _, c := range clusters {
 		o.named[c.Context] = c
 	}
@@ -47,7 +48,7 @@ func (o *RunOptions) connect() error {
 			}
 			conn := o.Connections[0]
 			conn.Context, conn.DryRun = ref.Context, o.DryRun
-			c, err := runner.Connect(conn)
+			c, err := kube.Connect(conn)
 			if err != nil {
 				return &runner.LoadError{File: s.File, Field: "spec.clusters." + name + ".context", Msg: fmt.Sprintf("%v (the kubeconfig the run uses must hold it: merge files with KUBECONFIG=a:b)", err)}
 			}
@@ -61,17 +62,17 @@ func (o *RunOptions) connect() error {
 
 // connections are the clusters --kubeconfig and --context name: every
 // context given, in every kubeconfig given (none: the default).
-func connections(kubeconfigs, contexts []string) []runner.Connection {
+func connections(kubeconfigs, contexts []string) []kube.Connection {
 	if len(kubeconfigs) == 0 {
 		kubeconfigs = []string{""}
 	}
 	if len(contexts) == 0 {
 		contexts = []string{""}
 	}
-	var out []runner.Connection
+	var out []kube.Connection
 	for _, k := range kubeconfigs {
 		for _, c := range contexts {
-			out = append(out, runner.Connection{Kubeconfig: k, Context: c})
+			out = append(out, kube.Connection{Kubeconfig: k, Context: c})
 		}
 	}
 	return out

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/kube"
 )
 
 // Proxy stands between kdrill and the local cluster's API server and
@@ -160,9 +160,9 @@ func (p *Proxy) Up() {
 }
 
 // Cluster returns kdrill clients that go through the proxy.
-func (p *Proxy) Cluster(t testing.TB) *runner.Cluster {
+func (p *Proxy) Cluster(t testing.TB) *kube.Cluster {
 	t.Helper()
-	c, err := runner.NewCluster(&rest.Config{Host: p.URL, QPS: -1}, "proxy")
+	c, err := kube.NewCluster(&rest.Config{Host: p.URL, QPS: -1}, "proxy")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 )
 
@@ -40,9 +41,9 @@ func Kubeconfig(t testing.TB) string {
 }
 
 // Connect returns clients for the local cluster.
-func Connect(t testing.TB) *runner.Cluster {
+func Connect(t testing.TB) *kube.Cluster {
 	t.Helper()
-	c, err := runner.Connect(runner.Connection{Kubeconfig: Kubeconfig(t)})
+	c, err := kube.Connect(kube.Connection{Kubeconfig: Kubeconfig(t)})
 	if err != nil {
 		t.Fatalf("connect to the local cluster: %v", err)
 	}
@@ -54,15 +55,15 @@ const EnvKubeconfig2 = "KDRILL_E2E_KUBECONFIG2"
 
 // Contexts connects both local clusters, by context name, or skips the
 // test when the second is not there (make test starts it).
-func Contexts(t testing.TB) map[string]*runner.Cluster {
+func Contexts(t testing.TB) map[string]*kube.Cluster {
 	t.Helper()
-	out := map[string]*runner.Cluster{}
+	out := map[string]*kube.Cluster{}
 	second := os.Getenv(EnvKubeconfig2)
 	if second == "" {
 		t.Skipf("%s is not set: the two-cluster tests need the second local cluster, which make test starts", EnvKubeconfig2)
 	}
 	for _, path := range []string{Kubeconfig(t), second} {
-		c, err := runner.Connect(runner.Connection{Kubeconfig: path})
+		c, err := kube.Connect(kube.Connection{Kubeconfig: path})
 		if err != nil {
 			t.Fatalf("connect %s: %v", path, err)
 		}
@@ -89,7 +90,7 @@ func Admin(t testing.TB) kubernetes.Interface {
 
 // Namespace creates a namespace for the test and deletes it when the test
 // ends.
-func Namespace(t testing.TB, c *runner.Cluster) string {
+func Namespace(t testing.TB, c *kube.Cluster) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -112,7 +113,7 @@ func Namespace(t testing.TB, c *runner.Cluster) string {
 // objects, for tests of the run loop and of steps' error paths that need
 // no control plane. Its dynamic client and mapper know the core and apps
 // kinds the steps act on.
-func Fake(objects ...runtime.Object) *runner.Cluster {
+func Fake(objects ...runtime.Object) *kube.Cluster {
 	scheme := runtime.NewScheme()
 	_ = corev1.AddToScheme(scheme)
 	_ = appsv1.AddToScheme(scheme)
@@ -141,14 +142,14 @@ func Fake(objects ...runtime.Object) *runner.Cluster {
 		}
 		fd.Resources = append(fd.Resources, list)
 	}
-	return &runner.Cluster{
+	return &kube.Cluster{
 		Typed:     typed,
 		Dynamic:   dynamicfake.NewSimpleDynamicClient(scheme, objects...),
 		Mapper:    resettable{mapper},
 		Discovery: memory.NewMemCacheClient(typed.Discovery()),
 		Server:    "https://fake.invalid",
 		Context:   "kind-fake",
-		Redactor:  runner.NewRedactor(),
+		Redactor:  kube.NewRedactor(),
 	}
 }
 

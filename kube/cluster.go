@@ -1,4 +1,11 @@
-package runner
+// Package kube is kdrill's access to clusters: connecting through a
+// kubeconfig, the clients a run uses and the transports around them (the
+// request counter, server-side dry runs, outage tracking, the wire guard of
+// the safety policy), the Redactor that keeps Secret values out of what a
+// run records, and what a cluster's errors mean (InfraError, IsTransient).
+// The engine (runner) and the step kinds (steps) use it; it knows nothing of
+// scenarios.
+package kube
 
 import (
 	"bytes"

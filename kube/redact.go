@@ -1,4 +1,4 @@
-package runner
+package kube
 
 import (
 	"context"
@@ -80,8 +80,8 @@ func (r *Redactor) add(values ...string) {
 	}
 }
 
-// empty says no Secret has been seen, so there is nothing to hide.
-func (r *Redactor) empty() bool {
+// Empty says no Secret has been seen, so there is nothing to hide.
+func (r *Redactor) Empty() bool {
 	if r == nil {
 		return true
 	}
@@ -112,7 +112,7 @@ func (r *Redactor) String(s string) string {
 // values hidden; other values are returned as they are, and everything is
 // when no Secret has been seen.
 func (r *Redactor) Value(v any) any {
-	if r.empty() {
+	if r.Empty() {
 		return v
 	}
 	return r.value(v)
