@@ -33,6 +33,9 @@ type stepItem struct {
 	// included file's directory (empty: the scenario's).
 	vars map[string]any
 	dir  string
+	// failed marks an include that could not be read: it holds its place,
+	// so the steps after it keep their positions, and is not a step.
+	failed bool
 }
 
 // IncludeSpec is an include step's body: the steps of another file,
@@ -59,7 +62,12 @@ func (l *loader) flatten(list *tree, phase model.Phase, from stepItem, chain []s
 			out = append(out, it)
 			continue
 		}
-		out = append(out, l.include(it, phase, i, chain)...)
+		inc := l.include(it, phase, i, chain)
+		if inc == nil {
+			it.failed = true
+			inc = []stepItem{it}
+		}
+		out = append(out, inc...)
 	}
 	return out
 }

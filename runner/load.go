@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/kdrill/kdrill/model"
 )
@@ -51,6 +54,9 @@ const maxLoadErrors = 50
 func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario, error) {
 	l := &loader{file: path, reg: reg, opts: opts}
 	s := l.parse(data)
+	// Includes and matrices are read before the steps: report in the
+	// order of the file, each included file's problems where its include is.
+	sort.SliceStable(l.errs, func(i, j int) bool { return errLine(l.errs[i]) < errLine(l.errs[j]) })
 	if n := len(l.errs); n > maxLoadErrors {
 		l.errs = append(l.errs[:maxLoadErrors], &LoadError{File: path, Msg: fmt.Sprintf("%d more problems not shown; fix these first", n-maxLoadErrors)})
 	}
@@ -290,4 +296,16 @@ func (l *loader) checkAcrossSteps(s *Scenario) {
 		}
 		seen[st.Name] = st
 	}
+}
+
+// errLine is where in the scenario file a problem is: its own line, or the
+// line of the include that led to another file.
+func errLine(e *LoadError) int {
+	if len(e.Via) > 0 {
+		if _, line, ok := strings.Cut(e.Via[0][strings.LastIndex(e.Via[0], ":"):], ":"); ok {
+			n, _ := strconv.Atoi(line)
+			return n
+		}
+	}
+	return e.Line
 }

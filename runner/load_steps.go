@@ -23,6 +23,9 @@ func indexSteps(steps, finally []stepItem) (*stepIndex, int) {
 		phase model.Phase
 	}{{steps, model.PhaseSteps}, {finally, model.PhaseFinally}} {
 		for i, item := range list.items {
+			if item.failed {
+				continue
+			}
 			if name, ok := item.t.child("name").stringValue(); ok {
 				name = item.prefix + name
 				if _, dup := x.pos[name]; !dup {
@@ -112,6 +115,9 @@ func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step
 	defer func() { l.cur = nil }()
 	var out []*Step
 	for i, it := range items {
+		if it.failed {
+			continue // its include's problem is reported
+		}
 		l.cur = &items[i]
 		st := &Step{Index: i, Phase: phase, Line: it.t.line, Prefix: it.prefix, Vars: it.vars, Via: it.via}
 		if it.prefix != "" {
