@@ -80,13 +80,22 @@ func Connect(conn Connection) (*Cluster, error) {
 		ctxName = raw.CurrentContext
 	}
 	if conn.DryRun {
-		cfg.Wrap(dryRunTransport)
+		dryRun(cfg)
 	}
 	c, err := NewCluster(cfg, ctxName)
 	if err == nil {
 		c.DryRun = conn.DryRun
 	}
 	return c, err
+}
+
+// dryRun makes every write the config's clients send a server-side dry
+// run. Their bodies are JSON, so the transport can add the dry run to a
+// DELETE's options: client-go sends built-in types as protobuf otherwise.
+func dryRun(cfg *rest.Config) {
+	cfg.ContentType = "application/json"
+	cfg.AcceptContentTypes = "application/json"
+	cfg.Wrap(dryRunTransport)
 }
 
 // dryRunTransport makes every write a server-side dry run, whatever the
