@@ -2,8 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"context"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
@@ -30,10 +26,7 @@ func BenchmarkChaosLoad(b *testing.B) {
 	kubeconfig := testcluster.Kubeconfig(b)
 	cluster := testcluster.Connect(b)
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "kdrill")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kdrill").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildKdrill(b, dir)
 	for range b.N {
 		reportDir := filepath.Join(dir, "report")
 		ns := testcluster.Namespace(b, cluster)
@@ -91,21 +84,7 @@ func BenchmarkChaosLoad(b *testing.B) {
 		}
 		// No watch event was dropped: the monitor's last counts are what a
 		// fresh list says now that the pods have settled.
-		pods, err := cluster.Typed.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=load"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		fresh := map[string]int{}
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp != nil {
-				fresh["Terminating"]++
-			} else {
-				fresh[string(p.Status.Phase)]++
-			}
-		}
-		if !maps.Equal(fresh, last.Pods) {
-			b.Errorf("the monitor's last sample counts %v, a fresh list %v", last.Pods, fresh)
-		}
+		checkFreshCounts(b, cluster, ns, "app=load", last.Pods)
 		if len(lateness) == 0 || wallEnd.IsZero() {
 			b.Fatalf("no kills recorded:\n%s", output.String())
 		}

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -17,10 +16,7 @@ import (
 // and 200 MiB. No cluster is needed.
 func BenchmarkHostileRefusal(b *testing.B) {
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "kdrill")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kdrill").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildKdrill(b, dir)
 	cases, err := hostile.Write(dir)
 	if err != nil {
 		b.Fatal(err)

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"context"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,8 +8,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
@@ -31,10 +27,7 @@ func BenchmarkNodeFailure(b *testing.B) {
 	pool := testcluster.NewNodePool(b, 45)
 	sel, tol := pool.PodSpecYAML()
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "kdrill")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kdrill").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildKdrill(b, dir)
 	for range b.N {
 		reportDir := filepath.Join(dir, "report")
 		ns := testcluster.Namespace(b, cluster)
@@ -69,21 +62,7 @@ func BenchmarkNodeFailure(b *testing.B) {
 		}
 		samples := mon.Workloads[0].Samples
 		last := samples[len(samples)-1]
-		pods, err := cluster.Typed.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=load"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		fresh := map[string]int{}
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp != nil {
-				fresh["Terminating"]++
-			} else {
-				fresh[string(p.Status.Phase)]++
-			}
-		}
-		if !maps.Equal(fresh, last.Pods) {
-			b.Errorf("the monitor's last sample counts %v, a fresh list %v", last.Pods, fresh)
-		}
+		checkFreshCounts(b, cluster, ns, "app=load", last.Pods)
 		if mon.Kills != len(fail.Evicted) || len(restore.Restored) != 5 {
 			b.Errorf("monitor saw %d lost pods of %d evicted; restored %q", mon.Kills, len(fail.Evicted), restore.Restored)
 		}

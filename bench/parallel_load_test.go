@@ -66,10 +66,7 @@ func BenchmarkParallelScenarios(b *testing.B) {
 	kubeconfig := testcluster.Kubeconfig(b)
 	cluster := testcluster.Connect(b)
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "kdrill")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kdrill").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildKdrill(b, dir)
 	scenarios := filepath.Join(dir, "scenarios")
 	if err := os.MkdirAll(scenarios, 0o755); err != nil {
 		b.Fatal(err)

@@ -208,78 +208,55 @@ func textStyle(r chart.Renderer, size float64) bool {
 var colorNodeOut = drawing.Color{R: 255, G: 196, B: 120, A: 90}
 
 // nodeBands shades, behind the series, each time a node was out of
-// service (cordoned, tainted, NotReady), named at its top; a window still
+// service (cordoned, tainted, NotReady), named at its foot; a window still
 // open at the end runs to the chart's edge.
 func nodeBands(windows []model.NodeWindow, from, to time.Time) chart.Renderable {
 	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
-		span := to.Sub(from)
-		if len(windows) == 0 || span <= 0 {
-			return
-		}
-		x := func(t time.Time) int {
-			t = minTime(maxTime(t, from), to)
-			return box.Left + int(float64(box.Width())*float64(t.Sub(from))/float64(span))
-		}
 		for i, w := range windows {
 			end := w.End
-			if end.IsZero() {
+			if end.IsZero() || end.After(to) {
 				end = to
 			}
-			x0, x1 := x(w.Start), max(x(end), x(w.Start)+2)
-			r.SetFillColor(colorNodeOut)
-			r.SetStrokeColor(drawing.Color{R: 230, G: 140, B: 40, A: 160})
-			r.SetStrokeWidth(1)
-			r.MoveTo(x0, box.Top)
-			r.LineTo(x1, box.Top)
-			r.LineTo(x1, box.Bottom)
-			r.LineTo(x0, box.Bottom)
-			r.Close()
-			r.FillStroke()
-			if textStyle(r, 10) {
-				// Staggered, so bands that start together stay readable.
-				r.Text(w.Node+" "+w.Reason, x0+3, box.Bottom-6-12*(i%4))
+			start := w.Start
+			if start.Before(from) {
+				start = from
 			}
+			// Staggered, so bands that start together stay readable.
+			band(r, box, from, to, start, end, colorNodeOut, drawing.Color{R: 230, G: 140, B: 40, A: 160},
+				w.Node+" "+w.Reason, box.Bottom-6-12*(i%4))
 		}
 	}
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
+// band fills the chart's height between two times, with a label at y.
+func band(r chart.Renderer, box chart.Box, from, to, start, end time.Time, fill, stroke drawing.Color, label string, y int) {
+	span := to.Sub(from)
+	if span <= 0 {
+		return
 	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+	x := func(t time.Time) int {
+		return box.Left + int(float64(box.Width())*float64(t.Sub(from))/float64(span))
 	}
-	return b
+	x0, x1 := x(start), max(x(end), x(start)+2)
+	r.SetFillColor(fill)
+	r.SetStrokeColor(stroke)
+	r.SetStrokeWidth(1)
+	r.MoveTo(x0, box.Top)
+	r.LineTo(x1, box.Top)
+	r.LineTo(x1, box.Bottom)
+	r.LineTo(x0, box.Bottom)
+	r.Close()
+	r.FillStroke()
+	if textStyle(r, 10) {
+		r.Text(label, x0+3, y)
+	}
 }
 
 func gapBands(gaps []model.Gap, from, to time.Time) chart.Renderable {
 	return func(r chart.Renderer, box chart.Box, _ chart.Style) {
-		span := to.Sub(from)
-		if len(gaps) == 0 || span <= 0 {
-			return
-		}
-		x := func(t time.Time) int {
-			return box.Left + int(float64(box.Width())*float64(t.Sub(from))/float64(span))
-		}
 		for _, g := range gaps {
-			x0, x1 := x(g.Start), max(x(g.End), x(g.Start)+2)
-			r.SetFillColor(drawing.Color{R: 200, G: 200, B: 200, A: 220})
-			r.SetStrokeColor(drawing.Color{R: 150, G: 150, B: 150, A: 255})
-			r.SetStrokeWidth(1)
-			r.MoveTo(x0, box.Top)
-			r.LineTo(x1, box.Top)
-			r.LineTo(x1, box.Bottom)
-			r.LineTo(x0, box.Bottom)
-			r.Close()
-			r.FillStroke()
-			if textStyle(r, 10) {
-				r.Text("API server unreachable", x0+3, box.Top+14)
-			}
+			band(r, box, from, to, g.Start, g.End, drawing.Color{R: 200, G: 200, B: 200, A: 220}, drawing.Color{R: 150, G: 150, B: 150, A: 255},
+				"API server unreachable", box.Top+14)
 		}
 	}
 }

@@ -60,15 +60,10 @@ func (k *Kill) Default() {
 func (k *Kill) Validate() error {
 	var errs runner.FieldErrors
 	k.validate(&errs)
-	switch {
-	case k.Count == 0 && k.Percent == 0:
+	if k.Count == 0 && k.Percent == 0 {
 		errs.Add("count", "give count or percent")
-	case k.Count != 0 && k.Percent != 0:
-		errs.Add("percent", "give count or percent, not both")
-	case k.Count < 0:
-		errs.Add("count", "must be > 0")
-	case k.Percent < 0 || k.Percent > 100:
-		errs.Add("percent", "must be between 0 and 100")
+	} else {
+		validateAmount(&errs, k.Count, k.Percent)
 	}
 	switch {
 	case k.Recover && k.Workload == nil:

@@ -142,15 +142,10 @@ func (n *Node) Validate() error {
 			errs.Add("selector", "%v", err)
 		}
 	}
-	switch {
-	case (n.Count != 0 || n.Percent != 0) && n.Selector == "":
+	if (n.Count != 0 || n.Percent != 0) && n.Selector == "" {
 		errs.Add("count", "count and percent choose among the nodes a selector picks")
-	case n.Count != 0 && n.Percent != 0:
-		errs.Add("percent", "give count or percent, not both")
-	case n.Count < 0:
-		errs.Add("count", "must be > 0")
-	case n.Percent < 0 || n.Percent > 100:
-		errs.Add("percent", "must be between 0 and 100")
+	} else {
+		validateAmount(&errs, n.Count, n.Percent)
 	}
 	if n.DrainTimeout.Duration != 0 && n.Action != nodeDrain {
 		errs.Add("drainTimeout", "only drain takes a drainTimeout")

@@ -253,3 +253,16 @@ func seedBits(seed int64) uint64 {
 
 // Subjects names the workload whose pods are the targets.
 func (p *PodTarget) Subjects() []runner.Subject { return subjectsOf(p.Workload) }
+
+// validateAmount checks a count or a percent of a set to act on: at most
+// one, a count above zero, a percent between 0 and 100.
+func validateAmount(errs *runner.FieldErrors, count int, percent float64) {
+	switch {
+	case count != 0 && percent != 0:
+		errs.Add("percent", "give count or percent, not both")
+	case count < 0:
+		errs.Add("count", "must be > 0")
+	case percent < 0 || percent > 100:
+		errs.Add("percent", "must be between 0 and 100")
+	}
+}
