@@ -119,44 +119,4 @@ func describedNode(t *testing.T, node string) map[string][2]float64 {
 }
 
 // capacityPods are four pods on one node, each counted differently.
-const capacityPods = `apiVersion: v1
-kind: Pod
-metadata: {name: sidecar, labels: {kdrill-test: capacity}}
-spec:
-  nodeName: NODE
-  initContainers:
-  - {name: setup, image: i, resources: {requests: {cpu: 900m, memory: 50Mi}, limits: {cpu: "1", memory: 100Mi}}}
-  - {name: proxy, image: i, restartPolicy: Always, resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 200m, memory: 128Mi}}}
-  containers:
-  - {name: app, image: i, resources: {requests: {cpu: 200m, memory: 128Mi}, limits: {cpu: 400m, memory: 256Mi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: init-wins, labels: {kdrill-test: capacity}}
-spec:
-  nodeName: NODE
-  initContainers:
-  - {name: big, image: i, resources: {requests: {cpu: "2", memory: 1Gi}, limits: {cpu: "3", memory: 2Gi}}}
-  containers:
-  - {name: app, image: i, resources: {requests: {cpu: 250m, memory: 100Mi}, limits: {cpu: 500m, memory: 200Mi}}}
-  - {name: side, image: i, resources: {requests: {cpu: 250m, memory: 100Mi}, limits: {cpu: 500m, memory: 200Mi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: overhead, labels: {kdrill-test: capacity}}
-spec:
-  nodeName: NODE
-  runtimeClassName: kdrill-test-overhead
-  containers:
-  - {name: app, image: i, resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: pod-level, labels: {kdrill-test: capacity}}
-spec:
-  nodeName: NODE
-  resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: "2", memory: 2Gi}}
-  containers:
-  - {name: a, image: i}
-  - {name: b, image: i, resources: {requests: {cpu: 100m, memory: 100Mi}}}
-`
+var capacityPods = testdata("capacity-pods.yaml")

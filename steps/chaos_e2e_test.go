@@ -15,20 +15,7 @@ import (
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
-const fleet = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: fleet}
-spec:
-  replicas: ${{ vars.replicas }}
-  minReadySeconds: 1
-  selector: {matchLabels: {app: fleet}}
-  template:
-    metadata: {labels: {app: fleet}}
-    spec:
-      terminationGracePeriodSeconds: 0
-      containers: [{name: c, image: fleet:1}]
-`
+var fleet = testdata("fleet.yaml")
 
 func TestKillCountAndPercent(t *testing.T) {
 	c := testcluster.Connect(t)

@@ -10,20 +10,7 @@ import (
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
-const rollingApp = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app}
-spec:
-  replicas: 3
-  progressDeadlineSeconds: ${{ vars.deadline }}
-  strategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}
-  selector: {matchLabels: {app: app}}
-  template:
-    metadata: {labels: {app: app}}
-    spec:
-      containers: [{name: main, image: "app:1"}, {name: sidecar, image: "side:1"}]
-`
+var rollingApp = testdata("rolling-app.yaml")
 
 func TestRolloutImagesTemplateAndUndo(t *testing.T) {
 	c := testcluster.Connect(t)

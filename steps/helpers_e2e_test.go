@@ -74,3 +74,12 @@ func pause(t *testing.T, d time.Duration) {
 	case <-timer.C:
 	}
 }
+
+// testdata reads a manifest the end-to-end tests share from testdata/.
+func testdata(name string) string {
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}

@@ -15,18 +15,7 @@ import (
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
-const deployment = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, labels: {app: web}}
-spec:
-  replicas: ${{ vars.replicas }}
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "nginx:1.27"}]
-`
+var deployment = testdata("deployment.yaml")
 
 func TestApplyWaitsForReadyAndDefaultsNamespace(t *testing.T) {
 	c := testcluster.Connect(t)
