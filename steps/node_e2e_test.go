@@ -252,6 +252,9 @@ spec:
     apply: {file: fleet.yaml, wait: true}
   - name: five die and come back
     kill: {workload: {kind: Deployment, name: fleet}, count: 5, recover: true}
+  # Without recover: true this would fail: five of six pods were just
+  # deleted. minReadySeconds counts from a condition time the API server
+  # keeps to the second, so the recovery time itself has no useful floor.
   - name: right after
     assert:
       resource: {kind: Deployment, name: fleet}
@@ -276,7 +279,7 @@ spec:
   - name: measured
     assert:
       expr: >-
-        steps["five die and come back"].recovery >= duration("1s") &&
+        steps["five die and come back"].recovery > duration("0s") &&
         steps["evict two"].blockedByPDB == 2 && steps["evict two"].killed == 0
 `, map[string]string{"fleet.yaml": fleet})
 	for _, st := range sr.Steps {
