@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -213,8 +215,47 @@ func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
 		if err := waitReady(ctx, watchQuery{client: client, name: t.obj.GetName(), cluster: env.Cluster}, t.obj.GetKind()+" "+t.obj.GetName()); err != nil {
 			return out, err
 		}
+		if t.mapping.GroupVersionKind.GroupKind() == crdKind {
+			if err := waitServed(ctx, env, t.obj); err != nil {
+				return out, err
+			}
+		}
 	}
 	return out, nil
+}
+
+var crdKind = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+
+// waitServed waits until the kind an established CustomResourceDefinition
+// defines is in the API server's discovery, which follows the Established
+// condition by a moment: a later step can then name the kind.
+func waitServed(ctx context.Context, env *runner.Env, crd *unstructured.Unstructured) error {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	version := ""
+	for _, v := range versions {
+		if m, ok := v.(map[string]any); ok && m["served"] == true {
+			version, _ = m["name"].(string)
+			break
+		}
+	}
+	if group == "" || kind == "" || version == "" {
+		return nil
+	}
+	tick := env.Clock.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := env.Cluster.Mapping(group+"/"+version, kind)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s/%s is established but not yet served: %w", kind, group, version, err)
+		case <-tick.C():
+		}
+	}
 }
 
 // applyAll expands and applies every object, in order.

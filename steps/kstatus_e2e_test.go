@@ -37,8 +37,9 @@ spec:
         kind: Widget
         metadata: {name: w}
         status: {conditions: [{type: Reconciling, status: "True", reason: Working, message: still working}]}
+  # The apply runs in the background: the widget may not exist yet.
   - name: widget exists
-    assert: {resource: {kind: Widget, name: w}, expr: "object.status.conditions[0].status == 'True'"}
+    assert: {resource: {kind: Widget, name: w}, expr: "object != nil && object.status.conditions[0].status == 'True'"}
   - name: done reconciling
     patch: {kind: Widget, name: w, patch: {status: {conditions: [{type: Reconciling, status: "False", reason: Done}]}}}
   - name: joined
@@ -54,6 +55,14 @@ spec:
         metadata: {name: stuck}
         status: {conditions: [{type: Stalled, status: "True", reason: NoQuota, message: the widget quota is used up}]}
 `, map[string]string{"crd.yaml": string(crd)})
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, st := range sr.Steps {
+				t.Logf("%s: %s %s", st.Name, st.Outcome, st.Error)
+			}
+		}
+	})
+	wantOutcome(t, stepNamed(t, sr, "widget exists"), model.Passed)
 	waited, patched := stepNamed(t, sr, "widget is reconciled"), stepNamed(t, sr, "done reconciling")
 	wantOutcome(t, waited, model.Passed)
 	wantOutcome(t, patched, model.Passed)
