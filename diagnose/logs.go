@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kdrill/kdrill/internal/message"
 )
 
 // logs reads the current and previous logs of the containers of pods that
@@ -43,7 +45,7 @@ func (c *collector) containerLog(ctx context.Context, p *corev1.Pod, container s
 	req := c.req.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &lines, LimitBytes: &limit})
 	stream, err := req.Stream(ctx)
 	if err != nil {
-		c.skip("logs of %s/%s: %s", p.Name, container, firstLine(err.Error()))
+		c.skip("logs of %s/%s: %s", p.Name, container, message.FirstLine(err.Error()))
 		return
 	}
 	defer stream.Close()

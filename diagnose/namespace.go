@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -47,9 +48,9 @@ func (c *collector) unreachable(ns string, err error) {
 	msg := err.Error()
 	if strings.Contains(msg, "connection refused") || strings.Contains(msg, "connect:") || strings.Contains(msg, "EOF") ||
 		strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "i/o timeout") {
-		c.cause("the API server was unreachable while kdrill collected diagnostics: %s", firstLine(msg))
+		c.cause("the API server was unreachable while kdrill collected diagnostics: %s", message.FirstLine(msg))
 	}
-	c.skip("namespace %s: %s", ns, firstLine(msg))
+	c.skip("namespace %s: %s", ns, message.FirstLine(msg))
 }
 
 // workloads describes the namespace's Deployments, ReplicaSets,
@@ -305,9 +306,4 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }

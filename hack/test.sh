@@ -33,7 +33,8 @@ go vet ./...
 go test -count=1 -p 1 -timeout 30m "$@" ./...
 
 # Fuzz the scenario loader and the expression compiler briefly; a crasher
-# is saved under runner/testdata/fuzz and fails the run.
-for target in FuzzParse FuzzExprCompile FuzzScenarioWithManifests; do
+# is saved under the package's testdata/fuzz and fails the run.
+for target in FuzzParse FuzzScenarioWithManifests; do
   go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./runner/
 done
+go test -run '^$' -fuzz '^FuzzExprCompile$' -fuzztime 10s ./expression/

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -160,7 +161,7 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 				}
 			}
 		} else if c.Verbose && st.Expression != "" {
-			c.printf("      %s; saw %s\n", st.Expression, runner.FormatValues(st.Values))
+			c.printf("      %s; saw %s\n", st.Expression, expression.FormatValues(st.Values))
 		}
 		if cp, ok := capacityOf(st); ok && !c.Quiet {
 			c.status = false
@@ -272,9 +273,9 @@ func (c *Console) statusLine(frame int) string {
 				p := fmt.Sprintf("%s %s %s", st.Name, st.Kind, seconds(now.Sub(st.StartedAt).Seconds()))
 				switch {
 				case len(st.Values) > 0:
-					p += ": " + runner.FormatValues(st.Values)
+					p += ": " + expression.FormatValues(st.Values)
 				case len(st.Progress) > 0:
-					p += ": " + runner.FormatValues(st.Progress)
+					p += ": " + expression.FormatValues(st.Progress)
 				}
 				if c.Names {
 					p = s.Name + " › " + p

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
 // HTMLFile is the name of the HTML report in a report directory.
@@ -25,7 +25,7 @@ var htmlTemplate string
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"seconds": func(s float64) string { return seconds(s) },
 	"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"value":   runner.FormatValue,
+	"value":   expression.FormatValue,
 }).Parse(htmlTemplate))
 
 // htmlReport is what the template renders.
@@ -204,7 +204,7 @@ func matrices(scenarios []*model.ScenarioResult, metrics []Metric) []htmlMatrix 
 		m := &out[i]
 		row := htmlMatrixRow{Scenario: s.Name, Anchor: fmt.Sprintf("run-%d", n), Outcome: s.Outcome}
 		for _, k := range m.Vars {
-			row.Values = append(row.Values, runner.FormatValue(s.Instance[k]))
+			row.Values = append(row.Values, expression.FormatValue(s.Instance[k]))
 		}
 		m.Rows = append(m.Rows, row)
 	}

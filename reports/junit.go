@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -140,7 +141,7 @@ func junitDocument(r *model.Results) junitSuites {
 			// says so, so CI counts it.
 			suite.Cases = append(suite.Cases, junitCase{
 				Name: "scenario", Classname: "kdrill." + s.Name, Time: "0.000",
-				Error: &junitProblem{Message: firstLineOf(s.Error), Type: string(s.Outcome), Text: s.Error},
+				Error: &junitProblem{Message: message.FirstLine(s.Error), Type: string(s.Outcome), Text: s.Error},
 			})
 			suite.Tests++
 			suite.Errors++
@@ -157,7 +158,7 @@ func junitDocument(r *model.Results) junitSuites {
 // problemMessage is a failure's one line: the error's first line and,
 // when kdrill found one, the likeliest cause.
 func problemMessage(st *model.StepResult) string {
-	msg := firstLineOf(st.Error)
+	msg := message.FirstLine(st.Error)
 	if d := st.Diagnostics; d != nil && len(d.Causes) > 0 {
 		msg += "; likely cause: " + d.Causes[0]
 	}
@@ -200,11 +201,6 @@ func problemText(st *model.StepResult) string {
 		fmt.Fprintf(&b, "\n  %s = %v", k, st.Values[k])
 	}
 	return b.String()
-}
-
-func firstLineOf(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
 }
 
 func seconds3(s float64) string { return fmt.Sprintf("%.3f", s) }

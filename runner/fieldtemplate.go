@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/parser"
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/jsonfields"
+	"github.com/kdrill/kdrill/model"
 )
 
 // Templates in a step's own fields. Any field of a step kind may hold
@@ -33,7 +33,7 @@ import (
 type fieldTemplate struct {
 	path string
 	node *tree
-	tmpl *Template
+	tmpl *expression.Template
 	// runtime is set when the template reads what only the run knows.
 	runtime bool
 }
@@ -43,14 +43,14 @@ type fieldTemplate struct {
 type stepTemplate struct {
 	body     any
 	fields   []fieldTemplate
-	scope    *exprScope
+	scope    *expression.Scope
 	scenario *Scenario
 }
 
 // findFieldTemplates lists the templated strings in a step's body that the
 // engine expands (not those inside a kind's own template fields), compiled
 // in the step's scope. Templates in expression fields are refused.
-func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *exprScope) []fieldTemplate {
+func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *expression.Scope) []fieldTemplate {
 	var out []fieldTemplate
 	var walk func(t *tree, path string, ft reflect.Type)
 	walk = func(t *tree, path string, ft reflect.Type) {
@@ -79,12 +79,12 @@ func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *
 			if !ok || !strings.Contains(s, "${{") {
 				return
 			}
-			tmpl, err := compileTemplateIn(s, sc)
+			tmpl, err := sc.CompileTemplate(s)
 			if err != nil {
 				l.fail(t.lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
 				return
 			}
-			out = append(out, fieldTemplate{path: path, node: t, tmpl: tmpl, runtime: tmpl.readsRunState()})
+			out = append(out, fieldTemplate{path: path, node: t, tmpl: tmpl, runtime: tmpl.Reads("steps", "namespace")})
 		}
 	}
 	walk(body, "", typ)
@@ -100,7 +100,7 @@ type typedField struct {
 func fieldType(t reflect.Type, name string) typedField {
 	switch t.Kind() {
 	case reflect.Struct:
-		if f, ok := jsonField(t, name); ok {
+		if f, ok := jsonfields.Find(t, name); ok {
 			return typedField{f.Type, f.Struct.Tag.Get("kdrill")}
 		}
 	case reflect.Map:
@@ -123,56 +123,18 @@ func derefType(t reflect.Type) reflect.Type {
 	return t
 }
 
-// readsRunState reports whether any part reads steps or namespace, which
-// only the run knows.
-func (t *Template) readsRunState() bool {
-	for _, p := range t.parts {
-		if p.program == nil {
-			continue
-		}
-		tree, err := parser.Parse(p.source)
-		if err != nil {
-			return true
-		}
-		found := false
-		ast.Find(tree.Node, func(n ast.Node) bool {
-			id, ok := n.(*ast.IdentifierNode)
-			found = found || ok && (id.Value == "steps" || id.Value == "namespace")
-			return found
-		})
-		if found {
-			return true
-		}
-	}
-	return false
-}
-
-// value evaluates a templated string: a string that is exactly one
-// template keeps the value's type; any other is text.
-func (t *Template) value(env map[string]any) (any, error) {
-	if len(t.parts) == 3 && t.parts[0].text == "" && t.parts[2].text == "" && t.parts[1].program != nil {
-		out, err := expr.Run(t.parts[1].program, env)
-		if err != nil {
-			return nil, fmt.Errorf("${{ %s }}: %s", t.parts[1].source, oneLine(firstLine(err.Error())))
-		}
-		return normalizeNumber(out), nil
-	}
-	return t.Expand(env)
-}
-
 // loadTimeBody is the step's body with each template replaced by its value
 // where the vars give it, and by a stand-in of the field's type where only
 // the run will.
 func loadTimeBody(body *tree, fields []fieldTemplate, typ reflect.Type, vars map[string]any) (*tree, error) {
-	env := baseEnv()
-	env["vars"] = vars
+	env := expression.Env(vars, nil, "")
 	repl := map[*tree]any{}
 	for _, f := range fields {
 		if f.runtime {
 			repl[f.node] = standIn(typeAt(typ, f.path))
 			continue
 		}
-		v, err := f.tmpl.value(env)
+		v, err := f.tmpl.Value(env)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.path, err)
 		}
@@ -197,7 +159,7 @@ func typeAt(t reflect.Type, path string) reflect.Type {
 // standIn is a value of t's kind that passes checks of form, for a
 // template whose value only the run knows.
 func standIn(t reflect.Type) any {
-	if t == durationType {
+	if t == reflect.TypeFor[model.Duration]() {
 		return "1s"
 	}
 	switch t.Kind() {
@@ -278,7 +240,7 @@ func (st *Step) instantiate(env map[string]any) (Action, error) {
 	t := st.template
 	body := plainCopy(t.body)
 	for _, f := range t.fields {
-		v, err := f.tmpl.value(env)
+		v, err := f.tmpl.Value(env)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", joinField(st.Kind, f.path), err)
 		}
@@ -299,8 +261,8 @@ func (st *Step) instantiate(env map[string]any) (Action, error) {
 		return nil, fmt.Errorf("%s, once its templates are expanded: %w", st.Kind, err)
 	}
 	var cerr error
-	walkExprs(reflect.ValueOf(a), "", func(path string, e *Expr) {
-		if err := e.compileIn(t.scope); err != nil && cerr == nil {
+	walkExprs(reflect.ValueOf(a), "", func(path string, e *expression.Expr) {
+		if err := e.CompileIn(t.scope); err != nil && cerr == nil {
 			cerr = fmt.Errorf("%s: %w", joinField(st.Kind, path), err)
 		}
 	})

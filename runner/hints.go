@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/kdrill/kdrill/internal/jsonfields"
+	"github.com/kdrill/kdrill/internal/message"
 )
 
 // unknownField explains a key that the type at its place does not have:
@@ -16,7 +19,7 @@ import (
 func unknownField(root reflect.Type, path []string, name, kind string) string {
 	if odd := oddRunes(name); odd != "" {
 		clean := cleanName(name)
-		return fmt.Sprintf("unknown field: the name has %s%s", odd, suggest(clean, fieldsAt(root, path)))
+		return fmt.Sprintf("unknown field: the name has %s%s", odd, message.Suggest(clean, fieldsAt(root, path)))
 	}
 	if len(path) == 0 && kind != "" && slices.Contains(commonStepFields, name) {
 		return fmt.Sprintf("unknown field; %s is a step field: put it beside %s, not inside it", name, kind)
@@ -33,7 +36,7 @@ func unknownField(root reflect.Type, path []string, name, kind string) string {
 			return fmt.Sprintf("unknown field; %s is a field of %s: put it beside %s, not inside it", name, where, path[i])
 		}
 	}
-	return "unknown field" + suggest(name, fieldsAt(root, path))
+	return "unknown field" + message.Suggest(name, fieldsAt(root, path))
 }
 
 // fieldsAt lists the JSON field names of the struct at a path below root.
@@ -43,7 +46,7 @@ func fieldsAt(root reflect.Type, path []string) []string {
 		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 			t = t.Elem()
 		}
-		f, ok := jsonField(t, seg)
+		f, ok := jsonfields.Find(t, seg)
 		if !ok {
 			return nil
 		}
@@ -52,7 +55,7 @@ func fieldsAt(root reflect.Type, path []string) []string {
 	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
 		t = t.Elem()
 	}
-	return jsonFieldNames(t)
+	return jsonfields.Names(t)
 }
 
 // lookAlikes are letters of other scripts that pass for Latin ones.

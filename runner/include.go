@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -146,7 +147,7 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 		def, ok := declared[k]
 		if !ok {
 			l.fail(item.child("include").find("with."+k).lineOf(), label, "include.with."+k,
-				"%s declares no var %q%s%s", spec.File, k, suggest(k, slices.Sorted(maps.Keys(declared))), declaredList("vars", slices.Sorted(maps.Keys(declared))))
+				"%s declares no var %q%s%s", spec.File, k, message.Suggest(k, slices.Sorted(maps.Keys(declared))), message.Declared("vars", slices.Sorted(maps.Keys(declared))))
 			continue
 		}
 		v, err := withValue(def, spec.With[k])

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/jsonfields"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -73,7 +76,7 @@ type loader struct {
 	errs LoadErrors
 	// index is every step of the scenario, read ahead for expressions and
 	// references that name steps.
-	index *stepIndex
+	index *expression.Steps
 	// nSteps is the length of spec.steps: finally steps come after.
 	nSteps int
 	// root is the scenario file's directory, which included files and
@@ -190,9 +193,9 @@ func (l *loader) envelope(root *tree, s *Scenario) {
 // envelope, pointing to where it belongs when it belongs somewhere.
 func unknownTopLevel(k string) string {
 	switch {
-	case k == "steps" || k == "finally" || slices.Contains(jsonFieldNames(reflect.TypeFor[Spec]()), k):
+	case k == "steps" || k == "finally" || slices.Contains(jsonfields.Names(reflect.TypeFor[Spec]()), k):
 		return fmt.Sprintf("unknown field; %s belongs under spec", k)
-	case slices.Contains(jsonFieldNames(reflect.TypeFor[Metadata]()), k):
+	case slices.Contains(jsonfields.Names(reflect.TypeFor[Metadata]()), k):
 		return fmt.Sprintf("unknown field; %s belongs under metadata", k)
 	case oddRunes(k) != "":
 		return "unknown field: the name has " + oddRunes(k)
@@ -286,7 +289,7 @@ func (l *loader) checkAcrossSteps(s *Scenario) {
 		l.checkLab(s, st)
 		if _, ok := s.Spec.Clusters[st.Cluster]; st.Cluster != "" && !ok {
 			names := slices.Sorted(maps.Keys(s.Spec.Clusters))
-			l.fail(st.Line, st.Label(), "cluster", "no cluster named %q in spec.clusters%s%s", st.Cluster, suggest(st.Cluster, names), declaredList("clusters", names))
+			l.fail(st.Line, st.Label(), "cluster", "no cluster named %q in spec.clusters%s%s", st.Cluster, message.Suggest(st.Cluster, names), message.Declared("clusters", names))
 		}
 		if st.Info.Continuous && !st.Background && st.Action != nil {
 			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)

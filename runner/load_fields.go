@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/jsonfields"
 )
 
 // wellKnownFields checks, in every step kind alike, the string fields
@@ -25,7 +28,7 @@ func (l *loader) wellKnownFields(v reflect.Value, path string, body *tree, st *S
 	}
 	switch v.Kind() {
 	case reflect.Struct:
-		for _, f := range JSONFields(v.Type()) {
+		for _, f := range jsonfields.Of(v.Type()) {
 			fv, err := v.FieldByIndexErr(f.Index)
 			if err != nil {
 				continue
@@ -87,7 +90,7 @@ func (l *loader) explicitDefaults(t *tree, path string, before, after any, st *S
 		was, now := valueAt(before, path), valueAt(after, path)
 		if !reflect.DeepEqual(was, now) {
 			l.fail(t.lineOf(), st.Label(), joinField(st.Kind, path), "%s is not a value this field takes (left out, it defaults to %s); write the value you mean, or leave the field out",
-				FormatValue(t.value), FormatValue(now))
+				expression.FormatValue(t.value), expression.FormatValue(now))
 		}
 	}
 }
@@ -222,7 +225,7 @@ func locateDecodeError(t *tree, typ reflect.Type) (string, *tree) {
 	switch {
 	case typ.Kind() == reflect.Struct && t.fields != nil:
 		for _, k := range sortedKeys(t.fields) {
-			f, ok := jsonField(typ, k)
+			f, ok := jsonfields.Find(typ, k)
 			if !ok || !fails(t.fields[k], f.Type) {
 				continue
 			}

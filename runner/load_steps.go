@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/jsonfields"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -15,8 +18,8 @@ var commonStepFields = []string{"name", "timeout", "continueOnError", "backgroun
 
 // indexSteps pre-reads the names and positions of the scenario's steps,
 // included ones under their full names.
-func indexSteps(steps, finally []stepItem) (*stepIndex, int) {
-	x := &stepIndex{pos: map[string]int{}, labels: map[string]string{}, decoded: map[string]*Step{}}
+func indexSteps(steps, finally []stepItem) (*expression.Steps, int) {
+	x := expression.NewSteps()
 	n := 0
 	for _, list := range []struct {
 		items []stepItem
@@ -28,10 +31,7 @@ func indexSteps(steps, finally []stepItem) (*stepIndex, int) {
 			}
 			if name, ok := item.t.child("name").stringValue(); ok {
 				name = item.prefix + name
-				if _, dup := x.pos[name]; !dup {
-					x.pos[name] = n + i
-					x.labels[name] = (&Step{Name: name, Phase: list.phase, Index: i}).Label()
-				}
+				x.Add(name, n+i, (&Step{Name: name, Phase: list.phase, Index: i}).Label())
 			}
 		}
 		if list.phase == model.PhaseSteps {
@@ -45,11 +45,11 @@ func indexSteps(steps, finally []stepItem) (*stepIndex, int) {
 // a step kind.
 func (l *loader) unknownStepKey(k string, kinds []string) string {
 	if odd := oddRunes(k); odd != "" {
-		return "unknown step kind or field: the name has " + odd + suggest(cleanName(k), append(l.reg.Kinds(), commonStepFields...))
+		return "unknown step kind or field: the name has " + odd + message.Suggest(cleanName(k), append(l.reg.Kinds(), commonStepFields...))
 	}
 	var owners []string
 	for _, kind := range l.reg.Kinds() {
-		if slices.Contains(jsonFieldNames(reflect.TypeOf(l.reg[kind].New())), k) && (len(kinds) == 0 || slices.Contains(kinds, kind)) {
+		if slices.Contains(jsonfields.Names(reflect.TypeOf(l.reg[kind].New())), k) && (len(kinds) == 0 || slices.Contains(kinds, kind)) {
 			owners = append(owners, kind)
 		}
 	}
@@ -60,7 +60,7 @@ func (l *loader) unknownStepKey(k string, kinds []string) string {
 		return fmt.Sprintf("unknown step field; %s is a field of %s: put it under the step's kind", k, strings.Join(owners, ", "))
 	}
 	return fmt.Sprintf("unknown step kind or field%s; step kinds: %s; step fields: %s",
-		suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
+		message.Suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
 }
 
 // checkRefs checks the steps an action names: each must come earlier and
@@ -74,10 +74,10 @@ func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
 		field := joinField(st.Kind, r.Field)
 		target, ok := seen[st.Prefix+r.Name]
 		switch {
-		case !ok && l.index.labels[st.Prefix+r.Name] != "":
-			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.labels[st.Prefix+r.Name])
+		case !ok && l.index.Label(st.Prefix+r.Name) != "":
+			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.Label(st.Prefix+r.Name))
 		case !ok:
-			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, suggest(r.Name, l.index.within(st.Prefix, slices.Collect(maps.Keys(seen)))))
+			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, message.Suggest(r.Name, l.index.Within(st.Prefix, slices.Collect(maps.Keys(seen)))))
 		case r.Kind != "" && target.Kind != r.Kind:
 			l.fail(st.Line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
 		case r.Background && !target.Background:
@@ -137,9 +137,11 @@ func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step
 		}
 		l.action(host, st, body)
 		out = append(out, st)
-		if _, dup := l.index.decoded[st.Name]; !dup {
-			l.index.decoded[st.Name] = st
+		kind := ""
+		if st.Action != nil {
+			kind = st.Kind
 		}
+		l.index.Decoded(st.Name, kind)
 	}
 	return out
 }
@@ -240,7 +242,7 @@ func (l *loader) action(s *Scenario, st *Step, body *tree) {
 // templated finds the step's field templates and returns the body to
 // check at load: the written one, or one with the templates' values (or
 // stand-ins) in their place. ok is false when a template is broken.
-func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*tree, bool) {
+func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *expression.Scope) (*tree, bool) {
 	n := len(l.errs)
 	typ := reflect.TypeOf(st.Action)
 	fields := l.findFieldTemplates(st, typ, body, sc)
@@ -261,33 +263,33 @@ func (l *loader) templated(s *Scenario, st *Step, body *tree, sc *exprScope) (*t
 
 // scope is what the step's expressions may name: the scenario's vars, the
 // steps before it, and the names its kind adds.
-func (l *loader) scope(s *Scenario, st *Step) *exprScope {
+func (l *loader) scope(s *Scenario, st *Step) *expression.Scope {
 	pos := st.Index
 	if st.Phase == model.PhaseFinally {
 		pos += l.nSteps
 	}
-	sc := &exprScope{vars: s.Spec.Vars, steps: l.index, pos: pos, prefix: st.Prefix}
+	sc := &expression.Scope{Vars: s.Spec.Vars, Steps: l.index, Pos: pos, Prefix: st.Prefix}
 	if es, ok := st.Action.(ExprScope); ok {
-		sc.extra = es.ExprNames()
+		sc.Extra = es.ExprNames()
 	}
 	return sc
 }
 
 // compileExprs compiles every Expr field of the step's action in its
 // scope.
-func (l *loader) compileExprs(st *Step, body *tree, sc *exprScope) {
-	walkExprs(reflect.ValueOf(st.Action), "", func(path string, e *Expr) {
-		if err := e.compileIn(sc); err != nil {
+func (l *loader) compileExprs(st *Step, body *tree, sc *expression.Scope) {
+	walkExprs(reflect.ValueOf(st.Action), "", func(path string, e *expression.Expr) {
+		if err := e.CompileIn(sc); err != nil {
 			l.fail(body.find(path).lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
 		}
 	})
 }
 
-var exprType = reflect.TypeFor[Expr]()
+var exprType = reflect.TypeFor[expression.Expr]()
 
 // walkExprs calls fn for every non-empty Expr reachable from v, with its
 // dotted JSON path.
-func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
+func walkExprs(v reflect.Value, path string, fn func(string, *expression.Expr)) {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
@@ -295,12 +297,12 @@ func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
 		}
 	case reflect.Struct:
 		if v.Type() == exprType {
-			if e := v.Addr().Interface().(*Expr); !e.IsZero() {
+			if e := v.Addr().Interface().(*expression.Expr); !e.IsZero() {
 				fn(path, e)
 			}
 			return
 		}
-		for _, f := range JSONFields(v.Type()) {
+		for _, f := range jsonfields.Of(v.Type()) {
 			if fv, err := v.FieldByIndexErr(f.Index); err == nil {
 				walkExprs(fv, joinField(path, f.Name), fn)
 			}
@@ -315,10 +317,10 @@ func walkExprs(v reflect.Value, path string, fn func(string, *Expr)) {
 // CompileExprs compiles every expression of an action made outside a
 // scenario file (a test, a library caller), with the names its kind adds.
 func CompileExprs(a Action, extra map[string]any) error {
-	sc := &exprScope{extra: extra}
+	sc := &expression.Scope{Extra: extra}
 	var first error
-	walkExprs(reflect.ValueOf(a), "", func(path string, e *Expr) {
-		if err := e.compileIn(sc); err != nil && first == nil {
+	walkExprs(reflect.ValueOf(a), "", func(path string, e *expression.Expr) {
+		if err := e.CompileIn(sc); err != nil && first == nil {
 			first = fmt.Errorf("%s: %w", path, err)
 		}
 	})

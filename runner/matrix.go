@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/kube"
 )
 
@@ -33,7 +34,7 @@ func (l *loader) matrix(spec *tree, s *Scenario) {
 		declared, ok := s.Spec.Vars[k]
 		if !ok {
 			l.fail(f.keyLine, "", "spec.matrix."+k, "no var named %q in spec.vars%s%s; a matrix varies declared vars", k,
-				suggest(k, slices.Sorted(maps.Keys(s.Spec.Vars))), declaredList("vars", slices.Sorted(maps.Keys(s.Spec.Vars))))
+				message.Suggest(k, slices.Sorted(maps.Keys(s.Spec.Vars))), message.Declared("vars", slices.Sorted(maps.Keys(s.Spec.Vars))))
 			continue
 		}
 		if len(f.items) == 0 {

@@ -1,8 +1,9 @@
 //go:generate go run ../internal/gendocs
 
 // Package runner owns kdrill's scenario model: loading and validating
-// scenario files, the expression environment, the run loop and the recorded
-// run that reports are rendered from.
+// scenario files (their expressions compiled in package expression's
+// scopes), the run loop and the recorded run that reports are rendered
+// from.
 package runner
 
 import (
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
@@ -58,7 +60,14 @@ type Scenario struct {
 	AllowOutsidePaths bool `json:"-"`
 
 	// loading is the expression scope of the step being loaded.
-	loading *exprScope
+	loading *expression.Scope
+}
+
+// CompileValue compiles every template in v in the scope of the step being
+// loaded (its Prepare calls this), so a template's field paths are checked
+// as expressions' are.
+func (s *Scenario) CompileValue(v any) (*expression.ValueTemplate, error) {
+	return s.loading.CompileValue(v)
 }
 
 // Metadata names and describes a scenario.
@@ -293,7 +302,7 @@ func DefaultValue(v reflect.Value) (any, bool) {
 	switch x := v.Interface().(type) {
 	case model.Duration:
 		return x.String(), true
-	case Expr:
+	case expression.Expr:
 		return x.Source, true
 	}
 	for v.Kind() == reflect.Pointer {

@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
@@ -58,7 +59,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 	// any Secret's value hidden. Both are worked out once, outside the lock.
 	var plain any
 	if out != nil {
-		plain = Plain(out)
+		plain = expression.Plain(out)
 	}
 	recorded := redactOutput(env.Cluster, out, plain)
 	r.results.Update(func() {

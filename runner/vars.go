@@ -2,6 +2,8 @@ package runner
 
 import (
 	"fmt"
+
+	"github.com/kdrill/kdrill/expression"
 )
 
 // MergeVars applies --set overrides to a scenario's vars, each typed as
@@ -60,7 +62,7 @@ func SetVar(declared any, text string) (any, error) {
 	default:
 		return scalarOrText(v, text), nil
 	}
-	return nil, fmt.Errorf("%q is not %s, as the var is declared (%s)", text, want, FormatValue(declared))
+	return nil, fmt.Errorf("%q is not %s, as the var is declared (%s)", text, want, expression.FormatValue(declared))
 }
 
 // scalarOrText keeps a YAML scalar's type, and anything else as text.

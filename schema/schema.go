@@ -18,6 +18,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/steps"
@@ -33,7 +35,7 @@ const ID = "https://kdrill.dev/schema/v1alpha1/scenario.json"
 
 var (
 	durationType    = reflect.TypeFor[model.Duration]()
-	exprType        = reflect.TypeFor[runner.Expr]()
+	exprType        = reflect.TypeFor[expression.Expr]()
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
 
@@ -124,7 +126,7 @@ func object(t reflect.Type, defaults *reflect.Value, defs node) node {
 }
 
 func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required *[]string) {
-	for _, jf := range runner.JSONFields(t) {
+	for _, jf := range jsonfields.Of(t) {
 		f, name := jf.Struct, jf.Name
 		var dv *reflect.Value
 		if defaults != nil {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -52,7 +53,7 @@ type Apply struct {
 
 type manifest struct {
 	source   string // file:line or inline[i], for messages
-	template *runner.ValueTemplate
+	template *expression.ValueTemplate
 }
 
 // Default does nothing: Apply has no defaults beyond Go's zero values.

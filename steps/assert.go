@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -34,7 +35,7 @@ type Assert struct {
 	Resource *ObjectRef `json:"resource,omitempty"`
 	// Expr must evaluate to true. It sees object, objects, vars, steps and
 	// namespace.
-	Expr runner.Expr `json:"expr"`
+	Expr expression.Expr `json:"expr"`
 	// HoldFor turns the check around: the expression must be true from the
 	// start and stay true for this long; the first false value fails the step.
 	HoldFor model.Duration `json:"holdFor,omitempty"`
@@ -154,7 +155,7 @@ func (a *Assert) failure(what string, values map[string]any, evalErr error) erro
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected %s; it %s", a.Expr.Source, what)
 	if len(values) > 0 {
-		b.WriteString("; last seen: " + runner.FormatValues(values))
+		b.WriteString("; last seen: " + expression.FormatValues(values))
 	}
 	if evalErr != nil {
 		fmt.Fprintf(&b, " (evaluation error: %v)", evalErr)

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -28,7 +29,7 @@ import (
 type Capacity struct {
 	// Expr, when set, must hold; it sees capacity (nodes by name, and
 	// cluster).
-	Expr runner.Expr `json:"expr,omitempty"`
+	Expr expression.Expr `json:"expr,omitempty"`
 	// Selector limits the nodes to those with these labels.
 	Selector string `json:"selector,omitempty"`
 }
@@ -97,7 +98,7 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	ok, values, err := c.Expr.Eval(env.ExprEnv(map[string]any{"capacity": *out}))
 	env.Observe(c.Expr.Source, values)
 	if err != nil || !ok {
-		msg := fmt.Sprintf("expected %s; it does not hold; last seen: %s", c.Expr.Source, runner.FormatValues(values))
+		msg := fmt.Sprintf("expected %s; it does not hold; last seen: %s", c.Expr.Source, expression.FormatValues(values))
 		if err != nil {
 			msg += fmt.Sprintf(" (evaluation error: %v)", err)
 		}

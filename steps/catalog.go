@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -55,7 +57,7 @@ func Describe(kind string) KindDoc {
 
 var (
 	durationType    = reflect.TypeFor[model.Duration]()
-	exprType        = reflect.TypeFor[runner.Expr]()
+	exprType        = reflect.TypeFor[expression.Expr]()
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
 )
 
@@ -63,7 +65,7 @@ var (
 // that Default filled in.
 func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc {
 	var out []FieldDoc
-	for _, jf := range runner.JSONFields(t) {
+	for _, jf := range jsonfields.Of(t) {
 		f := jf.Struct
 		ft := f.Type
 		for ft.Kind() == reflect.Pointer {

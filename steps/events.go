@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -35,7 +36,7 @@ type Events struct {
 	Children bool `json:"children,omitempty"`
 	// Expr must become true; it sees events (a list of Event objects, oldest
 	// first) and object (the resource).
-	Expr runner.Expr `json:"expr"`
+	Expr expression.Expr `json:"expr"`
 }
 
 // Default does nothing: Events has no defaults.
@@ -107,7 +108,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if isDeadline(err) {
 		msg := fmt.Sprintf("expected %s over the events of %s; it did not hold", e.Expr.Source, e.Resource.String())
 		if len(lastValues) > 0 {
-			msg += "; last seen: " + runner.FormatValues(lastValues)
+			msg += "; last seen: " + expression.FormatValues(lastValues)
 		}
 		if lastErr != nil {
 			msg += fmt.Sprintf(" (evaluation error: %v)", lastErr)

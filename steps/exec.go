@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -50,7 +52,7 @@ type Exec struct {
 	// Stdin is written to the command's standard input.
 	Stdin string `json:"stdin,omitempty"`
 	// Expect must hold once the command exits (default exitCode == 0).
-	Expect runner.Expr `json:"expect,omitempty"`
+	Expect expression.Expr `json:"expect,omitempty"`
 	// ReadOnly says the command only reads: the context guard then lets it
 	// run anywhere, as it does reading steps (default false: it is taken
 	// to disrupt).
@@ -62,7 +64,7 @@ type Exec struct {
 // Default expects exit code 0.
 func (e *Exec) Default() {
 	if e.Expect.IsZero() {
-		e.Expect = runner.Expr{Source: "exitCode == 0"}
+		e.Expect = expression.Expr{Source: "exitCode == 0"}
 	}
 }
 
@@ -203,7 +205,7 @@ func (e *Exec) environment(env *runner.Env, kubeconfig string) []string {
 // describe names the command in messages.
 func (e *Exec) describe() string {
 	if e.Script != "" {
-		return fmt.Sprintf("script %q", clip(e.Script, 60))
+		return fmt.Sprintf("script %q", message.Clip(e.Script, 60))
 	}
 	return fmt.Sprintf("command %q", strings.Join(e.Command, " "))
 }
@@ -219,13 +221,6 @@ func tail(stderr string) string {
 		lines = lines[len(lines)-5:]
 	}
 	return "; stderr: " + strings.Join(lines, " | ")
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // capped keeps the first maxOutputBytes written to it.

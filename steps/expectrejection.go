@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -49,7 +50,7 @@ type ExpectRejection struct {
 	MessageRegexp string `json:"messageRegexp,omitempty"`
 	// Expect must hold for the refusal; it sees rejection (reason, code,
 	// message, quota).
-	Expect runner.Expr `json:"expect,omitempty"`
+	Expect expression.Expr `json:"expect,omitempty"`
 
 	manifests []manifest
 	pattern   *regexp.Regexp
@@ -87,7 +88,7 @@ func (e *ExpectRejection) Validate() error {
 
 // ExprNames adds rejection to the expression environment.
 func (e *ExpectRejection) ExprNames() map[string]any {
-	return map[string]any{"rejection": runner.TypedAs[model.Rejection]()}
+	return map[string]any{"rejection": expression.TypedAs[model.Rejection]()}
 }
 
 // Prepare reads the manifests.
@@ -154,10 +155,10 @@ func (e *ExpectRejection) judge(env *runner.Env, r model.Rejection) error {
 	if e.Expect.IsZero() {
 		return nil
 	}
-	ok, values, err := e.Expect.Eval(env.ExprEnv(map[string]any{"rejection": runner.Plain(r)}))
+	ok, values, err := e.Expect.Eval(env.ExprEnv(map[string]any{"rejection": expression.Plain(r)}))
 	env.Observe(e.Expect.Source, values)
 	if err != nil || !ok {
-		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s; last seen: %s", r.Object, e.Expect.Source, r.Message, runner.FormatValues(values))
+		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s; last seen: %s", r.Object, e.Expect.Source, r.Message, expression.FormatValues(values))
 		if err != nil {
 			msg += fmt.Sprintf(" (evaluation error: %v)", err)
 		}
@@ -207,7 +208,7 @@ func quantities(s string) map[string]float64 {
 		if !ok {
 			continue
 		}
-		if q, err := runner.Quantity(value); err == nil {
+		if q, err := expression.Quantity(value); err == nil {
 			out[name] = q
 		}
 	}

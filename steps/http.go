@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -56,7 +57,7 @@ type HTTP struct {
 	// Expect must hold for a response to count as a success; it sees status,
 	// headers (lower-case names), body, json (a JSON object body, parsed) and
 	// jsonList (a JSON array body, parsed). Default: a 2xx status.
-	Expect runner.Expr `json:"expect,omitempty"`
+	Expect expression.Expr `json:"expect,omitempty"`
 	// RequestTimeout bounds each request (default 5s).
 	RequestTimeout model.Duration `json:"requestTimeout,omitempty"`
 	// Count of requests to send (default 1, or as many as fit in duration).
@@ -83,7 +84,7 @@ func (h *HTTP) Default() {
 		h.Method = http.MethodGet
 	}
 	if h.Expect.IsZero() {
-		h.Expect = runner.Expr{Source: "status >= 200 && status < 300"}
+		h.Expect = expression.Expr{Source: "status >= 200 && status < 300"}
 	}
 	if h.RequestTimeout.IsZero() {
 		h.RequestTimeout = model.Duration{Duration: 5 * time.Second}

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -43,7 +44,7 @@ type Logs struct {
 	Previous bool `json:"previous,omitempty"`
 	// Expr must become true over lines, the log lines seen so far (the
 	// latest 1000).
-	Expr runner.Expr `json:"expr"`
+	Expr expression.Expr `json:"expr"`
 }
 
 // Default does nothing: the target and the expression are required.

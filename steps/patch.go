@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -37,7 +39,7 @@ type Patch struct {
 	// Patch is a mapping for merge and strategic, a list of operations for json.
 	Patch any `json:"patch" kdrill:"template"`
 
-	template *runner.ValueTemplate
+	template *expression.ValueTemplate
 }
 
 // Default sets the merge patch type.
@@ -85,7 +87,7 @@ func validateJSONPatchOp(errs *runner.FieldErrors, field string, v any) {
 	needs, known := jsonPatchOps[name]
 	if !known {
 		names := slices.Sorted(maps.Keys(jsonPatchOps))
-		errs.Add(field+".op", "%q is not a json patch operation%s; use one of %s", name, runner.Suggest(name, names), strings.Join(names, ", "))
+		errs.Add(field+".op", "%q is not a json patch operation%s; use one of %s", name, message.Suggest(name, names), strings.Join(names, ", "))
 		return
 	}
 	if path, _ := op["path"].(string); !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "${{") {
@@ -115,7 +117,7 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, err
 	}
 	if p.template == nil { // made outside a scenario file, not prepared
-		if p.template, err = runner.CompileValue(p.Patch, nil); err != nil {
+		if p.template, err = expression.CompileValue(p.Patch, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	utilexec "k8s.io/client-go/util/exec"
 	"k8s.io/streaming/pkg/httpstream"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -51,7 +52,7 @@ type PodExec struct {
 	// Stdin is written to the command's standard input.
 	Stdin string `json:"stdin,omitempty"`
 	// Expect must hold once the command exits (default exitCode == 0).
-	Expect runner.Expr `json:"expect,omitempty"`
+	Expect expression.Expr `json:"expect,omitempty"`
 	// Writes says the command changes the pod or the cluster, so it is held
 	// to the rules of writing steps (not a lab check) (default false).
 	Writes bool `json:"writes,omitempty"`
@@ -60,7 +61,7 @@ type PodExec struct {
 // Default expects exit code 0.
 func (p *PodExec) Default() {
 	if p.Expect.IsZero() {
-		p.Expect = runner.Expr{Source: "exitCode == 0"}
+		p.Expect = expression.Expr{Source: "exitCode == 0"}
 	}
 }
 

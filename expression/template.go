@@ -1,12 +1,17 @@
-package runner
+package expression
 
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/kdrill/kdrill/internal/message"
 )
 
 // Template is text with ${{ expression }} parts, such as a manifest or a
@@ -21,12 +26,15 @@ type templatePart struct {
 	source  string
 }
 
-// CompileTemplate parses and compiles the ${{ }} parts of text.
+// CompileTemplate parses and compiles the ${{ }} parts of text, with the
+// names extra adds to the environment.
 func CompileTemplate(text string, extra map[string]any) (*Template, error) {
-	return compileTemplateIn(text, &exprScope{extra: extra})
+	return (&Scope{Extra: extra}).CompileTemplate(text)
 }
 
-func compileTemplateIn(text string, sc *exprScope) (*Template, error) {
+// CompileTemplate parses and compiles the ${{ }} parts of text in the
+// scope, checking their field paths as expressions' are.
+func (sc *Scope) CompileTemplate(text string) (*Template, error) {
 	env := sc.env()
 	t := &Template{}
 	rest := text
@@ -38,15 +46,15 @@ func compileTemplateIn(text string, sc *exprScope) (*Template, error) {
 		}
 		j := strings.Index(rest[i:], "}}")
 		if j < 0 {
-			return nil, fmt.Errorf("%q has ${{ without a closing }}", clip(rest[i:], 40))
+			return nil, fmt.Errorf("%q has ${{ without a closing }}", message.Clip(rest[i:], 40))
 		}
 		src := strings.TrimSpace(rest[i+3 : i+j])
 		if err := checkExprShape(src); err != nil {
-			return nil, fmt.Errorf("${{ %s }}: %w", clip(src, 40), err)
+			return nil, fmt.Errorf("${{ %s }}: %w", message.Clip(src, 40), err)
 		}
 		p, err := expr.Compile(src, append([]expr.Option{expr.Env(env)}, helperOptions...)...)
 		if err != nil {
-			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, oneLine(firstLine(err.Error())))
+			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, brief(err))
 		}
 		if err := sc.check(src); err != nil {
 			return nil, fmt.Errorf("${{ %s }}: %w", src, err)
@@ -66,7 +74,7 @@ func (t *Template) Expand(env map[string]any) (string, error) {
 		}
 		v, err := expr.Run(p.program, env)
 		if err != nil {
-			return "", fmt.Errorf("${{ %s }}: %s", p.source, oneLine(firstLine(err.Error())))
+			return "", fmt.Errorf("${{ %s }}: %s", p.source, brief(err))
 		}
 		switch v := v.(type) {
 		case string:
@@ -83,28 +91,59 @@ func (t *Template) Expand(env map[string]any) (string, error) {
 	return b.String(), nil
 }
 
+// Value evaluates a templated string in env: a string that is exactly one
+// ${{ }} takes the expression's value and type (replicas: ${{ vars.replicas }}
+// stays a number); any other is expanded as text.
+func (t *Template) Value(env map[string]any) (any, error) {
+	if len(t.parts) == 3 && t.parts[0].text == "" && t.parts[2].text == "" && t.parts[1].program != nil {
+		out, err := expr.Run(t.parts[1].program, env)
+		if err != nil {
+			return nil, fmt.Errorf("${{ %s }}: %s", t.parts[1].source, brief(err))
+		}
+		return normalizeNumber(out), nil
+	}
+	return t.Expand(env)
+}
+
+// Reads reports whether any of the template's expressions names one of
+// names (Reads("steps", "namespace"): whether only the run can give its
+// value).
+func (t *Template) Reads(names ...string) bool {
+	for _, p := range t.parts {
+		if p.program == nil {
+			continue
+		}
+		tree, err := parser.Parse(p.source)
+		if err != nil {
+			return true
+		}
+		found := false
+		ast.Find(tree.Node, func(n ast.Node) bool {
+			id, ok := n.(*ast.IdentifierNode)
+			found = found || ok && slices.Contains(names, id.Value)
+			return found
+		})
+		if found {
+			return true
+		}
+	}
+	return false
+}
+
 // ValueTemplate is structured data, such as a manifest, whose strings may
-// hold ${{ }} expressions. A string that is exactly one expression takes the
-// expression's value and type (replicas: ${{ vars.replicas }} stays a number);
-// any other string with expressions is expanded as text.
+// hold ${{ }} expressions, each evaluated as Template.Value does.
 type ValueTemplate struct {
 	value     any
 	templates map[string]*Template
 }
 
-// CompileValue compiles every template in v.
+// CompileValue compiles every template in v, with the names extra adds.
 func CompileValue(v any, extra map[string]any) (*ValueTemplate, error) {
-	return compileValueIn(v, &exprScope{extra: extra})
+	return (&Scope{Extra: extra}).CompileValue(v)
 }
 
-// CompileValue compiles every template in v in the scope of the step being
-// loaded (its Prepare calls this), so a template's field paths are checked
-// as expressions' are.
-func (s *Scenario) CompileValue(v any) (*ValueTemplate, error) {
-	return compileValueIn(v, s.loading)
-}
-
-func compileValueIn(v any, sc *exprScope) (*ValueTemplate, error) {
+// CompileValue compiles every template in v in the scope.
+func (sc *Scope) CompileValue(v any) (*ValueTemplate, error) {
 	vt := &ValueTemplate{value: v, templates: map[string]*Template{}}
 	var firstErr error
 	walkStrings(v, func(s string) {
@@ -114,7 +153,7 @@ func compileValueIn(v any, sc *exprScope) (*ValueTemplate, error) {
 		if _, done := vt.templates[s]; done {
 			return
 		}
-		t, err := compileTemplateIn(s, sc)
+		t, err := sc.CompileTemplate(s)
 		if err != nil {
 			firstErr = err
 			return
@@ -135,18 +174,10 @@ func (vt *ValueTemplate) Expand(env map[string]any) (any, error) {
 func (vt *ValueTemplate) expand(v any, env map[string]any) (any, error) {
 	switch x := v.(type) {
 	case string:
-		t, ok := vt.templates[x]
-		if !ok {
-			return x, nil
+		if t, ok := vt.templates[x]; ok {
+			return t.Value(env)
 		}
-		if len(t.parts) == 3 && t.parts[0].text == "" && t.parts[2].text == "" && t.parts[1].program != nil {
-			out, err := expr.Run(t.parts[1].program, env)
-			if err != nil {
-				return nil, fmt.Errorf("${{ %s }}: %s", t.parts[1].source, oneLine(firstLine(err.Error())))
-			}
-			return normalizeNumber(out), nil
-		}
-		return t.Expand(env)
+		return x, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {

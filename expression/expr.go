@@ -1,4 +1,8 @@
-package runner
+// Package expression owns what a scenario computes: expr-lang expressions
+// and ${{ }} templates, compiled and type-checked against a Scope (the
+// declared vars, earlier steps' output types, a kind's own names), and the
+// plain values (Plain) they read at run time.
+package expression
 
 import (
 	"encoding/json"
@@ -11,10 +15,13 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/kdrill/kdrill/internal/message"
 )
 
-// The expression environment. Every expression sees these names; a step kind
-// can add its own (assert adds object and objects) through ExprScope.
+// Env is the environment every expression runs in. Every expression sees
+// these names; a step kind can add its own (assert adds object and
+// objects), which a Scope's Extra declares.
 //
 //	vars       the scenario's vars, after --set overrides
 //	steps      outputs of earlier steps, by step name: steps.scale.replicas
@@ -24,12 +31,14 @@ import (
 //
 // The expr-lang built-ins (len, all, any, filter, map, now, ...) work as
 // documented by expr-lang.
-func baseEnv() map[string]any {
-	return map[string]any{
-		"vars":      map[string]any{},
-		"steps":     map[string]any{},
-		"namespace": "",
+func Env(vars, steps map[string]any, namespace string) map[string]any {
+	if vars == nil {
+		vars = map[string]any{}
 	}
+	if steps == nil {
+		steps = map[string]any{}
+	}
+	return map[string]any{"vars": vars, "steps": steps, "namespace": namespace}
 }
 
 var helperOptions = []expr.Option{
@@ -93,12 +102,12 @@ func (e *Expr) IsZero() bool { return e == nil || strings.TrimSpace(e.Source) ==
 // Compile checks the expression against the environment (the base names
 // plus extra) and prepares it to run; it must give a boolean.
 func (e *Expr) Compile(extra map[string]any) error {
-	return e.compileIn(&exprScope{extra: extra})
+	return e.CompileIn(&Scope{Extra: extra})
 }
 
-// compileIn compiles the expression in a scenario's scope, which also
+// CompileIn compiles the expression in a scenario's scope, which also
 // checks the field paths it reads.
-func (e *Expr) compileIn(sc *exprScope) error {
+func (e *Expr) CompileIn(sc *Scope) error {
 	if err := checkExprShape(e.Source); err != nil {
 		return err
 	}
@@ -112,11 +121,11 @@ func (e *Expr) compileIn(sc *exprScope) error {
 	// (len(objects)); the program that runs is compiled without it, so an
 	// object field that turns out not to be one gets kdrill's message.
 	if _, err := expr.Compile(e.Source, append(opts, expr.AsBool())...); err != nil {
-		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
+		return fmt.Errorf("expression does not compile: %s", brief(err))
 	}
 	p, err := expr.Compile(e.Source, opts...)
 	if err != nil {
-		return fmt.Errorf("expression does not compile: %s", oneLine(firstLine(err.Error())))
+		return fmt.Errorf("expression does not compile: %s", brief(err))
 	}
 	e.program = p
 	e.probes = nil
@@ -140,13 +149,13 @@ func (e *Expr) Eval(env map[string]any) (bool, map[string]any, error) {
 	for _, p := range e.probes {
 		v, perr := expr.Run(p.program, env)
 		if perr != nil {
-			seen[p.source] = "<" + oneLine(firstLine(perr.Error())) + ">"
+			seen[p.source] = "<" + brief(perr) + ">"
 			continue
 		}
 		seen[p.source] = Trim(v)
 	}
 	if err != nil {
-		return false, seen, fmt.Errorf("%s", oneLine(firstLine(err.Error())))
+		return false, seen, fmt.Errorf("%s", brief(err))
 	}
 	b, ok := out.(bool)
 	if !ok {
@@ -227,4 +236,9 @@ func (c *probeCollector) Visit(node *ast.Node) {
 		}
 		c.found = append(c.found, s)
 	}
+}
+
+// brief is an expr-lang error as one line: its first line, spaces folded.
+func brief(err error) string {
+	return message.OneLine(message.FirstLine(err.Error()))
 }

@@ -1,4 +1,4 @@
-package runner
+package expression
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -71,7 +72,7 @@ func plainValue(v reflect.Value) any {
 }
 
 func plainStruct(v reflect.Value, out map[string]any) {
-	for _, f := range JSONFields(v.Type()) {
+	for _, f := range jsonfields.Of(v.Type()) {
 		fv, err := v.FieldByIndexErr(f.Index)
 		if err != nil || (f.OmitEmpty && fv.IsZero()) {
 			continue // an embedded nil pointer, or an empty field left out

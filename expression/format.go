@@ -1,4 +1,4 @@
-package runner
+package expression
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kdrill/kdrill/internal/message"
 )
 
 // Trim shortens a value for a message: long strings are clipped and large
@@ -20,7 +22,7 @@ func Trim(v any) any {
 		}
 		return x.String()
 	case string:
-		return clip(x, 200)
+		return message.Clip(x, 200)
 	case map[string]any:
 		b, _ := json.Marshal(x)
 		if len(b) <= 300 {
@@ -62,20 +64,4 @@ func FormatValue(v any) string {
 		return fmt.Sprint(v)
 	}
 	return strings.TrimSpace(buf.String())
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

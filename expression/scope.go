@@ -1,4 +1,4 @@
-package runner
+package expression
 
 import (
 	"fmt"
@@ -7,49 +7,80 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 
+	"github.com/kdrill/kdrill/internal/jsonfields"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
 // Typed stands, among the names a step kind adds to its expressions
-// (ExprScope), for a value of Type as Plain renders it: expressions may use
+// (Scope.Extra), for a value of Type as Plain renders it: expressions may use
 // Type's JSON field names, and the loader refuses any other.
 type Typed struct{ Type reflect.Type }
 
 // TypedAs is Typed for T.
 func TypedAs[T any]() Typed { return Typed{Type: reflect.TypeFor[T]()} }
 
-// exprScope is what an expression may name at one point of a scenario: the
+// Scope is what an expression may name at one point of a scenario: the
 // declared vars, the steps before this one and their output types, and the
-// names the step kind adds. A scope with no steps list (nil) checks only
-// what expr-lang checks: library callers compiling outside a scenario.
-type exprScope struct {
-	vars map[string]any
-	// steps knows every step of the scenario and its position; pos is the
+// names the step kind adds. A scope without Steps (nil) checks only what
+// expr-lang checks: library callers compiling outside a scenario.
+type Scope struct {
+	Vars map[string]any
+	// Steps knows every step of the scenario and its position; Pos is the
 	// position of the step whose expressions these are: only steps before
 	// it have outputs to read.
-	steps *stepIndex
-	pos   int
-	extra map[string]any
-	// prefix is an included step's "<include>/": steps.NAME names the
+	Steps *Steps
+	Pos   int
+	// Extra are the names the step kind adds (ExprNames); a Typed value
+	// stands for a value of its type as Plain renders it.
+	Extra map[string]any
+	// Prefix is an included step's "<include>/": steps.NAME names the
 	// steps of its own file.
-	prefix string
+	Prefix string
 }
 
-// stepIndex is every step of a scenario by name: its position (steps
-// first, then finally), and, once decoded, the step itself.
-type stepIndex struct {
-	pos     map[string]int
-	labels  map[string]string
-	decoded map[string]*Step
+// Steps is every step of a scenario by name, as scopes check steps.NAME:
+// its position (steps first, then finally), its label for messages, and,
+// once it is decoded, its kind, whose output type says what it has.
+type Steps struct {
+	pos    map[string]int
+	labels map[string]string
+	kinds  map[string]string
+}
+
+// NewSteps is an empty index.
+func NewSteps() *Steps {
+	return &Steps{pos: map[string]int{}, labels: map[string]string{}, kinds: map[string]string{}}
+}
+
+// Add records the step named name (an included step under its full name)
+// at position pos; a second step of the same name is not recorded.
+func (x *Steps) Add(name string, pos int, label string) {
+	if _, dup := x.pos[name]; !dup {
+		x.pos[name] = pos
+		x.labels[name] = label
+	}
+}
+
+// Label is the step's label for messages, "" when no step has the name.
+func (x *Steps) Label(name string) string { return x.labels[name] }
+
+// Decoded records the kind of the step named name, once it is decoded;
+// kind is "" when its spec could not be made (its own errors are
+// reported, so paths into its output are not checked). The first step of
+// a name counts.
+func (x *Steps) Decoded(name, kind string) {
+	if _, dup := x.kinds[name]; !dup {
+		x.kinds[name] = kind
+	}
 }
 
 // earlier lists the names of the steps before position pos.
-func (x *stepIndex) earlier(pos int) []string {
+func (x *Steps) earlier(pos int) []string {
 	var names []string
 	for name, p := range x.pos {
 		if p < pos {
@@ -60,9 +91,9 @@ func (x *stepIndex) earlier(pos int) []string {
 	return names
 }
 
-// within keeps the names under prefix (an include's own steps), without it;
+// Within keeps the names under prefix (an include's own steps), without it;
 // with no prefix, the names of the scenario's own steps.
-func (x *stepIndex) within(prefix string, names []string) []string {
+func (x *Steps) Within(prefix string, names []string) []string {
 	var out []string
 	for _, n := range names {
 		rest, ok := strings.CutPrefix(n, prefix)
@@ -75,12 +106,12 @@ func (x *stepIndex) within(prefix string, names []string) []string {
 
 // env is the environment expr-lang compiles against: Typed names are open
 // maps or lists there, since Plain's values are what expressions see.
-func (sc *exprScope) env() map[string]any {
-	env := baseEnv()
+func (sc *Scope) env() map[string]any {
+	env := Env(nil, nil, "")
 	if sc == nil {
 		return env
 	}
-	for k, v := range sc.extra {
+	for k, v := range sc.Extra {
 		if t, ok := v.(Typed); ok {
 			v = plainZero(t.Type)
 		}
@@ -105,7 +136,7 @@ func plainZero(t reflect.Type) any {
 // typed names, and refuses those that cannot exist: an undeclared var, a
 // step that is missing or comes later, a field its output does not have.
 // It also checks helpers' literal arguments.
-func (sc *exprScope) check(src string) error {
+func (sc *Scope) check(src string) error {
 	tree, perr := parser.Parse(src)
 	if perr != nil {
 		// Not parsed, nothing to walk: expr-lang's compile error, which
@@ -117,7 +148,7 @@ func (sc *exprScope) check(src string) error {
 	if v.err != nil {
 		return v.err
 	}
-	if sc == nil || sc.steps == nil {
+	if sc == nil || sc.Steps == nil {
 		return nil
 	}
 	for _, m := range v.members {
@@ -198,57 +229,46 @@ func pathString(root string, segs []segment) string {
 	return b.String()
 }
 
-func (sc *exprScope) checkPath(root string, segs []segment) error {
+func (sc *Scope) checkPath(root string, segs []segment) error {
 	if len(segs) == 0 || !segs[0].known {
 		return nil
 	}
 	first := segs[0].name
 	switch root {
 	case "vars":
-		v, ok := sc.vars[first]
+		v, ok := sc.Vars[first]
 		if !ok {
-			return fmt.Errorf("vars.%s: no var named %q in spec.vars%s%s", first, first, suggest(first, slices.Sorted(maps.Keys(sc.vars))), declaredList("vars", slices.Sorted(maps.Keys(sc.vars))))
+			return fmt.Errorf("vars.%s: no var named %q in spec.vars%s%s", first, first, message.Suggest(first, slices.Sorted(maps.Keys(sc.Vars))), message.Declared("vars", slices.Sorted(maps.Keys(sc.Vars))))
 		}
 		return checkValuePath("vars."+first, v, segs[1:])
 	case "steps":
 		at := pathString("steps", segs[:1])
-		pos, ok := sc.steps.pos[sc.prefix+first]
+		name := sc.Prefix + first
+		pos, ok := sc.Steps.pos[name]
 		switch {
 		case !ok:
-			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, suggest(first, sc.steps.within(sc.prefix, sc.steps.earlier(sc.pos))))
-		case pos >= sc.pos:
-			return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, sc.steps.labels[sc.prefix+first])
+			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, message.Suggest(first, sc.Steps.Within(sc.Prefix, sc.Steps.earlier(sc.Pos))))
+		case pos >= sc.Pos:
+			return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, sc.Steps.labels[name])
 		}
-		st := sc.steps.decoded[sc.prefix+first]
-		if st == nil || st.Action == nil {
+		kind := sc.Steps.kinds[name]
+		if kind == "" {
 			return nil // that step's own errors are reported
 		}
-		output := model.OutputType(st.Kind)
+		output := model.OutputType(kind)
 		if output == nil {
-			return fmt.Errorf("%s: a %s step has no output for expressions to read", pathString("steps", segs[:1]), st.Kind)
+			return fmt.Errorf("%s: a %s step has no output for expressions to read", at, kind)
 		}
-		return checkTypePath(pathString("steps", segs[:1]), st.Kind+" output", output, segs[1:])
+		return checkTypePath(at, kind+" output", output, segs[1:])
 	}
-	if t, ok := sc.extra[root].(Typed); ok {
+	if t, ok := sc.Extra[root].(Typed); ok {
 		return checkTypePath(root, root, t.Type, segs)
 	}
-	if v, ok := sc.extra[root]; ok && v != nil && reflect.TypeOf(v).Kind() == reflect.Struct {
+	if v, ok := sc.Extra[root]; ok && v != nil && reflect.TypeOf(v).Kind() == reflect.Struct {
 		return checkTypePath(root, root, reflect.TypeOf(v), segs)
 	}
 	return nil
 }
-
-func declaredList(what string, names []string) string {
-	if len(names) == 0 {
-		return "; it declares none"
-	}
-	return fmt.Sprintf("; declared %s: %s", what, strings.Join(names, ", "))
-}
-
-var (
-	stdDurationType = reflect.TypeFor[time.Duration]()
-	timeTypeOf      = reflect.TypeFor[time.Time]()
-)
 
 // checkTypePath checks a field path against the type Plain renders.
 func checkTypePath(at, what string, t reflect.Type, segs []segment) error {
@@ -261,17 +281,17 @@ func checkTypePath(at, what string, t reflect.Type, segs []segment) error {
 		}
 		here := at + pathString("", segs[:i])
 		switch t {
-		case durationType, stdDurationType:
+		case durationType, stdDuration:
 			return fmt.Errorf("%s is a duration, which has no field %q", here, seg.name)
-		case timeTypeOf:
+		case timeType:
 			return fmt.Errorf("%s is a time, which has no field %q", here, seg.name)
 		}
 		switch t.Kind() {
 		case reflect.Struct:
-			f, ok := jsonField(t, seg.name)
+			f, ok := jsonfields.Find(t, seg.name)
 			if !ok {
-				names := jsonFieldNames(t)
-				return fmt.Errorf("%s: the %s has no field %q%s; it has: %s", here+"."+seg.name, what, seg.name, suggest(seg.name, names), strings.Join(names, ", "))
+				names := jsonfields.Names(t)
+				return fmt.Errorf("%s: the %s has no field %q%s; it has: %s", here+"."+seg.name, what, seg.name, message.Suggest(seg.name, names), strings.Join(names, ", "))
 			}
 			t = f.Type
 			what = seg.name
@@ -303,7 +323,7 @@ func checkValuePath(at string, v any, segs []segment) error {
 			next, ok := x[seg.name]
 			if !ok {
 				keys := slices.Sorted(maps.Keys(x))
-				return fmt.Errorf("%s: %s has no key %q%s; it has: %s", here+"."+seg.name, here, seg.name, suggest(seg.name, keys), strings.Join(keys, ", "))
+				return fmt.Errorf("%s: %s has no key %q%s; it has: %s", here+"."+seg.name, here, seg.name, message.Suggest(seg.name, keys), strings.Join(keys, ", "))
 			}
 			v = next
 		case []any:

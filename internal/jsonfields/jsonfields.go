@@ -1,13 +1,16 @@
-package runner
+// Package jsonfields is kdrill's one json-tag walker: the fields of a
+// struct as encoding/json sees them, for the loader, expressions, the
+// schema and the reference docs.
+package jsonfields
 
 import (
 	"reflect"
 	"strings"
 )
 
-// JSONField is one field of a struct as encoding/json sees it: the fields
+// Field is one field of a struct as encoding/json sees it: the fields
 // of an embedded struct without a name of its own are the outer struct's.
-type JSONField struct {
+type Field struct {
 	// Name is the field's JSON name.
 	Name      string
 	OmitEmpty bool
@@ -21,22 +24,22 @@ type JSONField struct {
 	Owner reflect.Type
 }
 
-// JSONFields lists the JSON fields of a struct type (or pointer to one), in
+// Of lists the JSON fields of a struct type (or pointer to one), in
 // declaration order, embedded structs' fields in place. It is the one
 // json-tag walker: the loader, Plain, the schema and the docs all use it.
-func JSONFields(t reflect.Type) []JSONField {
+func Of(t reflect.Type) []Field {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct {
 		return nil
 	}
-	var out []JSONField
+	var out []Field
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" && opts == "" {
+		if tag == "-" {
 			continue
 		}
 		ft := f.Type
@@ -45,7 +48,7 @@ func JSONFields(t reflect.Type) []JSONField {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct {
-				for _, inner := range JSONFields(ft) {
+				for _, inner := range Of(ft) {
 					inner.Index = append([]int{i}, inner.Index...)
 					out = append(out, inner)
 				}
@@ -58,7 +61,7 @@ func JSONFields(t reflect.Type) []JSONField {
 		if name == "" {
 			name = f.Name
 		}
-		out = append(out, JSONField{
+		out = append(out, Field{
 			Name: name, OmitEmpty: strings.Contains(opts, "omitempty"),
 			Index: []int{i}, Type: f.Type, Struct: f, Owner: t,
 		})
@@ -66,21 +69,21 @@ func JSONFields(t reflect.Type) []JSONField {
 	return out
 }
 
-// jsonFieldNames lists the JSON names of a struct type's fields.
-func jsonFieldNames(t reflect.Type) []string {
+// Names lists the JSON names of a struct type's fields.
+func Names(t reflect.Type) []string {
 	var names []string
-	for _, f := range JSONFields(t) {
+	for _, f := range Of(t) {
 		names = append(names, f.Name)
 	}
 	return names
 }
 
-// jsonField finds a struct type's field by JSON name.
-func jsonField(t reflect.Type, name string) (JSONField, bool) {
-	for _, f := range JSONFields(t) {
+// Find finds a struct type's field by JSON name.
+func Find(t reflect.Type, name string) (Field, bool) {
+	for _, f := range Of(t) {
 		if f.Name == name {
 			return f, true
 		}
 	}
-	return JSONField{}, false
+	return Field{}, false
 }
