@@ -58,7 +58,7 @@ bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector 
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench NodeFailure -benchtime 1x -timeout 30m ./bench/
 
 generate: ## Regenerate doc comment maps, the JSON Schema and the reference docs
-	$(GO) generate ./model ./runner ./steps
+	$(GO) generate ./model ./scenario ./steps
 	$(GO) generate ./schema
 	$(GO) run ./cmd/kdrill docs
 
@@ -66,7 +66,7 @@ docs: ## Write docs/steps.md and docs/cli.md from the code
 	$(GO) run ./cmd/kdrill docs
 
 verify: generate ## Fail when generated files are stale or code is not formatted
-	git diff --exit-code -- steps/zz_generated_docs.go runner/zz_generated_docs.go model/zz_generated_docs.go schema/kdrill.schema.json docs/
+	git diff --exit-code -- steps/zz_generated_docs.go scenario/zz_generated_docs.go model/zz_generated_docs.go schema/kdrill.schema.json docs/
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
 

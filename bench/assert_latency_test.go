@@ -19,6 +19,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -52,7 +53,7 @@ spec:
 `), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	s, err := runner.Load(file, steps.Registry)
+	s, err := scenario.Load(file, steps.Registry)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,7 +73,7 @@ spec:
 		errc := make(chan error, 1)
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		go func() {
-			_, err := step.Action.Run(tctx, env)
+			_, err := step.Action.(runner.Action).Run(tctx, env)
 			done <- time.Now()
 			errc <- err
 		}()

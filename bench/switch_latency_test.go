@@ -17,6 +17,7 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -75,7 +76,7 @@ spec:
 `), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	s, err := runner.Load(file, steps.Registry)
+	s, err := scenario.Load(file, steps.Registry)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,7 +91,7 @@ spec:
 		step := s.Spec.Steps[i%2]
 		env := runner.NewEnv(kd, s, ns, nil)
 		tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-		if _, err := step.Action.Run(tctx, env); err != nil {
+		if _, err := step.Action.(runner.Action).Run(tctx, env); err != nil {
 			b.Fatalf("trial %d: %v", i, err)
 		}
 		finished := time.Now()

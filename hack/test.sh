@@ -35,6 +35,6 @@ go test -count=1 -p 1 -timeout 30m "$@" ./...
 # Fuzz the scenario loader and the expression compiler briefly; a crasher
 # is saved under the package's testdata/fuzz and fails the run.
 for target in FuzzParse FuzzScenarioWithManifests; do
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./runner/
+  go test -run '^$' -fuzz "^${target}\$" -fuzztime 10s ./scenario/
 done
 go test -run '^$' -fuzz '^FuzzExprCompile$' -fuzztime 10s ./expression/

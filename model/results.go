@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// APIVersion is the API group and version of kdrill's files: scenarios
+// and the results of running them.
+const APIVersion = "kdrill.dev/v1alpha1"
+
 // ResultsKind and ResultsVersion identify the results.json format. The
 // version changes only when a field changes meaning or goes away; new fields
 // may appear within a version.

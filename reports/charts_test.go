@@ -10,7 +10,6 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 )
 
 func monitorResults() *model.Results {
@@ -133,7 +132,7 @@ func TestCapacityChartAndTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	(&reports.Console{W: &buf}).Observe(runner.StepFinished, r, r.Scenarios[0], r.Scenarios[0].Steps[3])
+	(&reports.Console{W: &buf}).Observe(model.StepFinished, r, r.Scenarios[0], r.Scenarios[0].Steps[3])
 	for _, want := range []string{"node-a", "node-b", "6.2% /  12.5% of 64", "1.6% /   3.1% of 256Gi"} {
 		if !bytes.Contains(buf.Bytes(), []byte(want)) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
 // Metric is one number a run recorded, with the direction that is worse.
@@ -83,16 +82,16 @@ var builtinTolerances = map[string]Tolerance{
 // toleranceFor resolves a metric's tolerance: the scenario's own (an exact
 // name first, then the longest matching pattern), over the built-in
 // defaults, over def. ignore is set when the scenario leaves it out.
-func toleranceFor(name string, scenario map[string]model.Tolerance, def Tolerance) (tol Tolerance, ignore bool) {
+func toleranceFor(name string, written map[string]model.Tolerance, def Tolerance) (tol Tolerance, ignore bool) {
 	tol = def
 	if b, ok := builtinTolerances[name]; ok {
 		tol = b
 	}
-	own, ok := scenario[name]
+	own, ok := written[name]
 	if !ok {
 		best := ""
-		for pattern, t := range scenario {
-			if len(pattern) > len(best) && runner.GlobMatch(pattern, name) {
+		for pattern, t := range written {
+			if len(pattern) > len(best) && model.GlobMatch(pattern, name) {
 				best, own, ok = pattern, t, true
 			}
 		}

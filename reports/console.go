@@ -13,10 +13,9 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
-// Console is a runner.Observer that prints the run for a person to follow:
+// Console is a model.Observer that prints the run for a person to follow:
 // a line per step as it finishes and a summary per scenario. On a terminal
 // it also keeps a live status line (the running steps, their elapsed time
 // and the values their expression last saw) and uses colour unless
@@ -113,10 +112,10 @@ func (c *Console) printf(format string, args ...any) {
 }
 
 // Observe prints the event.
-func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
+func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.Live && c.stop == nil && ev != runner.RunFinished {
+	if c.Live && c.stop == nil && ev != model.RunFinished {
 		c.results = r
 		c.stop, c.done = make(chan struct{}), make(chan struct{})
 		go c.tick()
@@ -126,15 +125,15 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 		prefix = "[" + s.Name + "] "
 	}
 	switch ev {
-	case runner.ScenarioStarted:
+	case model.ScenarioStarted:
 		if !c.Quiet {
 			c.printf("▶ %s (%s) in namespace %s, seed %d\n", s.Name, s.File, s.Namespace, s.Seed)
 		}
-	case runner.StepStarted:
+	case model.StepStarted:
 		if c.Verbose {
 			c.printf("  %s… %s [%s]\n", prefix, st.Name, kindOn(st))
 		}
-	case runner.StepFinished:
+	case model.StepFinished:
 		if c.Quiet && st.Outcome == model.Passed {
 			return
 		}
@@ -167,7 +166,7 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 			c.status = false
 			capacityTable(c.W, cp)
 		}
-	case runner.ScenarioFinished:
+	case model.ScenarioFinished:
 		c.printf("%s %s %s in %s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
 		if s.NamespaceKept {
 			c.printf("    namespace %s kept for inspection: kubectl get all,events -n %s; when done: kubectl delete namespace %s\n", s.Namespace, s.Namespace, s.Namespace)
@@ -192,7 +191,7 @@ func (c *Console) Observe(ev runner.Event, r *model.Results, s *model.ScenarioRe
 				c.printf("%s\n", line)
 			}
 		}
-	case runner.RunFinished:
+	case model.RunFinished:
 		if c.stop != nil {
 			close(c.stop)
 			c.mu.Unlock()

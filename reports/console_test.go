@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
 func consoleRun(c *Console) {
@@ -17,12 +16,12 @@ func consoleRun(c *Console) {
 	bad := &model.StepResult{Name: "ready", Kind: "assert", Outcome: model.Failed, DurationSeconds: 2, Error: "expected x; last seen: x = 1"}
 	sr.Steps = []*model.StepResult{ok, bad}
 	res.Scenarios = []*model.ScenarioResult{sr}
-	c.Observe(runner.ScenarioStarted, res, sr, nil)
-	c.Observe(runner.StepStarted, res, sr, ok)
-	c.Observe(runner.StepFinished, res, sr, ok)
-	c.Observe(runner.StepFinished, res, sr, bad)
-	c.Observe(runner.ScenarioFinished, res, sr, nil)
-	c.Observe(runner.RunFinished, res, nil, nil)
+	c.Observe(model.ScenarioStarted, res, sr, nil)
+	c.Observe(model.StepStarted, res, sr, ok)
+	c.Observe(model.StepFinished, res, sr, ok)
+	c.Observe(model.StepFinished, res, sr, bad)
+	c.Observe(model.ScenarioFinished, res, sr, nil)
+	c.Observe(model.RunFinished, res, nil, nil)
 }
 
 func TestConsoleModes(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
 // ResultsFile is the name of the results file in a report directory.
@@ -47,7 +46,7 @@ func ReadJSON(path string) (*model.Results, error) {
 	return &r, nil
 }
 
-// JSONWriter is a runner.Observer that rewrites results.json whenever a
+// JSONWriter is a model.Observer that rewrites results.json whenever a
 // step or scenario finishes.
 type JSONWriter struct {
 	Path string
@@ -56,8 +55,8 @@ type JSONWriter struct {
 }
 
 // Observe writes the file on every event except a step's start.
-func (w *JSONWriter) Observe(ev runner.Event, r *model.Results, _ *model.ScenarioResult, _ *model.StepResult) {
-	if ev == runner.StepStarted {
+func (w *JSONWriter) Observe(ev model.Event, r *model.Results, _ *model.ScenarioResult, _ *model.StepResult) {
+	if ev == model.StepStarted {
 		return
 	}
 	if err := WriteJSON(w.Path, r); err != nil {
@@ -96,7 +95,7 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 // their scenarios, the earliest start, the latest finish and the worst
 // outcome.
 func Merge(runs []*model.Results) *model.Results {
-	out := &model.Results{APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion}
+	out := &model.Results{APIVersion: model.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion}
 	for i, r := range runs {
 		r.Read(func() {
 			if i == 0 {

@@ -7,10 +7,9 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
-// JSONLines is a runner.Observer that streams the run as JSON, one event a
+// JSONLines is a model.Observer that streams the run as JSON, one event a
 // line, for other tools (kdrill run --output json).
 type JSONLines struct {
 	W io.Writer
@@ -43,16 +42,16 @@ type LineEvent struct {
 	Counts map[model.Outcome]int `json:"counts,omitempty"`
 }
 
-var eventNames = map[runner.Event]string{
-	runner.ScenarioStarted:  "scenarioStarted",
-	runner.StepStarted:      "stepStarted",
-	runner.StepFinished:     "stepFinished",
-	runner.ScenarioFinished: "scenarioFinished",
-	runner.RunFinished:      "runFinished",
+var eventNames = map[model.Event]string{
+	model.ScenarioStarted:  "scenarioStarted",
+	model.StepStarted:      "stepStarted",
+	model.StepFinished:     "stepFinished",
+	model.ScenarioFinished: "scenarioFinished",
+	model.RunFinished:      "runFinished",
 }
 
 // Observe writes the event as one JSON line.
-func (j *JSONLines) Observe(ev runner.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
+func (j *JSONLines) Observe(ev model.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
 	now := time.Now
 	if j.Now != nil {
 		now = j.Now
@@ -63,15 +62,15 @@ func (j *JSONLines) Observe(ev runner.Event, r *model.Results, s *model.Scenario
 			line.Scenario, line.Namespace, line.Seed = s.Name, s.Namespace, s.Seed
 		}
 		switch ev {
-		case runner.StepStarted, runner.StepFinished:
+		case model.StepStarted, model.StepFinished:
 			line.Step, line.Phase, line.Kind = st.Name, st.Phase, st.Kind
-			if ev == runner.StepFinished {
+			if ev == model.StepFinished {
 				line.Outcome, line.DurationSeconds, line.Error = st.Outcome, st.DurationSeconds, st.Error
 				line.Expression, line.Values = st.Expression, st.Values
 			}
-		case runner.ScenarioFinished:
+		case model.ScenarioFinished:
 			line.Outcome, line.DurationSeconds, line.Error, line.Score = s.Outcome, s.DurationSeconds, s.Error, s.Score
-		case runner.RunFinished:
+		case model.RunFinished:
 			line.Outcome = r.Outcome
 			line.Counts = map[model.Outcome]int{}
 			for _, sc := range r.Scenarios {

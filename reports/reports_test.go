@@ -12,13 +12,12 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 )
 
 func sample() *model.Results {
 	start := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	return &model.Results{
-		APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion,
+		APIVersion: model.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion,
 		StartedAt: start, FinishedAt: start.Add(3 * time.Second), Outcome: model.Failed,
 		Scenarios: []*model.ScenarioResult{{
 			Name: "demo", File: "demo.yaml", Namespace: "kdrill-demo-x", Seed: 7, Outcome: model.Failed,
@@ -83,12 +82,12 @@ func TestConsoleShowsStepsAndFailures(t *testing.T) {
 	var buf bytes.Buffer
 	c := &reports.Console{W: &buf}
 	s := r.Scenarios[0]
-	c.Observe(runner.ScenarioStarted, r, s, nil)
+	c.Observe(model.ScenarioStarted, r, s, nil)
 	for _, st := range s.Steps {
-		c.Observe(runner.StepFinished, r, s, st)
+		c.Observe(model.StepFinished, r, s, st)
 	}
-	c.Observe(runner.ScenarioFinished, r, s, nil)
-	c.Observe(runner.RunFinished, r, nil, nil)
+	c.Observe(model.ScenarioFinished, r, s, nil)
+	c.Observe(model.RunFinished, r, nil, nil)
 	want := `▶ demo (demo.yaml) in namespace kdrill-demo-x, seed 7
   ✓ deploy [apply] 250ms
   ✗ available [assert] 2s

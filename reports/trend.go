@@ -14,7 +14,6 @@ import (
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 )
 
 // DefaultTrendMetrics are the metrics kdrill report trend draws when none
@@ -77,7 +76,7 @@ func Trend(runs []*model.Results, patterns []string) []TrendSeries {
 
 func matchesAny(patterns []string, name string) bool {
 	for _, p := range patterns {
-		if runner.GlobMatch(p, name) {
+		if model.GlobMatch(p, name) {
 			return true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/kdrill/kdrill/diagnose"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Subject names an object a step is about, for the diagnostics of its
@@ -29,7 +30,7 @@ type Subjecter interface {
 // objects it was about, and the workloads, pods, events, Services and logs
 // of the namespaces involved, within diagnose's bounds. It costs nothing
 // when every step passes, and never changes the outcome.
-func (r *run) diagnose(ctx context.Context, env *Env, st *Step, action Action, sr *model.ScenarioResult) *model.Diagnostics {
+func (r *run) diagnose(ctx context.Context, env *Env, st *scenario.Step, action Action, sr *model.ScenarioResult) *model.Diagnostics {
 	namespaces := []string{env.Namespace}
 	var subjects []diagnose.Subject
 	if s, ok := action.(Subjecter); ok {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Env is what a step sees while it runs: the cluster, the scenario's
@@ -22,7 +23,7 @@ import (
 // background share the scenario's outputs and timeline safely.
 type Env struct {
 	Cluster   *kube.Cluster
-	Scenario  *Scenario
+	Scenario  *scenario.Scenario
 	Namespace string
 	Vars      map[string]any
 	Clock     clock.WithTicker
@@ -30,7 +31,7 @@ type Env struct {
 	// derive their sources from it.
 	Seed int64
 	Log  *slog.Logger
-	Step *Step
+	Step *scenario.Step
 
 	shared *shared
 	record *model.StepResult
@@ -61,7 +62,7 @@ type Undo func(ctx context.Context) (string, error)
 
 // NewEnv returns an Env for running steps outside a scenario run, as tests
 // and benchmarks do.
-func NewEnv(c *kube.Cluster, s *Scenario, namespace string, vars map[string]any) *Env {
+func NewEnv(c *kube.Cluster, s *scenario.Scenario, namespace string, vars map[string]any) *Env {
 	res := &model.Results{}
 	return &Env{
 		Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
@@ -72,7 +73,7 @@ func NewEnv(c *kube.Cluster, s *Scenario, namespace string, vars map[string]any)
 }
 
 // forStep returns a copy of the env for one step.
-func (e *Env) forStep(st *Step, record *model.StepResult, log *slog.Logger) *Env {
+func (e *Env) forStep(st *scenario.Step, record *model.StepResult, log *slog.Logger) *Env {
 	cp := *e
 	cp.Step, cp.record, cp.Log = st, record, log
 	if st.Vars != nil {

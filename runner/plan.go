@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // DryRunNamespace is where a dry run checks namespaced objects when the
@@ -14,7 +15,7 @@ const DryRunNamespace = "default"
 
 // plan walks a scenario's steps without changing the cluster: each writing
 // step says what it would do, its writes sent as server-side dry runs.
-func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
+func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.seed()
@@ -31,15 +32,15 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	})
 	env := r.newEnv(ctx, s, sr, seed)
 	env.Namespace = ns
-	r.notify(ScenarioStarted, sr, nil)
+	r.notify(model.ScenarioStarted, sr, nil)
 	if err := r.connectClusters(s, env); err != nil {
 		r.results.Update(func() {
 			sr.Outcome, sr.Error, sr.FinishedAt = model.Errored, err.Error(), clk.Now()
 		})
-		r.notify(ScenarioFinished, sr, nil)
+		r.notify(model.ScenarioFinished, sr, nil)
 		return sr
 	}
-	steps := append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...)
+	steps := append(append([]*scenario.Step{}, s.Spec.Steps...), s.Spec.Finally...)
 	for i, st := range steps {
 		stepRes := sr.Steps[i]
 		if ctx.Err() != nil {
@@ -47,9 +48,9 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 		}
 		senv := env.forStep(st, stepRes, env.Log.With("step", st.Name))
 		r.results.Update(func() { stepRes.Outcome, stepRes.StartedAt = model.Running, clk.Now() })
-		r.notify(StepStarted, sr, stepRes)
+		r.notify(model.StepStarted, sr, stepRes)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
-		action, aerr := st.actionFor(senv)
+		action, aerr := actionFor(st, senv)
 		if p, ok := action.(Planner); ok && aerr == nil {
 			pctx, cancel := context.WithTimeout(withStepPolicy(ctx, st), 30*time.Second)
 			text, err = p.Plan(pctx, senv)
@@ -70,7 +71,7 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 				stepRes.Outcome, stepRes.Error = outcomeOf(ctx, err), env.Cluster.Redactor.String(err.Error())
 			}
 		})
-		r.notify(StepFinished, sr, stepRes)
+		r.notify(model.StepFinished, sr, stepRes)
 	}
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
@@ -78,6 +79,6 @@ func (r *run) plan(ctx context.Context, s *Scenario) *model.ScenarioResult {
 		sr.Outcome = model.Passed
 		worstStep(sr)
 	})
-	r.notify(ScenarioFinished, sr, nil)
+	r.notify(model.ScenarioFinished, sr, nil)
 	return sr
 }

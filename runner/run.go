@@ -1,3 +1,7 @@
+// Package runner owns the run: it takes loaded scenarios (package
+// scenario), runs their steps on a cluster (scheduling, namespaces,
+// background and finally steps, dry-run plans, undo, lab scores) and
+// records what happened as a model.Results, telling observers as it goes.
 package runner
 
 import (
@@ -12,6 +16,7 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // DefaultCleanupTimeout bounds finally steps and namespace deletion after an
@@ -63,7 +68,7 @@ type Options struct {
 	// kubeconfig context; a scenario naming one that is not here fails.
 	Clusters map[string]*kube.Cluster
 	// Observers are told of every change to the results, in order.
-	Observers []Observer
+	Observers []model.Observer
 }
 
 // KeepPolicy says when a run leaves the namespace it created.
@@ -76,28 +81,10 @@ const (
 	KeepAlways    KeepPolicy = "always"
 )
 
-// Event says what changed in the results.
-type Event int
-
-// The events observers receive.
-const (
-	ScenarioStarted Event = iota
-	StepStarted
-	StepFinished
-	ScenarioFinished
-	RunFinished
-)
-
-// Observer follows a run as it happens: the console printer and the
-// results.json writer are observers. s and st may be nil for run events.
-type Observer interface {
-	Observe(ev Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult)
-}
-
 // Run runs the scenarios, one after another or Parallel at a time, and
 // returns what happened. It stops early when ctx is cancelled, after running
 // each started scenario's finally steps and cleanup.
-func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Results {
+func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *model.Results {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
@@ -105,7 +92,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 		opts.CleanupTimeout = DefaultCleanupTimeout
 	}
 	res := &model.Results{
-		APIVersion:    APIVersion,
+		APIVersion:    model.APIVersion,
 		Kind:          model.ResultsKind,
 		FormatVersion: model.ResultsVersion,
 		KdrillVersion: opts.KdrillVersion,
@@ -116,7 +103,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 	r := &run{opts: opts, results: res}
 	// The clusters the scenarios run on: the run's, or each scenario's own
 	// in a run over several.
-	byCluster := map[*kube.Cluster][]*Scenario{}
+	byCluster := map[*kube.Cluster][]*scenario.Scenario{}
 	for _, s := range scenarios {
 		c := r.cluster(s)
 		if _, ok := byCluster[c]; !ok {
@@ -134,7 +121,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 	var err error
 	var v string
 	for _, c := range r.targets {
-		if err = CheckPolicy(byCluster[c], PolicyOptions{
+		if err = scenario.CheckPolicy(byCluster[c], scenario.PolicyOptions{
 			Namespace: opts.Namespace, Context: c.Context, AllowContexts: opts.AllowContexts, DryRun: c.DryRun,
 		}); err != nil {
 			break
@@ -157,7 +144,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 			res.Scenarios = append(res.Scenarios, sr)
 		}
 		res.FinishedAt = opts.Clock.Now()
-		r.notify(RunFinished, nil, nil)
+		r.notify(model.RunFinished, nil, nil)
 		return res
 	}
 	res.Cluster.Version = v
@@ -195,7 +182,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 			if r.cluster(s).DryRun {
 				sr = r.plan(ctx, s)
 			} else {
-				sr = r.scenario(ctx, s)
+				sr = r.runScenario(ctx, s)
 			}
 			order[i] = sr
 			if opts.FailFast && sr.Outcome != model.Passed {
@@ -211,7 +198,7 @@ func Run(ctx context.Context, scenarios []*Scenario, opts Options) *model.Result
 		res.FinishedAt = opts.Clock.Now()
 		res.Outcome = res.Worst()
 	})
-	r.notify(RunFinished, nil, nil)
+	r.notify(model.RunFinished, nil, nil)
 	return res
 }
 
@@ -223,7 +210,7 @@ type run struct {
 	notifyMu sync.Mutex
 }
 
-func (r *run) notify(ev Event, s *model.ScenarioResult, st *model.StepResult) {
+func (r *run) notify(ev model.Event, s *model.ScenarioResult, st *model.StepResult) {
 	// Scenarios running side by side report one event at a time.
 	r.notifyMu.Lock()
 	defer r.notifyMu.Unlock()

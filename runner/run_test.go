@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -67,14 +68,14 @@ func (w *writeKind) Plan(context.Context, *runner.Env) (string, error) {
 }
 
 // loopRegistry has the test kinds plus the real control kinds.
-func loopRegistry() runner.Registry {
-	reg := runner.Registry{
-		"pass":       {New: func() runner.Action { return &passKind{} }, Effect: runner.Reads},
-		"fail":       {New: func() runner.Action { return &failKind{} }, Effect: runner.Reads},
-		"block":      {New: func() runner.Action { return &blockKind{} }, Effect: runner.Reads},
-		"infra":      {New: func() runner.Action { return &infraKind{} }, Effect: runner.Reads},
-		"write":      {New: func() runner.Action { return &writeKind{} }, Effect: runner.Writes},
-		"undeclared": {New: func() runner.Action { return &passKind{} }},
+func loopRegistry() scenario.Registry {
+	reg := scenario.Registry{
+		"pass":       {New: runner.NewAction[passKind], Effect: scenario.Reads},
+		"fail":       {New: runner.NewAction[failKind], Effect: scenario.Reads},
+		"block":      {New: runner.NewAction[blockKind], Effect: scenario.Reads},
+		"infra":      {New: runner.NewAction[infraKind], Effect: scenario.Reads},
+		"write":      {New: runner.NewAction[writeKind], Effect: scenario.Writes},
+		"undeclared": {New: runner.NewAction[passKind]},
 	}
 	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
 		reg[k] = steps.Registry[k]
@@ -86,7 +87,7 @@ func loopRegistry() runner.Registry {
 // cluster in namespace "team", returning the scenario's result.
 func runLoop(t *testing.T, ctx context.Context, body string, opts runner.Options) (*model.ScenarioResult, *kube.Cluster) {
 	t.Helper()
-	s, err := runner.Parse("loop.yaml", []byte("apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: loop}\n"+body), loopRegistry())
+	s, err := scenario.Parse("loop.yaml", []byte("apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: loop}\n"+body), loopRegistry())
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -96,7 +97,7 @@ func runLoop(t *testing.T, ctx context.Context, body string, opts runner.Options
 	if opts.Namespace == "" {
 		opts.Namespace = "team"
 	}
-	res := runner.Run(ctx, []*runner.Scenario{s}, opts)
+	res := runner.Run(ctx, []*scenario.Scenario{s}, opts)
 	if len(res.Scenarios) != 1 {
 		t.Fatalf("%d scenario results", len(res.Scenarios))
 	}
@@ -176,8 +177,8 @@ func TestRunLoopCancelRunsFinally(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cluster := testcluster.Fake(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}})
-	interrupt := observerFunc(func(ev runner.Event, st *model.StepResult) {
-		if ev == runner.StepStarted && st.Name == "a" {
+	interrupt := observerFunc(func(ev model.Event, st *model.StepResult) {
+		if ev == model.StepStarted && st.Name == "a" {
 			cancel()
 		}
 	})
@@ -186,7 +187,7 @@ func TestRunLoopCancelRunsFinally(t *testing.T) {
   - {name: a, block: {}}
   finally:
   - {name: cleanup, write: {name: cleaned}}
-`, runner.Options{Cluster: cluster, Observers: []runner.Observer{interrupt}})
+`, runner.Options{Cluster: cluster, Observers: []model.Observer{interrupt}})
 	if sr.Outcome != model.Cancelled || outcomes(sr) != "a=cancelled cleanup=passed" {
 		t.Errorf("scenario %s, steps %s", sr.Outcome, outcomes(sr))
 	}
@@ -303,9 +304,9 @@ func TestRunLoopFakeClock(t *testing.T) {
 func runtimeGosched() { runtime.Gosched() }
 
 // observerFunc is an Observer that sees each step event.
-type observerFunc func(runner.Event, *model.StepResult)
+type observerFunc func(model.Event, *model.StepResult)
 
-func (f observerFunc) Observe(ev runner.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
+func (f observerFunc) Observe(ev model.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
 	if st != nil {
 		f(ev, st)
 	}
@@ -317,8 +318,8 @@ func TestRunLoopPausesBeforeFinally(t *testing.T) {
 	pause := func(_ context.Context, sr *model.ScenarioResult) {
 		order = append(order, "pause:"+outcomes(sr))
 	}
-	record := observerFunc(func(ev runner.Event, st *model.StepResult) {
-		if ev == runner.StepStarted {
+	record := observerFunc(func(ev model.Event, st *model.StepResult) {
+		if ev == model.StepStarted {
 			order = append(order, "start:"+st.Name)
 		}
 	})
@@ -327,7 +328,7 @@ func TestRunLoopPausesBeforeFinally(t *testing.T) {
   - {name: a, fail: {msg: boom}}
   finally:
   - {name: f, pass: {}}
-`, runner.Options{PauseOnFailure: pause, Observers: []runner.Observer{record}})
+`, runner.Options{PauseOnFailure: pause, Observers: []model.Observer{record}})
 	if got := strings.Join(order, " "); got != "start:a pause:a=failed f=skipped start:f" {
 		t.Errorf("order %q", got)
 	}

@@ -15,9 +15,10 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 )
 
-func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
+func (r *run) newScenarioResult(s *scenario.Scenario) *model.ScenarioResult {
 	sr := &model.ScenarioResult{
 		Name:        s.DisplayName(),
 		Cluster:     s.TargetName,
@@ -25,11 +26,11 @@ func (r *run) newScenarioResult(s *Scenario) *model.ScenarioResult {
 		Description: s.Metadata.Description,
 		File:        s.File,
 		Labels:      s.Metadata.Labels,
-		Vars:        MergeVars(s.Spec.Vars, r.opts.Set),
+		Vars:        scenario.MergeVars(s.Spec.Vars, r.opts.Set),
 		Tolerances:  s.Spec.Tolerances,
 		Outcome:     model.Skipped,
 	}
-	for _, st := range append(append([]*Step{}, s.Spec.Steps...), s.Spec.Finally...) {
+	for _, st := range append(append([]*scenario.Step{}, s.Spec.Steps...), s.Spec.Finally...) {
 		sr.Steps = append(sr.Steps, &model.StepResult{Index: st.Index, Phase: st.Phase, Name: st.Name, Kind: st.Kind, Line: st.Line, Cluster: st.Cluster, Outcome: model.Skipped})
 	}
 	return sr
@@ -56,7 +57,7 @@ func (r *run) undo(ctx context.Context, env *Env, sr *model.ScenarioResult) {
 	})
 }
 
-func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
+func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.seed()
@@ -82,7 +83,7 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 	if err == nil {
 		others, err = r.otherClusters(sctx, s, env, ns)
 	}
-	r.notify(ScenarioStarted, sr, nil)
+	r.notify(model.ScenarioStarted, sr, nil)
 	failed := err != nil
 	if err != nil {
 		r.results.Update(func() {
@@ -181,12 +182,12 @@ func (r *run) scenario(ctx context.Context, s *Scenario) *model.ScenarioResult {
 			sr.Error = fmt.Sprintf("scenario timed out after %s", timeout)
 		}
 	})
-	r.notify(ScenarioFinished, sr, nil)
+	r.notify(model.ScenarioFinished, sr, nil)
 	return sr
 }
 
 // score grades a lab from its steps' outcomes.
-func score(s *Scenario, sr *model.ScenarioResult) *model.Score {
+func score(s *scenario.Scenario, sr *model.ScenarioResult) *model.Score {
 	sc := &model.Score{Checks: []model.CheckScore{}}
 	for i, st := range s.Spec.Steps {
 		if st.Points == 0 {
@@ -216,7 +217,7 @@ func score(s *Scenario, sr *model.ScenarioResult) *model.Score {
 
 // namespace returns the scenario's namespace, creating it when the run
 // should own it.
-func (r *run) namespace(ctx context.Context, s *Scenario) (string, bool, error) {
+func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool, error) {
 	nsClient := r.cluster(s).Typed.CoreV1().Namespaces()
 	name := r.opts.Namespace
 	if name == "" {
@@ -263,7 +264,7 @@ func drawSeed() int64 {
 
 // newEnv is the environment a scenario's steps share; its namespace is set
 // once known.
-func (r *run) newEnv(ctx context.Context, s *Scenario, sr *model.ScenarioResult, seed int64) *Env {
+func (r *run) newEnv(ctx context.Context, s *scenario.Scenario, sr *model.ScenarioResult, seed int64) *Env {
 	return &Env{
 		Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed,
 		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
@@ -304,7 +305,7 @@ func anyFailed(sr *model.ScenarioResult) bool {
 
 // cluster is the cluster the scenario runs on: its own target in a run
 // over several clusters, else the run's.
-func (r *run) cluster(s *Scenario) *kube.Cluster {
+func (r *run) cluster(s *scenario.Scenario) *kube.Cluster {
 	if s.Target != nil {
 		return s.Target
 	}
@@ -325,7 +326,7 @@ func (r *run) outages() []model.Outage {
 // otherClusters connects the scenario's named clusters to its env and
 // makes its namespace on each one a step uses besides the run's cluster,
 // which it returns (their namespaces are deleted with the scenario's).
-func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns string) ([]*kube.Cluster, error) {
+func (r *run) otherClusters(ctx context.Context, s *scenario.Scenario, env *Env, ns string) ([]*kube.Cluster, error) {
 	if err := r.connectClusters(s, env); err != nil || len(env.clusters) == 0 {
 		return nil, err
 	}
@@ -348,7 +349,7 @@ func (r *run) otherClusters(ctx context.Context, s *Scenario, env *Env, ns strin
 }
 
 // connectClusters gives the env the scenario's named clusters.
-func (r *run) connectClusters(s *Scenario, env *Env) error {
+func (r *run) connectClusters(s *scenario.Scenario, env *Env) error {
 	if len(s.Spec.Clusters) == 0 {
 		return nil
 	}

@@ -14,12 +14,13 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // step runs one step and reports whether it passed. stepParent bounds the
 // step; runCtx tells an interrupt from a timeout; t is set for a background
 // step, whose stop is not a failure.
-func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) bool {
+func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) bool {
 	clk := r.opts.Clock
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
@@ -43,9 +44,9 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 		stepRes.Outcome = model.Running
 		stepRes.StartedAt = clk.Now()
 	})
-	r.notify(StepStarted, sr, stepRes)
+	r.notify(model.StepStarted, sr, stepRes)
 
-	action, err := st.actionFor(senv)
+	action, err := actionFor(st, senv)
 	var out any
 	if err == nil {
 		out, err = action.Run(ctx, senv)
@@ -95,7 +96,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *Step, sr *m
 		diag := r.diagnose(context.WithoutCancel(runCtx), env, st, action, sr)
 		r.results.Update(func() { stepRes.Diagnostics = diag })
 	}
-	r.notify(StepFinished, sr, stepRes)
+	r.notify(model.StepFinished, sr, stepRes)
 	return err == nil
 }
 

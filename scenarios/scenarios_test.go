@@ -10,11 +10,12 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
 func TestShippedScenarios(t *testing.T) {
-	found, err := runner.Discover([]string{"."})
+	found, err := scenario.Discover([]string{"."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,14 +24,14 @@ func TestShippedScenarios(t *testing.T) {
 		t.Fatalf("found %d scenarios, want the shipped ones", len(files))
 	}
 	// Every shipped scenario must load without a cluster first.
-	var loaded []*runner.Scenario
+	var loaded []*scenario.Scenario
 	for _, f := range files {
-		s, err := runner.Load(f, steps.Registry)
+		s, err := scenario.Load(f, steps.Registry)
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
 		// A matrix runs every instance.
-		instances, err := runner.Instances(s, steps.Registry, runner.LoadOptions{})
+		instances, err := scenario.Instances(s, steps.Registry, scenario.LoadOptions{})
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
@@ -55,7 +56,7 @@ func TestShippedScenarios(t *testing.T) {
 				pool = testcluster.NewNodePool(t, 3)
 				sel, tol := pool.PodSpecYAML()
 				var err error
-				if s, err = runner.LoadWith(s.File, steps.Registry, runner.LoadOptions{Set: map[string]string{
+				if s, err = scenario.LoadWith(s.File, steps.Registry, scenario.LoadOptions{Set: map[string]string{
 					"nodes": pool.Selector(), "nodeSelector": sel, "tolerations": tol,
 				}}); err != nil {
 					t.Fatal(err)
@@ -66,7 +67,7 @@ func TestShippedScenarios(t *testing.T) {
 				// A scenario across clusters needs the second local cluster.
 				opts.Clusters = testcluster.Contexts(t)
 			}
-			res := runner.Run(ctx, []*runner.Scenario{s}, opts)
+			res := runner.Run(ctx, []*scenario.Scenario{s}, opts)
 			if pool != nil {
 				pool.AssertUntouched(t, 10*time.Second)
 			}

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 var compiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
@@ -36,9 +36,9 @@ func Check(file string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("the embedded schema does not compile: %w", err)
 	}
-	docs, err := runner.ParseDocuments(data)
+	docs, err := scenario.ParseDocuments(data)
 	if err != nil {
-		return &runner.LoadError{File: file, Msg: err.Error()}
+		return &scenario.LoadError{File: file, Msg: err.Error()}
 	}
 	if len(docs) == 0 {
 		return nil
@@ -48,7 +48,7 @@ func Check(file string, data []byte) error {
 	if !errors.As(err, &verr) {
 		return err
 	}
-	var errs runner.LoadErrors
+	var errs scenario.LoadErrors
 	seen := map[string]bool{}
 	for _, leaf := range leaves(verr) {
 		key := strings.Join(leaf.path, "/") + "\x00" + leaf.msg
@@ -56,7 +56,7 @@ func Check(file string, data []byte) error {
 			continue
 		}
 		seen[key] = true
-		errs = append(errs, &runner.LoadError{File: file, Line: docs[0].LineAt(leaf.path), Field: strings.Join(leaf.path, "."), Msg: "schema: " + leaf.msg})
+		errs = append(errs, &scenario.LoadError{File: file, Line: docs[0].LineAt(leaf.path), Field: strings.Join(leaf.path, "."), Msg: "schema: " + leaf.msg})
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 	return errs

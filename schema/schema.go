@@ -22,6 +22,7 @@ import (
 	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -44,7 +45,7 @@ var (
 type node = map[string]any
 
 // Generate builds the schema for a registry of step kinds.
-func Generate(registry runner.Registry) ([]byte, error) {
+func Generate(registry scenario.Registry) ([]byte, error) {
 	kinds := make([]string, 0, len(registry))
 	for k := range registry {
 		kinds = append(kinds, k)
@@ -52,7 +53,7 @@ func Generate(registry runner.Registry) ([]byte, error) {
 	sort.Strings(kinds)
 
 	defs := node{}
-	step := object(reflect.TypeFor[runner.Step](), nil, defs)
+	step := object(reflect.TypeFor[scenario.Step](), nil, defs)
 	props := step["properties"].(node)
 	var oneOf []any
 	for _, kind := range kinds {
@@ -67,8 +68,8 @@ func Generate(registry runner.Registry) ([]byte, error) {
 		props[kind] = node{"$ref": "#/$defs/" + kind}
 		oneOf = append(oneOf, node{"required": []string{kind}, "title": kind})
 	}
-	include := object(reflect.TypeFor[runner.IncludeSpec](), nil, defs)
-	include["description"] = runner.DocComment("IncludeSpec")
+	include := object(reflect.TypeFor[scenario.IncludeSpec](), nil, defs)
+	include["description"] = scenario.DocComment("IncludeSpec")
 	defs["include"] = include
 	props["include"] = node{"$ref": "#/$defs/include"}
 	oneOf = append(oneOf, node{"required": []string{"include"}, "title": "include"})
@@ -76,25 +77,25 @@ func Generate(registry runner.Registry) ([]byte, error) {
 	step["required"] = []string{"name"}
 	defs["step"] = step
 
-	spec := object(reflect.TypeFor[runner.Spec](), nil, defs)
+	spec := object(reflect.TypeFor[scenario.Spec](), nil, defs)
 	specProps := spec["properties"].(node)
 	specProps["steps"] = node{
-		"description": runner.DocComment("Spec.Steps"),
+		"description": scenario.DocComment("Spec.Steps"),
 		"type":        "array", "minItems": 1,
 		"items": node{"$ref": "#/$defs/step"},
 	}
 	specProps["finally"] = node{
-		"description": runner.DocComment("Spec.Finally"),
+		"description": scenario.DocComment("Spec.Finally"),
 		"type":        "array",
 		"items":       node{"$ref": "#/$defs/step"},
 	}
 	spec["required"] = []string{"steps"}
 	defs["spec"] = spec
 
-	root := object(reflect.TypeFor[runner.Scenario](), nil, defs)
+	root := object(reflect.TypeFor[scenario.Scenario](), nil, defs)
 	rp := root["properties"].(node)
-	rp["apiVersion"] = node{"const": runner.APIVersion}
-	rp["kind"] = node{"enum": []string{runner.Kind, runner.StepsKind}}
+	rp["apiVersion"] = node{"const": model.APIVersion}
+	rp["kind"] = node{"enum": []string{scenario.Kind, scenario.StepsKind}}
 	rp["spec"] = node{"$ref": "#/$defs/spec"}
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	root["$id"] = ID
@@ -145,7 +146,7 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 			s["minimum"] = json.Number(minimum)
 		}
 		if dv != nil {
-			if v, ok := runner.DefaultValue(*dv); ok {
+			if v, ok := scenario.DefaultValue(*dv); ok {
 				s["default"] = v
 			}
 		}
@@ -235,9 +236,9 @@ func typeSchema(t reflect.Type, defs node) node {
 
 // defName names a shared struct's definition: ObjectRef, runner.Lab.
 func defName(t reflect.Type) string {
-	// The engine's own types (runner's, model's) keep the prefix they had
-	// when they lived in runner, so $refs editors cached stay valid.
-	if strings.HasSuffix(t.PkgPath(), "/runner") || strings.HasSuffix(t.PkgPath(), "/model") {
+	// The scenario model's and model's types keep the prefix they had when
+	// they lived in runner, so $refs editors cached stay valid.
+	if strings.HasSuffix(t.PkgPath(), "/scenario") || strings.HasSuffix(t.PkgPath(), "/model") {
 		return "runner." + t.Name()
 	}
 	return t.Name()

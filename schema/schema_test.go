@@ -12,7 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/schema"
 	"github.com/kdrill/kdrill/steps"
 )
@@ -108,7 +108,7 @@ func TestShippedScenariosMatchTheSchema(t *testing.T) {
 			if err := s.Validate(v); err != nil {
 				t.Errorf("schema: %v", err)
 			}
-			if _, err := runner.Load(path, steps.Registry); err != nil {
+			if _, err := scenario.Load(path, steps.Registry); err != nil {
 				t.Errorf("loader: %v", err)
 			}
 		})
@@ -180,7 +180,7 @@ var beyondTheSchema = map[string]string{
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {
 	s := compile(t)
-	files, err := filepath.Glob("../runner/testdata/bad/*.yaml")
+	files, err := filepath.Glob("../scenario/testdata/bad/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no bad scenarios: %v", err)
 	}
@@ -213,12 +213,12 @@ func TestCheckNamesFileLineAndField(t *testing.T) {
 		"two-actions.yaml":        "two-actions.yaml:7: spec.steps.0: schema: a step does one thing",
 		"bad-duration.yaml":       "bad-duration.yaml:8: spec.steps.0.timeout: schema: '5 seconds' does not match pattern",
 	} {
-		data, err := os.ReadFile(filepath.Join("../runner/testdata/bad", file))
+		data, err := os.ReadFile(filepath.Join("../scenario/testdata/bad", file))
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = schema.Check(file, data)
-		if err == nil || !strings.Contains(err.Error(), want) || !runner.IsInvalidInput(err) {
+		if err == nil || !strings.Contains(err.Error(), want) || !scenario.IsInvalidInput(err) {
 			t.Errorf("%s: got %v, want %q (invalid input)", file, err, want)
 		}
 	}

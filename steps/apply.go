@@ -15,6 +15,7 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // FieldManager is the server-side apply field manager kdrill writes as.
@@ -61,7 +62,7 @@ func (a *Apply) Default() {}
 
 // Validate checks that exactly one source of objects is given.
 func (a *Apply) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	switch given := countSet(a.File != "", a.Inline != nil, a.Kustomize != ""); {
 	case given == 0:
 		errs.Add("", "give file, inline or kustomize")
@@ -73,14 +74,14 @@ func (a *Apply) Validate() error {
 
 // Prepare reads the manifest and compiles its templates, so a missing file
 // or a broken manifest is found before the run starts.
-func (a *Apply) Prepare(s *runner.Scenario) error {
+func (a *Apply) Prepare(s *scenario.Scenario) error {
 	docs, source, err := readManifests(s, manifestSource{File: a.File, Inline: a.Inline, Kustomize: a.Kustomize})
 	if err != nil {
 		return err
 	}
 	a.manifests = docs
 	if len(a.manifests) == 0 {
-		return &runner.FieldError{Field: fieldOf(a.File, a.Kustomize), Msg: fmt.Sprintf("%s holds no objects", source)}
+		return &scenario.FieldError{Field: fieldOf(a.File, a.Kustomize), Msg: fmt.Sprintf("%s holds no objects", source)}
 	}
 	return nil
 }
@@ -95,49 +96,49 @@ type manifestSource struct {
 	Kustomize string
 }
 
-func readManifests(s *runner.Scenario, src manifestSource) ([]manifest, string, error) {
+func readManifests(s *scenario.Scenario, src manifestSource) ([]manifest, string, error) {
 	file, inline := src.File, src.Inline
 	field := fieldOf(file, src.Kustomize)
-	var docs []runner.Document
+	var docs []scenario.Document
 	source := "inline"
 	switch {
 	case src.Kustomize != "":
 		var err error
 		if docs, err = kustomizeBuild(s, src.Kustomize); err != nil {
-			return nil, src.Kustomize, &runner.FieldError{Field: "kustomize", Msg: fmt.Sprintf("%s: %v", src.Kustomize, err)}
+			return nil, src.Kustomize, &scenario.FieldError{Field: "kustomize", Msg: fmt.Sprintf("%s: %v", src.Kustomize, err)}
 		}
 		source = src.Kustomize
 	case file != "":
 		path, err := s.ResolvePath(file)
 		if err != nil {
-			return nil, file, &runner.FieldError{Field: "file", Msg: err.Error()}
+			return nil, file, &scenario.FieldError{Field: "file", Msg: err.Error()}
 		}
-		data, err := runner.ReadFileLimited(path, runner.MaxScenarioBytes)
+		data, err := scenario.ReadFileLimited(path, scenario.MaxScenarioBytes)
 		if err != nil {
-			return nil, file, &runner.FieldError{Field: "file", Msg: fmt.Sprintf("%s: %v", file, err)}
+			return nil, file, &scenario.FieldError{Field: "file", Msg: fmt.Sprintf("%s: %v", file, err)}
 		}
-		docs, err = runner.ParseDocuments(data)
+		docs, err = scenario.ParseDocuments(data)
 		if err != nil {
-			return nil, file, &runner.FieldError{Field: "file", Msg: fmt.Sprintf("%s: %v", file, err)}
+			return nil, file, &scenario.FieldError{Field: "file", Msg: fmt.Sprintf("%s: %v", file, err)}
 		}
 		source = file
 	case inline != nil:
 		if text, ok := inline.(string); ok {
 			var err error
-			docs, err = runner.ParseDocuments([]byte(text))
-			var le *runner.LineError
+			docs, err = scenario.ParseDocuments([]byte(text))
+			var le *scenario.LineError
 			if errors.As(err, &le) {
-				return nil, source, &runner.FieldError{Field: "inline", Msg: le.Msg, Line: le.Line}
+				return nil, source, &scenario.FieldError{Field: "inline", Msg: le.Msg, Line: le.Line}
 			}
 			if err != nil {
-				return nil, source, &runner.FieldError{Field: "inline", Msg: err.Error()}
+				return nil, source, &scenario.FieldError{Field: "inline", Msg: err.Error()}
 			}
 		} else if list, ok := inline.([]any); ok {
 			for _, v := range list {
-				docs = append(docs, runner.Document{Value: v})
+				docs = append(docs, scenario.Document{Value: v})
 			}
 		} else {
-			docs = []runner.Document{{Value: inline}}
+			docs = []scenario.Document{{Value: inline}}
 		}
 	}
 	var out []manifest
@@ -152,7 +153,7 @@ func readManifests(s *runner.Scenario, src manifestSource) ([]manifest, string, 
 			line = d.Line
 		}
 		fail := func(format string, args ...any) error {
-			return &runner.FieldError{Field: field, Msg: where + ": " + fmt.Sprintf(format, args...), Line: line}
+			return &scenario.FieldError{Field: field, Msg: where + ": " + fmt.Sprintf(format, args...), Line: line}
 		}
 		obj, ok := d.Value.(map[string]any)
 		if !ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Assert waits until an expression holds. With a resource, the expression is
@@ -46,7 +47,7 @@ func (a *Assert) Default() {}
 
 // Validate checks that an expression and a usable resource are given.
 func (a *Assert) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	if a.Expr.IsZero() {
 		errs.Add("expr", "required: an expression that must become true, such as object.status.availableReplicas == 3")
 	}

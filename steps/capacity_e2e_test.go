@@ -40,7 +40,7 @@ func TestCapacityAgreesWithKubectlDescribe(t *testing.T) {
 		_ = admin.NodeV1().RuntimeClasses().Delete(context.Background(), rc.Name, metav1.DeleteOptions{})
 	})
 
-	sr := scenario(t, c, ns, fmt.Sprintf(`
+	sr := runScenario(t, c, ns, fmt.Sprintf(`
 spec:
   steps:
   - name: pods

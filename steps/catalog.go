@@ -11,6 +11,7 @@ import (
 	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // KindDoc describes a step kind for people: what it does, its fields and an
@@ -78,7 +79,7 @@ func fieldDocs(t reflect.Type, prefix string, defaults reflect.Value) []FieldDoc
 		name := jf.Name
 		path := prefix + name
 		fd := FieldDoc{Name: path, Type: typeName(ft), Doc: TypeDoc(jf.Owner, f.Name)}
-		if v, ok := runner.DefaultValue(dv); ok {
+		if v, ok := scenario.DefaultValue(dv); ok {
 			fd.Default = fmt.Sprint(v)
 		}
 		if enum := f.Tag.Get("enum"); enum != "" {
@@ -229,7 +230,7 @@ func DocComment(key string) string { return docComments[key] }
 // model, or of one of its fields when field is not empty.
 func TypeDoc(t reflect.Type, field string) string {
 	if !strings.HasSuffix(t.PkgPath(), "/steps") {
-		return runner.TypeDoc(t, field)
+		return scenario.TypeDoc(t, field)
 	}
 	key := t.Name()
 	if field != "" {

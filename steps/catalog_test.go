@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -39,7 +40,7 @@ func TestEveryKindIsDocumentedWithAWorkingExample(t *testing.T) {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := runner.Load(path, steps.Registry)
+		s, err := scenario.Load(path, steps.Registry)
 		if err != nil {
 			t.Errorf("%s: the example does not load: %v", kind, err)
 			continue
@@ -68,18 +69,18 @@ func indent(s, prefix string) string {
 func TestEveryWritingKindPlansAndEveryDisruptingKindIsGuarded(t *testing.T) {
 	for _, kind := range steps.Registry.Kinds() {
 		info := steps.Registry[kind]
-		if info.Effect == runner.Reads {
+		if info.Effect == scenario.Reads {
 			continue
 		}
 		if _, ok := info.New().(runner.Planner); !ok {
 			t.Errorf("%s %s but has no Plan: --dry-run cannot say what it would do", kind, info.Effect)
 		}
-		if info.Effect != runner.Disrupts {
+		if info.Effect != scenario.Disrupts {
 			continue
 		}
-		st := &runner.Step{Name: kind, Kind: kind, Info: info, Action: info.New(), Phase: "steps"}
-		s := &runner.Scenario{File: kind + ".yaml", Spec: runner.Spec{Steps: []*runner.Step{st}}}
-		err := runner.CheckPolicy([]*runner.Scenario{s}, runner.PolicyOptions{Namespace: "kube-system", Context: "kind-x"})
+		st := &scenario.Step{Name: kind, Kind: kind, Info: info, Action: info.New(), Phase: "steps"}
+		s := &scenario.Scenario{File: kind + ".yaml", Spec: scenario.Spec{Steps: []*scenario.Step{st}}}
+		err := scenario.CheckPolicy([]*scenario.Scenario{s}, scenario.PolicyOptions{Namespace: "kube-system", Context: "kind-x"})
 		if err == nil || !strings.Contains(err.Error(), "kube-system is a system namespace") {
 			t.Errorf("%s disrupts, yet -n kube-system is not refused: %v", kind, err)
 		}

@@ -20,7 +20,7 @@ var fleet = testdata("fleet.yaml")
 func TestKillCountAndPercent(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 10}
   steps:
@@ -61,7 +61,7 @@ func TestChaosRefusesSystemNamespaces(t *testing.T) {
 	}
 	// -n kube-system: runner.Run refuses before anything is sent, whoever
 	// calls it.
-	sr := scenario(t, c, "kube-system", `
+	sr := runScenario(t, c, "kube-system", `
 spec:
   steps:
   - name: kill
@@ -139,7 +139,7 @@ func TestPoissonKillsWithMonitor(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
 	stopWatch := watchAvailability(t, c, ns, "fleet")
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 30}
   steps:
@@ -227,7 +227,7 @@ func TestStopEndsAKillerEarlyAndWaitReportsFailures(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
 	start := time.Now()
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 4}
   steps:
@@ -265,7 +265,7 @@ func TestMonitorRefusesKindsItCannotSample(t *testing.T) {
 	if _, err := c.Typed.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: watch
@@ -284,7 +284,7 @@ spec:
 func TestIncludedStepsRunInTheirOwnScope(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 4}
   steps:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Delete removes one object by name, or every object a label selector
@@ -52,7 +53,7 @@ func (d *Delete) Default() {
 
 // Validate checks the reference and the propagation policy.
 func (d *Delete) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	d.validate(&errs, "", false)
 	switch metav1.DeletionPropagation(d.Propagation) {
 	case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:

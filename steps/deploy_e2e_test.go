@@ -15,7 +15,7 @@ var rollingApp = testdata("rolling-app.yaml")
 func TestRolloutImagesTemplateAndUndo(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {deadline: 600}
   steps:
@@ -60,7 +60,7 @@ spec:
 func TestRolloutStatefulSetAndUndo(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: db
@@ -118,7 +118,7 @@ spec:
 func TestRolloutStallFailsWithTheDeploymentsMessage(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {deadline: 2}
   steps:
@@ -137,7 +137,7 @@ spec:
 func TestSwitchSelectorReplaceAndRollback(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: pods
@@ -173,7 +173,7 @@ spec:
 func TestRolloutDaemonSetAndUndo(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: agent

@@ -17,6 +17,7 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -59,7 +60,7 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testcluster.Fake(objects...)
-			action := steps.Registry[tc.kind].New()
+			action := steps.Registry[tc.kind].New().(runner.Action)
 			dec := json.NewDecoder(bytes.NewReader([]byte(tc.spec)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(action); err != nil {
@@ -69,14 +70,14 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 			if err := action.Validate(); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
-			s := &runner.Scenario{}
+			s := &scenario.Scenario{}
 			if err := compile(action); err != nil {
 				t.Fatalf("compile: %v", err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			env := runner.NewEnv(c, s, "team", map[string]any{})
-			env.Step = &runner.Step{Name: tc.name, Kind: tc.kind}
+			env.Step = &scenario.Step{Name: tc.name, Kind: tc.kind}
 			_, err := action.Run(ctx, env)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v, want an error with %q", err, tc.want)
@@ -89,10 +90,10 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 // scenario, as the loader would.
 func compile(a runner.Action) error {
 	var names map[string]any
-	if es, ok := a.(runner.ExprScope); ok {
+	if es, ok := a.(scenario.ExprScope); ok {
 		names = es.ExprNames()
 	}
-	return runner.CompileExprs(a, names)
+	return scenario.CompileExprs(a, names)
 }
 
 // The seed chooses the same nodes every time, a change is recorded on the
@@ -115,8 +116,8 @@ func TestNodeChoiceIsReproducibleAndRestored(t *testing.T) {
 		if err := action.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		env := runner.NewEnv(c, &runner.Scenario{Metadata: runner.Metadata{Name: "s"}}, "team", nil)
-		env.Seed, env.Step = 7, &runner.Step{Name: "n", Kind: "node", Index: 2}
+		env := runner.NewEnv(c, &scenario.Scenario{Metadata: scenario.Metadata{Name: "s"}}, "team", nil)
+		env.Seed, env.Step = 7, &scenario.Step{Name: "n", Kind: "node", Index: 2}
 		out, err := action.Run(context.Background(), env)
 		if err != nil {
 			t.Fatal(err)

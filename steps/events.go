@@ -12,6 +12,7 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Events waits until an expression over the events of an object holds —
@@ -44,7 +45,7 @@ func (e *Events) Default() {}
 
 // Validate checks the resource and the expression.
 func (e *Events) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	e.Resource.validate(&errs, "resource", true)
 	if e.Expr.IsZero() {
 		errs.Add("expr", `required, such as any(events, .reason == "FailedCreate")`)

@@ -16,6 +16,7 @@ import (
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // maxOutputBytes is how much of stdout and of stderr an exec keeps.
@@ -70,7 +71,7 @@ func (e *Exec) Default() {
 
 // Validate checks that exactly one of command and script is given.
 func (e *Exec) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	switch {
 	case len(e.Command) == 0 && e.Script == "":
 		errs.Add("", "give command (a list: [kubectl, get, pods]) or script (shell text)")
@@ -88,17 +89,17 @@ func (e *Exec) Validate() error {
 }
 
 // Prepare resolves the working directory inside the scenario's.
-func (e *Exec) Prepare(s *runner.Scenario) error {
+func (e *Exec) Prepare(s *scenario.Scenario) error {
 	e.dir = s.Dir
 	if e.WorkingDir == "" {
 		return nil
 	}
 	dir, err := s.ResolvePath(e.WorkingDir)
 	if err != nil {
-		return &runner.FieldError{Field: "workingDir", Msg: err.Error()}
+		return &scenario.FieldError{Field: "workingDir", Msg: err.Error()}
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return &runner.FieldError{Field: "workingDir", Msg: fmt.Sprintf("%s is not a directory", e.WorkingDir)}
+		return &scenario.FieldError{Field: "workingDir", Msg: fmt.Sprintf("%s is not a directory", e.WorkingDir)}
 	}
 	e.dir = dir
 	return nil
@@ -106,11 +107,11 @@ func (e *Exec) Prepare(s *runner.Scenario) error {
 
 // Effect is reads for a command marked readOnly; otherwise the kind's
 // declared disrupts.
-func (e *Exec) Effect() runner.Effect {
+func (e *Exec) Effect() scenario.Effect {
 	if e.ReadOnly {
-		return runner.Reads
+		return scenario.Reads
 	}
-	return runner.Disrupts
+	return scenario.Disrupts
 }
 
 // ExprNames adds what the command did.

@@ -15,6 +15,7 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -29,7 +30,7 @@ func runExec(t *testing.T, spec string, timeout time.Duration) (*model.ExecOutpu
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := runner.Load(path, steps.Registry)
+	s, err := scenario.Load(path, steps.Registry)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -39,7 +40,7 @@ func runExec(t *testing.T, spec string, timeout time.Duration) (*model.ExecOutpu
 	env.Step = s.Spec.Steps[0]
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	out, err := s.Spec.Steps[0].Action.Run(ctx, env)
+	out, err := s.Spec.Steps[0].Action.(runner.Action).Run(ctx, env)
 	o, _ := out.(*model.ExecOutput)
 	return o, err
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // ExpectRejection creates objects and passes only if the API server refuses
@@ -66,7 +67,7 @@ func (e *ExpectRejection) Default() {
 // Validate checks the objects' source and that something beyond the reason
 // is matched, so an unrelated refusal (RBAC, say) cannot pass by accident.
 func (e *ExpectRejection) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	switch {
 	case e.File == "" && e.Inline == nil:
 		errs.Add("", "give file or inline: the objects to create")
@@ -92,7 +93,7 @@ func (e *ExpectRejection) ExprNames() map[string]any {
 }
 
 // Prepare reads the manifests.
-func (e *ExpectRejection) Prepare(s *runner.Scenario) error {
+func (e *ExpectRejection) Prepare(s *scenario.Scenario) error {
 	docs, _, err := readManifests(s, manifestSource{File: e.File, Inline: e.Inline})
 	e.manifests = docs
 	return err

@@ -21,7 +21,7 @@ func TestExecInstallsAHelmChart(t *testing.T) {
 		t.Skip("helm is not on the PATH: the Helm example is not run (install helm to run it)")
 	}
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: install a chart

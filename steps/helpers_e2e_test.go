@@ -12,17 +12,18 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
-// scenario runs a scenario written inline against the local cluster, in a
+// runScenario runs a scenario written inline against the local cluster, in a
 // namespace of the test's own, and returns its result.
-func scenario(t *testing.T, c *kube.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
+func runScenario(t *testing.T, c *kube.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
-	return scenarioCtx(context.Background(), t, c, ns, body, files)
+	return runScenarioCtx(context.Background(), t, c, ns, body, files)
 }
 
-func scenarioCtx(ctx context.Context, t *testing.T, c *kube.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
+func runScenarioCtx(ctx context.Context, t *testing.T, c *kube.Cluster, ns, body string, files map[string]string) *model.ScenarioResult {
 	t.Helper()
 	dir := t.TempDir()
 	testfiles.Write(t, dir, files)
@@ -31,11 +32,11 @@ func scenarioCtx(ctx context.Context, t *testing.T, c *kube.Cluster, ns, body st
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := runner.Load(file, steps.Registry)
+	s, err := scenario.Load(file, steps.Registry)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	res := runner.Run(ctx, []*runner.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 10 * time.Second})
+	res := runner.Run(ctx, []*scenario.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 10 * time.Second})
 	if len(res.Scenarios) != 1 {
 		t.Fatalf("want 1 scenario result, got %d", len(res.Scenarios))
 	}

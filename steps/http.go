@@ -14,6 +14,7 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // maxBodyBytes is how much of a response the http step reads.
@@ -102,7 +103,7 @@ func (h *HTTP) Default() {
 
 // Validate checks the URL and the repetition.
 func (h *HTTP) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	u, err := url.Parse(h.URL)
 	switch {
 	case h.URL == "" && h.Service == nil && h.PortForward == nil:

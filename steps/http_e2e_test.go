@@ -70,7 +70,7 @@ spec:
     continueOnError: true
     http: {url: "http://127.0.0.1:1/", requestTimeout: 1s}
 `, "SRV", srv.URL)
-	sr := scenario(t, c, ns, body, nil)
+	sr := runScenario(t, c, ns, body, nil)
 	wantOutcome(t, stepNamed(t, sr, "info"), model.Passed)
 	wantOutcome(t, stepNamed(t, sr, "echo"), model.Passed)
 	wantOutcome(t, stepNamed(t, sr, "flaky tolerated"), model.Passed)
@@ -180,7 +180,7 @@ spec:
     timeout: 1s
     http: {until: true, service: {name: empty}}
 `)
-	sr := scenario(t, c, ns, body, nil)
+	sr := runScenario(t, c, ns, body, nil)
 	wantOutcome(t, stepNamed(t, sr, "info"), model.Passed)
 	wantOutcome(t, stepNamed(t, sr, "by port number, default scheme"), model.Passed)
 	wantOutcome(t, stepNamed(t, sr, "missing path"), model.Failed, "got status 404: 404 page not found")
@@ -198,7 +198,7 @@ spec:
 func TestHTTPThroughAPortForward(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: two versions

@@ -18,6 +18,7 @@ import (
 	"k8s.io/streaming/pkg/httpstream"
 
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // PortForwardTarget is a pod port reached as kubectl port-forward reaches
@@ -37,7 +38,7 @@ type PortForwardTarget struct {
 	Path string `json:"path,omitempty"`
 }
 
-func (p *PortForwardTarget) validate(errs *runner.FieldErrors) {
+func (p *PortForwardTarget) validate(errs *scenario.FieldErrors) {
 	switch {
 	case p.Service == "" && p.Pod == "":
 		errs.Add("portForward", "give a service or a pod")

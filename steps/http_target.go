@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // ServiceProxy names a Service port and a path to request through the API
@@ -45,7 +46,7 @@ func isHTTPMethod(m string) bool {
 	return true
 }
 
-func (s *ServiceProxy) validate(errs *runner.FieldErrors) {
+func (s *ServiceProxy) validate(errs *scenario.FieldErrors) {
 	if s.Name == "" {
 		errs.Add("service.name", "required")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Kill deletes one batch of pods now: a count or a percentage of the
@@ -58,7 +59,7 @@ func (k *Kill) Default() {
 
 // Validate checks the target and the amount.
 func (k *Kill) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	k.validate(&errs)
 	if k.Count == 0 && k.Percent == 0 {
 		errs.Add("count", "give count or percent")

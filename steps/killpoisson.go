@@ -14,6 +14,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // KillPoisson deletes Running pods on a Poisson schedule, as the course
@@ -83,7 +84,7 @@ func (k *KillPoisson) Default() {
 
 // Validate checks the mode's parameters and the target.
 func (k *KillPoisson) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	k.validate(&errs)
 	switch k.Mode {
 	case "rounds":

@@ -22,7 +22,7 @@ func TestApplyWaitsForCustomResourcesConditions(t *testing.T) {
 	t.Cleanup(func() {
 		_ = testcluster.Admin(t).Discovery().RESTClient().Delete().AbsPath("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.kdrill.dev").Do(context.Background()).Error()
 	})
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: crd

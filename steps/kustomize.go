@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // maxKustomizeBytes bounds the scenario directory a kustomization is
@@ -20,7 +20,7 @@ const maxKustomizeBytes = 16 << 20
 // scenario) with krusty, in process, over an in-memory copy of the
 // scenario's directory: its resources and bases cannot reach outside it,
 // and nothing is fetched from elsewhere.
-func kustomizeBuild(s *runner.Scenario, dir string) ([]runner.Document, error) {
+func kustomizeBuild(s *scenario.Scenario, dir string) ([]scenario.Document, error) {
 	path, err := s.ResolvePath(dir)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func kustomizeBuild(s *runner.Scenario, dir string) ([]runner.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	return runner.ParseDocuments(data)
+	return scenario.ParseDocuments(data)
 }
 
 // memoryCopy copies the YAML and kustomization files under root into an
@@ -62,7 +62,7 @@ func memoryCopy(root string) (filesys.FileSystem, error) {
 		default:
 			return nil
 		}
-		data, err := runner.ReadFileLimited(path, runner.MaxScenarioBytes)
+		data, err := scenario.ReadFileLimited(path, scenario.MaxScenarioBytes)
 		if err != nil {
 			return nil //nolint:nilerr // a file kustomize may not need; if it does, it says so
 		}

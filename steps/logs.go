@@ -14,6 +14,7 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // keptLines is how many of the latest log lines a logs step keeps for its
@@ -52,7 +53,7 @@ func (l *Logs) Default() {}
 
 // Validate checks the target and the expression.
 func (l *Logs) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	validatePodOrSelector(&errs, l.Pod, l.Selector)
 	if l.Expr.IsZero() {
 		errs.Add("expr", `required, such as any(lines, {# contains "ready"})`)
@@ -61,7 +62,7 @@ func (l *Logs) Validate() error {
 }
 
 // validatePodOrSelector checks that a step names one pod or a selector.
-func validatePodOrSelector(errs *runner.FieldErrors, pod, selector string) {
+func validatePodOrSelector(errs *scenario.FieldErrors, pod, selector string) {
 	switch {
 	case pod == "" && selector == "":
 		errs.Add("", "give pod or selector")

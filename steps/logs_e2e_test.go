@@ -12,7 +12,7 @@ import (
 func TestLogsWaitForALine(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 2}
   steps:

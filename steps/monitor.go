@@ -17,6 +17,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Monitor samples the availability of workloads from watch events, not
@@ -49,7 +50,7 @@ func (m *Monitor) Default() {}
 
 // Validate checks the workload references.
 func (m *Monitor) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	if len(m.Workloads) == 0 {
 		errs.Add("workloads", "name at least one Deployment, ReplicaSet or StatefulSet")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/kdrill/kdrill/internal/nodestate"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Node takes nodes out of service and brings them back: cordon, uncordon,
@@ -106,7 +107,7 @@ func (n *Node) Default() {
 
 // Validate checks the action, the target and the taint.
 func (n *Node) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	switch n.Action {
 	case nodeCordon, nodeUncordon, nodeDrain, nodeFail, nodeRestore:
 		if n.Taint != nil {

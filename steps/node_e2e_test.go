@@ -42,7 +42,7 @@ func TestNodeFailReschedulesEveryPodAndRestoreBringsTheNodeBack(t *testing.T) {
 	ns := testcluster.Namespace(t, c)
 	pool := testcluster.NewNodePool(t, 3)
 	lost := pool.Nodes[0]
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: fleet
@@ -132,7 +132,7 @@ func TestNodeChangesAreUndoneWhenTheScenarioFails(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
 	pool := testcluster.NewNodePool(t, 3)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: cordon two
@@ -162,7 +162,7 @@ func TestNodeStepRefusesEveryNodeAndControlPlanes(t *testing.T) {
 	if _, err := admin.CoreV1().Nodes().Patch(ctx, pool.Nodes[1], types.MergePatchType, label, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: every node
@@ -185,7 +185,7 @@ func TestDrainHonoursTheBudget(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
 	pool := testcluster.NewNodePool(t, 2)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: fleet
@@ -244,7 +244,7 @@ spec:
 func TestKillEvictsThroughBudgetsAndWaitsForRecovery(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 6}
   steps:

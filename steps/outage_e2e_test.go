@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -28,24 +29,24 @@ type onStep struct {
 	fn   func()
 }
 
-func (o *onStep) Observe(ev runner.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
-	if ev == runner.StepStarted && st.Name == o.name {
+func (o *onStep) Observe(ev model.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
+	if ev == model.StepStarted && st.Name == o.name {
 		o.once.Do(func() { go o.fn() })
 	}
 }
 
-func runThrough(t *testing.T, c *kube.Cluster, ns, body string, observers ...runner.Observer) *model.Results {
+func runThrough(t *testing.T, c *kube.Cluster, ns, body string, observers ...model.Observer) *model.Results {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "scenario.yaml")
 	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: outage}\n" + body
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := runner.Load(file, steps.Registry)
+	s, err := scenario.Load(file, steps.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return runner.Run(context.Background(), []*runner.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 30 * time.Second, Observers: observers})
+	return runner.Run(context.Background(), []*scenario.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 30 * time.Second, Observers: observers})
 }
 
 // The local kube-apiserver is stopped for 10 s while a monitor samples and

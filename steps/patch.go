@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Patch changes one object with a JSON merge patch, a strategic merge patch
@@ -51,7 +52,7 @@ func (p *Patch) Default() {
 
 // Validate checks the reference, the type and the patch's shape.
 func (p *Patch) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	p.validate(&errs, "", true)
 	switch p.Type {
 	case "merge", "strategic":
@@ -77,7 +78,7 @@ func (p *Patch) Validate() error {
 var jsonPatchOps = map[string][]string{"add": {"value"}, "remove": nil, "replace": {"value"}, "move": {"from"}, "copy": {"from"}, "test": {"value"}}
 
 // validateJSONPatchOp checks one operation of a json patch.
-func validateJSONPatchOp(errs *runner.FieldErrors, field string, v any) {
+func validateJSONPatchOp(errs *scenario.FieldErrors, field string, v any) {
 	op, ok := v.(map[string]any)
 	if !ok {
 		errs.Add(field, "an operation is a mapping such as {op: replace, path: /spec/replicas, value: 3}")
@@ -101,10 +102,10 @@ func validateJSONPatchOp(errs *runner.FieldErrors, field string, v any) {
 }
 
 // Prepare compiles the patch's templates in the step's scope.
-func (p *Patch) Prepare(s *runner.Scenario) error {
+func (p *Patch) Prepare(s *scenario.Scenario) error {
 	t, err := s.CompileValue(p.Patch)
 	if err != nil {
-		return &runner.FieldError{Field: "patch", Msg: err.Error()}
+		return &scenario.FieldError{Field: "patch", Msg: err.Error()}
 	}
 	p.template = t
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // PodExec runs a command inside a pod's container through the API server,
@@ -67,7 +68,7 @@ func (p *PodExec) Default() {
 
 // Validate checks the target and the command.
 func (p *PodExec) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	validatePodOrSelector(&errs, p.Pod, p.Selector)
 	if p.All && p.Pod != "" {
 		errs.Add("all", "all goes with selector, not with one pod")
@@ -79,11 +80,11 @@ func (p *PodExec) Validate() error {
 }
 
 // Effect is reads unless the command writes.
-func (p *PodExec) Effect() runner.Effect {
+func (p *PodExec) Effect() scenario.Effect {
 	if p.Writes {
-		return runner.Writes
+		return scenario.Writes
 	}
-	return runner.Reads
+	return scenario.Reads
 }
 
 // ExprNames adds what the command did.

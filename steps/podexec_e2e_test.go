@@ -13,7 +13,7 @@ import (
 func TestPodExecThroughTheAPIServer(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 2}
   steps:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // PodTarget selects the pods a chaos step may delete: Running pods, not
@@ -45,7 +46,7 @@ type PodTarget struct {
 	Evict bool `json:"evict,omitempty"`
 }
 
-func (p *PodTarget) validate(errs *runner.FieldErrors) {
+func (p *PodTarget) validate(errs *scenario.FieldErrors) {
 	switch {
 	case p.Selector != "" && p.Workload != nil:
 		errs.Add("workload", "give selector or workload, not both")
@@ -256,7 +257,7 @@ func (p *PodTarget) Subjects() []runner.Subject { return subjectsOf(p.Workload) 
 
 // validateAmount checks a count or a percent of a set to act on: at most
 // one, a count above zero, a percent between 0 and 100.
-func validateAmount(errs *runner.FieldErrors, count int, percent float64) {
+func validateAmount(errs *scenario.FieldErrors, count int, percent float64) {
 	switch {
 	case count != 0 && percent != 0:
 		errs.Add("percent", "give count or percent, not both")

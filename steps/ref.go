@@ -9,6 +9,7 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // ObjectRef names one object by kind and name, or a set of objects by kind
@@ -31,7 +32,7 @@ type ObjectRef struct {
 
 // validate checks the reference; field prefixes errors, and needOne
 // demands a name (no selector).
-func (r *ObjectRef) validate(errs *runner.FieldErrors, field string, needOne bool) {
+func (r *ObjectRef) validate(errs *scenario.FieldErrors, field string, needOne bool) {
 	if r.Kind == "" {
 		errs.Add(joinField(field, "kind"), "required")
 	}

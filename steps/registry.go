@@ -5,31 +5,34 @@
 // each: its spec, its output, and what it does to the cluster.
 package steps
 
-import "github.com/kdrill/kdrill/runner"
+import (
+	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
+)
 
 // Registry is every step kind, keyed by the YAML key that selects it. A kind
 // that leaves Effect unset is taken to disrupt, and passes the safety policy.
 // What a kind records as its output is model's to say (model.OutputType).
-var Registry = runner.Registry{
-	"apply":           {New: func() runner.Action { return &Apply{} }, Effect: runner.Writes},
-	"assert":          {New: func() runner.Action { return &Assert{} }, Effect: runner.Reads},
-	"capacity":        {New: func() runner.Action { return &Capacity{} }, Effect: runner.Reads},
-	"delete":          {New: func() runner.Action { return &Delete{} }, Effect: runner.Disrupts},
-	"events":          {New: func() runner.Action { return &Events{} }, Effect: runner.Reads},
-	"exec":            {New: func() runner.Action { return &Exec{} }, Effect: runner.Disrupts, Local: true},
-	"expectRejection": {New: func() runner.Action { return &ExpectRejection{} }, Effect: runner.Writes},
-	"http":            {New: func() runner.Action { return &HTTP{} }, Effect: runner.Reads},
-	"kill":            {New: func() runner.Action { return &Kill{} }, Effect: runner.Disrupts},
-	"killPoisson":     {New: func() runner.Action { return &KillPoisson{} }, Effect: runner.Disrupts},
-	"logs":            {New: func() runner.Action { return &Logs{} }, Effect: runner.Reads},
-	"monitor":         {New: func() runner.Action { return &Monitor{} }, Effect: runner.Reads, Continuous: true},
-	"node":            {New: func() runner.Action { return &Node{} }, Effect: runner.Disrupts},
-	"patch":           {New: func() runner.Action { return &Patch{} }, Effect: runner.Writes},
-	"podExec":         {New: func() runner.Action { return &PodExec{} }, Effect: runner.Writes},
-	"rollout":         {New: func() runner.Action { return &Rollout{} }, Effect: runner.Writes},
-	"scale":           {New: func() runner.Action { return &Scale{} }, Effect: runner.Writes},
-	"sleep":           {New: func() runner.Action { return &Sleep{} }, Effect: runner.Reads, Control: true},
-	"switchSelector":  {New: func() runner.Action { return &SwitchSelector{} }, Effect: runner.Writes},
-	"stop":            {New: func() runner.Action { return &Stop{} }, Effect: runner.Reads, Control: true},
-	"wait":            {New: func() runner.Action { return &Wait{} }, Effect: runner.Reads, Control: true},
+var Registry = scenario.Registry{
+	"apply":           {New: runner.NewAction[Apply], Effect: scenario.Writes},
+	"assert":          {New: runner.NewAction[Assert], Effect: scenario.Reads},
+	"capacity":        {New: runner.NewAction[Capacity], Effect: scenario.Reads},
+	"delete":          {New: runner.NewAction[Delete], Effect: scenario.Disrupts},
+	"events":          {New: runner.NewAction[Events], Effect: scenario.Reads},
+	"exec":            {New: runner.NewAction[Exec], Effect: scenario.Disrupts, Local: true},
+	"expectRejection": {New: runner.NewAction[ExpectRejection], Effect: scenario.Writes},
+	"http":            {New: runner.NewAction[HTTP], Effect: scenario.Reads},
+	"kill":            {New: runner.NewAction[Kill], Effect: scenario.Disrupts},
+	"killPoisson":     {New: runner.NewAction[KillPoisson], Effect: scenario.Disrupts},
+	"logs":            {New: runner.NewAction[Logs], Effect: scenario.Reads},
+	"monitor":         {New: runner.NewAction[Monitor], Effect: scenario.Reads, Continuous: true},
+	"node":            {New: runner.NewAction[Node], Effect: scenario.Disrupts},
+	"patch":           {New: runner.NewAction[Patch], Effect: scenario.Writes},
+	"podExec":         {New: runner.NewAction[PodExec], Effect: scenario.Writes},
+	"rollout":         {New: runner.NewAction[Rollout], Effect: scenario.Writes},
+	"scale":           {New: runner.NewAction[Scale], Effect: scenario.Writes},
+	"sleep":           {New: runner.NewAction[Sleep], Effect: scenario.Reads, Control: true},
+	"switchSelector":  {New: runner.NewAction[SwitchSelector], Effect: scenario.Writes},
+	"stop":            {New: runner.NewAction[Stop], Effect: scenario.Reads, Control: true},
+	"wait":            {New: runner.NewAction[Wait], Effect: scenario.Reads, Control: true},
 }

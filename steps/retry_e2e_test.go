@@ -16,7 +16,7 @@ func TestTransientWriteErrorsAreRetriedOnlyWhenIdempotent(t *testing.T) {
 	c := proxy.Cluster(t)
 
 	proxy.FailNext(http.MethodPatch, 2, http.StatusServiceUnavailable)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: apply through two 503s
@@ -29,7 +29,7 @@ spec:
 	}
 
 	proxy.FailNext(http.MethodPatch, 10, http.StatusTooManyRequests)
-	sr = scenario(t, c, ns, `
+	sr = runScenario(t, c, ns, `
 spec:
   steps:
   - name: apply that keeps failing
@@ -43,7 +43,7 @@ spec:
 
 	proxy.FailNext(http.MethodPost, 1, http.StatusServiceUnavailable)
 	posts := proxy.Requests(http.MethodPost)
-	sr = scenario(t, c, ns, `
+	sr = runScenario(t, c, ns, `
 spec:
   steps:
   - name: a create is not retried
@@ -59,7 +59,7 @@ spec:
 	}
 
 	proxy.FailNext(http.MethodPatch, 2, http.StatusServiceUnavailable)
-	sr = scenario(t, c, ns, `
+	sr = runScenario(t, c, ns, `
 spec:
   steps:
   - name: json patch is not retried

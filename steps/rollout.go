@@ -19,6 +19,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // revisionAnnotation is where the Deployment controller numbers revisions.
@@ -62,7 +63,7 @@ func (r *Rollout) Default() {}
 
 // Validate checks that exactly one change is asked for.
 func (r *Rollout) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	r.validate(&errs, "", true)
 	changes := 0
 	for _, set := range []bool{len(r.Images) > 0, len(r.Template) > 0, r.Undo} {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Scale sets the replica count of a Deployment, ReplicaSet, StatefulSet or
@@ -41,7 +42,7 @@ func (s *Scale) Default() {
 
 // Validate checks the reference and the count.
 func (s *Scale) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	s.validate(&errs, "", true)
 	if s.Replicas == nil {
 		errs.Add("replicas", "required")

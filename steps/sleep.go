@@ -6,6 +6,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Sleep waits for a while; an interrupt ends it at once.
@@ -25,7 +26,7 @@ func (s *Sleep) Default() {}
 
 // Validate checks that a duration is given.
 func (s *Sleep) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	if s.Duration.IsZero() {
 		errs.Add("duration", "required, such as 5s")
 	}

@@ -20,7 +20,7 @@ var deployment = testdata("deployment.yaml")
 func TestApplyWaitsForReadyAndDefaultsNamespace(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 3}
   steps:
@@ -55,7 +55,7 @@ spec:
 func TestApplyResolvesEveryKindBeforeWriting(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: apply
@@ -74,7 +74,7 @@ spec:
 func TestDeleteBySelectorWaitsUntilGone(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: create
@@ -112,7 +112,7 @@ spec:
 func TestScaleWaitsForAvailability(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 1}
   steps:
@@ -144,7 +144,7 @@ spec:
 func TestPatchTypes(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {version: "2.0"}
   steps:
@@ -203,7 +203,7 @@ func TestAssertWaitsOnWatchEvents(t *testing.T) {
 			return
 		}
 	}()
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: flag
@@ -237,7 +237,7 @@ spec:
 func TestAssertFailureShowsExpressionAndValues(t *testing.T) {
 	c := testcluster.Connect(t)
 	ns := testcluster.Namespace(t, c)
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   vars: {replicas: 3}
   steps:
@@ -275,7 +275,7 @@ func TestAssertHoldFor(t *testing.T) {
 		pause(t, 500*time.Millisecond)
 		_ = c.Typed.CoreV1().ConfigMaps(ns).Delete(context.Background(), "volatile", metav1.DeleteOptions{})
 	}()
-	sr := scenario(t, c, ns, `
+	sr := runScenario(t, c, ns, `
 spec:
   steps:
   - name: objects
@@ -326,7 +326,7 @@ func TestSleepAndInterruptRunFinallyAndDeleteNamespace(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	sr := scenarioCtx(ctx, t, c, "", `
+	sr := runScenarioCtx(ctx, t, c, "", `
 spec:
   steps:
   - name: short

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Stop ends background steps now, such as a monitor whose measurements
@@ -30,7 +31,7 @@ func (s *Stop) Default() {}
 func (s *Stop) Validate() error { return validateStepNames(s.Steps) }
 
 // StepRefs names the background steps this step stops.
-func (s *Stop) StepRefs() []runner.StepRef { return backgroundRefs(s.Steps) }
+func (s *Stop) StepRefs() []scenario.StepRef { return backgroundRefs(s.Steps) }
 
 // Run stops the steps and waits for them.
 func (s *Stop) Run(ctx context.Context, env *runner.Env) (any, error) {

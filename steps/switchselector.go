@@ -20,6 +20,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // SwitchSelector points a Service at other pods by changing its selector —
@@ -54,7 +55,7 @@ func (s *SwitchSelector) Default() {}
 
 // Validate checks that a switch or a rollback is asked for, not both.
 func (s *SwitchSelector) Validate() error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	switch {
 	case s.Rollback != "" && (s.Service != "" || len(s.Selector) > 0 || s.Replace):
 		errs.Add("rollback", "a rollback restores an earlier step's selector: give it alone")
@@ -70,11 +71,11 @@ func (s *SwitchSelector) Validate() error {
 }
 
 // StepRefs names the switch a rollback undoes.
-func (s *SwitchSelector) StepRefs() []runner.StepRef {
+func (s *SwitchSelector) StepRefs() []scenario.StepRef {
 	if s.Rollback == "" {
 		return nil
 	}
-	return []runner.StepRef{{Field: "rollback", Name: s.Rollback, Kind: "switchSelector"}}
+	return []scenario.StepRef{{Field: "rollback", Name: s.Rollback, Kind: "switchSelector"}}
 }
 
 // Run switches the selector and waits until the endpoints follow.

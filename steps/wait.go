@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Wait waits until background steps finish, and fails if one of them
@@ -30,7 +31,7 @@ func (w *Wait) Default() {}
 func (w *Wait) Validate() error { return validateStepNames(w.Steps) }
 
 // StepRefs names the background steps this step joins.
-func (w *Wait) StepRefs() []runner.StepRef { return backgroundRefs(w.Steps) }
+func (w *Wait) StepRefs() []scenario.StepRef { return backgroundRefs(w.Steps) }
 
 // Run joins the steps.
 func (w *Wait) Run(ctx context.Context, env *runner.Env) (any, error) {
@@ -38,7 +39,7 @@ func (w *Wait) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 func validateStepNames(names []string) error {
-	var errs runner.FieldErrors
+	var errs scenario.FieldErrors
 	if len(names) == 0 {
 		errs.Add("steps", "name at least one background step")
 	}
@@ -46,10 +47,10 @@ func validateStepNames(names []string) error {
 }
 
 // backgroundRefs names background steps that a wait or stop joins.
-func backgroundRefs(names []string) []runner.StepRef {
-	refs := make([]runner.StepRef, len(names))
+func backgroundRefs(names []string) []scenario.StepRef {
+	refs := make([]scenario.StepRef, len(names))
 	for i, n := range names {
-		refs[i] = runner.StepRef{Field: "steps", Name: n, Background: true}
+		refs[i] = scenario.StepRef{Field: "steps", Name: n, Background: true}
 	}
 	return refs
 }

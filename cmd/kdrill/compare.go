@@ -10,7 +10,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // CompareOptions are the inputs of kdrill compare.
@@ -82,10 +82,10 @@ func parseTolerance(s string, slack time.Duration) (reports.Tolerance, error) {
 func (o *CompareOptions) Complete() error {
 	var err error
 	if o.baseline, err = reports.ReadJSON(o.Baseline); err != nil {
-		return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
+		return &scenario.LoadError{File: o.Baseline, Msg: err.Error()}
 	}
 	if o.current, err = reports.ReadJSON(o.Current); err != nil {
-		return &runner.LoadError{File: o.Current, Msg: err.Error()}
+		return &scenario.LoadError{File: o.Current, Msg: err.Error()}
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -121,13 +121,13 @@ func StepsMarkdown(scenarioDir string) (string, error) {
 // shippedExamples finds, for each kind, the first step of a shipped
 // scenario that uses it, and its text as written.
 func shippedExamples(dir string) (map[string]example, error) {
-	found, err := runner.Discover([]string{dir})
+	found, err := scenario.Discover([]string{dir})
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]example{}
 	for _, f := range found.Files {
-		s, err := runner.Load(f, registry())
+		s, err := scenario.Load(f, registry())
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +136,7 @@ func shippedExamples(dir string) (map[string]example, error) {
 			return nil, err
 		}
 		lines := strings.Split(string(data), "\n")
-		for _, st := range append(append([]*runner.Step{}, s.Spec.Steps...), s.Spec.Finally...) {
+		for _, st := range append(append([]*scenario.Step{}, s.Spec.Steps...), s.Spec.Finally...) {
 			if _, ok := out[st.Kind]; ok || st.Line < 1 || st.Line > len(lines) {
 				continue
 			}

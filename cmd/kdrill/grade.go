@@ -17,6 +17,7 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // ScoresFile is the CSV of scores kdrill grade writes.
@@ -31,7 +32,7 @@ type GradeOptions struct {
 	ReportDir         string
 	Stdout, Stderr    io.Writer
 
-	lab     *runner.Scenario
+	lab     *scenario.Scenario
 	cluster *kube.Cluster
 }
 
@@ -88,12 +89,12 @@ func (o *GradeOptions) Validate() error {
 
 // Complete loads the lab and builds the clients.
 func (o *GradeOptions) Complete() error {
-	s, err := loadScenario(o.Lab, runner.LoadOptions{})
+	s, err := loadScenario(o.Lab, scenario.LoadOptions{})
 	if err != nil {
 		return err
 	}
 	if s.Spec.Lab == nil {
-		return &runner.LoadError{File: o.Lab, Field: "spec.lab", Msg: "not a lab: kdrill grade needs a scenario with spec.lab"}
+		return &scenario.LoadError{File: o.Lab, Field: "spec.lab", Msg: "not a lab: kdrill grade needs a scenario with spec.lab"}
 	}
 	o.lab = s
 	if o.ReportDir == "" {
@@ -120,9 +121,9 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 	}
 	var all *model.Results
 	for _, ns := range namespaces {
-		res := runner.Run(ctx, []*runner.Scenario{o.lab}, runner.Options{
+		res := runner.Run(ctx, []*scenario.Scenario{o.lab}, runner.Options{
 			Cluster: o.cluster, Namespace: ns, KdrillVersion: version,
-			Observers: []runner.Observer{reports.NewConsole(o.Stdout, false, false, false)},
+			Observers: []model.Observer{reports.NewConsole(o.Stdout, false, false, false)},
 		})
 		if all == nil {
 			all = res

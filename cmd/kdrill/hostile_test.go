@@ -17,7 +17,7 @@ import (
 const maxHostileRSS = 200 << 20
 
 // TestHostileInputIsRefusedCleanly runs the kdrill binary on every file of
-// runner/testdata/bad, and on a 50 MB file, against a stand-in API server
+// scenario/testdata/bad, and on a 50 MB file, against a stand-in API server
 // that counts requests: each must exit 2 with the file and line, without a
 // panic, within the memory bound, and without sending a single request.
 func TestHostileInputIsRefusedCleanly(t *testing.T) {
@@ -26,7 +26,7 @@ func TestHostileInputIsRefusedCleanly(t *testing.T) {
 	dir := t.TempDir()
 	kubeconfig := kubeconfigFor(t, dir, server, "kind-hostile")
 
-	files, err := filepath.Glob("../../runner/testdata/bad/*.yaml")
+	files, err := filepath.Glob("../../scenario/testdata/bad/*.yaml")
 	if err != nil || len(files) < 40 {
 		t.Fatalf("want at least 40 bad scenarios, found %d (%v)", len(files), err)
 	}

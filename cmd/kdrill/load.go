@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/schema"
 	"github.com/kdrill/kdrill/steps"
 )
@@ -16,8 +16,8 @@ import (
 // loadScenarios discovers and loads every scenario, collecting all
 // errors. run, validate and grade all load through it, so they apply the
 // same checks. What discovery skipped is listed on skipped, when given.
-func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) ([]*runner.Scenario, error) {
-	found, err := runner.Discover(paths)
+func loadScenarios(paths []string, opts scenario.LoadOptions, skipped io.Writer) ([]*scenario.Scenario, error) {
+	found, err := scenario.Discover(paths)
 	if skipped != nil && found != nil {
 		for _, s := range found.Skipped {
 			fmt.Fprintf(skipped, "skipped %s: %s\n", s.Path, s.Reason)
@@ -26,16 +26,16 @@ func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	var out []*runner.Scenario
-	var errs runner.LoadErrors
+	var out []*scenario.Scenario
+	var errs scenario.LoadErrors
 	for _, f := range found.Files {
 		s, err := loadScenario(f, opts)
-		var instances []*runner.Scenario
+		var instances []*scenario.Scenario
 		if err == nil {
-			instances, err = runner.Instances(s, registry(), opts)
+			instances, err = scenario.Instances(s, registry(), opts)
 		}
 		if err != nil {
-			var le runner.LoadErrors
+			var le scenario.LoadErrors
 			if errors.As(err, &le) {
 				errs = append(errs, le...)
 				continue
@@ -52,17 +52,17 @@ func loadScenarios(paths []string, opts runner.LoadOptions, skipped io.Writer) (
 
 // loadScenario loads one scenario file and checks it against the JSON
 // Schema editors use, so the two cannot disagree unnoticed.
-func loadScenario(file string, opts runner.LoadOptions) (*runner.Scenario, error) {
-	s, err := runner.LoadWith(file, registry(), opts)
+func loadScenario(file string, opts scenario.LoadOptions) (*scenario.Scenario, error) {
+	s, err := scenario.LoadWith(file, registry(), opts)
 	if err != nil {
 		return nil, err
 	}
-	data, err := runner.ReadFileLimited(file, runner.MaxScenarioBytes)
+	data, err := scenario.ReadFileLimited(file, scenario.MaxScenarioBytes)
 	if err != nil {
-		return nil, runner.LoadErrors{{File: file, Msg: err.Error()}}
+		return nil, scenario.LoadErrors{{File: file, Msg: err.Error()}}
 	}
 	if err := schema.Check(file, data); err != nil {
-		var le runner.LoadErrors
+		var le scenario.LoadErrors
 		if errors.As(err, &le) {
 			return nil, le
 		}
@@ -72,7 +72,7 @@ func loadScenario(file string, opts runner.LoadOptions) (*runner.Scenario, error
 }
 
 // registry is the step catalogue the commands load scenarios with.
-func registry() runner.Registry { return steps.Registry }
+func registry() scenario.Registry { return steps.Registry }
 
 // parseSet reads --set NAME=VALUE pairs; the runner types each value
 // against the scenario's declared var.
@@ -89,7 +89,7 @@ func parseSet(pairs []string) (map[string]string, error) {
 }
 
 // checkSetVars refuses a --set name that no scenario declares: usually a typo.
-func checkSetVars(vars map[string]string, scenarios []*runner.Scenario) error {
+func checkSetVars(vars map[string]string, scenarios []*scenario.Scenario) error {
 	for name := range vars {
 		known := false
 		for _, s := range scenarios {

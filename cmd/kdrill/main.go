@@ -15,7 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, sig func(
 		return exitPassed
 	case errors.As(err, &code):
 		return int(code)
-	case runner.IsInvalidInput(err), isUsageError(err):
+	case scenario.IsInvalidInput(err), isUsageError(err):
 		fmt.Fprintln(stderr, err)
 		return exitInvalid
 	case kube.IsInfra(err):

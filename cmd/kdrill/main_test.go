@@ -12,8 +12,8 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 func kdrill(t *testing.T, args ...string) (int, string, string) {
@@ -233,13 +233,13 @@ func TestRunOptionsValidate(t *testing.T) {
 }
 
 func TestSelectAndShardScenarios(t *testing.T) {
-	var all []*runner.Scenario
+	var all []*scenario.Scenario
 	for i, area := range []string{"chaos", "deploy", "chaos", "labs", "chaos", "deploy", "chaos"} {
-		s := &runner.Scenario{File: fmt.Sprintf("s%d.yaml", i)}
+		s := &scenario.Scenario{File: fmt.Sprintf("s%d.yaml", i)}
 		s.Metadata.Labels = map[string]string{"area": area}
 		all = append(all, s)
 	}
-	files := func(ss []*runner.Scenario) string {
+	files := func(ss []*scenario.Scenario) string {
 		var names []string
 		for _, s := range ss {
 			names = append(names, s.File)
@@ -284,7 +284,7 @@ func TestReportMergeAndRerender(t *testing.T) {
 	var files []string
 	for i, name := range []string{"one", "two"} {
 		r := &model.Results{
-			APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion, Outcome: model.Passed,
+			APIVersion: model.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion, Outcome: model.Passed,
 			Scenarios: []*model.ScenarioResult{{
 				Name: name, File: name + ".yaml", Outcome: model.Passed,
 				Steps: []*model.StepResult{{Name: "s", Kind: "sleep", Phase: "steps", Outcome: model.Passed}},

@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // applyFile applies every object of a manifest file as the admin.
@@ -26,7 +26,7 @@ func applyFile(t *testing.T, c *kube.Cluster, path, namespace string, dryRun boo
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := runner.ParseDocuments(data)
+	docs, err := scenario.ParseDocuments(data)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

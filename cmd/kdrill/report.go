@@ -13,7 +13,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // ReportOptions are the inputs of kdrill report.
@@ -62,7 +62,7 @@ func (o *ReportOptions) Validate() error {
 func (o *ReportOptions) Complete() error {
 	r, err := reports.ReadJSON(o.Results)
 	if err != nil {
-		return &runner.LoadError{File: o.Results, Msg: err.Error()}
+		return &scenario.LoadError{File: o.Results, Msg: err.Error()}
 	}
 	o.results = r
 	if o.OutDir == "" {
@@ -96,7 +96,7 @@ func reportMergeCommand() *cli.Command {
 			for _, path := range c.Args().Slice() {
 				r, err := reports.ReadJSON(path)
 				if err != nil {
-					return &runner.LoadError{File: path, Msg: err.Error()}
+					return &scenario.LoadError{File: path, Msg: err.Error()}
 				}
 				runs = append(runs, r)
 			}
@@ -165,7 +165,7 @@ func (o *TrendOptions) Complete() error {
 	for _, path := range o.Results {
 		r, err := reports.ReadJSON(path)
 		if err != nil {
-			return &runner.LoadError{File: path, Msg: err.Error()}
+			return &scenario.LoadError{File: path, Msg: err.Error()}
 		}
 		o.runs = append(o.runs, r)
 	}

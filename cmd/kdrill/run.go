@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // RunOptions are the inputs of kdrill run.
@@ -70,7 +71,7 @@ type RunOptions struct {
 
 	Stdout, Stderr io.Writer
 
-	scenarios []*runner.Scenario
+	scenarios []*scenario.Scenario
 	vars      map[string]string
 	cluster   *kube.Cluster
 	named     map[string]*kube.Cluster
@@ -222,7 +223,7 @@ func (o *RunOptions) Complete() error {
 		skipped = o.Stderr
 	}
 	o.vars, _ = parseSet(o.Set)
-	scenarios, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths, Set: o.vars}, skipped)
+	scenarios, err := loadScenarios(o.Paths, scenario.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths, Set: o.vars}, skipped)
 	if err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func (o *RunOptions) Complete() error {
 	}
 	if o.Baseline != "" {
 		if o.baseline, err = reports.ReadJSON(o.Baseline); err != nil {
-			return &runner.LoadError{File: o.Baseline, Msg: err.Error()}
+			return &scenario.LoadError{File: o.Baseline, Msg: err.Error()}
 		}
 	}
 	return o.connect()
@@ -270,12 +271,12 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	writer := &reports.JSONWriter{Path: resultsPath}
 	console := reports.NewConsole(o.Stdout, o.Quiet, o.Verbose, o.Parallel > 1)
 	console.Total = len(o.scenarios)
-	var progress runner.Observer = console
+	var progress model.Observer = console
 	notes := o.Stdout // where the paths written go
 	if o.Output == "json" {
 		progress, notes = &reports.JSONLines{W: o.Stdout}, o.Stderr
 	}
-	observers := []runner.Observer{progress, writer}
+	observers := []model.Observer{progress, writer}
 	if o.DryRun {
 		observers = observers[:1] // a plan is printed, not recorded
 	}

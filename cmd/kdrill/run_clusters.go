@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // connect connects every cluster the run goes to (each --context in each
@@ -26,7 +26,7 @@ func (o *RunOptions) connect() error {
 		// The engine's safety policy, checked now, per cluster, so a
 		// refusal is exit 2 with nothing sent; runner.Run checks it again
 		// for any other caller.
-		if err := runner.CheckPolicy(o.scenarios, runner.PolicyOptions{
+		if err := scenario.CheckPolicy(o.scenarios, scenario.PolicyOptions{
 			Namespace: o.Namespace, Context: c.Context, AllowContexts: o.AllowContexts, DryRun: o.DryRun,
 		}); err != nil {
 			return err
@@ -50,13 +50,13 @@ func (o *RunOptions) connect() error {
 			conn.Context, conn.DryRun = ref.Context, o.DryRun
 			c, err := kube.Connect(conn)
 			if err != nil {
-				return &runner.LoadError{File: s.File, Field: "spec.clusters." + name + ".context", Msg: fmt.Sprintf("%v (the kubeconfig the run uses must hold it: merge files with KUBECONFIG=a:b)", err)}
+				return &scenario.LoadError{File: s.File, Field: "spec.clusters." + name + ".context", Msg: fmt.Sprintf("%v (the kubeconfig the run uses must hold it: merge files with KUBECONFIG=a:b)", err)}
 			}
 			c.Redactor = o.cluster.Redactor
 			o.named[ref.Context] = c
 		}
 	}
-	o.scenarios = runner.OnClusters(o.scenarios, clusters)
+	o.scenarios = scenario.OnClusters(o.scenarios, clusters)
 	return nil
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // parseShard reads "K/N" (1 <= K <= N); empty means the whole set.
@@ -27,7 +27,7 @@ func parseShard(s string) (k, n int, err error) {
 // selectScenarios keeps the scenarios the selector matches, then the
 // shard's share of them: every N-th in file order, starting at the K-th, so
 // each shard gets the same scenarios on every machine.
-func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.Scenario, error) {
+func selectScenarios(all []*scenario.Scenario, selector, shard string) ([]*scenario.Scenario, error) {
 	sel, err := labels.Parse(selector)
 	if err != nil {
 		return nil, usagef("--selector %q: %v", selector, err)
@@ -36,14 +36,14 @@ func selectScenarios(all []*runner.Scenario, selector, shard string) ([]*runner.
 	if err != nil {
 		return nil, err
 	}
-	var matched []*runner.Scenario
+	var matched []*scenario.Scenario
 	for _, s := range all {
 		if sel.Matches(labels.Set(s.Metadata.Labels)) {
 			matched = append(matched, s)
 		}
 	}
 	sort.SliceStable(matched, func(i, j int) bool { return matched[i].File < matched[j].File })
-	var out []*runner.Scenario
+	var out []*scenario.Scenario
 	for i, s := range matched {
 		if i%n == k-1 {
 			out = append(out, s)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 )
 
 // night is one nightly run: a chaos scenario's recovery p95 and duration,
@@ -25,7 +24,7 @@ func night(t *testing.T, dir string, n int, p95 time.Duration) string {
 		other = model.Failed
 	}
 	r := &model.Results{
-		APIVersion: runner.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion,
+		APIVersion: model.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion,
 		StartedAt: start, FinishedAt: start.Add(time.Minute), Outcome: model.Passed,
 		Scenarios: []*model.ScenarioResult{
 			{Name: "chaos", Outcome: model.Passed, StartedAt: start, DurationSeconds: 60 + float64(n), Steps: []*model.StepResult{

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/schema"
 )
 
@@ -19,7 +19,7 @@ type ValidateOptions struct {
 	Verbose bool
 	Stdout  io.Writer
 
-	scenarios []*runner.Scenario
+	scenarios []*scenario.Scenario
 }
 
 func validateCommand() *cli.Command {
@@ -59,7 +59,7 @@ func (o *ValidateOptions) Complete() error {
 	if o.Verbose {
 		skipped = o.Stdout
 	}
-	s, err := loadScenarios(o.Paths, runner.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths}, skipped)
+	s, err := loadScenarios(o.Paths, scenario.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths}, skipped)
 	if err != nil {
 		return err
 	}

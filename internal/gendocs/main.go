@@ -2,7 +2,7 @@
 // package in the current directory and writes zz_generated_docs.go (or the
 // path given as its argument), a map from Type and Type.Field to the
 // comment. The step catalog, the JSON Schema and the reference docs read
-// it. go generate runs it in runner and steps.
+// it. go generate runs it in model, scenario and steps.
 package main
 
 import (

@@ -11,7 +11,7 @@ import (
 // them with the committed ones, so kdrill steps, the schema and the
 // reference docs cannot drift from the code.
 func TestGeneratedDocsAreCurrent(t *testing.T) {
-	for _, dir := range []string{"../../runner", "../../steps"} {
+	for _, dir := range []string{"../../scenario", "../../steps"} {
 		fresh, err := generate(dir)
 		if err != nil {
 			t.Fatal(err)

@@ -1,43 +1,20 @@
-package runner
+package scenario
 
 import (
-	"context"
 	"strings"
 	"testing"
 )
-
-func TestGlobMatch(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, text string
-		want          bool
-	}{
-		{"kwok-*", "kwok-kdrill", true},
-		{"kwok-*", "kwok", false},
-		{"*-east", "prod-east", true},
-		{"a*a", "a", false},
-		{"a*a", "aa", true},
-		{"prod", "prod", true},
-		{"prod", "production", false},
-		{"steps[*].duration", "steps[scale up].duration", true},
-	} {
-		if got := GlobMatch(tc.pattern, tc.text); got != tc.want {
-			t.Errorf("%q ~ %q = %v, want %v", tc.pattern, tc.text, got, tc.want)
-		}
-	}
-}
 
 type fakeAction struct {
 	unsafe     bool
 	namespaces []string
 }
 
-func (f *fakeAction) Default()                                   {}
-func (f *fakeAction) Validate() error                            { return nil }
-func (f *fakeAction) Run(context.Context, *Env) (any, error)     { return nil, nil }
-func (f *fakeAction) AllowsUnsafe() bool                         { return f.unsafe }
-func (f *fakeAction) TargetNamespaces() []string                 { return f.namespaces }
-func (f *fakeAction) String() string                             { return "fake" }
-func (f *fakeAction) Plan(context.Context, *Env) (string, error) { return "", nil }
+func (f *fakeAction) Default()                   {}
+func (f *fakeAction) Validate() error            { return nil }
+func (f *fakeAction) AllowsUnsafe() bool         { return f.unsafe }
+func (f *fakeAction) TargetNamespaces() []string { return f.namespaces }
+func (f *fakeAction) String() string             { return "fake" }
 
 // onCluster puts the scenario's step on a named cluster with that context.
 func onCluster(s *Scenario, context string) *Scenario {

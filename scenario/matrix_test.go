@@ -1,4 +1,4 @@
-package runner_test
+package scenario_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -26,14 +26,14 @@ spec:
 func TestMatrixInstances(t *testing.T) {
 	dir := writeTree(t, map[string]string{"grid.yaml": matrixScenario})
 	file := filepath.Join(dir, "grid.yaml")
-	instances := func(set map[string]string) []*runner.Scenario {
+	instances := func(set map[string]string) []*scenario.Scenario {
 		t.Helper()
-		opts := runner.LoadOptions{Set: set}
-		s, err := runner.LoadWith(file, steps.Registry, opts)
+		opts := scenario.LoadOptions{Set: set}
+		s, err := scenario.LoadWith(file, steps.Registry, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := runner.Instances(s, steps.Registry, opts)
+		out, err := scenario.Instances(s, steps.Registry, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestMatrixMistakes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeTree(t, map[string]string{"grid.yaml": strings.Replace(matrixScenario, tc.from, tc.to, 1)})
-			_, err := runner.Load(filepath.Join(dir, "grid.yaml"), steps.Registry)
+			_, err := scenario.Load(filepath.Join(dir, "grid.yaml"), steps.Registry)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got %v\nwant %s", err, tc.want)
 			}

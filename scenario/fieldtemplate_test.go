@@ -1,10 +1,10 @@
-package runner_test
+package scenario_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -19,11 +19,11 @@ spec:
 // Templates in a step's own fields are evaluated, typed and checked at
 // load where the vars give their value, never sent as text.
 func TestFieldTemplatesAreEvaluatedAtLoad(t *testing.T) {
-	s, err := runner.LoadWith(write(t, "ok.yaml", templatedHead+`  - name: scale
+	s, err := scenario.LoadWith(write(t, "ok.yaml", templatedHead+`  - name: scale
     scale: {kind: Deployment, name: "${{ vars.app }}-v1", replicas: "${{ vars.replicas }}"}
   - name: pause
     sleep: {duration: "${{ vars.wait }}"}
-`), steps.Registry, runner.LoadOptions{Set: map[string]string{"replicas": "5"}})
+`), steps.Registry, scenario.LoadOptions{Set: map[string]string{"replicas": "5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +50,8 @@ func TestFieldTemplatesAreEvaluatedAtLoad(t *testing.T) {
 `, `invalid duration "web"`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := runner.Load(write(t, "t.yaml", templatedHead+tc.step), steps.Registry)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !runner.IsInvalidInput(err) {
+			_, err := scenario.Load(write(t, "t.yaml", templatedHead+tc.step), steps.Registry)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !scenario.IsInvalidInput(err) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}
 		})

@@ -1,4 +1,4 @@
-package runner_test
+package scenario_test
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kdrill/kdrill/internal/testfiles"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -51,7 +51,7 @@ spec:
     assert: {expr: 'steps["first/allows the pods"].evaluations == 1 && vars.pods == 10'}
 `,
 	})
-	s, err := runner.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
+	s, err := scenario.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ spec:
 }
 
 func TestIncludeMistakesAreCaughtAtLoad(t *testing.T) {
-	scenario := func(steps string) string {
+	scenarioText := func(steps string) string {
 		return "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: lab}\nspec:\n  steps:\n" + steps
 	}
 	for _, tc := range []struct {
@@ -88,32 +88,32 @@ func TestIncludeMistakesAreCaughtAtLoad(t *testing.T) {
 	}{
 		{"an error inside the included file names it and the chain", map[string]string{
 			"checks/bad.yaml": strings.Replace(quotaChecks, "object != nil", "object.spec.hard.pods > vars.podz", 1),
-			"lab.yaml":        scenario("  - name: q\n    include: {file: checks/bad.yaml}\n"),
+			"lab.yaml":        scenarioText("  - name: q\n    include: {file: checks/bad.yaml}\n"),
 		}, `lab.yaml:6 → DIR/checks/bad.yaml:10: steps[0] "q/quota exists": assert.expr: vars.podz: no var named "podz" in spec.vars (did you mean "pods"?)`},
 		{"a step of the included file sees its own steps, not the scenario's", map[string]string{
 			"checks/peek.yaml": strings.Replace(quotaChecks, `steps["quota exists"].evaluations > 0`, `steps.before.evaluations > 0`, 1),
-			"lab.yaml":         scenario("  - name: before\n    assert: {expr: 'true'}\n  - name: q\n    include: {file: checks/peek.yaml}\n"),
+			"lab.yaml":         scenarioText("  - name: before\n    assert: {expr: 'true'}\n  - name: q\n    include: {file: checks/peek.yaml}\n"),
 		}, `steps.before: no earlier step is named "before"`},
 		{"a cycle", map[string]string{
 			"a.yaml":   strings.Replace(quotaChecks, "  - name: quota exists\n", "  - name: loop\n    include: {file: b.yaml}\n  - name: quota exists\n", 1),
 			"b.yaml":   strings.Replace(quotaChecks, "  - name: quota exists\n", "  - name: back\n    include: {file: a.yaml}\n  - name: quota exists\n", 1),
-			"lab.yaml": scenario("  - name: q\n    include: {file: a.yaml}\n"),
+			"lab.yaml": scenarioText("  - name: q\n    include: {file: a.yaml}\n"),
 		}, `include cycle: DIR/a.yaml → DIR/b.yaml → DIR/a.yaml`},
 		{"a scenario is not a steps file", map[string]string{
-			"other.yaml": scenario("  - name: x\n    assert: {expr: 'true'}\n"),
-			"lab.yaml":   scenario("  - name: q\n    include: {file: other.yaml}\n"),
+			"other.yaml": scenarioText("  - name: x\n    assert: {expr: 'true'}\n"),
+			"lab.yaml":   scenarioText("  - name: q\n    include: {file: other.yaml}\n"),
 		}, `other.yaml:2: kind: an included file must be kind: Steps, not "Scenario"`},
 		{"a missing file", map[string]string{
-			"lab.yaml": scenario("  - name: q\n    include: {file: checks/nope.yaml}\n"),
+			"lab.yaml": scenarioText("  - name: q\n    include: {file: checks/nope.yaml}\n"),
 		}, `lab.yaml:7: steps[0] "q": include.file: checks/nope.yaml: file not found`},
 		{"an include with other fields", map[string]string{
 			"checks/quota.yaml": quotaChecks,
-			"lab.yaml":          scenario("  - name: q\n    points: 2\n    include: {file: checks/quota.yaml}\n"),
+			"lab.yaml":          scenarioText("  - name: q\n    points: 2\n    include: {file: checks/quota.yaml}\n"),
 		}, `steps[0] "q": points: an include step has a name and include only`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeTree(t, tc.files)
-			_, err := runner.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
+			_, err := scenario.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
 			if err == nil {
 				t.Fatal("loaded")
 			}
@@ -144,7 +144,7 @@ func TestIncludesCannotMultiplyWithoutBound(t *testing.T) {
 	}
 	files["lab.yaml"] = "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: lab}\nspec:\n  steps:\n  - name: all\n    include: {file: level0.yaml}\n"
 	dir := writeTree(t, files)
-	_, err := runner.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
+	_, err := scenario.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
 	if err == nil || !strings.Contains(err.Error(), "includes bring in more than 10000 steps") {
 		t.Fatalf("got %v", err)
 	}

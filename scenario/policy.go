@@ -1,12 +1,12 @@
-package runner
+package scenario
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/kdrill/kdrill/kube"
+	"github.com/kdrill/kdrill/model"
 )
 
 // The safety policy. Steps that disrupt (delete, kill, evict, and any kind
@@ -124,7 +124,7 @@ func checkContext(s *Scenario, opts PolicyOptions) *LoadError {
 			context = InCluster // no kubeconfig context: the pod's own service account
 		}
 		patterns := slices.Concat(LocalContexts, opts.AllowContexts, s.Spec.Contexts)
-		if slices.ContainsFunc(patterns, func(p string) bool { return GlobMatch(p, context) }) {
+		if slices.ContainsFunc(patterns, func(p string) bool { return model.GlobMatch(p, context) }) {
 			continue
 		}
 		return &LoadError{
@@ -135,10 +135,4 @@ func checkContext(s *Scenario, opts PolicyOptions) *LoadError {
 		}
 	}
 	return nil
-}
-
-// withStepPolicy tells the wire guard which step sends the context's
-// requests and whether it lifted the policy.
-func withStepPolicy(ctx context.Context, st *Step) context.Context {
-	return kube.WithStepPolicy(ctx, st.Label(), st.AllowsUnsafe())
 }

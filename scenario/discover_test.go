@@ -1,4 +1,4 @@
-package runner_test
+package scenario_test
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -58,7 +58,7 @@ func TestDiscoverDecidesFromTheEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	found, err := runner.Discover([]string{dir})
+	found, err := scenario.Discover([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,20 +94,20 @@ func TestDiscoverDecidesFromTheEnvelope(t *testing.T) {
 		"utf16.yaml":     "the file is UTF-16 text; save it as UTF-8",
 		"json.json":      "spec.steps: required",
 	} {
-		_, err := runner.Load(filepath.Join(dir, name), nil)
-		if err == nil || !strings.Contains(err.Error(), msg) || !runner.IsInvalidInput(err) {
+		_, err := scenario.Load(filepath.Join(dir, name), nil)
+		if err == nil || !strings.Contains(err.Error(), msg) || !scenario.IsInvalidInput(err) {
 			t.Errorf("%s: got %v, want %q", name, err, msg)
 		}
 	}
 
 	// A named pipe or a link loop given as a manifest is refused, not read.
 	for _, manifest := range []string{"pipe.yaml", "loop.yaml"} {
-		scenario := filepath.Join(dir, "uses-"+manifest)
+		file := filepath.Join(dir, "uses-"+manifest)
 		text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  steps:\n  - name: s\n    apply: {file: " + manifest + "}\n"
-		if err := os.WriteFile(scenario, []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := runner.Load(scenario, steps.Registry)
+		_, err := scenario.Load(file, steps.Registry)
 		if err == nil || !strings.Contains(err.Error(), ":7: ") || !strings.Contains(err.Error(), map[string]string{"pipe.yaml": "named pipe", "loop.yaml": "symbolic link loop"}[manifest]) {
 			t.Errorf("%s as a manifest: %v", manifest, err)
 		}
@@ -117,10 +117,10 @@ func TestDiscoverDecidesFromTheEnvelope(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(empty, "manifest.yaml"), []byte(files["manifest.yaml"]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runner.Discover([]string{empty}); err == nil || !strings.Contains(err.Error(), "no scenario in this directory") || !runner.IsInvalidInput(err) {
+	if _, err := scenario.Discover([]string{empty}); err == nil || !strings.Contains(err.Error(), "no scenario in this directory") || !scenario.IsInvalidInput(err) {
 		t.Errorf("a directory of manifests: %v", err)
 	}
-	if _, err := runner.Discover([]string{filepath.Join(dir, "loop.yaml")}); err == nil {
+	if _, err := scenario.Discover([]string{filepath.Join(dir, "loop.yaml")}); err == nil {
 		t.Error("a link loop named on the command line is taken as a file")
 	}
 }

@@ -1,13 +1,14 @@
 //go:generate go run ../internal/gendocs
 
-// Package runner owns kdrill's scenario model: loading and validating
-// scenario files (their expressions compiled in package expression's
-// scopes), the run loop and the recorded run that reports are rendered
-// from.
-package runner
+// Package scenario owns kdrill's scenario model and its loading: scenario
+// and steps files read within bounds, decoded strictly, defaulted,
+// validated and checked (expressions compiled in package expression's
+// scopes), includes flattened, matrices expanded, the step kind registry,
+// and the safety policy a scenario is held to before anything runs. It
+// needs no cluster; running is package runner's.
+package scenario
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -21,7 +22,7 @@ import (
 
 // APIVersion and Kind form the envelope every scenario file starts with.
 const (
-	APIVersion = "kdrill.dev/v1alpha1"
+	APIVersion = model.APIVersion
 	Kind       = "Scenario"
 )
 
@@ -195,16 +196,15 @@ func (s *Step) Label() string {
 	return fmt.Sprintf("%s[%d] %q", s.Phase, s.Index, s.Name)
 }
 
-// Action is one step kind's spec. Its fields are decoded strictly from the
-// step's YAML; Default fills unset fields, Validate checks them without a
-// cluster, and Run carries the action out.
+// Action is one step kind's spec as the scenario holds it. Its fields are
+// decoded strictly from the step's YAML; Default fills unset fields and
+// Validate checks them without a cluster. What carries it out is the
+// engine's (runner.Action adds Run), so loading a scenario needs no cluster
+// and knows nothing of the run.
 type Action interface {
 	Default()
 	// Validate returns nil or a FieldErrors naming the fields that are wrong.
 	Validate() error
-	// Run performs the action and returns its output, which later expressions
-	// see as steps.NAME.
-	Run(ctx context.Context, env *Env) (any, error)
 }
 
 // DisruptingStep returns the first step whose effect is Disrupts, or nil.
@@ -220,14 +220,6 @@ func (s *Scenario) DisruptingStep() *Step {
 // AllSteps returns the steps, then the finally steps.
 func (s *Scenario) AllSteps() []*Step {
 	return slices.Concat(s.Spec.Steps, s.Spec.Finally)
-}
-
-// Planner is implemented by actions that write: in a dry run (kdrill run
-// --dry-run), Plan says what the step would do, sending its writes as
-// server-side dry runs, and changes nothing. Steps that only read or wait
-// are described, not run.
-type Planner interface {
-	Plan(ctx context.Context, env *Env) (string, error)
 }
 
 // Preparer is implemented by actions that read files or compile templates
@@ -313,26 +305,4 @@ func DefaultValue(v reflect.Value) (any, bool) {
 		return nil, false
 	}
 	return v.Interface(), true
-}
-
-// GlobMatch matches text against a pattern in which * stands for any text;
-// everything else, brackets included, is literal. Metric names and
-// context names use it.
-func GlobMatch(pattern, text string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == text
-	}
-	if !strings.HasPrefix(text, parts[0]) || !strings.HasSuffix(text, parts[len(parts)-1]) || len(text) < len(parts[0])+len(parts[len(parts)-1]) {
-		return false
-	}
-	text = text[len(parts[0]) : len(text)-len(parts[len(parts)-1])]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(text, p)
-		if i < 0 {
-			return false
-		}
-		text = text[i+len(p):]
-	}
-	return true
 }

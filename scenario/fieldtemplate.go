@@ -1,4 +1,4 @@
-package runner
+package scenario
 
 import (
 	"bytes"
@@ -224,19 +224,18 @@ func dropErrorsAt(err error, fields []fieldTemplate) error {
 	return kept.Err()
 }
 
-// actionFor is the action to run: the loaded one, or, for a templated
-// step, one made again with its templates evaluated in the step's env.
-func (st *Step) actionFor(env *Env) (Action, error) {
+// Templated reports whether the step's fields hold ${{ }} that the run
+// evaluates: its action is made again when it starts (Instantiate).
+func (st *Step) Templated() bool { return st.template != nil }
+
+// Instantiate makes the step's action again with its templates evaluated
+// in env, as the loader made it: decoded strictly, defaulted, validated,
+// its expressions compiled and its files prepared. A step without
+// templates has nothing to make again: its Action is returned.
+func (st *Step) Instantiate(env map[string]any) (Action, error) {
 	if st.template == nil {
 		return st.Action, nil
 	}
-	return st.instantiate(env.ExprEnv(nil))
-}
-
-// instantiate makes the step's action again with its templates evaluated
-// in env, as the loader made it: decoded strictly, defaulted, validated,
-// its expressions compiled and its files prepared.
-func (st *Step) instantiate(env map[string]any) (Action, error) {
 	t := st.template
 	body := plainCopy(t.body)
 	for _, f := range t.fields {

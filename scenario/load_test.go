@@ -1,4 +1,4 @@
-package runner_test
+package scenario_test
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -38,15 +38,15 @@ func TestBadScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatalf("bad want line %q", lineText)
 			}
-			_, err = runner.Load(file, steps.Registry)
+			_, err = scenario.Load(file, steps.Registry)
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
-			var errs runner.LoadErrors
+			var errs scenario.LoadErrors
 			if !errors.As(err, &errs) {
 				t.Fatalf("error is %T, not LoadErrors: %v", err, err)
 			}
-			if !runner.IsInvalidInput(err) {
+			if !scenario.IsInvalidInput(err) {
 				t.Error("IsInvalidInput is false")
 			}
 			for _, le := range errs {
@@ -85,7 +85,7 @@ spec:
   - {name: a, apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}}}
   - apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}}
 `)
-	s, err := runner.Load(path, steps.Registry)
+	s, err := scenario.Load(path, steps.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,8 @@ spec:
   finally:
   - {name: c, sleep: {duration: -1s}}
 `)
-	_, err := runner.Load(path, steps.Registry)
-	var errs runner.LoadErrors
+	_, err := scenario.Load(path, steps.Registry)
+	var errs scenario.LoadErrors
 	if !errors.As(err, &errs) {
 		t.Fatalf("want LoadErrors, got %v", err)
 	}
@@ -147,7 +147,7 @@ spec:
 func TestLoadFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(big, make([]byte, runner.MaxScenarioBytes+1), 0o644); err != nil {
+	if err := os.WriteFile(big, make([]byte, scenario.MaxScenarioBytes+1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	deep := filepath.Join(dir, "deep.yaml")
@@ -160,7 +160,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{big, "larger than"},
 		{deep, "deeper than"},
 	} {
-		_, err := runner.Load(tc.path, steps.Registry)
+		_, err := scenario.Load(tc.path, steps.Registry)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), tc.path) {
 			t.Errorf("Load(%s): got %v, want an error naming the file and containing %q", tc.path, err, tc.want)
 		}

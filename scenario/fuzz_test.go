@@ -1,4 +1,4 @@
-package runner_test
+package scenario_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -23,14 +23,14 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := runner.Parse("fuzz.yaml", data, steps.Registry)
+		s, err := scenario.Parse("fuzz.yaml", data, steps.Registry)
 		if err == nil {
 			if s == nil || s.Metadata.Name == "" || len(s.Spec.Steps) == 0 {
 				t.Fatalf("loaded an incomplete scenario: %+v", s)
 			}
 			return
 		}
-		if !runner.IsInvalidInput(err) || !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+		if !scenario.IsInvalidInput(err) || !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 			t.Fatalf("error is not a load error naming the file: %T %v", err, err)
 		}
 	})
@@ -41,7 +41,7 @@ func FuzzParse(f *testing.F) {
 // commands use: a scenario or load errors naming a file, never a panic, and
 // no file read outside the directory.
 func FuzzScenarioWithManifests(f *testing.F) {
-	scenario := `apiVersion: kdrill.dev/v1alpha1
+	text := `apiVersion: kdrill.dev/v1alpha1
 kind: Scenario
 metadata: {name: fuzz}
 spec:
@@ -57,11 +57,11 @@ spec:
 	manifests, _ := filepath.Glob("../scenarios/*/manifests/*.yaml")
 	for _, m := range manifests {
 		if data, err := os.ReadFile(m); err == nil {
-			f.Add([]byte(scenario), data)
+			f.Add([]byte(text), data)
 		}
 	}
-	f.Add([]byte(scenario), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${{ vars.ap }}}\n"))
-	f.Add([]byte(strings.Replace(scenario, "file: manifest.yaml", "inline: |\n        apiVersion: v1\n        kind: [", 1)), []byte{})
+	f.Add([]byte(text), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${{ vars.ap }}}\n"))
+	f.Add([]byte(strings.Replace(text, "file: manifest.yaml", "inline: |\n        apiVersion: v1\n        kind: [", 1)), []byte{})
 	f.Fuzz(func(t *testing.T, scenarioText, manifestText []byte) {
 		if len(scenarioText)+len(manifestText) > 64<<10 {
 			t.Skip("the size limits have their own tests")
@@ -74,14 +74,14 @@ spec:
 		if err := os.WriteFile(filepath.Join(dir, "manifest.yaml"), manifestText, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := runner.LoadWith(path, steps.Registry, runner.LoadOptions{Set: map[string]string{"replicas": "3"}})
+		s, err := scenario.LoadWith(path, steps.Registry, scenario.LoadOptions{Set: map[string]string{"replicas": "3"}})
 		if err == nil {
 			if s == nil || len(s.Spec.Steps) == 0 {
 				t.Fatalf("loaded an incomplete scenario: %+v", s)
 			}
 			return
 		}
-		if !runner.IsInvalidInput(err) || !strings.HasPrefix(err.Error(), path) {
+		if !scenario.IsInvalidInput(err) || !strings.HasPrefix(err.Error(), path) {
 			t.Fatalf("error is not a load error naming the file: %T %v", err, err)
 		}
 	})

@@ -1,4 +1,4 @@
-package runner_test
+package scenario_test
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 func TestDurationJSON(t *testing.T) {
@@ -23,7 +23,7 @@ func TestDurationJSON(t *testing.T) {
 }
 
 func TestSetVarsAreTypedByTheScenario(t *testing.T) {
-	got := runner.MergeVars(
+	got := scenario.MergeVars(
 		map[string]any{"version": "1.0", "replicas": int64(2), "debug": false},
 		map[string]string{"version": "2.0", "replicas": "5", "debug": "true", "extra": "x: y"},
 	)
