@@ -76,6 +76,9 @@ func loopRegistry() scenario.Registry {
 		"infra":      {New: runner.NewAction[infraKind], Effect: scenario.Reads},
 		"write":      {New: runner.NewAction[writeKind], Effect: scenario.Writes},
 		"undeclared": {New: runner.NewAction[passKind]},
+		"change":     {New: runner.NewAction[changeKind], Effect: scenario.Writes},
+		"note":       {New: runner.NewAction[noteKind], Effect: scenario.Reads},
+		"retry":      {New: runner.NewAction[retryKind], Effect: scenario.Writes},
 	}
 	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
 		reg[k] = steps.Registry[k]

@@ -1,0 +1,171 @@
+package runner_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/runner"
+)
+
+// journal records, in order, what the test kinds below did.
+var journal struct {
+	sync.Mutex
+	lines []string
+}
+
+func note(line string) {
+	journal.Lock()
+	defer journal.Unlock()
+	journal.lines = append(journal.lines, line)
+}
+
+// journalled empties the journal and returns what it held.
+func journalled() string {
+	journal.Lock()
+	defer journal.Unlock()
+	out := strings.Join(journal.lines, " ")
+	journal.lines = nil
+	return out
+}
+
+// changeKind changes a shared object (in name only) and asks for the
+// change to be undone when the scenario ends; Broken undos fail.
+type (
+	changeKind struct {
+		Key    string
+		Broken bool
+	}
+	noteKind  struct{ Say string }
+	retryKind struct {
+		Fails     int
+		Transient bool
+	}
+)
+
+func (*changeKind) Default()        {}
+func (*changeKind) Validate() error { return nil }
+func (*noteKind) Default()          {}
+func (*noteKind) Validate() error   { return nil }
+func (*retryKind) Default()         {}
+func (*retryKind) Validate() error  { return nil }
+
+func (c *changeKind) Run(_ context.Context, env *runner.Env) (any, error) {
+	note("change:" + c.Key)
+	env.Defer(c.Key, func(context.Context) (string, error) {
+		note("undo:" + c.Key)
+		if c.Broken {
+			return "", errors.New("the object is gone")
+		}
+		return "restored " + c.Key, nil
+	})
+	return nil, nil
+}
+
+func (n *noteKind) Run(context.Context, *runner.Env) (any, error) {
+	note(n.Say)
+	return nil, nil
+}
+
+func (r *retryKind) Run(ctx context.Context, env *runner.Env) (any, error) {
+	tries := 0
+	err := env.RetryWrite(ctx, "a write", func(context.Context) error {
+		tries++
+		switch {
+		case tries > r.Fails:
+			return nil
+		case r.Transient:
+			return apierrors.NewTooManyRequests("slow down", 0)
+		}
+		return apierrors.NewBadRequest("no such field")
+	})
+	return map[string]any{"tries": tries}, err
+}
+
+// The undo runs after the steps, last change first, before the finally
+// steps, whether the steps passed, failed or were cancelled; what it
+// restored is recorded, and an undo that fails errors the scenario.
+func TestRunLoopUndoesChangesBeforeFinally(t *testing.T) {
+	journalled()
+	const finally = `  finally:
+  - {name: f, note: {say: finally}}
+`
+	sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: a, change: {key: n1}}
+  - {name: b, change: {key: n2}}
+  - {name: c, fail: {msg: boom}}
+`+finally, runner.Options{})
+	if got := journalled(); got != "change:n1 change:n2 undo:n2 undo:n1 finally" {
+		t.Errorf("after a failure: %q", got)
+	}
+	if sr.Outcome != model.Failed || strings.Join(sr.Restored, ", ") != "restored n2, restored n1" {
+		t.Errorf("outcome %s, restored %q", sr.Outcome, sr.Restored)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	sr, _ = runLoop(t, ctx, `spec:
+  steps:
+  - {name: a, change: {key: n1}}
+  - {name: wait, block: {}}
+`+finally, runner.Options{})
+	if got := journalled(); got != "change:n1 undo:n1 finally" || len(sr.Restored) != 1 {
+		t.Errorf("after a cancel: %q, restored %q", got, sr.Restored)
+	}
+
+	sr, _ = runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: a, change: {key: n1, broken: true}}
+`, runner.Options{})
+	journalled()
+	if sr.Outcome != model.Errored || !strings.Contains(sr.Error, "undo n1: the object is gone (kdrill restore retries it)") {
+		t.Errorf("a failed undo: %s %q", sr.Outcome, sr.Error)
+	}
+}
+
+// A write that fails transiently is tried again and each retry counted;
+// one the server refuses for good is not retried, and one that stays
+// transient is the cluster's error, not the step's failure.
+func TestRunLoopRetriesTransientWrites(t *testing.T) {
+	saved := runner.WriteBackoff
+	runner.WriteBackoff = wait.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 5}
+	t.Cleanup(func() { runner.WriteBackoff = saved })
+	sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: busy, retry: {fails: 2, transient: true}}
+  - {name: refused, retry: {fails: 1}, continueOnError: true}
+  - {name: hopeless, retry: {fails: 9, transient: true}, continueOnError: true}
+`, runner.Options{})
+	for i, want := range []struct {
+		outcome model.Outcome
+		retries int
+	}{{model.Passed, 2}, {model.Failed, 0}, {model.Errored, 4}} {
+		st := sr.Steps[i]
+		if st.Outcome != want.outcome || st.Retries != want.retries {
+			t.Errorf("%s: %s after %d retries, want %s after %d (%s)", st.Name, st.Outcome, st.Retries, want.outcome, want.retries, st.Error)
+		}
+	}
+}
+
+// A step whose fields read what only the run knows is made again with
+// the values when it starts; one that reads vars is expanded at load.
+func TestRunLoopExpandsTemplatesWhenTheStepStarts(t *testing.T) {
+	journalled()
+	sr, _ := runLoop(t, context.Background(), `spec:
+  vars: {app: web}
+  steps:
+  - {name: a, note: {say: "in ${{ namespace }}"}}
+  - {name: b, note: {say: "${{ vars.app }}-${{ len(namespace) }}"}}
+`, runner.Options{})
+	if got := journalled(); sr.Outcome != model.Passed || got != "in team web-4" {
+		t.Errorf("%s %q: said %q", sr.Outcome, sr.Error, got)
+	}
+}
