@@ -65,3 +65,17 @@ func FormatValue(v any) string {
 	}
 	return strings.TrimSpace(buf.String())
 }
+
+// Seen ends a message about an expression that did not hold: the values
+// its field paths last had ("; last seen: object.status.replicas = 3") and
+// the error evaluating it met, each only when there is one.
+func Seen(values map[string]any, evalErr error) string {
+	var b strings.Builder
+	if len(values) > 0 {
+		b.WriteString("; last seen: " + FormatValues(values))
+	}
+	if evalErr != nil {
+		fmt.Fprintf(&b, " (evaluation error: %v)", evalErr)
+	}
+	return b.String()
+}

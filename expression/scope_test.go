@@ -1,6 +1,7 @@
 package expression_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -71,6 +72,23 @@ func TestTemplateReads(t *testing.T) {
 		}
 		if got := tmpl.Reads("steps", "namespace"); got != want {
 			t.Errorf("%s: Reads = %v, want %v", src, got, want)
+		}
+	}
+}
+
+// Seen says only what there is to say.
+func TestSeen(t *testing.T) {
+	for _, tc := range []struct {
+		values map[string]any
+		err    error
+		want   string
+	}{
+		{nil, nil, ""},
+		{map[string]any{"b": 2, "a": "x"}, nil, `; last seen: a = "x", b = 2`},
+		{nil, errors.New("boom"), " (evaluation error: boom)"},
+	} {
+		if got := expression.Seen(tc.values, tc.err); got != tc.want {
+			t.Errorf("Seen(%v, %v) = %q, want %q", tc.values, tc.err, got, tc.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -153,15 +152,7 @@ func exprObjects(objs []*unstructured.Unstructured) map[string]any {
 
 // failure words a failed assertion: what was expected, and what was seen.
 func (a *Assert) failure(what string, values map[string]any, evalErr error) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "expected %s; it %s", a.Expr.Source, what)
-	if len(values) > 0 {
-		b.WriteString("; last seen: " + expression.FormatValues(values))
-	}
-	if evalErr != nil {
-		fmt.Fprintf(&b, " (evaluation error: %v)", evalErr)
-	}
-	return &AssertionError{Msg: b.String()}
+	return &AssertionError{Msg: fmt.Sprintf("expected %s; it %s", a.Expr.Source, what) + expression.Seen(values, evalErr)}
 }
 
 // AssertionError is an expectation that did not hold.

@@ -98,10 +98,7 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	ok, values, err := c.Expr.Eval(env.ExprEnv(map[string]any{"capacity": *out}))
 	env.Observe(c.Expr.Source, values)
 	if err != nil || !ok {
-		msg := fmt.Sprintf("expected %s; it does not hold; last seen: %s", c.Expr.Source, expression.FormatValues(values))
-		if err != nil {
-			msg += fmt.Sprintf(" (evaluation error: %v)", err)
-		}
+		msg := fmt.Sprintf("expected %s; it does not hold", c.Expr.Source) + expression.Seen(values, err)
 		return out, &AssertionError{Msg: msg}
 	}
 	return out, nil

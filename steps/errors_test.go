@@ -56,6 +56,13 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 		{"node: a control plane", "node", `{"action": "drain", "name": "cp1"}`, "node cp1 is a control plane node (label node-role.kubernetes.io/control-plane)"},
 		{"node: no such node", "node", `{"action": "fail", "names": ["n1", "n9"]}`, "node n9 does not exist (the cluster has 3 nodes)"},
 		{"node: a selector that matches none", "node", `{"action": "taint", "selector": "pool=none", "taint": {"key": "k", "effect": "NoSchedule"}}`, `no node matches "pool=none"`},
+		{"logs: no pod matches", "logs", `{"selector": "app=none", "expr": "len(lines) > 0"}`, "no running pod matches -l app=none"},
+		{"expectRejection: the server accepts", "expectRejection", `{"inline": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n", "message": "exceeded quota"}`, "ConfigMap fine was created, but the server should have refused it (deleted again)"},
+		{"killPoisson: no such workload", "killPoisson", `{"workload": {"kind": "Deployment", "name": "absent"}, "mean": 1, "interval": "1s", "rounds": 1}`, "read Deployment absent"},
+		{"podExec: no pod matches", "podExec", `{"selector": "app=none", "command": ["true"]}`, "no Ready pod matches -l app=none (0 pods match)"},
+		{"apply: a kind the cluster does not serve", "apply", `{"inline": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"}`, "kind Widget in example.com/v1 is not served by this cluster"},
+		{"capacity: an expression that does not hold", "capacity", `{"expr": "false"}`, "expected false; it does not hold"},
+		{"http: nothing listens", "http", `{"url": "http://127.0.0.1:1/", "requestTimeout": "100ms"}`, "1 of 1 requests to http://127.0.0.1:1/ failed (at most 0 allowed); first: GET http://127.0.0.1:1/"},
 		{"monitor: a kind it cannot sample", "monitor", `{"workloads": [{"kind": "ConfigMap", "name": "cm"}]}`, "not ConfigMap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,9 +77,14 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 			if err := action.Validate(); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
-			s := &scenario.Scenario{}
+			s := &scenario.Scenario{Dir: t.TempDir()}
 			if err := compile(action); err != nil {
 				t.Fatalf("compile: %v", err)
+			}
+			if p, ok := action.(scenario.Preparer); ok {
+				if err := p.Prepare(s); err != nil {
+					t.Fatalf("prepare: %v", err)
+				}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()

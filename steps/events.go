@@ -108,13 +108,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 	})
 	if isDeadline(err) {
 		msg := fmt.Sprintf("expected %s over the events of %s; it did not hold", e.Expr.Source, e.Resource.String())
-		if len(lastValues) > 0 {
-			msg += "; last seen: " + expression.FormatValues(lastValues)
-		}
-		if lastErr != nil {
-			msg += fmt.Sprintf(" (evaluation error: %v)", lastErr)
-		}
-		return out, &AssertionError{Msg: msg}
+		return out, &AssertionError{Msg: msg + expression.Seen(lastValues, lastErr)}
 	}
 	return out, err
 }

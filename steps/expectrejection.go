@@ -159,10 +159,7 @@ func (e *ExpectRejection) judge(env *runner.Env, r model.Rejection) error {
 	ok, values, err := e.Expect.Eval(env.ExprEnv(map[string]any{"rejection": expression.Plain(r)}))
 	env.Observe(e.Expect.Source, values)
 	if err != nil || !ok {
-		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s; last seen: %s", r.Object, e.Expect.Source, r.Message, expression.FormatValues(values))
-		if err != nil {
-			msg += fmt.Sprintf(" (evaluation error: %v)", err)
-		}
+		msg := fmt.Sprintf("%s was refused, but expected %s; message: %s", r.Object, e.Expect.Source, r.Message) + expression.Seen(values, err)
 		return &AssertionError{Msg: msg}
 	}
 	return nil
