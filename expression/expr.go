@@ -121,11 +121,11 @@ func (e *Expr) CompileIn(sc *Scope) error {
 	// (len(objects)); the program that runs is compiled without it, so an
 	// object field that turns out not to be one gets kdrill's message.
 	if _, err := expr.Compile(e.Source, append(opts, expr.AsBool())...); err != nil {
-		return fmt.Errorf("expression does not compile: %s", brief(err))
+		return fmt.Errorf("expression does not compile: %s", compileError(err))
 	}
 	p, err := expr.Compile(e.Source, opts...)
 	if err != nil {
-		return fmt.Errorf("expression does not compile: %s", brief(err))
+		return fmt.Errorf("expression does not compile: %s", compileError(err))
 	}
 	e.program = p
 	e.probes = nil
@@ -236,6 +236,16 @@ func (c *probeCollector) Visit(node *ast.Node) {
 		}
 		c.found = append(c.found, s)
 	}
+}
+
+// compileError is expr-lang's compile error as one line, with a hint for
+// the mistakes it words in its own terms.
+func compileError(err error) string {
+	msg := brief(err)
+	if strings.Contains(msg, `unexpected token Operator("=")`) {
+		msg += "; to compare, write =="
+	}
+	return msg
 }
 
 // brief is an expr-lang error as one line: its first line, spaces folded.

@@ -54,7 +54,7 @@ func (sc *Scope) CompileTemplate(text string) (*Template, error) {
 		}
 		p, err := expr.Compile(src, append([]expr.Option{expr.Env(env)}, helperOptions...)...)
 		if err != nil {
-			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, brief(err))
+			return nil, fmt.Errorf("${{ %s }} does not compile: %s", src, compileError(err))
 		}
 		if err := sc.check(src); err != nil {
 			return nil, fmt.Errorf("${{ %s }}: %w", src, err)
@@ -110,24 +110,27 @@ func (t *Template) Value(env map[string]any) (any, error) {
 // value).
 func (t *Template) Reads(names ...string) bool {
 	for _, p := range t.parts {
-		if p.program == nil {
-			continue
-		}
-		tree, err := parser.Parse(p.source)
-		if err != nil {
-			return true
-		}
-		found := false
-		ast.Find(tree.Node, func(n ast.Node) bool {
-			id, ok := n.(*ast.IdentifierNode)
-			found = found || ok && slices.Contains(names, id.Value)
-			return found
-		})
-		if found {
+		if p.program != nil && Reads(p.source, names...) {
 			return true
 		}
 	}
 	return false
+}
+
+// Reads reports whether the expression src names one of names; one that
+// does not parse may name anything.
+func Reads(src string, names ...string) bool {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return true
+	}
+	found := false
+	ast.Find(tree.Node, func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		found = found || ok && slices.Contains(names, id.Value)
+		return found
+	})
+	return found
 }
 
 // ValueTemplate is structured data, such as a manifest, whose strings may

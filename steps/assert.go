@@ -32,6 +32,7 @@ import (
 type Assert struct {
 	// Resource to watch: kind and name (object is that object, or nil while
 	// it does not exist) or kind and selector (objects is the list).
+	// Without it the expression is evaluated once, over vars and steps.
 	Resource *ObjectRef `json:"resource,omitempty"`
 	// Expr must evaluate to true. It sees object, objects, vars, steps and
 	// namespace.
@@ -52,6 +53,8 @@ func (a *Assert) Validate() error {
 	}
 	if a.Resource != nil {
 		a.Resource.validate(&errs, "resource", false)
+	} else if !a.Expr.IsZero() && expression.Reads(a.Expr.Source, "object", "objects") {
+		errs.Add("expr", "reads object, but the assert names no resource to watch: add resource: {kind: ..., name: ...} (or selector: ...)")
 	}
 	return errs.Err()
 }

@@ -68,6 +68,7 @@ func TestEventsOfAWorkloadAndItsChildren(t *testing.T) {
 	ns := testcluster.Namespace(t, c)
 	sr := runScenario(t, c, ns, `
 spec:
+  vars: {replicas: 1}
   steps:
   - name: no pods allowed
     apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: zero}, spec: {hard: {pods: "0"}}}}
@@ -76,15 +77,7 @@ spec:
       resource: {kind: ResourceQuota, name: zero}
       expr: object.status.hard.pods == "0"
   - name: web
-    apply:
-      inline:
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: web}}
-          template: {metadata: {labels: {app: web}}, spec: {containers: [{name: c, image: i}]}}
+    apply: {file: deployment.yaml}
   - name: own events only
     timeout: 2s
     continueOnError: true
@@ -97,7 +90,7 @@ spec:
       resource: {kind: Deployment, name: web}
       children: true
       expr: 'any(events, .reason == "FailedCreate" && .message contains "exceeded quota: zero")' 
-`, nil)
+`, map[string]string{"deployment.yaml": deployment})
 	wantOutcome(t, stepNamed(t, sr, "own events only"), model.Failed, `expected any(events, .reason == "FailedCreate") over the events of Deployment web`)
 	st := stepNamed(t, sr, "with children")
 	wantOutcome(t, st, model.Passed)

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/diagnose"
+	"github.com/kdrill/kdrill/internal/testfiles"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -37,7 +38,9 @@ func (o *onStep) Observe(ev model.Event, _ *model.Results, _ *model.ScenarioResu
 
 func runThrough(t *testing.T, c *kube.Cluster, ns, body string, observers ...model.Observer) *model.Results {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "scenario.yaml")
+	dir := t.TempDir()
+	testfiles.Write(t, dir, map[string]string{"deployment.yaml": deployment})
+	file := filepath.Join(dir, "scenario.yaml")
 	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: outage}\n" + body
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
@@ -78,20 +81,10 @@ func TestKubeAPIServerStoppedMidScenario(t *testing.T) {
 	}}
 	res := runThrough(t, testcluster.Connect(t), ns, `
 spec:
+  vars: {replicas: 3}
   steps:
   - name: deploy
-    apply:
-      wait: true
-      inline:
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: web}
-        spec:
-          replicas: 3
-          selector: {matchLabels: {app: web}}
-          template:
-            metadata: {labels: {app: web}}
-            spec: {containers: [{name: web, image: web}]}
+    apply: {file: deployment.yaml, wait: true}
   - name: availability
     background: true
     monitor: {workloads: [{kind: Deployment, name: web}]}
