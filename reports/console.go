@@ -104,7 +104,9 @@ func (c *Console) printf(format string, args ...any) {
 		stamp := c.now().UTC().Format("15:04:05.000 ")
 		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 		for i, l := range lines {
-			lines[i] = stamp + l
+			if l != "" { // a blank line stays blank
+				lines[i] = stamp + l
+			}
 		}
 		text = strings.Join(lines, "\n") + "\n"
 	}

@@ -36,6 +36,9 @@ func TestConsoleModes(t *testing.T) {
 	if strings.Contains(plain.String(), "\x1b[") {
 		t.Error("plain output has escape codes")
 	}
+	if strings.Contains(plain.String(), "10:00:00.000 \n") {
+		t.Errorf("a blank line got a timestamp:\n%s", plain.String())
+	}
 
 	var quiet bytes.Buffer
 	consoleRun(&Console{W: &quiet, Quiet: true, Names: true})
