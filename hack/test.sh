@@ -14,15 +14,23 @@ stop() {
   if [ "$started" = 1 ]; then "$cluster" down >/dev/null 2>&1 || true; fi
 }
 trap stop EXIT
+# startedUp runs "cluster.sh up" and says whether it started a cluster:
+# one that was running already (a status check can miss a busy API server)
+# belongs to whoever started it, and is left running.
+startedUp() {
+  local msg
+  msg=$("$cluster" up 2>&1 >/dev/null) || { echo "$msg" >&2; exit 1; }
+  echo "$msg" >&2
+  case "$msg" in *"is up with"*) return 0 ;; esac
+  return 1
+}
 if ! "$cluster" status >/dev/null 2>&1; then
-  started=1
-  "$cluster" up >/dev/null
+  if startedUp; then started=1; fi
 fi
 # A second, smaller cluster for the two-cluster tests (a failover drill
 # applies on one cluster and asserts on the other).
 if ! KDRILL_CLUSTER_NAME=kdrill2 "$cluster" status >/dev/null 2>&1; then
-  second=1
-  KDRILL_CLUSTER_NAME=kdrill2 KDRILL_CLUSTER_NODES=2 "$cluster" up >/dev/null
+  if KDRILL_CLUSTER_NAME=kdrill2 KDRILL_CLUSTER_NODES=2 startedUp; then second=1; fi
 fi
 
 export KDRILL_E2E_KUBECONFIG KDRILL_E2E_KUBECONFIG2
