@@ -92,3 +92,21 @@ func TestSeen(t *testing.T) {
 		}
 	}
 }
+
+// Reads finds the names an expression uses, and leaves one it will not
+// compile to the compiler, without parsing it.
+func TestReads(t *testing.T) {
+	deep := strings.Repeat("(", 5000) + "object" + strings.Repeat(")", 5000)
+	for src, want := range map[string]bool{
+		"object.status.replicas == 3": true,
+		"len(objects) > 0":            true,
+		"vars.object == 1":            false,
+		"steps.a.ok":                  false,
+		"object ==":                   false,
+		deep:                          false,
+	} {
+		if got := expression.Reads(src, "object", "objects"); got != want {
+			t.Errorf("Reads(%.40q) = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -117,12 +117,16 @@ func (t *Template) Reads(names ...string) bool {
 	return false
 }
 
-// Reads reports whether the expression src names one of names; one that
-// does not parse may name anything.
+// Reads reports whether the expression src names one of names. One too
+// large or deep for kdrill to compile, or that does not parse, names
+// nothing: compiling it reports what is wrong.
 func Reads(src string, names ...string) bool {
+	if checkExprShape(src) != nil {
+		return false
+	}
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return true
+		return false
 	}
 	found := false
 	ast.Find(tree.Node, func(n ast.Node) bool {
