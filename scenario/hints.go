@@ -36,7 +36,40 @@ func unknownField(root reflect.Type, path []string, name, kind string) string {
 			return fmt.Sprintf("unknown field; %s is a field of %s: put it beside %s, not inside it", name, where, path[i])
 		}
 	}
-	return "unknown field" + message.Suggest(name, fieldsAt(root, path))
+	fields := fieldsAt(root, path)
+	if k, ok := workloadKinds[strings.ToLower(name)]; ok {
+		switch {
+		case slices.Contains(fields, "kind") && slices.Contains(fields, "name"):
+			return fmt.Sprintf("unknown field; name the object with kind and name: kind: %s, name: NAME", k)
+		case slices.Contains(fields, "workload"):
+			return fmt.Sprintf("unknown field; name the workload as workload: {kind: %s, name: NAME}", k)
+		}
+	}
+	return "unknown field" + message.Suggest(name, fields)
+}
+
+// workloadKinds are the kinds a step names most often, by the key a
+// newcomer writes for them (deployment: web instead of kind and name).
+var workloadKinds = map[string]string{
+	"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet", "replicaset": "ReplicaSet",
+	"service": "Service", "pod": "Pod", "configmap": "ConfigMap", "secret": "Secret", "job": "Job",
+	"cronjob": "CronJob", "node": "Node", "namespace": "Namespace", "ingress": "Ingress",
+}
+
+// yaml11Bool hints, for a boolean field given text, at the YAML 1.1
+// spellings that YAML 1.2 (which kdrill reads) takes as text.
+func yaml11Bool(want reflect.Type, at *tree) string {
+	s, ok := at.stringValue()
+	if !ok || want.Kind() != reflect.Bool {
+		return ""
+	}
+	switch strings.ToLower(s) {
+	case "yes", "y", "on":
+		return fmt.Sprintf(" (%q is text in YAML 1.2: write true)", s)
+	case "no", "n", "off":
+		return fmt.Sprintf(" (%q is text in YAML 1.2: write false)", s)
+	}
+	return ""
 }
 
 // fieldsAt lists the JSON field names of the struct at a path below root.

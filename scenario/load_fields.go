@@ -178,7 +178,8 @@ func (l *loader) decode(t *tree, v any, step, prefix string) bool {
 	switch {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
-		l.fail(t.find(field).lineOf(), step, joinField(prefix, field), "must be %s, not %s", describeType(typeErr.Type), describeJSON(typeErr.Value))
+		at := t.find(field)
+		l.fail(at.lineOf(), step, joinField(prefix, field), "must be %s, not %s%s", describeType(typeErr.Type), describeJSON(typeErr.Value), yaml11Bool(typeErr.Type, at))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		name, uerr := strconv.Unquote(quoted)
