@@ -17,7 +17,10 @@ type ValidateOptions struct {
 	AllowOutsidePaths bool
 	// Verbose lists the files a directory held that are not scenarios.
 	Verbose bool
-	Stdout  io.Writer
+	// Set overrides scenario vars (NAME=VALUE), as kdrill run --set does:
+	// a scenario is checked with the values it will run with.
+	Set    []string
+	Stdout io.Writer
 
 	scenarios []*scenario.Scenario
 }
@@ -30,9 +33,10 @@ func validateCommand() *cli.Command {
 		Flags: []cli.Flag{
 			allowOutsidePathsFlag(),
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also list the files skipped in directories (manifests, other YAML) and why"},
+			&cli.StringSliceFlag{Name: "set", Usage: "check with a scenario var overridden, as run --set does: --set replicas=5 (repeatable; the value is read as YAML)"},
 		},
 		Action: func(c *cli.Context) error {
-			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Verbose: c.Bool("verbose"), Stdout: c.App.Writer}
+			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Verbose: c.Bool("verbose"), Set: c.StringSlice("set"), Stdout: c.App.Writer}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -44,12 +48,13 @@ func validateCommand() *cli.Command {
 	}
 }
 
-// Validate checks that paths were given.
+// Validate checks that paths were given and --set values are NAME=VALUE.
 func (o *ValidateOptions) Validate() error {
 	if len(o.Paths) == 0 {
 		return usagef("kdrill validate: name at least one scenario file or directory")
 	}
-	return nil
+	_, err := parseSet(o.Set)
+	return err
 }
 
 // Complete loads every scenario as run does; any problem is returned
@@ -59,8 +64,15 @@ func (o *ValidateOptions) Complete() error {
 	if o.Verbose {
 		skipped = o.Stdout
 	}
-	s, err := loadScenarios(o.Paths, scenario.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths}, skipped)
+	vars, err := parseSet(o.Set)
 	if err != nil {
+		return err
+	}
+	s, err := loadScenarios(o.Paths, scenario.LoadOptions{AllowOutsidePaths: o.AllowOutsidePaths, Set: vars}, skipped)
+	if err != nil {
+		return err
+	}
+	if err := checkSetVars(vars, s); err != nil {
 		return err
 	}
 	o.scenarios = s
