@@ -3,8 +3,8 @@ package kube
 // The wire guard: every DELETE (one object or a collection) and every
 // eviction the cluster's clients send is refused, before it leaves the
 // process, when it would disrupt a system namespace, unless the step that
-// sends it lifted the policy. The engine's policy (runner) checks the rest
-// before a run starts.
+// sends it lifted the policy. The scenario's policy (package scenario) checks
+// the rest when it loads, before a run starts.
 
 import (
 	"context"

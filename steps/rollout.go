@@ -142,6 +142,9 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	out.Duration.Duration = env.Clock.Since(start).Round(time.Millisecond)
 	if isDeadline(err) {
+		if last == "" {
+			last = "the change was never seen on the workload"
+		}
 		return out, fmt.Errorf("timed out waiting for the rollout of %s: %s", r.String(), last)
 	}
 	return out, err
