@@ -87,6 +87,10 @@ type ScenarioResult struct {
 	// Restored lists the changes to shared objects (nodes) undone when the
 	// scenario ended.
 	Restored []string `json:"restored,omitempty"`
+	// Removed lists the objects steps created outside the run's namespace
+	// (cluster-scoped ones, or in another namespace), deleted when the
+	// scenario ended, as the namespace's deletion would not.
+	Removed []string `json:"removed,omitempty"`
 	// Score is a lab's grade.
 	Score *Score `json:"score,omitempty"`
 	// Tolerances are the scenario's, for comparisons with later runs.

@@ -100,6 +100,7 @@ var docComments = map[string]string{
 	"ScenarioResult.Instance":         "Instance are the matrix values this run of the scenario had (its\nName ends with them: scale[replicas=3]); empty without a matrix.",
 	"ScenarioResult.NamespaceCreated": "NamespaceCreated says the run created the namespace (and deleted it,\nunless it was kept).",
 	"ScenarioResult.NamespaceKept":    "NamespaceKept says the run left its namespace for inspection\n(--keep-namespace).",
+	"ScenarioResult.Removed":          "Removed lists the objects steps created outside the run's namespace\n(cluster-scoped ones, or in another namespace), deleted when the\nscenario ended, as the namespace's deletion would not.",
 	"ScenarioResult.Restored":         "Restored lists the changes to shared objects (nodes) undone when the\nscenario ended.",
 	"ScenarioResult.Score":            "Score is a lab's grade.",
 	"ScenarioResult.Timeline":         "Timeline holds what steps did, in time order: kill batches, say.",

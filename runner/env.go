@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"maps"
 	"sort"
@@ -50,15 +49,10 @@ type shared struct {
 	// progressAt is when each step last recorded its progress.
 	progressAt map[*model.StepResult]time.Time
 	// undo are the changes to shared objects (nodes) that steps asked to
-	// have undone when the scenario ends, by key, in the order made.
-	undo     map[string]Undo
-	undoKeys []string
+	// have undone when the scenario ends; remove the objects they created
+	// outside the run's namespace.
+	undo, remove undoList
 }
-
-// Undo undoes a change a step made to an object the scenario does not own.
-// It must be idempotent: the scenario's end calls it even when a later step
-// already put things back.
-type Undo func(ctx context.Context) (string, error)
 
 // NewEnv returns an Env for running steps outside a scenario run, as tests
 // and benchmarks do.
@@ -225,40 +219,6 @@ func (e *Env) Timeline(kind string) []model.TimelineEvent {
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
-}
-
-// Defer asks for undo to run when the scenario ends, passed or failed,
-// timed out or interrupted, before its finally steps. One undo is kept
-// per key (a node's name): a later Defer with the same key replaces the
-// function and keeps its place.
-func (e *Env) Defer(key string, undo Undo) {
-	e.shared.mu.Lock()
-	defer e.shared.mu.Unlock()
-	if e.shared.undo == nil {
-		e.shared.undo = map[string]Undo{}
-	}
-	if _, ok := e.shared.undo[key]; !ok {
-		e.shared.undoKeys = append(e.shared.undoKeys, key)
-	}
-	e.shared.undo[key] = undo
-}
-
-// undoAll runs the deferred undos, the last deferred first, and returns
-// what they said and the errors they met.
-func (e *Env) undoAll(ctx context.Context) (done []string, errs []error) {
-	e.shared.mu.Lock()
-	keys, undo := e.shared.undoKeys, e.shared.undo
-	e.shared.undoKeys, e.shared.undo = nil, nil
-	e.shared.mu.Unlock()
-	for i := len(keys) - 1; i >= 0; i-- {
-		msg, err := undo[keys[i]](ctx)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("undo %s: %w", keys[i], err))
-		} else if msg != "" {
-			done = append(done, msg)
-		}
-	}
-	return done, errs
 }
 
 // Join waits until the named background steps finish and returns an error

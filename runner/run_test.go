@@ -77,6 +77,7 @@ func loopRegistry() scenario.Registry {
 		"write":      {New: runner.NewAction[writeKind], Effect: scenario.Writes},
 		"undeclared": {New: runner.NewAction[passKind]},
 		"change":     {New: runner.NewAction[changeKind], Effect: scenario.Writes},
+		"make":       {New: runner.NewAction[makeKind], Effect: scenario.Writes},
 		"note":       {New: runner.NewAction[noteKind], Effect: scenario.Reads},
 		"retry":      {New: runner.NewAction[retryKind], Effect: scenario.Writes},
 	}

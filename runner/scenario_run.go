@@ -136,27 +136,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 	stepFailed := false
 	r.results.Read(func() { stepFailed = anyFailed(sr) })
 	keep := r.opts.KeepNamespace == KeepAlways || (r.opts.KeepNamespace == KeepOnFailure && (failed || sctx.Err() != nil || stepFailed))
-	if created && keep {
-		r.results.Update(func() { sr.NamespaceKept = true })
-	}
-	if created && !keep {
-		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
-		err := env.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
-		for _, c := range others {
-			if oerr := c.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{}); oerr != nil && !apierrors.IsNotFound(oerr) && err == nil {
-				err = fmt.Errorf("on %s: %w", c.Context, oerr)
-			}
-		}
-		dcancel()
-		if err != nil && !apierrors.IsNotFound(err) {
-			env.Log.Warn("namespace not deleted", "namespace", ns, "err", err)
-			r.results.Update(func() {
-				if sr.Error == "" {
-					sr.Error = fmt.Sprintf("namespace %s not deleted: %v", ns, err)
-				}
-			})
-		}
-	}
+	r.tidyUp(ctx, env, sr, others, created, keep)
 
 	r.results.Update(func() {
 		sr.FinishedAt = clk.Now()
@@ -184,6 +164,46 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 	})
 	r.notify(model.ScenarioFinished, sr, nil)
 	return sr
+}
+
+// tidyUp removes what the run made: the objects steps created outside the
+// run's namespace, then the namespace itself when the run created it, on
+// every cluster used; all of it stays when keep says so.
+func (r *run) tidyUp(ctx context.Context, env *Env, sr *model.ScenarioResult, others []*kube.Cluster, created, keep bool) {
+	ns := env.Namespace
+	if keep {
+		r.results.Update(func() { sr.NamespaceKept = created })
+		return
+	}
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
+	defer dcancel()
+	// Each object was created by this run (its uid is checked): deleting it
+	// is safe wherever it is, so the wire guard lets these through.
+	removed, errs := env.removeAll(kube.WithStepPolicy(dctx, "removing what the run created", true))
+	for _, d := range removed {
+		env.Log.Info("removed", "what", d)
+	}
+	var err error
+	if created {
+		err = env.Cluster.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{})
+		for _, c := range others {
+			if oerr := c.Typed.CoreV1().Namespaces().Delete(dctx, ns, metav1.DeleteOptions{}); oerr != nil && !apierrors.IsNotFound(oerr) && err == nil {
+				err = fmt.Errorf("on %s: %w", c.Context, oerr)
+			}
+		}
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		errs = append(errs, fmt.Errorf("namespace %s not deleted: %w", ns, err))
+	}
+	r.results.Update(func() {
+		sr.Removed = append(sr.Removed, removed...)
+		for _, err := range errs {
+			env.Log.Warn("left behind", "err", err)
+			if sr.Error == "" {
+				sr.Error = err.Error()
+			}
+		}
+	})
 }
 
 // score grades a lab from its steps' outcomes.

@@ -44,6 +44,7 @@ type (
 		Broken bool
 	}
 	noteKind  struct{ Say string }
+	makeKind  struct{ Key string }
 	retryKind struct {
 		Fails     int
 		Transient bool
@@ -52,6 +53,8 @@ type (
 
 func (*changeKind) Default()        {}
 func (*changeKind) Validate() error { return nil }
+func (*makeKind) Default()          {}
+func (*makeKind) Validate() error   { return nil }
 func (*noteKind) Default()          {}
 func (*noteKind) Validate() error   { return nil }
 func (*retryKind) Default()         {}
@@ -65,6 +68,15 @@ func (c *changeKind) Run(_ context.Context, env *runner.Env) (any, error) {
 			return "", errors.New("the object is gone")
 		}
 		return "restored " + c.Key, nil
+	})
+	return nil, nil
+}
+
+func (m *makeKind) Run(_ context.Context, env *runner.Env) (any, error) {
+	note("make:" + m.Key)
+	env.Created(m.Key, func(context.Context) (string, error) {
+		note("remove:" + m.Key)
+		return "deleted " + m.Key, nil
 	})
 	return nil, nil
 }
@@ -167,5 +179,27 @@ func TestRunLoopExpandsTemplatesWhenTheStepStarts(t *testing.T) {
 `, runner.Options{})
 	if got := journalled(); sr.Outcome != model.Passed || got != "in team web-4" {
 		t.Errorf("%s %q: said %q", sr.Outcome, sr.Error, got)
+	}
+}
+
+// What a step created outside the namespace goes after the finally steps,
+// the last made first, and stays when the namespace is kept.
+func TestRunLoopRemovesWhatStepsCreatedAfterFinally(t *testing.T) {
+	journalled()
+	body := `spec:
+  steps:
+  - {name: a, make: {key: x}}
+  - {name: b, make: {key: y}}
+  - {name: c, fail: {msg: boom}}
+  finally:
+  - {name: f, note: {say: finally}}
+`
+	sr, _ := runLoop(t, context.Background(), body, runner.Options{})
+	if got := journalled(); got != "make:x make:y finally remove:y remove:x" || strings.Join(sr.Removed, ", ") != "deleted y, deleted x" {
+		t.Errorf("order %q, removed %q", got, sr.Removed)
+	}
+	sr, _ = runLoop(t, context.Background(), body, runner.Options{KeepNamespace: runner.KeepOnFailure})
+	if got := journalled(); got != "make:x make:y finally" || len(sr.Removed) != 0 {
+		t.Errorf("kept: order %q, removed %q", got, sr.Removed)
 	}
 }

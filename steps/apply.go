@@ -282,8 +282,12 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*model.ApplyOutp
 	out := &model.ApplyOutput{}
 	for _, t := range targets {
 		client := env.Cluster.Resource(t.mapping, t.obj.GetNamespace())
+		fresh, err := createdOutside(ctx, env, client, t)
+		if err != nil {
+			return out, targets, err
+		}
 		var applied *unstructured.Unstructured
-		err := env.RetryWrite(ctx, "apply "+t.obj.GetKind()+"/"+t.obj.GetName(), func(ctx context.Context) error {
+		err = env.RetryWrite(ctx, "apply "+t.obj.GetKind()+"/"+t.obj.GetName(), func(ctx context.Context) error {
 			var err error
 			applied, err = client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 			return err
@@ -297,6 +301,9 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*model.ApplyOutp
 			UID: string(applied.GetUID()), ResourceVersion: applied.GetResourceVersion(),
 		})
 		env.Log.Debug("applied", "object", t.obj.GetKind()+"/"+t.obj.GetName())
+		if fresh {
+			removeAtEnd(env, client, t, applied.GetUID())
+		}
 	}
 	return out, targets, nil
 }
