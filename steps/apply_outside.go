@@ -38,6 +38,10 @@ func createdOutside(ctx context.Context, env *runner.Env, client dynamic.Resourc
 	switch {
 	case apierrors.IsNotFound(err):
 		return true, nil
+	case apierrors.IsForbidden(err):
+		// Not allowed to look: whether the apply creates it is unknown, so
+		// it is not removed; the apply says whether it may write it.
+		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read %s %s before applying it: %w", t.obj.GetKind(), t.obj.GetName(), err)
 	}
