@@ -83,6 +83,9 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if elig == 0 {
+		return nil, target.nothingEligible(ctx, env)
+	}
 	var pods *podCache
 	if k.Recover {
 		// Watching from before the deletions, so none is missed.
@@ -180,6 +183,9 @@ func (k *Kill) Plan(ctx context.Context, env *runner.Env) (string, error) {
 		return "kill: " + notYet("the workload"), nil
 	} else if err != nil {
 		return "", err
+	}
+	if elig == 0 {
+		return "kill: " + notYet("a Running pod matching -l "+target.selector.String()), nil
 	}
 	return fmt.Sprintf("delete %d of %d eligible pods in %s (seed %d): %s", len(chosen), elig, target.namespace, env.Seed, strings.Join(chosen, ", ")), nil
 }

@@ -196,8 +196,14 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		wg.Wait()
 		mu.Lock()
 		defer mu.Unlock()
+		everEligible := false
 		for _, r := range out.Rounds {
 			out.Total += r.Killed
+			everEligible = everEligible || r.Eligible > 0
+		}
+		if failure == nil && len(out.Rounds) > 0 && !everEligible {
+			// No round found a pod to kill: the schedule ran against nothing.
+			failure = target.nothingEligible(context.WithoutCancel(ctx), env)
 		}
 		return out, failure
 	}

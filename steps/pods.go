@@ -3,9 +3,11 @@ package steps
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -139,6 +141,34 @@ func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod
 		out[i] = &list.Items[i]
 	}
 	return out, nil
+}
+
+// nothingEligible says why no pod can be chosen: a chaos step that kills
+// nothing did not run. When pods that match run in other namespaces (a
+// manifest that names its own namespace, say), it says where.
+func (r *resolvedPods) nothingEligible(ctx context.Context, env *runner.Env) error {
+	if pods, err := r.list(ctx, env); err == nil && len(pods) > 0 {
+		which := fmt.Sprintf("%d pods match", len(pods))
+		if len(pods) == 1 {
+			which = "1 pod matches"
+		}
+		return fmt.Errorf("%s -l %s in namespace %s, none Running: nothing to kill", which, r.selector, r.namespace)
+	}
+	msg := fmt.Sprintf("no pod matches -l %s in namespace %s: nothing to kill", r.selector, r.namespace)
+	list, err := env.Cluster.Typed.CoreV1().Pods("").List(ctx, metav1.ListOptions{LabelSelector: r.selector.String(), Limit: 100})
+	if err != nil {
+		return errors.New(msg) // not allowed to look further: the message stands
+	}
+	var elsewhere []string
+	for _, p := range list.Items {
+		if p.Namespace != r.namespace && !slices.Contains(elsewhere, p.Namespace) {
+			elsewhere = append(elsewhere, p.Namespace)
+		}
+	}
+	if len(elsewhere) > 0 {
+		msg += fmt.Sprintf("; pods that match run in namespace %s: set the step's namespace, or leave the namespace out of the manifest so the workload lands in the run's", strings.Join(elsewhere, ", "))
+	}
+	return errors.New(msg)
 }
 
 // chooseVictims picks n of the Running, not terminating, unclaimed pods at
