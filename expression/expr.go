@@ -242,8 +242,11 @@ func (c *probeCollector) Visit(node *ast.Node) {
 // the mistakes it words in its own terms.
 func compileError(err error) string {
 	msg := brief(err)
-	if strings.Contains(msg, `unexpected token Operator("=")`) {
+	switch {
+	case strings.Contains(msg, `unexpected token Operator("=")`):
 		msg += "; to compare, write =="
+	case strings.Contains(msg, "invalid operation: contains (mismatched types []interface {} and string)"):
+		msg += `; the left side is a list: write any(LIST, # contains "TEXT")`
 	}
 	return msg
 }

@@ -37,6 +37,14 @@ func unknownField(root reflect.Type, path []string, name, kind string) string {
 		}
 	}
 	fields := fieldsAt(root, path)
+	switch under := ownersBelow(root, path, fields, name); len(under) {
+	case 0:
+	case 1:
+		where := slices.DeleteFunc(append(append([]string{kind}, path...), under[0]), func(s string) bool { return s == "" })
+		return fmt.Sprintf("unknown field; %s is a field of %s: put it under %s", name, strings.Join(where, "."), under[0])
+	default:
+		return fmt.Sprintf("unknown field; %s is a field of %s: put it under the one you use", name, strings.Join(under, " and "))
+	}
 	if k, ok := workloadKinds[strings.ToLower(name)]; ok {
 		switch {
 		case slices.Contains(fields, "kind") && slices.Contains(fields, "name"):
@@ -46,6 +54,19 @@ func unknownField(root reflect.Type, path []string, name, kind string) string {
 		}
 	}
 	return "unknown field" + message.Suggest(name, fields)
+}
+
+// ownersBelow lists the fields at path whose own fields include name: a
+// key written one level too high (http: {service: web, path: /x} for
+// service: {name: web, path: /x}).
+func ownersBelow(root reflect.Type, path, fields []string, name string) []string {
+	var owners []string
+	for _, f := range fields {
+		if slices.Contains(fieldsAt(root, append(slices.Clone(path), f)), name) {
+			owners = append(owners, f)
+		}
+	}
+	return owners
 }
 
 // workloadKinds are the kinds a step names most often, by the key a
