@@ -156,6 +156,9 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 	cfg.QPS, cfg.Burst = 200, 400
 	counter := &RequestCounter{counts: map[string]int{}}
 	cfg.Wrap(counter.wrap)
+	// Every try is counted and followed by the health record; the retry
+	// policy sends them.
+	cfg.Wrap(newRetryTransport)
 	// Outermost, so a refused request is neither sent nor counted.
 	cfg.Wrap(guardTransport)
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -185,8 +188,16 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 	}, nil
 }
 
-// Ping checks that the API server answers, and returns its version.
+// PingTimeout bounds the first request of a run: a cluster that refuses
+// connections, fails or stalls for that long is an infrastructure error
+// (exit 3), not a wait without end.
+var PingTimeout = 15 * time.Second
+
+// Ping checks that the API server answers, and returns its version. It
+// tries for at most PingTimeout.
 func (c *Cluster) Ping(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, PingTimeout)
+	defer cancel()
 	rc := c.Typed.Discovery().RESTClient()
 	if rc == nil || reflect.ValueOf(rc).IsNil() {
 		// A clientset without a REST client (client-go's fake) still knows
@@ -281,6 +292,8 @@ func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		rc.mu.Unlock()
 		resp, err := rt.RoundTrip(req)
 		switch {
+		case err == nil && isServerFault(resp.StatusCode):
+			rc.health.down(time.Now(), fmt.Errorf("%s %s: the API server answered %s", req.Method, req.URL.Path, resp.Status))
 		case err == nil:
 			rc.health.up(time.Now())
 		case req.Context().Err() == nil && IsTransient(err):
@@ -288,6 +301,14 @@ func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		}
 		return resp, err
 	})
+}
+
+// isServerFault says whether an answer's status is the control plane
+// failing (etcd unavailable, an overloaded or restarting API server), as
+// opposed to an answer about the request.
+func isServerFault(code int) bool {
+	return code == http.StatusInternalServerError || code == http.StatusBadGateway ||
+		code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
 }
 
 // health follows whether the API server answers, from every request the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -65,6 +66,9 @@ func TestRequestsAreCountedAndOutagesRecorded(t *testing.T) {
 		t.Errorf("outages %v while the server answers", c.Outages())
 	}
 	srv.Close()
+	saved := PingTimeout
+	PingTimeout = 500 * time.Millisecond
+	t.Cleanup(func() { PingTimeout = saved })
 	_, err = c.Ping(ctx)
 	if !IsInfra(err) || !strings.Contains(err.Error(), "cannot reach the cluster at "+srv.URL) {
 		t.Errorf("ping of a closed server: %v", err)

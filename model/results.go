@@ -145,7 +145,8 @@ type StepResult struct {
 	// Progress is how far a long step has come (kill batches done, replicas
 	// available), as the live console shows it.
 	Progress map[string]any `json:"progress,omitempty"`
-	// Retries counts idempotent writes tried again after a transient error.
+	// Retries counts the requests the step sent again after a transient
+	// error (the retry policy: backoff within the step's deadline).
 	Retries int `json:"retries,omitempty"`
 	// Events are the scenario namespace's latest events, collected when the
 	// step failed, oldest first.

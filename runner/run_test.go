@@ -79,7 +79,6 @@ func loopRegistry() scenario.Registry {
 		"change":     {New: runner.NewAction[changeKind], Effect: scenario.Writes},
 		"make":       {New: runner.NewAction[makeKind], Effect: scenario.Writes},
 		"note":       {New: runner.NewAction[noteKind], Effect: scenario.Reads},
-		"retry":      {New: runner.NewAction[retryKind], Effect: scenario.Writes},
 	}
 	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
 		reg[k] = steps.Registry[k]

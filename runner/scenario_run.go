@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
@@ -264,14 +265,23 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 	if len(prefix) > 40 {
 		prefix = strings.TrimRight(prefix[:40], "-")
 	}
-	ns, err := nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		GenerateName: "kdrill-" + prefix + "-",
-		Labels:       map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
-	}}, metav1.CreateOptions{})
+	// The name is drawn here, not by the server (generateName), so the
+	// retry policy may send the create again when an answer is lost.
+	var err error
+	for range 3 {
+		name = "kdrill-" + prefix + "-" + utilrand.String(5)
+		_, err = nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:   name,
+			Labels: map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
+		}}, metav1.CreateOptions{})
+		if !apierrors.IsAlreadyExists(err) {
+			break
+		}
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("create namespace: %w", err)
 	}
-	return ns.Name, true, nil
+	return name, true, nil
 }
 
 // drawSeed picks a run's seed when none is given: positive and below 2^53,

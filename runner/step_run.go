@@ -40,6 +40,12 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 		senv.ready = func() { t.once.Do(func() { close(t.ready) }) }
 	}
 	ctx = withStepPolicy(WithLogger(ctx, log), st)
+	// Every request the step sends that the retry policy tries again is
+	// logged and counted in the step's result: none is silent.
+	ctx = kube.WithRetryObserver(ctx, func(rt kube.Retry) {
+		log.Warn("retrying a request after a transient error", "request", rt.Method+" "+rt.Path, "attempt", rt.Attempt, "in", rt.Wait, "err", rt.Err)
+		r.results.Update(func() { stepRes.Retries++ })
+	})
 	r.results.Update(func() {
 		stepRes.Outcome = model.Running
 		stepRes.StartedAt = clk.Now()

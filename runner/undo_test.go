@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/util/wait"
-
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 )
@@ -43,12 +40,8 @@ type (
 		Key    string
 		Broken bool
 	}
-	noteKind  struct{ Say string }
-	makeKind  struct{ Key string }
-	retryKind struct {
-		Fails     int
-		Transient bool
-	}
+	noteKind struct{ Say string }
+	makeKind struct{ Key string }
 )
 
 func (*changeKind) Default()        {}
@@ -57,8 +50,6 @@ func (*makeKind) Default()          {}
 func (*makeKind) Validate() error   { return nil }
 func (*noteKind) Default()          {}
 func (*noteKind) Validate() error   { return nil }
-func (*retryKind) Default()         {}
-func (*retryKind) Validate() error  { return nil }
 
 func (c *changeKind) Run(_ context.Context, env *runner.Env) (any, error) {
 	note("change:" + c.Key)
@@ -84,21 +75,6 @@ func (m *makeKind) Run(_ context.Context, env *runner.Env) (any, error) {
 func (n *noteKind) Run(context.Context, *runner.Env) (any, error) {
 	note(n.Say)
 	return nil, nil
-}
-
-func (r *retryKind) Run(ctx context.Context, env *runner.Env) (any, error) {
-	tries := 0
-	err := env.RetryWrite(ctx, "a write", func(context.Context) error {
-		tries++
-		switch {
-		case tries > r.Fails:
-			return nil
-		case r.Transient:
-			return apierrors.NewTooManyRequests("slow down", 0)
-		}
-		return apierrors.NewBadRequest("no such field")
-	})
-	return map[string]any{"tries": tries}, err
 }
 
 // The undo runs after the steps, last change first, before the finally
@@ -140,30 +116,6 @@ func TestRunLoopUndoesChangesBeforeFinally(t *testing.T) {
 	journalled()
 	if sr.Outcome != model.Errored || !strings.Contains(sr.Error, "undo n1: the object is gone (kdrill restore retries it)") {
 		t.Errorf("a failed undo: %s %q", sr.Outcome, sr.Error)
-	}
-}
-
-// A write that fails transiently is tried again and each retry counted;
-// one the server refuses for good is not retried, and one that stays
-// transient is the cluster's error, not the step's failure.
-func TestRunLoopRetriesTransientWrites(t *testing.T) {
-	saved := runner.WriteBackoff
-	runner.WriteBackoff = wait.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 5}
-	t.Cleanup(func() { runner.WriteBackoff = saved })
-	sr, _ := runLoop(t, context.Background(), `spec:
-  steps:
-  - {name: busy, retry: {fails: 2, transient: true}}
-  - {name: refused, retry: {fails: 1}, continueOnError: true}
-  - {name: hopeless, retry: {fails: 9, transient: true}, continueOnError: true}
-`, runner.Options{})
-	for i, want := range []struct {
-		outcome model.Outcome
-		retries int
-	}{{model.Passed, 2}, {model.Failed, 0}, {model.Errored, 4}} {
-		st := sr.Steps[i]
-		if st.Outcome != want.outcome || st.Retries != want.retries {
-			t.Errorf("%s: %s after %d retries, want %s after %d (%s)", st.Name, st.Outcome, st.Retries, want.outcome, want.retries, st.Error)
-		}
 	}
 }
 

@@ -286,12 +286,7 @@ func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*model.ApplyOutp
 		if err != nil {
 			return out, targets, err
 		}
-		var applied *unstructured.Unstructured
-		err = env.RetryWrite(ctx, "apply "+t.obj.GetKind()+"/"+t.obj.GetName(), func(ctx context.Context) error {
-			var err error
-			applied, err = client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
-			return err
-		})
+		applied, err := client.Apply(ctx, t.obj.GetName(), t.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 		if err != nil {
 			return out, targets, fmt.Errorf("apply %s %s: %w", t.obj.GetKind(), t.obj.GetName(), err)
 		}

@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -76,7 +75,7 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 	opts := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: d.GracePeriodSeconds}
 	out := &model.DeleteOutput{Deleted: []string{}}
 	if d.Name != "" {
-		err := deleteRetrying(ctx, env, res.client, d.Name, opts)
+		err := res.client.Delete(ctx, d.Name, opts)
 		switch {
 		case apierrors.IsNotFound(err):
 			if d.MustExist {
@@ -96,7 +95,7 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 			return out, fmt.Errorf("nothing matched %s", d.String())
 		}
 		for _, item := range list.Items {
-			if err := deleteRetrying(ctx, env, res.client, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
+			if err := res.client.Delete(ctx, item.GetName(), opts); err != nil && !apierrors.IsNotFound(err) {
 				return out, fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err)
 			}
 			out.Deleted = append(out.Deleted, item.GetName())
@@ -136,20 +135,6 @@ func isNamespaceKind(apiVersion, kind string) bool {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// deleteRetrying deletes an object, trying again after transient errors. A
-// retry that finds the object gone means an earlier try deleted it and
-// only its answer was lost.
-func deleteRetrying(ctx context.Context, env *runner.Env, client dynamic.ResourceInterface, name string, opts metav1.DeleteOptions) error {
-	tries := 0
-	return env.RetryWrite(ctx, "delete "+name, func(ctx context.Context) error {
-		tries++
-		err := client.Delete(ctx, name, opts)
-		if tries > 1 && apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
-	})
-}
 
 // Plan names what would be deleted now.
 func (d *Delete) Plan(ctx context.Context, env *runner.Env) (string, error) {

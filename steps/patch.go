@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/expression"
@@ -131,18 +130,9 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, err
 	}
 	pt := map[string]types.PatchType{"merge": types.MergePatchType, "strategic": types.StrategicMergePatchType, "json": types.JSONPatchType}[p.Type]
-	var out *unstructured.Unstructured
-	send := func(ctx context.Context) error {
-		var err error
-		out, err = res.client.Patch(ctx, p.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
-		return err
-	}
-	if pt == types.JSONPatchType {
-		// A JSON patch may add to a list: sent twice, it could add twice.
-		err = send(ctx)
-	} else {
-		err = env.RetryWrite(ctx, "patch "+p.String(), send)
-	}
+	// The retry policy sends a JSON patch again only when no earlier try can
+	// have reached the server: it may add to a list, and sent twice add twice.
+	out, err := res.client.Patch(ctx, p.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("patch %s: %w", p.String(), err)
 	}

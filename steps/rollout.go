@@ -178,12 +178,7 @@ func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*u
 		return nil, err
 	}
 	// Setting images, merging a template and replacing it are idempotent.
-	var out *unstructured.Unstructured
-	err = env.RetryWrite(ctx, "roll out "+r.String(), func(ctx context.Context) error {
-		var err error
-		out, err = res.client.Patch(ctx, r.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
-		return err
-	})
+	out, err := res.client.Patch(ctx, r.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("roll out %s: %w", r.String(), err)
 	}

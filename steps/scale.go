@@ -67,10 +67,7 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	prev, _, _ := unstructured.NestedInt64(cur.Object, "spec", "replicas")
 	patch := fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, *s.Replicas)
-	if err := env.RetryWrite(ctx, "scale "+s.String(), func(ctx context.Context) error {
-		_, err := res.client.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale")
-		return err
-	}); err != nil {
+	if _, err := res.client.Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager}, "scale"); err != nil {
 		return nil, fmt.Errorf("scale %s: %w", s.String(), err)
 	}
 	out := &model.ScaleOutput{Previous: prev, Replicas: *s.Replicas}

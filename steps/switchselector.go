@@ -153,10 +153,7 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 	}
 	// Setting the selector to given labels is idempotent, as a merge or as
 	// a JSON patch that replaces it.
-	if err := env.RetryWrite(ctx, "switch Service "+service, func(ctx context.Context) error {
-		_, err := services.Patch(ctx, service, pt, patch, metav1.PatchOptions{FieldManager: FieldManager})
-		return err
-	}); err != nil {
+	if _, err := services.Patch(ctx, service, pt, patch, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
 		return out, fmt.Errorf("switch Service %s: %w", service, err)
 	}
 

@@ -37,7 +37,9 @@ type Proxy struct {
 	lis        net.Listener
 	conns      map[net.Conn]bool
 	failWrites map[string]int // by method: how many more to fail
+	failAfter  map[string]int // by method: how many more to forward and then fail
 	failStatus int
+	stalled    chan struct{}  // non-nil: requests wait for it, unanswered
 	requests   map[string]int // by method, as received
 }
 
@@ -54,7 +56,7 @@ func StartProxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{t: t, target: target, rt: rt, conns: map[net.Conn]bool{}, failWrites: map[string]int{}, requests: map[string]int{}}
+	p := &Proxy{t: t, target: target, rt: rt, conns: map[net.Conn]bool{}, failWrites: map[string]int{}, failAfter: map[string]int{}, requests: map[string]int{}}
 	p.server = &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -95,12 +97,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fail {
 		p.failWrites[r.Method]--
 	}
-	status := p.failStatus
+	after := !fail && p.failAfter[r.Method] > 0
+	if after {
+		p.failAfter[r.Method]--
+	}
+	status, stalled := p.failStatus, p.stalled
 	p.mu.Unlock()
+	if stalled != nil {
+		select { // a listener that never answers
+		case <-stalled:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if fail {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected by the test proxy","reason":"ServiceUnavailable","code":%d}`, status)
+		injected(w, status)
 		return
 	}
 	proxy := &httputil.ReverseProxy{
@@ -111,7 +122,53 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Transport:     p.rt,
 		FlushInterval: -1, // watches stream
 	}
+	if after {
+		// The server does the work; its answer is lost on the way back.
+		proxy.ServeHTTP(discard{header: http.Header{}}, r)
+		injected(w, status)
+		return
+	}
 	proxy.ServeHTTP(w, r)
+}
+
+func injected(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"injected by the test proxy","reason":"ServiceUnavailable","code":%d}`, status)
+}
+
+// discard is a response nobody reads.
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header       { return d.header }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+// FailAfter makes the next n requests with this method reach the server,
+// which does their work, and then answer status instead of its answer.
+func (p *Proxy) FailAfter(method string, n, status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.failAfter[strings.ToUpper(method)] = n
+	p.failStatus = status
+}
+
+// Stall makes the proxy accept every request and answer none until the
+// returned function is called.
+func (p *Proxy) Stall() (release func()) {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.stalled = ch
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			p.stalled = nil
+			p.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // FailNext makes the next n requests with this method fail with status.
