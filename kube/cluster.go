@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -158,7 +159,7 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 	cfg.Wrap(counter.wrap)
 	// Every try is counted and followed by the health record; the retry
 	// policy sends them.
-	cfg.Wrap(newRetryTransport)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return newRetryTransport(rt, &counter.health) })
 	// Outermost, so a refused request is neither sent nor counted.
 	cfg.Wrap(guardTransport)
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -338,6 +339,20 @@ func (h *health) up(now time.Time) {
 	}
 }
 
+// NoteWaiting records that a step's request waited for the outage going
+// on now (or the last one).
+func (c *Cluster) NoteWaiting(step string) {
+	if c == nil || c.Requests == nil || step == "" {
+		return
+	}
+	h := &c.Requests.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.outages); n > 0 && !slices.Contains(h.outages[n-1].Steps, step) {
+		h.outages[n-1].Steps = append(h.outages[n-1].Steps, step)
+	}
+}
+
 // Unreachable returns the outage going on now, if the last request to the
 // API server failed to reach it. A nil Cluster is never unreachable.
 func (c *Cluster) Unreachable() (model.Outage, bool) {
@@ -361,7 +376,11 @@ func (c *Cluster) Outages() []model.Outage {
 	h := &c.Requests.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]model.Outage(nil), h.outages...)
+	out := append([]model.Outage(nil), h.outages...)
+	for i := range out {
+		out[i].Steps = slices.Clone(out[i].Steps)
+	}
+	return out
 }
 
 // Snapshot returns the counts so far, keyed GET, WATCH, POST, PATCH, ...

@@ -55,13 +55,19 @@ func WithRetryObserver(ctx context.Context, fn func(Retry)) context.Context {
 // retryTransport applies the retry policy to every request.
 type retryTransport struct {
 	next    http.RoundTripper
+	health  *health // told of a try that waited for an answer until its deadline
 	clock   clock.WithDelayedExecution
 	backoff wait.Backoff
 }
 
-func newRetryTransport(rt http.RoundTripper) http.RoundTripper {
-	return &retryTransport{next: rt, clock: clock.RealClock{}, backoff: RetryBackoff}
+func newRetryTransport(rt http.RoundTripper, h *health) http.RoundTripper {
+	return &retryTransport{next: rt, health: h, clock: clock.RealClock{}, backoff: RetryBackoff}
 }
+
+// StallNotice is how long a try must have waited for an answer, when its
+// deadline ends it, to count as the control plane stalling (an etcd that
+// does not answer, say) rather than a request cut short.
+var StallNotice = 2 * time.Second
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -78,8 +84,16 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
+		sent := t.clock.Now()
 		resp, err := t.attempt(try)
 		if err != nil && ctx.Err() != nil {
+			if last.tries == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && t.clock.Since(sent) >= StallNotice {
+				stall := &StallError{Method: req.Method, Path: req.URL.Path, After: t.clock.Since(sent).Round(time.Millisecond)}
+				if t.health != nil {
+					t.health.down(sent, stall)
+				}
+				return nil, stall
+			}
 			return last.or(ctx, resp, err)
 		}
 		cause := transientCause(req, resp, err)

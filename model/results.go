@@ -227,14 +227,17 @@ type TimelineEvent struct {
 	Nodes []string `json:"nodes,omitempty"`
 }
 
-// Outage is a time the API server could not be reached: from the first
-// request that failed to connect to the next that got an answer.
+// Outage is a time the control plane could not serve kdrill: from the
+// first request that failed to connect or got a 5xx answer to the next
+// that got an answer.
 type Outage struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end,omitzero"` // zero while it lasts
 	// Seconds is End - Start.
 	Seconds float64 `json:"seconds"`
 	Error   string  `json:"error"`
+	// Steps are the steps whose requests waited for it (retried).
+	Steps []string `json:"steps,omitempty"`
 }
 
 // Phase names the list a step is in: the steps, or the finally steps that

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
@@ -45,6 +46,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 	ctx = kube.WithRetryObserver(ctx, func(rt kube.Retry) {
 		log.Warn("retrying a request after a transient error", "request", rt.Method+" "+rt.Path, "attempt", rt.Attempt, "in", rt.Wait, "err", rt.Err)
 		r.results.Update(func() { stepRes.Retries++ })
+		env.Cluster.NoteWaiting(st.Label())
 	})
 	r.results.Update(func() {
 		stepRes.Outcome = model.Running
@@ -80,6 +82,16 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 		default:
 			stepRes.Outcome = outcomeOf(runCtx, err)
 			msg := err.Error()
+			o, during := outageDuring(r.results.Outages, stepRes.StartedAt, stepRes.FinishedAt)
+			if during {
+				env.Cluster.NoteWaiting(st.Label())
+			}
+			if during && stepRes.Outcome == model.Failed {
+				// The control plane's fault is the likelier cause than a
+				// regression: the run exits 3, not 1.
+				stepRes.Outcome = model.Errored
+				msg += fmt.Sprintf("; likely cause: the control plane was unavailable for %.1fs during this step (%s)", o.Seconds, message.FirstLine(o.Error))
+			}
 			var refused *kube.PolicyError
 			if errors.As(err, &refused) {
 				msg = refused.Msg
@@ -158,6 +170,26 @@ func recentEvents(ctx context.Context, c *kube.Cluster, namespace string, since 
 		out = out[len(out)-maxStepEvents:]
 	}
 	return out
+}
+
+// outageDuring returns the longest outage that overlapped [start, end].
+func outageDuring(outages []model.Outage, start, end time.Time) (model.Outage, bool) {
+	var longest model.Outage
+	found := false
+	for _, o := range outages {
+		oEnd := o.End
+		if oEnd.IsZero() {
+			oEnd = end
+			o.Seconds = end.Sub(o.Start).Seconds()
+		}
+		if o.Start.After(end) || oEnd.Before(start) {
+			continue
+		}
+		if !found || o.Seconds > longest.Seconds {
+			longest, found = o, true
+		}
+	}
+	return longest, found
 }
 
 // outcomeOf classifies a step's error.

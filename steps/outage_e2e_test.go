@@ -170,3 +170,48 @@ spec:
 		t.Logf("diagnostics: %.3fs, %d bytes, causes %q", d.Seconds, d.Bytes, d.Causes)
 	}
 }
+
+// etcd is stopped for 8 s: a write in that time fails as the control
+// plane's fault (error, exit 3), naming the outage, not as a regression;
+// the outage names the step that waited; a write after it passes.
+func TestEtcdStoppedMidScenario(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	script, err := filepath.Abs("../hack/localcluster/cluster.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(script, "kubeconfig").Output(); err != nil || strings.TrimSpace(string(out)) != kubeconfig {
+		t.Skipf("%s is not the local cluster's kubeconfig (%s): stopping its etcd is not this test's to do", kubeconfig, out)
+	}
+	admin := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, admin)
+	outage := &onStep{name: "write while etcd is down", fn: func() {
+		if out, err := exec.Command(script, "stop-etcd", "8").CombinedOutput(); err != nil {
+			t.Errorf("stop-etcd: %v\n%s", err, out)
+		}
+	}}
+	res := runThrough(t, testcluster.Connect(t), ns, `
+spec:
+  steps:
+  - name: settle
+    sleep: {duration: 1s}
+  - name: write while etcd is down
+    timeout: 5s
+    continueOnError: true
+    apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {n: "1"}}}
+  - name: write after
+    timeout: 60s
+    apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: b}, data: {n: "1"}}}
+`, &onStep{name: "settle", fn: outage.fn})
+	sr := res.Scenarios[0]
+	down := stepNamed(t, sr, "write while etcd is down")
+	wantOutcome(t, down, model.Errored)
+	if res.Outcome != model.Errored {
+		t.Errorf("run outcome %s, want error (exit 3)", res.Outcome)
+	}
+	wantOutcome(t, stepNamed(t, sr, "write after"), model.Passed)
+	if len(res.Outages) == 0 {
+		t.Fatalf("no outage recorded; the step said %q", down.Error)
+	}
+	t.Logf("outages %+v; the step said %q", res.Outages, down.Error)
+}

@@ -97,35 +97,38 @@ status)
 kubeconfig)
   echo "$kubeconfig"
   ;;
-stop-apiserver)
-  # Stops the kube-apiserver for SECONDS, then starts it again with the same
-  # command line and working directory, and waits until it is ready: an
-  # outage for the fault tests, the rest of the control plane left running.
-  seconds=${2:?usage: $0 stop-apiserver SECONDS}
+stop-apiserver|stop-etcd)
+  # Stops the kube-apiserver (or etcd) for SECONDS, as a crash would, then
+  # starts it again with the same command line and working directory, and
+  # waits until the API server is ready: an outage for the fault tests, the
+  # rest of the control plane left running.
+  seconds=${2:?usage: $0 $1 SECONDS}
+  component=kube-apiserver
+  if [ "$1" = stop-etcd ]; then component=etcd; fi
   bin=$("$here/build.sh")
   dir="$KWOK_WORKDIR/clusters/$name"
-  pid=$(cat "$dir/pids/kube-apiserver.pid" 2>/dev/null || true)
+  pid=$(cat "$dir/pids/$component.pid" 2>/dev/null || true)
   if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then
-    echo "no kube-apiserver of $name runs (pid file $dir/pids/kube-apiserver.pid)" >&2
+    echo "no $component of $name runs (pid file $dir/pids/$component.pid)" >&2
     exit 1
   fi
   mapfile -d '' args < "/proc/$pid/cmdline"
   workdir=$(readlink "/proc/$pid/cwd")
   kill -KILL "$pid" # as a crash would: connections reset at once
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  echo "kube-apiserver stopped for ${seconds}s" >&2
+  echo "$component stopped for ${seconds}s" >&2
   sleep "$seconds"
-  (cd "$workdir" && exec setsid "${args[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 </dev/null) &
+  (cd "$workdir" && exec setsid "${args[@]}" >>"$dir/logs/$component.log" 2>&1 </dev/null) &
   for _ in $(seq 600); do
     if running; then break; fi
     sleep 0.1
   done
-  pgrep -n -f "^${args[0]} " > "$dir/pids/kube-apiserver.pid"
-  running || { echo "kube-apiserver did not come back" >&2; exit 1; }
-  echo "kube-apiserver is back" >&2
+  pgrep -n -f "^${args[0]} " > "$dir/pids/$component.pid"
+  running || { echo "$component did not come back" >&2; exit 1; }
+  echo "$component is back" >&2
   ;;
 *)
-  echo "usage: $0 up|down|status|kubeconfig|stop-apiserver SECONDS" >&2
+  echo "usage: $0 up|down|status|kubeconfig|stop-apiserver SECONDS|stop-etcd SECONDS" >&2
   exit 2
   ;;
 esac

@@ -38,7 +38,7 @@ type Proxy struct {
 	conns      map[net.Conn]bool
 	failWrites map[string]int // by method: how many more to fail
 	failAfter  map[string]int // by method: how many more to forward and then fail
-	failStatus int
+	failStatus map[string]int // by method: the status injected
 	stalled    chan struct{}  // non-nil: requests wait for it, unanswered
 	requests   map[string]int // by method, as received
 }
@@ -56,7 +56,7 @@ func StartProxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{t: t, target: target, rt: rt, conns: map[net.Conn]bool{}, failWrites: map[string]int{}, failAfter: map[string]int{}, requests: map[string]int{}}
+	p := &Proxy{t: t, target: target, rt: rt, conns: map[net.Conn]bool{}, failWrites: map[string]int{}, failAfter: map[string]int{}, failStatus: map[string]int{}, requests: map[string]int{}}
 	p.server = &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -101,7 +101,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if after {
 		p.failAfter[r.Method]--
 	}
-	status, stalled := p.failStatus, p.stalled
+	status, stalled := p.failStatus[r.Method], p.stalled
 	p.mu.Unlock()
 	if stalled != nil {
 		select { // a listener that never answers
@@ -150,7 +150,7 @@ func (p *Proxy) FailAfter(method string, n, status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.failAfter[strings.ToUpper(method)] = n
-	p.failStatus = status
+	p.failStatus[strings.ToUpper(method)] = status
 }
 
 // Stall makes the proxy accept every request and answer none until the
@@ -176,7 +176,7 @@ func (p *Proxy) FailNext(method string, n, status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.failWrites[strings.ToUpper(method)] = n
-	p.failStatus = status
+	p.failStatus[strings.ToUpper(method)] = status
 }
 
 // Requests returns how many requests of a method arrived.
