@@ -135,7 +135,6 @@ func isNamespaceKind(apiVersion, kind string) bool {
 
 func ptrTo[T any](v T) *T { return &v }
 
-
 // Plan names what would be deleted now.
 func (d *Delete) Plan(ctx context.Context, env *runner.Env) (string, error) {
 	res, err := d.resolve(env)
