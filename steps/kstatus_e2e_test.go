@@ -72,3 +72,54 @@ spec:
 	wantOutcome(t, stepNamed(t, sr, "joined"), model.Passed)
 	wantOutcome(t, stepNamed(t, sr, "stalled"), model.Failed, "the widget quota is used up")
 }
+
+// apply's wait on a Job waits until it is complete (every completion
+// done), not merely running; a Job that fails fails the step with its
+// reason.
+func TestApplyWaitsForJobsToComplete(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := runScenario(t, c, ns, `
+spec:
+  steps:
+  - name: job
+    timeout: 90s
+    apply:
+      wait: true
+      inline:
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: work}
+        spec:
+          completions: 6
+          parallelism: 2
+          template:
+            spec:
+              restartPolicy: Never
+              containers: [{name: c, image: busybox}]
+  - name: complete when the wait ends
+    timeout: 1s
+    assert:
+      resource: {kind: Job, name: work}
+      expr: object.status.succeeded == 6
+  - name: failing job
+    continueOnError: true
+    timeout: 60s
+    apply:
+      wait: true
+      inline:
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: never}
+        spec:
+          activeDeadlineSeconds: 2
+          template:
+            spec:
+              restartPolicy: Never
+              nodeSelector: {kdrill.dev/no-such-node: "true"}
+              containers: [{name: c, image: busybox}]
+`, nil)
+	wantOutcome(t, stepNamed(t, sr, "job"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "complete when the wait ends"), model.Passed)
+	wantOutcome(t, stepNamed(t, sr, "failing job"), model.Failed, "Job failed: DeadlineExceeded")
+}

@@ -16,6 +16,9 @@ import (
 // can no longer become ready, such as a rollout past its progress
 // deadline, with its own message.
 func readiness(u *unstructured.Unstructured) (ready bool, why string, failed error) {
+	if u.GetKind() == "Job" && u.GroupVersionKind().Group == "batch" {
+		return jobReadiness(u)
+	}
 	res, err := kstatus.Compute(u)
 	if err != nil {
 		// A status kstatus cannot read is not ready yet, and not a failure:
@@ -39,4 +42,30 @@ func readiness(u *unstructured.Unstructured) (ready bool, why string, failed err
 		return false, "", fmt.Errorf("%s %s: %s", u.GetKind(), what, msg)
 	}
 	return false, res.Message, nil
+}
+
+// jobReadiness says whether a Job is complete: kstatus calls a Job that
+// runs current, but a Job is ready when its Complete condition is true,
+// and failed when its Failed condition is.
+func jobReadiness(u *unstructured.Unstructured) (ready bool, why string, failed error) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		cond, _ := c.(map[string]any)
+		if cond["status"] != "True" {
+			continue
+		}
+		switch cond["type"] {
+		case "Complete":
+			return true, "", nil
+		case "Failed":
+			return false, "", fmt.Errorf("Job failed: %v: %v", cond["reason"], cond["message"])
+		}
+	}
+	succeeded, _, _ := unstructured.NestedInt64(u.Object, "status", "succeeded")
+	active, _, _ := unstructured.NestedInt64(u.Object, "status", "active")
+	completions, found, _ := unstructured.NestedInt64(u.Object, "spec", "completions")
+	if !found {
+		completions = 1
+	}
+	return false, fmt.Sprintf("Job not complete: %d of %d completions, %d running", succeeded, completions, active), nil
 }
