@@ -293,7 +293,7 @@ func (rc *RequestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		rc.mu.Unlock()
 		resp, err := rt.RoundTrip(req)
 		switch {
-		case err == nil && isServerFault(resp.StatusCode):
+		case err == nil && isServerFault(resp.StatusCode) && !isProxied(req):
 			rc.health.down(time.Now(), fmt.Errorf("%s %s: the API server answered %s", req.Method, req.URL.Path, resp.Status))
 		case err == nil:
 			rc.health.up(time.Now())

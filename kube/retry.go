@@ -266,6 +266,9 @@ func transientCause(req *http.Request, resp *http.Response, err error) error {
 		}
 		return nil
 	}
+	if isProxied(req) {
+		return nil // the answer of a program behind the API server, not of the control plane
+	}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
 		if isEviction(req) {
@@ -319,6 +322,13 @@ func retryAfter(resp *http.Response) time.Duration {
 		return 0
 	}
 	return min(time.Duration(secs)*time.Second, 10*time.Second)
+}
+
+// isProxied says whether a request goes through the API server to a
+// Service, pod or node (the proxy subresource): its status is that
+// program's.
+func isProxied(req *http.Request) bool {
+	return strings.HasSuffix(req.URL.Path, "/proxy") || strings.Contains(req.URL.Path, "/proxy/")
 }
 
 func isEviction(req *http.Request) bool {

@@ -208,3 +208,14 @@ func TestRetryPolicyBoundsAStalledServer(t *testing.T) {
 		t.Errorf("%d tries, want the stalled one tried again", fs.count("GET /api/v1/namespaces/ns/pods/p"))
 	}
 }
+
+// A 5xx a program behind the API server answers (the proxy subresource)
+// is that program's answer: not retried, not an outage.
+func TestRetryPolicyLeavesProxiedAnswersAlone(t *testing.T) {
+	c, fs := retryCluster(t, func(w http.ResponseWriter, r *http.Request, try int) { status(w, 503, "ServiceUnavailable") })
+	path := "/api/v1/namespaces/ns/services/web/proxy/"
+	err := c.Typed.CoreV1().RESTClient().Get().AbsPath(path).Do(withDeadline(t, 5*time.Second)).Error()
+	if err == nil || fs.count("GET "+path) != 1 || len(c.Outages()) != 0 {
+		t.Errorf("err %v after %d tries, outages %v", err, fs.count("GET "+path), c.Outages())
+	}
+}

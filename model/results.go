@@ -91,6 +91,11 @@ type ScenarioResult struct {
 	// (cluster-scoped ones, or in another namespace), deleted when the
 	// scenario ended, as the namespace's deletion would not.
 	Removed []string `json:"removed,omitempty"`
+	// LeftBehind names what the run made and could not remove (its
+	// namespace, objects outside it) within the cleanup timeout; a run
+	// that leaves anything behind does not pass (kdrill leftovers lists
+	// and removes it).
+	LeftBehind []string `json:"leftBehind,omitempty"`
 	// Score is a lab's grade.
 	Score *Score `json:"score,omitempty"`
 	// Tolerances are the scenario's, for comparisons with later runs.

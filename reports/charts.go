@@ -2,10 +2,11 @@ package reports
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	chart "github.com/wcharczuk/go-chart/v2"
@@ -89,24 +90,44 @@ func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 			}
 		}
 	})
+	uniqueFiles(charts)
 	return charts, err
 }
 
-// WriteCharts renders the charts into dir and returns their paths.
+// WriteCharts renders the charts into dir and returns their paths. Each
+// is written atomically; one that cannot be is named and the rest still
+// written.
 func WriteCharts(dir string, r *model.Results) ([]string, error) {
 	charts, err := AvailabilityCharts(r)
 	if err != nil {
 		return nil, err
 	}
 	var paths []string
+	var errs []error
 	for _, c := range charts {
 		p := filepath.Join(dir, c.File)
-		if err := os.WriteFile(p, c.PNG, 0o644); err != nil {
-			return paths, err
+		if err := writeAtomic(p, c.PNG); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			continue
 		}
 		paths = append(paths, p)
 	}
-	return paths, nil
+	return paths, errors.Join(errs...)
+}
+
+// uniqueFiles gives every chart its own file name: the same scenario run
+// twice (on two clusters, say) or two steps charting one workload would
+// otherwise write over each other.
+func uniqueFiles(charts []Chart) {
+	seen := map[string]int{}
+	for i := range charts {
+		name := charts[i].File
+		seen[name]++
+		if n := seen[name]; n > 1 {
+			ext := filepath.Ext(name)
+			charts[i].File = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(name, ext), n, ext)
+		}
+	}
 }
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)

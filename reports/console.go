@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -79,11 +80,15 @@ var colors = map[model.Outcome]string{
 	model.Skipped:   "\x1b[90m",
 }
 
-func (c *Console) mark(o model.Outcome) string {
+// painted is text kdrill colours itself; printf passes it through as it
+// is and makes every other string printable.
+type painted string
+
+func (c *Console) mark(o model.Outcome) painted {
 	if c.Color {
-		return colors[o] + marks[o] + "\x1b[0m"
+		return painted(colors[o] + marks[o] + "\x1b[0m")
 	}
-	return marks[o]
+	return painted(marks[o])
 }
 
 func (c *Console) now() time.Time {
@@ -98,6 +103,14 @@ func (c *Console) printf(format string, args ...any) {
 	if c.status {
 		fmt.Fprint(c.W, "\r\x1b[K")
 		c.status = false
+	}
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = message.Printable(v)
+		case error:
+			args[i] = message.Printable(v.Error())
+		}
 	}
 	text := fmt.Sprintf(format, args...)
 	if c.Timestamps {
@@ -173,8 +186,11 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 		if s.NamespaceKept {
 			c.printf("    namespace %s kept for inspection: kubectl get all,events -n %s; when done: kubectl delete namespace %s\n", s.Namespace, s.Namespace, s.Namespace)
 		}
-		if s.Outcome != model.Passed && s.Error != "" && !stepError(s) {
+		if s.Outcome != model.Passed && s.Error != "" && !stepError(s) && !strings.HasPrefix(s.Error, "left behind: ") {
 			c.printf("    %s\n", s.Error)
+		}
+		for _, left := range s.LeftBehind {
+			c.printf("    left behind: %s (kdrill leftovers removes it)\n", left)
 		}
 		if sc := s.Score; sc != nil {
 			c.printf("  score for %s: %d/%d (passing %d)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore)
@@ -218,6 +234,9 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 			parts = append(parts, fmt.Sprintf("%d %s", counts[model.Outcome(k)], k))
 		}
 		c.printf("\n")
+		for _, o := range r.Outages {
+			c.printf("! %s\n", outageLine(o))
+		}
 		c.printf("%d scenario(s): %s\n", len(r.Scenarios), strings.Join(parts, ", "))
 	}
 }
@@ -327,4 +346,19 @@ func kindOn(st *model.StepResult) string {
 		return st.Kind
 	}
 	return st.Kind + " on " + st.Cluster
+}
+
+// outageLine says when the control plane could not serve the run, for how
+// long, and which steps waited for it.
+func outageLine(o model.Outage) string {
+	line := fmt.Sprintf("control plane unavailable at %s", o.Start.Local().Format("15:04:05"))
+	if o.End.IsZero() {
+		line += " (still at the end of the run)"
+	} else {
+		line += fmt.Sprintf(" for %.1fs", o.Seconds)
+	}
+	if len(o.Steps) > 0 {
+		line += "; steps that waited: " + strings.Join(o.Steps, ", ")
+	}
+	return line + ": " + o.Error
 }

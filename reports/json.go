@@ -4,6 +4,7 @@ package reports
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,24 +72,26 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// Each file is tried even when one before it failed (a full disk may
+	// take a large chart and leave room for junit.xml); every one missing is
+	// named.
+	var errs []error
 	paths, err := WriteCharts(dir, r)
-	if err != nil {
-		return paths, err
-	}
+	errs = append(errs, err)
 	diag, err := WriteDiagnostics(dir, r)
 	paths = append(paths, diag...)
-	if err != nil {
-		return paths, err
+	errs = append(errs, err)
+	if junit, err := WriteJUnitFile(dir, r); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", filepath.Join(dir, JUnitFile), err))
+	} else {
+		paths = append(paths, junit)
 	}
-	junit, err := WriteJUnitFile(dir, r)
-	if err != nil {
-		return paths, err
+	if html, err := WriteHTMLFile(dir, r); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", filepath.Join(dir, HTMLFile), err))
+	} else {
+		paths = append(paths, html)
 	}
-	html, err := WriteHTMLFile(dir, r)
-	if err != nil {
-		return append(paths, junit), err
-	}
-	return append(paths, junit, html), nil
+	return paths, errors.Join(errs...)
 }
 
 // Merge joins the results of several runs (CI shards, say) into one: all

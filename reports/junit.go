@@ -136,6 +136,21 @@ func junitDocument(r *model.Results) junitSuites {
 		if s.Error != "" && s.Outcome != model.Passed {
 			suite.SystemErr = s.Error
 		}
+		for _, o := range r.Outages {
+			if overlaps(o, s) {
+				suite.Properties = append(suite.Properties, junitProperty{"outage", outageLine(o)})
+			}
+		}
+		if len(s.LeftBehind) > 0 {
+			// What the run could not remove is counted by CI as an error.
+			text := strings.Join(s.LeftBehind, "\n")
+			suite.Cases = append(suite.Cases, junitCase{
+				Name: "cleanup", Classname: "kdrill." + s.Name, Time: "0.000",
+				Error: &junitProblem{Message: "left behind: " + message.FirstLine(text) + " (kdrill leftovers removes it)", Type: "leftBehind", Text: text},
+			})
+			suite.Tests++
+			suite.Errors++
+		}
 		if len(s.Steps) == 0 || (s.StartedAt.IsZero() && s.Outcome == model.Errored) {
 			// The scenario never ran (the cluster was unreachable): one case
 			// says so, so CI counts it.
@@ -232,4 +247,13 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// overlaps says whether an outage fell within a scenario's run.
+func overlaps(o model.Outage, s *model.ScenarioResult) bool {
+	end := o.End
+	if end.IsZero() {
+		end = o.Start
+	}
+	return !s.StartedAt.IsZero() && !o.Start.After(s.FinishedAt) && !end.Before(s.StartedAt)
 }

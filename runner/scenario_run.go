@@ -156,6 +156,16 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 				}
 			}
 		}
+		if len(sr.LeftBehind) > 0 && (sr.Outcome == model.Passed || sr.Outcome == model.Failed) {
+			// Nothing left, or said loudly: a run that leaves its mess on the
+			// cluster has not passed, whatever its steps did.
+			if sr.Error == "" {
+				sr.Error = "left behind: " + strings.Join(sr.LeftBehind, "; ") + " (kdrill leftovers removes it)"
+			}
+			if sr.Outcome == model.Passed {
+				sr.Outcome = model.Errored
+			}
+		}
 		if ctx.Err() != nil {
 			sr.Outcome = model.Cancelled
 		} else if sctx.Err() != nil && sr.Outcome == model.Passed {
@@ -200,9 +210,7 @@ func (r *run) tidyUp(ctx context.Context, env *Env, sr *model.ScenarioResult, ot
 		sr.Removed = append(sr.Removed, removed...)
 		for _, err := range errs {
 			env.Log.Warn("left behind", "err", err)
-			if sr.Error == "" {
-				sr.Error = err.Error()
-			}
+			sr.LeftBehind = append(sr.LeftBehind, env.Cluster.Redactor.String(err.Error()))
 		}
 	})
 }

@@ -2,7 +2,6 @@ package steps_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,13 +13,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/diagnose"
-	"github.com/kdrill/kdrill/internal/testfiles"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
-	"github.com/kdrill/kdrill/steps"
 )
 
 // onStep calls fn once, when the named step starts.
@@ -38,17 +35,7 @@ func (o *onStep) Observe(ev model.Event, _ *model.Results, _ *model.ScenarioResu
 
 func runThrough(t *testing.T, c *kube.Cluster, ns, body string, observers ...model.Observer) *model.Results {
 	t.Helper()
-	dir := t.TempDir()
-	testfiles.Write(t, dir, map[string]string{"deployment.yaml": deployment})
-	file := filepath.Join(dir, "scenario.yaml")
-	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: outage}\n" + body
-	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := scenario.Load(file, steps.Registry)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := loadInline(t, "outage", body, map[string]string{"deployment.yaml": deployment})
 	return runner.Run(context.Background(), []*scenario.Scenario{s}, runner.Options{Cluster: c, Namespace: ns, CleanupTimeout: 30 * time.Second, Observers: observers})
 }
 

@@ -3,14 +3,19 @@ package steps_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/kdrill/kdrill/internal/testfiles"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // runShipped runs a shipped scenario through the fault-injecting proxy,
@@ -73,4 +78,47 @@ func TestBadWeatherFailedWritesInShippedScenarios(t *testing.T) {
 			wantFairWeather(t, res)
 		})
 	}
+}
+
+// A namespace the run cannot delete within the cleanup timeout is named,
+// the run does not pass, and kdrill's label lets it be found again.
+func TestBadWeatherNamespaceLeftBehindIsNamed(t *testing.T) {
+	proxy := testcluster.StartProxy(t)
+	s := loadInline(t, "weather", `
+spec:
+  steps:
+  - name: config
+    apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}}
+`, nil)
+	proxy.FailNext(http.MethodDelete, 100000, http.StatusServiceUnavailable)
+	res := runner.Run(context.Background(), []*scenario.Scenario{s}, runner.Options{Cluster: proxy.Cluster(t), CleanupTimeout: 2 * time.Second})
+	proxy.FailNext(http.MethodDelete, 0, 0)
+	sr := res.Scenarios[0]
+	t.Cleanup(func() {
+		_ = testcluster.Admin(t).CoreV1().Namespaces().Delete(context.Background(), sr.Namespace, metav1.DeleteOptions{})
+	})
+	if sr.Outcome != model.Errored || len(sr.LeftBehind) != 1 || !strings.Contains(sr.LeftBehind[0], "namespace "+sr.Namespace+" not deleted") {
+		t.Errorf("outcome %s, left behind %q, error %q", sr.Outcome, sr.LeftBehind, sr.Error)
+	}
+	ns, err := testcluster.Admin(t).CoreV1().Namespaces().Get(context.Background(), sr.Namespace, metav1.GetOptions{})
+	if err != nil || ns.Labels[runner.LabelManagedBy] != "kdrill" {
+		t.Errorf("the namespace left behind: %v %v", err, ns.Labels)
+	}
+}
+
+// loadInline loads a scenario written in the test, with files beside it.
+func loadInline(t *testing.T, name, body string, files map[string]string) *scenario.Scenario {
+	t.Helper()
+	dir := t.TempDir()
+	testfiles.Write(t, dir, files)
+	file := filepath.Join(dir, "scenario.yaml")
+	text := "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: " + name + "}\n" + body
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := scenario.Load(file, steps.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +33,7 @@ type GradeOptions struct {
 
 	lab     *scenario.Scenario
 	cluster *kube.Cluster
+	dir     *reportDir // claimed in Complete
 }
 
 func gradeCommand() *cli.Command {
@@ -97,15 +97,17 @@ func (o *GradeOptions) Complete() error {
 		return &scenario.LoadError{File: o.Lab, Field: "spec.lab", Msg: "not a lab: kdrill grade needs a scenario with spec.lab"}
 	}
 	o.lab = s
-	if o.ReportDir == "" {
-		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
+	if o.dir, err = claimReportDir(o.ReportDir); err != nil {
+		return err
 	}
+	o.ReportDir = o.dir.Path
 	o.cluster, err = kube.Connect(o.Connection)
 	return err
 }
 
 // Run grades each namespace in turn and writes the scores.
 func (o *GradeOptions) Run(ctx context.Context) error {
+	defer o.dir.Release()
 	namespaces := o.Namespaces
 	if o.NamespaceSelector != "" {
 		list, err := o.cluster.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: o.NamespaceSelector})

@@ -118,6 +118,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usagef("%v", err)
 		},
-		Commands: []*cli.Command{runCommand(), validateCommand(), schemaCommand(), stepsCommand(), docsCommand(), completionCommand(), reportCommand(), gradeCommand(), compareCommand(), restoreCommand()},
+		Commands: []*cli.Command{runCommand(), validateCommand(), schemaCommand(), stepsCommand(), docsCommand(), completionCommand(), reportCommand(), gradeCommand(), compareCommand(), restoreCommand(), leftoversCommand()},
 	}
 }

@@ -74,6 +74,7 @@ type RunOptions struct {
 	scenarios []*scenario.Scenario
 	vars      map[string]string
 	cluster   *kube.Cluster
+	dir       *reportDir // claimed in Complete
 	named     map[string]*kube.Cluster
 	logger    *slog.Logger
 	baseline  *model.Results
@@ -253,20 +254,27 @@ func (o *RunOptions) Complete() error {
 	}
 	level, _ := parseLevel(o.LogLevel)
 	o.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: o.redactAttr}))
-	if o.ReportDir == "" {
-		o.ReportDir = filepath.Join("kdrill-report", time.Now().Format("20060102-150405"))
-	}
 	if o.Baseline != "" {
 		if o.baseline, err = reports.ReadJSON(o.Baseline); err != nil {
 			return &scenario.LoadError{File: o.Baseline, Msg: err.Error()}
 		}
 	}
-	return o.connect()
+	if err := o.connect(); err != nil || o.DryRun {
+		return err
+	}
+	// Checked and claimed before the first request: a night's results are
+	// not lost to a directory that cannot take them.
+	if o.dir, err = claimReportDir(o.ReportDir); err != nil {
+		return err
+	}
+	o.ReportDir = o.dir.Path
+	return nil
 }
 
 // Run runs the scenarios, writing results.json as they go, and returns an
 // exitCode for a failed or broken run.
 func (o *RunOptions) Run(ctx context.Context) error {
+	defer o.dir.Release()
 	resultsPath := filepath.Join(o.ReportDir, reports.ResultsFile)
 	writer := &reports.JSONWriter{Path: resultsPath}
 	console := reports.NewConsole(o.Stdout, o.Quiet, o.Verbose, o.Parallel > 1)
@@ -300,24 +308,43 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(notes, "dry run: every write was a server-side dry run; nothing was changed")
 		return outcomeExit(res.Outcome)
 	}
-	if writer.Err != nil {
-		fmt.Fprintf(o.Stderr, "kdrill: writing %s: %v\n", resultsPath, writer.Err)
+	// The last write of results.json is the one that counts.
+	var missing []error
+	if err := reports.WriteJSON(resultsPath, res); err != nil {
+		missing = append(missing, fmt.Errorf("%s: %w", resultsPath, err))
 	} else {
 		fmt.Fprintf(notes, "results: %s\n", resultsPath)
 	}
 	written, err := reports.WriteRenderings(o.ReportDir, res)
 	if err != nil {
-		fmt.Fprintf(o.Stderr, "kdrill: reports: %v\n", err)
+		missing = append(missing, err)
 	}
 	for _, p := range written {
 		fmt.Fprintf(notes, "wrote: %s\n", p)
 	}
-	if err := outcomeExit(res.Outcome); err != nil || o.baseline == nil {
+	if err := outcomeExit(res.Outcome); err != nil {
+		reportMissing(o.Stderr, missing)
 		return err
+	}
+	if len(missing) > 0 {
+		// A run whose results are missing has not passed as far as anyone
+		// reading them can tell: the infrastructure (a full disk) failed.
+		reportMissing(o.Stderr, missing)
+		return exitCode(exitInfra)
+	}
+	if o.baseline == nil {
+		return nil
 	}
 	tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
 	fmt.Fprintf(notes, "\ncompared with %s: ", o.Baseline)
 	return compareRuns(notes, o.baseline, res, tol)
+}
+
+// reportMissing names the result files a run could not write.
+func reportMissing(w io.Writer, missing []error) {
+	for _, err := range missing {
+		fmt.Fprintf(w, "kdrill: not written: %v\n", err)
+	}
 }
 
 // outcomeExit turns a run's outcome into the command's result.

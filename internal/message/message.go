@@ -70,3 +70,48 @@ func Declared(what string, names []string) string {
 	}
 	return fmt.Sprintf("; declared %s: %s", what, strings.Join(names, ", "))
 }
+
+// Printable makes text from outside kdrill (a cluster's names, events and
+// logs; a scenario's strings) safe to print on a terminal: control
+// characters other than newline and tab, escape sequences among them, are
+// shown as \x1b-style escapes instead of acting on the terminal, and a
+// carriage return cannot overwrite a line already printed.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !isControl(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+// isControl says whether r would act on a terminal rather than show: C0
+// and C1 controls but newline and tab, DEL, the Unicode line and
+// paragraph separators and bidirectional overrides.
+func isControl(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		return true
+	case r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+		return true
+	}
+	return false
+}

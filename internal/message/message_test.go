@@ -30,3 +30,18 @@ func TestShaping(t *testing.T) {
 		t.Errorf("OneLine(FirstLine) = %q", got)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text\n\twith tabs": "plain text\n\twith tabs",
+		"\x1b[31mred\x1b[0m":      `\x1b[31mred\x1b[0m`,
+		"ok\r✓ PASSED":            `ok\x0d✓ PASSED`,
+		"\x1b]8;;http://x\x07":    `\x1b]8;;http://x\x07`,
+		"a\u202eb":                `a\u202eb`,
+		"\u009b2J":                `\x9b2J`,
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
