@@ -40,6 +40,10 @@ type QuotaRejection struct {
 // ExpectRejectionOutput is what steps.NAME holds: one refusal per object.
 type ExpectRejectionOutput struct {
 	Rejections []Rejection `json:"rejections"`
+	// Admitted counts creates the server accepted before it refused, each
+	// deleted at once: admission (a ResourceQuota's count, say) trailed the
+	// cluster's state for a moment.
+	Admitted int `json:"admitted,omitempty"`
 }
 
 // CapacityOutput is what steps.NAME (and capacity in expr) holds.

@@ -39,6 +39,7 @@ var docComments = map[string]string{
 	"ExecOutput.JSON":                 "JSON is the standard output parsed, when it is JSON.",
 	"ExecOutput.Truncated":            "Truncated says that stdout or stderr was longer than was kept.",
 	"ExpectRejectionOutput":           "ExpectRejectionOutput is what steps.NAME holds: one refusal per object.",
+	"ExpectRejectionOutput.Admitted":  "Admitted counts creates the server accepted before it refused, each\ndeleted at once: admission (a ResourceQuota's count, say) trailed the\ncluster's state for a moment.",
 	"Gap":                             "Gap is a time without samples because the API server was unreachable.",
 	"HTTPOutput":                      "HTTPOutput is what steps.NAME holds after an http step.",
 	"HTTPOutput.FirstFailure":         "FirstFailure says what went wrong first, if anything did.",

@@ -58,7 +58,6 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 		{"node: no such node", "node", `{"action": "fail", "names": ["n1", "n9"]}`, "node n9 does not exist (the cluster has 3 nodes)"},
 		{"node: a selector that matches none", "node", `{"action": "taint", "selector": "pool=none", "taint": {"key": "k", "effect": "NoSchedule"}}`, `no node matches "pool=none"`},
 		{"logs: no pod matches", "logs", `{"selector": "app=none", "expr": "len(lines) > 0"}`, "no running pod matches -l app=none"},
-		{"expectRejection: the server accepts", "expectRejection", `{"inline": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n", "message": "exceeded quota"}`, "ConfigMap fine was created, but the server should have refused it (deleted again)"},
 		{"kill: nothing Running", "kill", `{"selector": "app=web", "count": 1}`, "1 pod matches -l app=web in namespace team, none Running: nothing to kill"},
 		{"kill: pods only in another namespace", "kill", `{"selector": "app=shop", "count": 1}`, "no pod matches -l app=shop in namespace team: nothing to kill; pods that match run in namespace shop: set the step's namespace"},
 		{"killPoisson: no such workload", "killPoisson", `{"workload": {"kind": "Deployment", "name": "absent"}, "mean": 1, "interval": "1s", "rounds": 1}`, "read Deployment absent"},

@@ -7,11 +7,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
@@ -26,8 +28,11 @@ import (
 // substring or regular expression, and an expression over the refusal, in
 // which quota refusals are parsed: rejection.quota.name, and per resource
 // the requested, used and limited amounts as numbers, or the resources a
-// compute quota says must be specified. An object the server accepts fails
-// the step, and is deleted again.
+// compute quota says must be specified. The step means "the server refuses
+// this write within the timeout": it probes with server-side dry-run
+// creates (which create nothing) until one is refused, then sends the real
+// create; one the server still accepts is deleted at once and counted in
+// admitted. An object the server accepts until the deadline fails the step.
 //
 // Example:
 //
@@ -117,20 +122,10 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 		}
 		what := obj.GetKind() + " " + obj.GetName()
 		client := env.Cluster.Resource(mapping, obj.GetNamespace())
-		created, err := client.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
-		if err == nil {
-			derr := client.Delete(context.WithoutCancel(ctx), created.GetName(), metav1.DeleteOptions{})
-			msg := fmt.Sprintf("%s was created, but the server should have refused it", what)
-			if derr != nil && !apierrors.IsNotFound(derr) {
-				msg += fmt.Sprintf(" (and deleting it again failed: %v)", derr)
-			} else {
-				msg += " (deleted again)"
-			}
-			return out, &AssertionError{Msg: msg}
-		}
+		err = refusal(ctx, env, client, obj, what, out)
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) || kube.IsInfra(err) {
-			return out, fmt.Errorf("create %s: %w", what, err)
+			return out, err
 		}
 		st := status.Status()
 		r := model.Rejection{Object: what, Reason: string(st.Reason), Code: int(st.Code), Message: st.Message, Quota: parseQuotaMessage(st.Message)}
@@ -140,6 +135,62 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 		}
 	}
 	return out, nil
+}
+
+// refusal sends a create the server should refuse and returns its
+// refusal. The step means "the server refuses this write within the
+// timeout": admission can trail the cluster's state for a moment (a
+// ResourceQuota's used count that its controller has just lowered from a
+// lagging cache), so a server-side dry run probes first, and only once it
+// is refused is the real create sent. A real create the server still
+// accepts is deleted at once, counted in admitted, and the probing goes on
+// until the step's deadline, which fails the step.
+func refusal(ctx context.Context, env *runner.Env, client dynamic.ResourceInterface, obj *unstructured.Unstructured, what string, out *model.ExpectRejectionOutput) error {
+	probe := metav1.CreateOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
+	for {
+		_, err := client.Create(ctx, obj, probe)
+		if err != nil && !isDeadline(err) && !errors.Is(err, context.Canceled) {
+			if kube.IsInfra(err) {
+				return fmt.Errorf("create %s: %w", what, err)
+			}
+			if env.Cluster.DryRun {
+				return err // every write is a dry run: the probe's refusal is the answer
+			}
+			created, err := client.Create(ctx, obj, metav1.CreateOptions{FieldManager: FieldManager})
+			if err != nil {
+				if isDeadline(err) || errors.Is(err, context.Canceled) {
+					return err
+				}
+				if kube.IsInfra(err) {
+					return fmt.Errorf("create %s: %w", what, err)
+				}
+				return err
+			}
+			out.Admitted++
+			if derr := client.Delete(context.WithoutCancel(ctx), created.GetName(), metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+				return &AssertionError{Msg: fmt.Sprintf("%s was created although a dry run was refused a moment before, and deleting it again failed: %v", what, derr)}
+			}
+		}
+		timer := env.Clock.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return accepted(what, out.Admitted, env.Cluster.DryRun)
+		case <-timer.C():
+		}
+	}
+}
+
+// accepted is the failure of a create the server kept accepting.
+func accepted(what string, admitted int, dryRun bool) error {
+	if dryRun {
+		return &AssertionError{Msg: fmt.Sprintf("%s would be accepted: the server admitted its dry-run create until the step's deadline (nothing was created), but it should have refused it", what)}
+	}
+	msg := fmt.Sprintf("%s was accepted until the step's deadline, but the server should have refused it: its dry-run creates were admitted", what)
+	if admitted > 0 {
+		msg += fmt.Sprintf(", and %d real create(s) admitted were deleted again", admitted)
+	}
+	return &AssertionError{Msg: msg}
 }
 
 // judge checks one refusal against the matchers.
