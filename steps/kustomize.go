@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kdrill/kdrill/scenario"
@@ -18,8 +19,9 @@ const maxKustomizeBytes = 16 << 20
 
 // kustomizeBuild builds the kustomization in dir (relative to the
 // scenario) with krusty, in process, over an in-memory copy of the
-// scenario's directory: its resources and bases cannot reach outside it,
-// and nothing is fetched from elsewhere.
+// scenario's directory, after the sandbox checked that everything it
+// names is in that copy: its resources and bases cannot reach outside it,
+// nothing is fetched or run, and its size is bounded.
 func kustomizeBuild(s *scenario.Scenario, dir string) ([]scenario.Document, error) {
 	path, err := s.ResolvePath(dir)
 	if err != nil {
@@ -36,14 +38,28 @@ func kustomizeBuild(s *scenario.Scenario, dir string) ([]scenario.Document, erro
 	if err != nil {
 		return nil, err
 	}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	res, err := k.Run(mem, filepath.Join("/", rel))
+	root := filepath.Join("/", rel)
+	if err := (&sandbox{fs: mem, disk: s.Dir}).check(root); err != nil {
+		return nil, err
+	}
+	// Builtin generators and transformers only: no exec or container
+	// functions, no plugins; files from the root's tree only.
+	opts := krusty.MakeDefaultOptions()
+	opts.PluginConfig = types.DisabledPluginConfig()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	res, err := krusty.MakeKustomizer(opts).Run(mem, root)
 	if err != nil {
 		return nil, err
+	}
+	if res.Size() > maxKustomizeObjects {
+		return nil, fmt.Errorf("the kustomization makes %d objects, more than %d", res.Size(), maxKustomizeObjects)
 	}
 	data, err := res.AsYaml()
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxKustomizeOutputSize {
+		return nil, fmt.Errorf("the kustomization makes %d MiB of YAML, more than %d", len(data)>>20, maxKustomizeOutputSize>>20)
 	}
 	return scenario.ParseDocuments(data)
 }
