@@ -153,3 +153,23 @@ func cleanName(s string) string {
 	}
 	return b.String()
 }
+
+// textProblem says what is wrong with a name, description or hint that
+// the console, JUnit and report.html will show: a control character
+// (an escape sequence, a carriage return, a line break that could fake a
+// "✓ PASSED" line) or nothing but spaces. Multi-line text is allowed
+// where allowLines says so.
+func textProblem(s string, allowLines bool) string {
+	if s != "" && strings.TrimSpace(s) == "" {
+		return "is only spaces: write a name a reader can tell apart"
+	}
+	for i, r := range []rune(s) {
+		if r == '\n' && allowLines || r == '\t' && allowLines {
+			continue
+		}
+		if unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return fmt.Sprintf("has a control character U+%04X at character %d; it would act on the terminal or the report instead of showing: remove it", r, i+1)
+		}
+	}
+	return ""
+}

@@ -187,6 +187,9 @@ func (l *loader) envelope(root *tree, s *Scenario) {
 	} else if msg := checkName(s.Metadata.Name); msg != "" {
 		l.fail(md.find("name").lineOf(), "", "metadata.name", "%s", msg)
 	}
+	if msg := textProblem(s.Metadata.Description, true); msg != "" {
+		l.fail(md.find("description").lineOf(), "", "metadata.description", "%s", msg)
+	}
 }
 
 // unknownTopLevel explains a top-level key that is not part of the

@@ -203,6 +203,14 @@ func (l *loader) stepKind(st *Step, item *tree) *tree {
 	if item.child("name") != nil && written == "" {
 		l.fail(item.line, st.Label(), "name", "must not be empty")
 	}
+	if msg := textProblem(written, false); msg != "" {
+		l.fail(item.child("name").lineOf(), st.Label(), "name", "%s", msg)
+	}
+	if h := item.child("hint"); h != nil {
+		if msg := textProblem(st.Hint, true); msg != "" {
+			l.fail(h.lineOf(), st.Label(), "hint", "%s", msg)
+		}
+	}
 	body := item.fields[st.Kind]
 	if body.value == nil && body.fields == nil {
 		body = &tree{line: body.line, keyLine: body.keyLine, fields: map[string]*tree{}, value: map[string]any{}}
