@@ -54,6 +54,11 @@ type KillPoissonOutput struct {
 	// BlockedByPDB counts refused evictions over all rounds (evict: true).
 	BlockedByPDB int         `json:"blockedByPDB"`
 	Rounds       []KillRound `json:"rounds"`
+	// Recovery is the time from the last kill until the workload was back
+	// at its desired count, with recover: true; Recovered says it got there
+	// before the recover timeout.
+	Recovery  *Duration `json:"recovery,omitempty"`
+	Recovered bool      `json:"recovered,omitempty"`
 }
 
 // Sample is a workload's state at one moment.

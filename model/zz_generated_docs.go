@@ -50,6 +50,7 @@ var docComments = map[string]string{
 	"KillOutput.Recovery":             "Recovery is the time from the deletions until the workload was back\nat its desired count, with recover: true; Recovered says it got\nthere before the recover timeout.",
 	"KillPoissonOutput":               "KillPoissonOutput is what steps.NAME holds after a killPoisson.",
 	"KillPoissonOutput.BlockedByPDB":  "BlockedByPDB counts refused evictions over all rounds (evict: true).",
+	"KillPoissonOutput.Recovery":      "Recovery is the time from the last kill until the workload was back\nat its desired count, with recover: true; Recovered says it got there\nbefore the recover timeout.",
 	"KillRound":                       "KillRound is one batch of kills.",
 	"KillRound.BlockedByPDB":          "BlockedByPDB counts victims whose eviction a PodDisruptionBudget\nrefused (evict: true); they were not retried.",
 	"KillRound.Drawn":                 "Drawn is the count the distribution gave; Killed is what was deleted\nafter the cap and the pods available.",

@@ -323,3 +323,31 @@ spec:
 		t.Errorf("steps %s", got)
 	}
 }
+
+// killPoisson with recover: true returns only once the workload is back
+// at its desired count with none of the victims among its Ready pods, so
+// an assert right after cannot pass on a status older than the last kill.
+func TestPoissonKillsRecover(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := runScenario(t, c, ns, `
+spec:
+  vars: {replicas: 12}
+  steps:
+  - name: fleet
+    apply: {file: fleet.yaml, wait: true}
+  - name: kills
+    killPoisson: {workload: {kind: Deployment, name: fleet}, mean: 3, interval: 500ms, rounds: 3, seed: 7, recover: true}
+  - name: right after
+    assert:
+      resource: {kind: Deployment, name: fleet}
+      expr: object.status.availableReplicas == 12
+      holdFor: 100ms
+  - name: recovery is recorded
+    assert:
+      expr: steps.kills.recovered && steps.kills.recovery > duration("0s") && steps.kills.total > 0
+`, map[string]string{"fleet.yaml": fleet})
+	for _, name := range []string{"kills", "right after", "recovery is recorded"} {
+		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
+	}
+}

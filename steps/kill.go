@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -79,7 +77,7 @@ func (k *Kill) Validate() error {
 
 // Run deletes the batch.
 func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
-	target, chosen, elig, err := k.victims(ctx, env)
+	target, chosen, uids, elig, err := k.victims(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -95,77 +93,25 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 		defer pods.stop()
 	}
 	at := env.Clock.Now()
-	victims, blocked, err := k.deletePods(ctx, env, target.namespace, chosen, at)
+	victims, blocked, err := k.deletePods(ctx, env, target.namespace, chosen, uids, at)
 	env.Log.Info("killed pods", "count", len(victims), "eligible", elig, "blockedByPDB", blocked)
 	out := &model.KillOutput{Eligible: elig, Killed: len(victims), Victims: victims, Evicted: k.Evict, BlockedByPDB: blocked}
 	if err != nil || !k.Recover {
 		return out, err
 	}
-	return out, k.waitRecovered(ctx, env, pods, victims, at, out)
-}
-
-// waitRecovered waits until the workload's desired count of pods are
-// Ready, none of them a victim, and the workload counts them available.
-func (k *Kill) waitRecovered(ctx context.Context, env *runner.Env, pods *podCache, victims []string, at time.Time, out *model.KillOutput) error {
-	ref := *k.Workload
-	if ref.Namespace == "" {
-		ref.Namespace = k.Namespace
-	}
-	if ref.Namespace == "" {
-		ref.Namespace = env.Namespace
-	}
-	res, err := ref.resolve(env)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, k.RecoverTimeout.Duration)
-	defer cancel()
-	tick := env.Clock.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	ready, desired, available := 0, 0, 0
-	for {
-		if obj, err := res.client.Get(ctx, ref.Name, metav1.GetOptions{}); err == nil {
-			d, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
-			if !found {
-				d = 1
-			}
-			a, _, _ := unstructured.NestedInt64(obj.Object, "status", "availableReplicas")
-			desired, available = int(d), int(a)
-			ready = 0
-			for _, p := range pods.list() {
-				if p.DeletionTimestamp == nil && isPodReady(p) && !slices.Contains(victims, p.Name) {
-					ready++
-				}
-			}
-			if ready >= desired && available >= desired {
-				rec := model.Duration{Duration: env.Clock.Since(at)}
-				out.Recovery, out.Recovered = &rec, true
-				return nil
-			}
-		}
-		select {
-		case <-tick.C():
-		case <-ctx.Done():
-			rec := model.Duration{Duration: env.Clock.Since(at)}
-			out.Recovery = &rec
-			if ctx.Err() == context.DeadlineExceeded && env.Clock.Since(at) >= k.RecoverTimeout.Duration {
-				return fmt.Errorf("%s did not recover within %s: %d of %d desired pods Ready besides the victims, %d available",
-					ref.String(), k.RecoverTimeout.Duration, ready, desired, available)
-			}
-			return ctx.Err()
-		}
-	}
+	out.Recovery, out.Recovered, err = waitRecovered(ctx, env, k.recoverRef(env), k.RecoverTimeout.Duration, pods, victims, at)
+	return out, err
 }
 
 // victims lists the target's pods and chooses, with the scenario's seed,
 // the ones to delete; elig counts the pods that could have been chosen.
-func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPods, chosen []string, elig int, err error) {
+func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPods, chosen []string, uids map[string]types.UID, elig int, err error) {
 	if target, err = k.resolve(ctx, env); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	pods, err := target.list(ctx, env)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	_, elig = chooseVictims(pods, 0, 0, nil)
 	n := k.Count
@@ -173,12 +119,12 @@ func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPo
 		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
 	}
 	chosen, _ = chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
-	return target, chosen, elig, nil
+	return target, chosen, uidsOf(pods), elig, nil
 }
 
 // Plan names the victims the seed chooses among the pods running now.
 func (k *Kill) Plan(ctx context.Context, env *runner.Env) (string, error) {
-	target, chosen, elig, err := k.victims(ctx, env)
+	target, chosen, _, elig, err := k.victims(ctx, env)
 	if apierrors.IsNotFound(err) {
 		return "kill: " + notYet("the workload"), nil
 	} else if err != nil {

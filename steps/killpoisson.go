@@ -58,6 +58,14 @@ type KillPoisson struct {
 	// MaxKillFraction caps one batch at this share of the eligible pods
 	// (default 0.5).
 	MaxKillFraction float64 `json:"maxKillFraction,omitempty"`
+	// Recover waits, after the last round, until the workload is back at
+	// its desired available count with none of the victims among its Ready
+	// pods; steps.NAME.recovery is the time from the last kill. An assert
+	// after the step then cannot pass on a status older than the last kill.
+	// Needs workload. Default false.
+	Recover bool `json:"recover,omitempty"`
+	// RecoverTimeout bounds the wait (default 2m).
+	RecoverTimeout model.Duration `json:"recoverTimeout,omitempty"`
 }
 
 // Default fills the seed's behaviour: rounds of Poisson(10) every 5s, ten
@@ -79,6 +87,9 @@ func (k *KillPoisson) Default() {
 	}
 	if k.MaxKillFraction == 0 {
 		k.MaxKillFraction = 0.5
+	}
+	if k.Recover && k.RecoverTimeout.Duration == 0 {
+		k.RecoverTimeout.Duration = 2 * time.Minute
 	}
 }
 
@@ -109,6 +120,14 @@ func (k *KillPoisson) Validate() error {
 	}
 	if k.MaxKillFraction <= 0 || k.MaxKillFraction > 1 {
 		errs.Add("maxKillFraction", "must be > 0 and at most 1")
+	}
+	switch {
+	case k.Recover && k.Workload == nil:
+		errs.Add("recover", "needs workload: the recovery is the workload's, back at its desired count")
+	case !k.Recover && k.RecoverTimeout.Duration != 0:
+		errs.Add("recoverTimeout", "only with recover: true")
+	case k.RecoverTimeout.Duration < 0:
+		errs.Add("recoverTimeout", "must be > 0")
 	}
 	return errs.Err()
 }
@@ -192,6 +211,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		inFlight = make(chan struct{}, maxDeletesInFlight)
 		claimed  = map[string]bool{}
 	)
+	start := env.Clock.Now()
 	finish := func() (any, error) {
 		wg.Wait()
 		mu.Lock()
@@ -205,10 +225,20 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 			// No round found a pod to kill: the schedule ran against nothing.
 			failure = target.nothingEligible(context.WithoutCancel(ctx), env)
 		}
+		if failure == nil && k.Recover && ctx.Err() == nil {
+			var victims []string
+			last := start
+			for _, r := range out.Rounds {
+				victims = append(victims, r.Victims...)
+				if r.Killed > 0 {
+					last = r.Time
+				}
+			}
+			out.Recovery, out.Recovered, failure = waitRecovered(ctx, env, k.recoverRef(env), k.RecoverTimeout.Duration, pods, victims, last)
+		}
 		return out, failure
 	}
 	victims := rand.New(rand.NewPCG(seedBits(seed), 0xdead))
-	start := env.Clock.Now()
 	plan := k.schedule(seed)
 	for _, planned := range plan {
 		if wait := planned.at - env.Clock.Since(start); wait > 0 {
@@ -242,6 +272,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		for _, name := range chosen {
 			claimed[name] = true
 		}
+		uids := uidsOf(current)
 		now := env.Clock.Now()
 		scheduled := start.Add(planned.at)
 		out.Rounds = append(out.Rounds, model.KillRound{
@@ -263,7 +294,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-inFlight }()
-			deleted, blocked, err := k.deletePods(ctx, env, target.namespace, chosen, now)
+			deleted, blocked, err := k.deletePods(ctx, env, target.namespace, chosen, uids, now)
 			mu.Lock()
 			defer mu.Unlock()
 			out.Rounds[index].Victims = deleted

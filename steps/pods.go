@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -240,11 +241,18 @@ func pickByScore(names []string, n int, key uint64) []string {
 // deletePods deletes the named pods, or evicts them when the target says
 // so, and records the batch, stamped with at, on the scenario's timeline.
 // It returns the pods it deleted, one already gone skipped, and how many
-// evictions a PodDisruptionBudget refused.
-func (p *PodTarget) deletePods(ctx context.Context, env *runner.Env, namespace string, names []string, at time.Time) (deleted []string, blocked int, err error) {
+// evictions a PodDisruptionBudget refused. Each deletion names the pod's
+// uid as a precondition (uids, from the list the victims were chosen
+// from), so a deletion the retry policy sends again never takes a pod a
+// controller made since under the same name (a StatefulSet's): that pod
+// counts as gone.
+func (p *PodTarget) deletePods(ctx context.Context, env *runner.Env, namespace string, names []string, uids map[string]types.UID, at time.Time) (deleted []string, blocked int, err error) {
 	pods := env.Cluster.Typed.CoreV1().Pods(namespace)
-	opts := metav1.DeleteOptions{GracePeriodSeconds: p.GracePeriodSeconds}
 	for _, name := range names {
+		opts := metav1.DeleteOptions{GracePeriodSeconds: p.GracePeriodSeconds}
+		if uid := uids[name]; uid != "" {
+			opts.Preconditions = &metav1.Preconditions{UID: &uid}
+		}
 		var err error
 		if p.Evict {
 			err = pods.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, DeleteOptions: &opts})
@@ -254,6 +262,9 @@ func (p *PodTarget) deletePods(ctx context.Context, env *runner.Env, namespace s
 			}
 		} else {
 			err = pods.Delete(ctx, name, opts)
+		}
+		if apierrors.IsConflict(err) && opts.Preconditions != nil {
+			continue // the pod chosen is gone; another has its name
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
 			verb := map[bool]string{false: "delete", true: "evict"}[p.Evict]
@@ -296,4 +307,13 @@ func validateAmount(errs *scenario.FieldErrors, count int, percent float64) {
 	case percent < 0 || percent > 100:
 		errs.Add("percent", "must be between 0 and 100")
 	}
+}
+
+// uidsOf maps pods' names to their uids.
+func uidsOf(pods []*corev1.Pod) map[string]types.UID {
+	out := make(map[string]types.UID, len(pods))
+	for _, p := range pods {
+		out[p.Name] = p.UID
+	}
+	return out
 }

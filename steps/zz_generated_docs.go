@@ -70,6 +70,8 @@ var docComments = map[string]string{
 	"KillPoisson.Mean":              "Mean pods killed per round, in rounds mode (default 10).",
 	"KillPoisson.Mode":              "Mode is rounds (a Poisson-distributed batch every interval) or process\n(single kills with exponential gaps). Default rounds.",
 	"KillPoisson.Rate":              "Rate of kills per second, in process mode.",
+	"KillPoisson.Recover":           "Recover waits, after the last round, until the workload is back at\nits desired available count with none of the victims among its Ready\npods; steps.NAME.recovery is the time from the last kill. An assert\nafter the step then cannot pass on a status older than the last kill.\nNeeds workload. Default false.",
+	"KillPoisson.RecoverTimeout":    "RecoverTimeout bounds the wait (default 2m).",
 	"KillPoisson.Rounds":            "Rounds to run in rounds mode (default 10 unless duration is set); in\nprocess mode, the most kills to make.",
 	"KillPoisson.Seed":              "Seed of the schedule and the victims' choice. Default: derived from the\nscenario's seed, and recorded in the output.",
 	"KindDoc":                       "KindDoc describes a step kind for people: what it does, its fields and an\nexample. It is built from the spec structs and their doc comments, so it\ncannot drift from the code.",
