@@ -167,10 +167,19 @@ type NodeOutput struct {
 	// Nodes are the nodes acted on.
 	Nodes []string `json:"nodes"`
 	// Evicted are the pods drained or deleted from them, as namespace/name;
-	// BlockedByPDB are the pods whose eviction a PodDisruptionBudget held
-	// back for a while (drain retries them) or, at the timeout, for good.
+	// BlockedByPDB are the pods a PodDisruptionBudget still held back when
+	// the drain ended (drain retries them until its timeout).
 	Evicted      []string `json:"evicted"`
 	BlockedByPDB []string `json:"blockedByPDB"`
+	// DelayedByPDB are the pods a PodDisruptionBudget held back for a
+	// while and that were evicted in the end.
+	DelayedByPDB []string `json:"delayedByPDB"`
+	// EvictedOwn are the evicted pods of the scenario's own namespace;
+	// EvictedOthers those of other namespaces that shared the nodes (a
+	// neighbour's, on a shared cluster). A check of what the scenario's
+	// workloads lost reads EvictedOwn.
+	EvictedOwn    []string `json:"evictedOwn"`
+	EvictedOthers []string `json:"evictedOthers"`
 	// Spared are pods left on the nodes: DaemonSet and mirror pods, and
 	// pods in system namespaces unless allowUnsafe is set.
 	Spared []string `json:"spared"`

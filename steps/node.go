@@ -291,11 +291,12 @@ func (n *Node) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &model.NodeOutput{Action: n.Action, Nodes: []string{}, Evicted: []string{}, BlockedByPDB: []string{}, Spared: []string{}, Started: env.Clock.Now()}
+	out := &model.NodeOutput{Action: n.Action, Nodes: []string{}, Evicted: []string{}, BlockedByPDB: []string{}, DelayedByPDB: []string{}, Spared: []string{}, Started: env.Clock.Now()}
 	for _, node := range nodes {
 		out.Nodes = append(out.Nodes, node.Name)
 	}
 	err = n.act(ctx, env, out)
+	out.EvictedOwn, out.EvictedOthers = splitByNamespace(out.Evicted, env.Namespace)
 	out.Finished = env.Clock.Now()
 	out.Duration.Duration = out.Finished.Sub(out.Started)
 	env.Record(model.TimelineEvent{Time: out.Started, Kind: "node", Action: n.Action, Count: len(out.Evicted), Objects: out.Evicted, Nodes: out.Nodes})
@@ -366,4 +367,17 @@ func (n *Node) Plan(ctx context.Context, env *runner.Env) (string, error) {
 		moved += len(pods)
 	}
 	return fmt.Sprintf("%s; %d pods would be moved, %d spared", what, moved, len(out.Spared)), nil
+}
+
+// splitByNamespace splits namespace/name pods into those of ns and the rest.
+func splitByNamespace(pods []string, ns string) (own, others []string) {
+	own, others = []string{}, []string{}
+	for _, p := range pods {
+		if strings.HasPrefix(p, ns+"/") {
+			own = append(own, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	return own, others
 }

@@ -235,7 +235,7 @@ spec:
 	}
 	// With one disruption allowed at a time, a drain of more than one pod
 	// is held back at least once.
-	if len(out.Evicted) > 1 && len(out.BlockedByPDB) == 0 {
+	if len(out.Evicted) > 1 && len(out.BlockedByPDB)+len(out.DelayedByPDB) == 0 {
 		t.Errorf("drain evicted %v and the budget never held one back", out.Evicted)
 	}
 	pool.AssertUntouched(t, 10*time.Second)

@@ -109,8 +109,14 @@ func (n *Node) drain(ctx context.Context, env *runner.Env, out *model.NodeOutput
 	mu.Lock()
 	defer mu.Unlock()
 	for pod := range blocked {
-		out.BlockedByPDB = append(out.BlockedByPDB, pod)
+		// A pod held back for a while and evicted in the end is not blocked.
+		if slices.Contains(out.Evicted, pod) {
+			out.DelayedByPDB = append(out.DelayedByPDB, pod)
+		} else {
+			out.BlockedByPDB = append(out.BlockedByPDB, pod)
+		}
 	}
+	slices.Sort(out.DelayedByPDB)
 	slices.Sort(out.BlockedByPDB)
 	slices.Sort(out.Evicted)
 	// Pods a budget held back until the timeout are the drain's answer,
