@@ -72,6 +72,9 @@ func parseTolerance(s string, slack time.Duration) (reports.Tolerance, error) {
 	if err != nil || v < 0 {
 		return reports.Tolerance{}, usagef("--tolerance %q: want a share such as 20%% or 0.2", s)
 	}
+	if !strings.HasSuffix(s, "%") && v > 1 {
+		return reports.Tolerance{}, usagef("--tolerance %s: a bare number is a share (0.2 is 20%%); write %s%% if you mean %s percent", s, s, s)
+	}
 	if slack < 0 {
 		return reports.Tolerance{}, usagef("--seconds-slack must not be negative")
 	}

@@ -180,9 +180,6 @@ func (o *RunOptions) Validate() error {
 	if _, _, err := parseShard(o.Shard); err != nil {
 		return err
 	}
-	if o.Parallel == 0 {
-		o.Parallel = 1
-	}
 	if o.Output == "" {
 		o.Output = "text"
 	}
@@ -208,12 +205,12 @@ func (o *RunOptions) Validate() error {
 	if o.Quiet && o.Verbose {
 		return usagef("--quiet and --verbose contradict each other")
 	}
-	if o.Baseline != "" {
-		if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
-			return err
-		}
+	// Checked whether or not a baseline is given: a mistake in a flag is
+	// said before the run, not after a night of it.
+	if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
+		return err
 	}
-	return nil
+	return checkConnections(o.Connections)
 }
 
 // Complete loads and validates every scenario, then builds the cluster

@@ -77,3 +77,20 @@ func connections(kubeconfigs, contexts []string) []kube.Connection {
 	}
 	return out
 }
+
+// checkConnections refuses a cluster named twice (the same --context, or
+// the same --kubeconfig, given again): each scenario would run twice on it.
+func checkConnections(conns []kube.Connection) error {
+	seen := map[kube.Connection]bool{}
+	for _, c := range conns {
+		if seen[c] {
+			what := "--context " + c.Context
+			if c.Context == "" {
+				what = "--kubeconfig " + c.Kubeconfig
+			}
+			return usagef("%s is given twice: each scenario would run twice on the same cluster", what)
+		}
+		seen[c] = true
+	}
+	return nil
+}
