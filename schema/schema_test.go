@@ -180,6 +180,10 @@ var beyondTheSchema = map[string]string{
 	"namespace-not-a-name.yaml":                "namespace names are DNS labels",
 	"rollback-not-a-switch.yaml":               "step references are resolved across the list",
 	"rollback-unknown.yaml":                    "step references are resolved across the list",
+	"description-carriage-return.yaml":         "control characters in text are the loader's check",
+	"step-name-escape.yaml":                    "control characters in text are the loader's check",
+	"step-name-newline.yaml":                   "control characters in text are the loader's check",
+	"step-name-spaces.yaml":                    "text of spaces alone is the loader's check",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {
