@@ -172,6 +172,8 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 	}
 	cached := memory.NewMemCacheClient(dc)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
+	redactor := NewRedactor()
+	redactor.AddCredentials(cfg.BearerToken, cfg.Password, cfg.KeyData, cfg.CertData, cfg.BearerTokenFile, cfg.KeyFile)
 	return &Cluster{
 		Config:    cfg,
 		Dynamic:   dyn,
@@ -181,7 +183,7 @@ func NewCluster(cfg *rest.Config, contextName string) (*Cluster, error) {
 		Server:    cfg.Host,
 		Context:   contextName,
 		Requests:  counter,
-		Redactor:  NewRedactor(),
+		Redactor:  redactor,
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"encoding/base64"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -20,7 +21,7 @@ const Redacted = "<redacted>"
 // minSubstring is the shortest Secret value also hidden inside longer text;
 // shorter ones are hidden only where they are a whole value, or every "1"
 // in a report would go.
-const minSubstring = 6
+const minSubstring = 4
 
 // Redactor remembers the values of every Secret kdrill reads or writes, in
 // plain and base64 form, and blanks them out of results, console output,
@@ -46,7 +47,7 @@ func (r *Redactor) AddSecret(obj map[string]any) {
 			if s, ok := v.(string); ok {
 				values = append(values, s)
 				if plain, err := base64.StdEncoding.DecodeString(s); err == nil {
-					values = append(values, string(plain))
+					values = append(values, forms(string(plain))...)
 				}
 			}
 		}
@@ -54,11 +55,56 @@ func (r *Redactor) AddSecret(obj map[string]any) {
 	if data, ok := obj["stringData"].(map[string]any); ok {
 		for _, v := range data {
 			if s, ok := v.(string); ok {
-				values = append(values, s, base64.StdEncoding.EncodeToString([]byte(s)))
+				values = append(values, forms(s)...)
 			}
 		}
 	}
 	r.add(values...)
+}
+
+// AddCredentials remembers what the connection authenticates with (a
+// bearer token, a password, a client key and certificate, in the forms a
+// kubeconfig or a program printing it shows them), so a step that prints
+// its KUBECONFIG cannot put them in a report.
+func (r *Redactor) AddCredentials(token, password string, keyData, certData []byte, files ...string) {
+	if r == nil {
+		return
+	}
+	values := append(forms(token), forms(password)...)
+	for _, pem := range [][]byte{keyData, certData} {
+		values = append(values, forms(string(pem))...)
+		for _, line := range strings.Split(string(pem), "\n") {
+			if line = strings.TrimSpace(line); len(line) >= 16 && !strings.HasPrefix(line, "-----") {
+				values = append(values, line) // the PEM body, line by line
+			}
+		}
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if data, err := os.ReadFile(f); err == nil && len(data) < 1<<20 {
+			values = append(values, forms(string(data))...)
+		}
+	}
+	r.add(values...)
+}
+
+// forms are the ways a secret value shows in text: as it is, without the
+// trailing newline "echo x | base64" leaves, and base64 with and without
+// padding.
+func forms(v string) []string {
+	if v == "" {
+		return nil
+	}
+	out := []string{v}
+	if t := strings.TrimSpace(v); t != v && t != "" {
+		out = append(out, t)
+	}
+	for _, p := range append([]string{}, out...) {
+		out = append(out, base64.StdEncoding.EncodeToString([]byte(p)), base64.RawStdEncoding.EncodeToString([]byte(p)))
+	}
+	return out
 }
 
 func (r *Redactor) add(values ...string) {

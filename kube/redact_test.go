@@ -3,6 +3,7 @@ package kube
 import (
 	"encoding/base64"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +37,30 @@ func TestRedactor(t *testing.T) {
 	var none *Redactor
 	if none.String("tok-123456") != "tok-123456" {
 		t.Error("a nil Redactor changed text")
+	}
+}
+
+// The forms a Secret's value takes in text are hidden too: with the
+// trailing newline "echo x | base64" leaves, base64 without padding, and
+// values of four characters; so are the connection's own credentials.
+func TestRedactorHidesEveryFormAndTheCredentials(t *testing.T) {
+	r := NewRedactor()
+	r.AddSecret(map[string]any{"kind": "Secret", "data": map[string]any{
+		"a": base64.StdEncoding.EncodeToString([]byte("hunter2\n")),
+		"b": base64.StdEncoding.EncodeToString([]byte("abcd")),
+	}})
+	r.AddCredentials("tok-0123456789", "", []byte("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKeyBodyLineThatIsLong\n-----END EC PRIVATE KEY-----\n"), nil)
+	for _, leak := range []string{
+		"password is hunter2 here",
+		"b64 " + base64.RawStdEncoding.EncodeToString([]byte("hunter2")),
+		"short abcd!",
+		"Authorization: Bearer tok-0123456789",
+		"client-key-data: " + base64.StdEncoding.EncodeToString([]byte("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKeyBodyLineThatIsLong\n-----END EC PRIVATE KEY-----\n")),
+		"key line MHcCAQEEIKeyBodyLineThatIsLong",
+	} {
+		got := r.String(leak)
+		if !strings.Contains(got, Redacted) || strings.Contains(got, "hunter2") || strings.Contains(got, "abcd") || strings.Contains(got, "tok-0123456789") || strings.Contains(got, "KeyBody") {
+			t.Errorf("String(%q) = %q", leak, got)
+		}
 	}
 }

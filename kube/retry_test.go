@@ -136,7 +136,7 @@ func TestRetryPolicySettlesWritesWhoseAnswerWasLost(t *testing.T) {
 		case r.Method == http.MethodPost:
 			status(w, 409, "AlreadyExists")
 		case strings.HasSuffix(r.URL.Path, "/p"):
-			pod(w, 200, start, "kdrill")
+			pod(w, 200, time.Now(), "kdrill") // made by the first try, just now
 		default:
 			pod(w, 200, start.Add(-time.Hour), "someone-else")
 		}

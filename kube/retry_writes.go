@@ -82,6 +82,10 @@ func (t *retryTransport) settle(req *http.Request, resp *http.Response, err erro
 	return resp, nil
 }
 
+// clockSkew is how far the server's clock may trail kdrill's when a
+// create's time is compared with the first try's.
+const clockSkew = 3 * time.Second
+
 // createdByUs reads the object a create that found AlreadyExists named,
 // and returns it when an earlier try of this request made it: it was
 // created after the first try started, carries the labels sent, and its
@@ -112,7 +116,7 @@ func (t *retryTransport) createdByUs(req *http.Request, start time.Time) []byte 
 	var obj struct {
 		Metadata objectMeta `json:"metadata"`
 	}
-	if json.Unmarshal(data, &obj) != nil || obj.Metadata.CreationTimestamp.Before(start.Truncate(time.Second)) {
+	if json.Unmarshal(data, &obj) != nil || obj.Metadata.CreationTimestamp.Before(start.Add(-clockSkew).Truncate(time.Second)) {
 		return nil
 	}
 	for k, v := range meta.Labels {
