@@ -20,7 +20,7 @@ build: ## Build bin/kdrill
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kdrill
 
 cluster-build: ## Build the local cluster's binaries (cached; several minutes the first time)
-	hack/localcluster/build.sh
+	$(CLUSTER) build
 
 cluster-up: ## Start the local cluster (reuses a running one)
 	$(CLUSTER) up

@@ -25,11 +25,28 @@ config_marker="$KWOK_WORKDIR/clusters/$name/kdrill-config.sha256"
 
 kwokctl() { "$bin/kwokctl" --name "$name" "$@"; }
 
+# build_bin builds (or finds) the binaries and prints their directory. Two
+# makes at once (a demo in one terminal, tests in another) wait for one
+# build instead of writing into the same directory.
+build_bin() {
+  mkdir -p "$cache/localcluster"
+  (
+    if ! flock -n 9; then
+      echo "waiting for another build of the local cluster's binaries to finish" >&2
+      flock 9
+    fi
+    "$here/build.sh"
+  ) 9>"$cache/localcluster/.build.lock"
+}
+
 # write_config writes kwok's configuration as this checkout says it should
 # be, so that a running cluster started with another is recognised.
 write_config() {
   mkdir -p "$cache/kwok-config"
-  "$bin/kwokconfig" "$kwok_config" "$cache/kwok-config"
+  # Written aside and renamed, so a status check running beside it never
+  # reads half a file (and takes a running cluster for another one).
+  "$bin/kwokconfig" "$kwok_config.tmp.$$" "$cache/kwok-config"
+  mv -f "$kwok_config.tmp.$$" "$kwok_config"
 }
 
 running() {
@@ -37,7 +54,9 @@ running() {
   # A cluster started with another kwok configuration is not this one.
   [ -f "$config_marker" ] && [ -f "$kwok_config" ] || return 1
   [ "$(cat "$config_marker")" = "$(sha256sum < "$kwok_config" | cut -c1-64)" ] || return 1
-  "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$name" || return 1
+  # grep reads all of it: with -q it could stop early, and pipefail would
+  # then count kwokctl's broken pipe as "no such cluster".
+  "$bin/kwokctl" get clusters 2>/dev/null | grep -x "$name" >/dev/null || return 1
   # the API server answers /readyz
   local server
   server=$(sed -n 's/^ *server: *//p' "$kubeconfig" | head -n 1)
@@ -48,13 +67,36 @@ running() {
 
 cmd=${1:-up}
 case "$cmd" in
+build)
+  build_bin
+  ;;
 up)
-  bin=$("$here/build.sh")
+  bin=$(build_bin)
   write_config
+  # One "up" of a cluster at a time: a second waits, then finds it running.
+  mkdir -p "$cache"
+  exec 8>"$cache/up-$name.lock"
+  flock 8
   if running; then
     echo "local cluster $name is running; kubeconfig: $kubeconfig" >&2
     echo "$kubeconfig"
     exit 0
+  fi
+  # A cluster whose API server still runs may only be slow to answer on a
+  # busy machine: it is asked again, with backoff, for up to a minute before
+  # it is called broken. Only a broken one is removed, and that is said.
+  if [ -f "$kubeconfig" ] && [ "$(cat "$config_marker" 2>/dev/null)" = "$(sha256sum < "$kwok_config" | cut -c1-64)" ] &&
+    pgrep -f "^$KWOK_WORKDIR/clusters/$name/bin/kube-apiserver" >/dev/null 2>&1; then
+    for wait in 1 2 4 8 15 30; do
+      echo "local cluster $name runs but does not answer yet; asking again in ${wait}s" >&2
+      sleep "$wait"
+      if running; then
+        echo "local cluster $name is running; kubeconfig: $kubeconfig" >&2
+        echo "$kubeconfig"
+        exit 0
+      fi
+    done
+    echo "local cluster $name did not answer for a minute: removing it and starting a new one" >&2
   fi
   # A cluster left half-made by an earlier run is removed first.
   kwokctl delete cluster >/dev/null 2>&1 || true
@@ -82,7 +124,7 @@ up)
   echo "$kubeconfig"
   ;;
 down)
-  bin=$("$here/build.sh")
+  bin=$(build_bin)
   kwokctl delete cluster >&2 2>/dev/null || true
   # A component restarted by stop-apiserver, or slow to stop, goes too.
   pkill -KILL -f "^$KWOK_WORKDIR/clusters/$name/bin/" 2>/dev/null || true
@@ -90,7 +132,7 @@ down)
   echo "local cluster $name is down" >&2
   ;;
 status)
-  bin=$("$here/build.sh")
+  bin=$(build_bin)
   write_config
   if running; then echo "running"; else echo "stopped"; exit 1; fi
   ;;
@@ -105,7 +147,7 @@ stop-apiserver|stop-etcd)
   seconds=${2:?usage: $0 $1 SECONDS}
   component=kube-apiserver
   if [ "$1" = stop-etcd ]; then component=etcd; fi
-  bin=$("$here/build.sh")
+  bin=$(build_bin)
   dir="$KWOK_WORKDIR/clusters/$name"
   pid=$(cat "$dir/pids/$component.pid" 2>/dev/null || true)
   if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then
@@ -128,7 +170,7 @@ stop-apiserver|stop-etcd)
   echo "$component is back" >&2
   ;;
 *)
-  echo "usage: $0 up|down|status|kubeconfig|stop-apiserver SECONDS|stop-etcd SECONDS" >&2
+  echo "usage: $0 up|down|status|build|kubeconfig|stop-apiserver SECONDS|stop-etcd SECONDS" >&2
   exit 2
   ;;
 esac
