@@ -144,7 +144,7 @@ func (f failedTry) or(ctx context.Context, resp *http.Response, err error) (*htt
 		return resp, err
 	}
 	if resp != nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	if f.resp != nil {
 		return f.resp, nil
@@ -162,8 +162,14 @@ type NoAnswerError struct {
 func (e *NoAnswerError) Error() string {
 	return fmt.Sprintf("no answer before the deadline after %d tries; the last: %v", e.Tries, e.Last)
 }
-func (e *NoAnswerError) Unwrap() error   { return e.Last }
-func (e *NoAnswerError) Timeout() bool   { return true }
+
+// Unwrap returns the last try's error.
+func (e *NoAnswerError) Unwrap() error { return e.Last }
+
+// Timeout makes it a network timeout, which IsTransient knows.
+func (e *NoAnswerError) Timeout() bool { return true }
+
+// Temporary says trying later may work.
 func (e *NoAnswerError) Temporary() bool { return true }
 
 // buffered reads a failed answer's body into memory (at most 1 MiB) and
@@ -210,7 +216,9 @@ func (e *StallError) Error() string {
 }
 
 // Timeout makes a stall a network timeout, which IsTransient knows.
-func (e *StallError) Timeout() bool   { return true }
+func (e *StallError) Timeout() bool { return true }
+
+// Temporary says trying later may work.
 func (e *StallError) Temporary() bool { return true }
 
 // attempt sends one try, giving up on it when the server has not started

@@ -71,11 +71,11 @@ func (t *retryTransport) settle(req *http.Request, resp *http.Response, err erro
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound && (req.Method == http.MethodDelete || isEviction(req)):
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return synthetic(req, http.StatusOK, []byte(`{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success"}`)), nil
 	case resp.StatusCode == http.StatusConflict && req.Method == http.MethodPost && !isEviction(req):
 		if obj := t.createdByUs(req, start); obj != nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			return synthetic(req, http.StatusCreated, obj), nil
 		}
 	}

@@ -19,10 +19,13 @@ func TestOutagesAndLeftoversAreReported(t *testing.T) {
 		LeftBehind: []string{"namespace kdrill-drill-abcde not deleted: the server answered 503"},
 		Error:      "left behind: namespace kdrill-drill-abcde not deleted",
 	}
-	res := &model.Results{Kind: model.ResultsKind, Outcome: model.Errored, StartedAt: start, FinishedAt: start.Add(time.Minute),
+	res := &model.Results{
+		Kind: model.ResultsKind, Outcome: model.Errored, StartedAt: start, FinishedAt: start.Add(time.Minute),
 		Scenarios: []*model.ScenarioResult{sr},
-		Outages: []model.Outage{{Start: start.Add(10 * time.Second), End: start.Add(15 * time.Second), Seconds: 5,
-			Error: "connection refused", Steps: []string{"poisson kills"}}},
+		Outages: []model.Outage{{
+			Start: start.Add(10 * time.Second), End: start.Add(15 * time.Second), Seconds: 5,
+			Error: "connection refused", Steps: []string{"poisson kills"},
+		}},
 	}
 	var console bytes.Buffer
 	c := reports.NewConsole(&console, false, false, false)

@@ -61,8 +61,10 @@ func TestKustomizeIsASandbox(t *testing.T) {
 		}, want: "external plugins disabled"},
 		"link out": {files: map[string]string{"k/kustomization.yaml": "resources: [outside.yaml]\n"}, link: true, want: "is a symbolic link"},
 		"bomb":     {files: bomb, want: "more than 200 kustomizations"},
-		"generator": {files: map[string]string{"k/kustomization.yaml": "configMapGenerator:\n- name: big\n  literals:\n" + literals.String()},
-			want: "generators make more than 5000 entries"},
+		"generator": {
+			files: map[string]string{"k/kustomization.yaml": "configMapGenerator:\n- name: big\n  literals:\n" + literals.String()},
+			want:  "generators make more than 5000 entries",
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -58,7 +58,7 @@ func jobReadiness(u *unstructured.Unstructured) (ready bool, why string, failed 
 		case "Complete":
 			return true, "", nil
 		case "Failed":
-			return false, "", fmt.Errorf("Job failed: %v: %v", cond["reason"], cond["message"])
+			return false, "", fmt.Errorf("%s failed: %v: %v", u.GetKind(), cond["reason"], cond["message"])
 		}
 	}
 	succeeded, _, _ := unstructured.NestedInt64(u.Object, "status", "succeeded")

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kdrill/kdrill/internal/testfiles"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // runShipped runs a shipped scenario through the fault-injecting proxy,

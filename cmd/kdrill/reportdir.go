@@ -94,7 +94,7 @@ func lockReportDir(dir string) (*reportDir, error) {
 	_ = probe.Close()
 	_ = os.Remove(probe.Name())
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, usagef("report directory %s: %v", dir, unwrapPath(err))
 	}
