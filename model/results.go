@@ -39,7 +39,10 @@ type Results struct {
 	StartedAt     time.Time         `json:"startedAt"`
 	FinishedAt    time.Time         `json:"finishedAt,omitzero"`
 	Outcome       Outcome           `json:"outcome"`
-	Cluster       ClusterInfo       `json:"cluster"`
+	// Interrupted says a signal (Ctrl-C, SIGTERM) stopped the run; what it
+	// could not clean up then is named in each scenario's leftBehind.
+	Interrupted bool        `json:"interrupted,omitempty"`
+	Cluster     ClusterInfo `json:"cluster"`
 	Scenarios     []*ScenarioResult `json:"scenarios"`
 	// Outages are the times the API server could not be reached during the
 	// run.

@@ -92,6 +92,7 @@ var docComments = map[string]string{
 	"Rejection":                       "Rejection is a refusal as expressions see it.",
 	"ResourceCapacity":                "ResourceCapacity compares what pods ask for and may use with what a node\noffers; CPU is in cores, memory in bytes.",
 	"Results":                         "Results is a recorded run: everything the reports are rendered from.",
+	"Results.Interrupted":             "Interrupted says a signal (Ctrl-C, SIGTERM) stopped the run; what it\ncould not clean up then is named in each scenario's leftBehind.",
 	"Results.Outages":                 "Outages are the times the API server could not be reached during the\nrun.",
 	"RolloutOutput":                   "RolloutOutput is what steps.NAME holds after a rollout.",
 	"RolloutOutput.MaxSurge":          "MaxSurge is the most replicas seen above the desired count.",

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -58,6 +59,9 @@ func signalContext() (context.Context, func() os.Signal) {
 		fmt.Fprintf(os.Stderr, "\n%s: stopping; running finally steps and cleanup (send it again to exit now)\n", got)
 		cancel()
 		second := <-ch
+		if hardExit := onHardExit.Load(); hardExit != nil {
+			(*hardExit)()
+		}
 		os.Exit(signalExit(second))
 	}()
 	return ctx, func() os.Signal {
@@ -69,6 +73,10 @@ func signalContext() (context.Context, func() os.Signal) {
 		}
 	}
 }
+
+// onHardExit, when set, runs before a second signal ends the process:
+// it names what the run leaves behind and writes the results it has.
+var onHardExit atomic.Pointer[func()]
 
 func signalExit(s os.Signal) int {
 	if s == syscall.SIGTERM {

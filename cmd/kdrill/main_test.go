@@ -220,20 +220,20 @@ func TestRunExitCodesOnCluster(t *testing.T) {
 func TestRunOptionsValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		o    RunOptions
+		o    *RunOptions
 		want string
 	}{
-		{"ok", RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 1, Tolerance: "20%"}, ""},
-		{"parallel 0", RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 0, Tolerance: "20%"}, "--parallel 0: want 1 or more"},
-		{"tolerance without %", RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 1, Tolerance: "150"}, "write 150% if you mean"},
-		{"a context twice", RunOptions{
+		{"ok", &RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 1, Tolerance: "20%"}, ""},
+		{"parallel 0", &RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 0, Tolerance: "20%"}, "--parallel 0: want 1 or more"},
+		{"tolerance without %", &RunOptions{Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 1, Tolerance: "150"}, "write 150% if you mean"},
+		{"a context twice", &RunOptions{
 			Paths: []string{"a.yaml"}, LogLevel: "info", Parallel: 1, Tolerance: "20%",
 			Connections: []kube.Connection{{Context: "prod"}, {Context: "prod"}},
 		}, "--context prod is given twice"},
-		{"no paths", RunOptions{LogLevel: "info"}, "name at least one"},
-		{"bad level", RunOptions{Paths: []string{"a"}, LogLevel: "loud"}, "--log-level"},
-		{"bad set", RunOptions{Paths: []string{"a"}, LogLevel: "info", Set: []string{"=1"}}, "NAME=VALUE"},
-		{"negative timeout", RunOptions{Paths: []string{"a"}, LogLevel: "info", Timeout: -1}, "negative"},
+		{"no paths", &RunOptions{LogLevel: "info"}, "name at least one"},
+		{"bad level", &RunOptions{Paths: []string{"a"}, LogLevel: "loud"}, "--log-level"},
+		{"bad set", &RunOptions{Paths: []string{"a"}, LogLevel: "info", Set: []string{"=1"}}, "NAME=VALUE"},
+		{"negative timeout", &RunOptions{Paths: []string{"a"}, LogLevel: "info", Timeout: -1}, "negative"},
 	} {
 		err := tc.o.Validate()
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -74,7 +75,8 @@ type RunOptions struct {
 	scenarios []*scenario.Scenario
 	vars      map[string]string
 	cluster   *kube.Cluster
-	dir       *reportDir // claimed in Complete
+	dir       *reportDir                    // claimed in Complete
+	results   atomic.Pointer[model.Results] // the run's record while it goes
 	named     map[string]*kube.Cluster
 	logger    *slog.Logger
 	baseline  *model.Results
@@ -281,10 +283,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.Output == "json" {
 		progress, notes = &reports.JSONLines{W: o.Stdout}, o.Stderr
 	}
-	observers := []model.Observer{progress, writer}
+	observers := []model.Observer{progress, writer, resultsTap{&o.results}}
 	if o.DryRun {
 		observers = observers[:1] // a plan is printed, not recorded
 	}
+	hardExit := func() { o.abandon(writer.Path) }
+	onHardExit.Store(&hardExit)
+	defer onHardExit.Store(nil)
 	res := runner.Run(runner.WithLogger(ctx, o.logger), o.scenarios, runner.Options{
 		Cluster:        o.cluster,
 		Clusters:       o.named,
@@ -301,6 +306,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		KdrillVersion:  version,
 		Observers:      observers,
 	})
+	if ctx.Err() != nil {
+		res.Update(func() { res.Interrupted = true })
+	}
 	if o.DryRun {
 		fmt.Fprintln(notes, "dry run: every write was a server-side dry run; nothing was changed")
 		return outcomeExit(res.Outcome)

@@ -172,4 +172,15 @@ spec:
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("second signal took %s to exit", took)
 	}
+	// What it leaves is named, on the console and in results.json.
+	if !strings.Contains(out, "left behind: namespace kdrill-stuck-cleanup-") {
+		t.Errorf("the namespace left behind is not named:\n%s", out)
+	}
+	res, err := reports.ReadJSON(filepath.Join(dir, "r", reports.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || len(res.Scenarios) != 1 || len(res.Scenarios[0].LeftBehind) != 1 {
+		t.Errorf("results.json: interrupted %v, scenarios %d", res.Interrupted, len(res.Scenarios))
+	}
 }
