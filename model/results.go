@@ -32,18 +32,18 @@ const (
 
 // Results is a recorded run: everything the reports are rendered from.
 type Results struct {
-	APIVersion    string            `json:"apiVersion"`
-	Kind          string            `json:"kind"`
-	FormatVersion int               `json:"formatVersion"`
-	KdrillVersion string            `json:"kdrillVersion"`
-	StartedAt     time.Time         `json:"startedAt"`
-	FinishedAt    time.Time         `json:"finishedAt,omitzero"`
-	Outcome       Outcome           `json:"outcome"`
+	APIVersion    string    `json:"apiVersion"`
+	Kind          string    `json:"kind"`
+	FormatVersion int       `json:"formatVersion"`
+	KdrillVersion string    `json:"kdrillVersion"`
+	StartedAt     time.Time `json:"startedAt"`
+	FinishedAt    time.Time `json:"finishedAt,omitzero"`
+	Outcome       Outcome   `json:"outcome"`
 	// Interrupted says a signal (Ctrl-C, SIGTERM) stopped the run; what it
 	// could not clean up then is named in each scenario's leftBehind.
-	Interrupted bool        `json:"interrupted,omitempty"`
-	Cluster     ClusterInfo `json:"cluster"`
-	Scenarios     []*ScenarioResult `json:"scenarios"`
+	Interrupted bool              `json:"interrupted,omitempty"`
+	Cluster     ClusterInfo       `json:"cluster"`
+	Scenarios   []*ScenarioResult `json:"scenarios"`
 	// Outages are the times the API server could not be reached during the
 	// run.
 	Outages []Outage `json:"outages,omitempty"`
