@@ -123,15 +123,27 @@ func checkContext(s *Scenario, opts PolicyOptions) *LoadError {
 		if context == "" {
 			context = InCluster // no kubeconfig context: the pod's own service account
 		}
-		patterns := slices.Concat(LocalContexts, opts.AllowContexts, s.Spec.Contexts)
-		if slices.ContainsFunc(patterns, func(p string) bool { return model.GlobMatch(p, context) }) {
-			continue
+		// The command line (and the local clusters) say where disrupting is
+		// allowed; a scenario's spec.contexts can narrow that, never widen it:
+		// a file on a shared runner cannot allow itself everywhere.
+		matches := func(patterns []string) bool {
+			return slices.ContainsFunc(patterns, func(p string) bool { return model.GlobMatch(p, context) })
 		}
-		return &LoadError{
-			File: s.File, Line: st.Line, Step: st.Label(),
-			Msg: fmt.Sprintf("this scenario disrupts (%s %s), and the kubeconfig context %q is not one it may touch: "+
-				"pass --allow-context %s if you mean it, or list the context in spec.contexts (allowed: %s)",
-				st.Kind, st.Effect(), context, context, strings.Join(patterns, ", ")),
+		allowed := slices.Concat(LocalContexts, opts.AllowContexts)
+		switch {
+		case !matches(allowed):
+			return &LoadError{
+				File: s.File, Line: st.Line, Step: st.Label(),
+				Msg: fmt.Sprintf("this scenario disrupts (%s %s), and the kubeconfig context %q is not one it may touch: "+
+					"pass --allow-context %s if you mean it (allowed: %s; a scenario's spec.contexts can narrow this, not widen it)",
+					st.Kind, st.Effect(), context, context, strings.Join(allowed, ", ")),
+			}
+		case len(s.Spec.Contexts) > 0 && !matches(s.Spec.Contexts):
+			return &LoadError{
+				File: s.File, Line: st.Line, Step: st.Label(),
+				Msg: fmt.Sprintf("this scenario disrupts (%s %s), and its spec.contexts (%s) does not list the kubeconfig context %q",
+					st.Kind, st.Effect(), strings.Join(s.Spec.Contexts, ", "), context),
+			}
 		}
 	}
 	return nil

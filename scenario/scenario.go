@@ -115,9 +115,11 @@ type Spec struct {
 	// kind-spoke}}. A step with cluster: spoke runs there; the scenario's
 	// namespace is made on each cluster its steps use, and removed after.
 	Clusters map[string]ClusterRef `json:"clusters,omitempty"`
-	// Contexts are kubeconfig context names (or patterns, * for any text)
-	// this scenario may delete or kill in, besides local clusters' and
-	// --allow-context's.
+	// Contexts narrow where this scenario may delete or kill: kubeconfig
+	// context names (or patterns, * for any text). Disrupting needs a local
+	// cluster's context or one --allow-context names, and, when Contexts is
+	// set, one it lists too: a file can narrow what the command line
+	// allows, never widen it.
 	Contexts []string `json:"contexts,omitempty"`
 	// Steps run in order; the first failure stops them.
 	Steps []*Step `json:"-"`

@@ -57,7 +57,7 @@ var docComments = map[string]string{
 	"SkippedFile":                   "SkippedFile is a file or directory Discover passed over, and why.",
 	"Spec":                          "Spec is the body of a scenario.",
 	"Spec.Clusters":                 "Clusters name the clusters a scenario works on besides the run's,\nby kubeconfig context: {hub: {context: kind-hub}, spoke: {context:\nkind-spoke}}. A step with cluster: spoke runs there; the scenario's\nnamespace is made on each cluster its steps use, and removed after.",
-	"Spec.Contexts":                 "Contexts are kubeconfig context names (or patterns, * for any text)\nthis scenario may delete or kill in, besides local clusters' and\n--allow-context's.",
+	"Spec.Contexts":                 "Contexts narrow where this scenario may delete or kill: kubeconfig\ncontext names (or patterns, * for any text). Disrupting needs a local\ncluster's context or one --allow-context names, and, when Contexts is\nset, one it lists too: a file can narrow what the command line\nallows, never widen it.",
 	"Spec.Finally":                  "Finally steps always run after Steps, also after a failure or an\ninterrupt.",
 	"Spec.Lab":                      "Lab makes the scenario a graded lab: it never writes to the cluster\n(but for steps marked setup), every check carries points and a hint,\na failed check does not stop the others, and the run ends with a\nscore.",
 	"Spec.Matrix":                   "Matrix runs the scenario once per combination of these values of its\nvars, each in its own namespace and named name[var=value,...]:\n{replicas: [3, 300], strategy: [RollingUpdate, Recreate]}. Each key\nis a var declared in vars; --set pins one.",

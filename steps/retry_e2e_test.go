@@ -63,14 +63,13 @@ spec:
 		t.Errorf("a namespace create whose answer was lost: %s %q after %d POSTs", sr.Outcome, sr.Error, proxy.Requests(http.MethodPost)-posts)
 	}
 	proxy.FailAfter(http.MethodDelete, 1, http.StatusBadGateway)
-	sr = runScenario(t, c, ns, `
+	res = runner.Run(context.Background(), []*scenario.Scenario{loadInline(t, "lost-delete", `
 spec:
-  contexts: [proxy]
   steps:
   - name: a delete whose answer was lost
     delete: {kind: ConfigMap, name: a}
-`, nil)
-	if sr.Outcome != model.Passed {
+`, nil)}, runner.Options{Cluster: c, Namespace: ns, AllowContexts: []string{c.Context}, CleanupTimeout: 10 * time.Second})
+	if sr := res.Scenarios[0]; sr.Outcome != model.Passed {
 		t.Errorf("a delete whose answer was lost: %s %q", sr.Outcome, sr.Error)
 	}
 

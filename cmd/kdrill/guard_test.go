@@ -62,19 +62,28 @@ func TestDestructiveScenariosRefuseUnknownContexts(t *testing.T) {
 		t.Errorf("%d requests reached the cluster before the refusal", n)
 	}
 
-	// Allowed by the flag, by spec.contexts, or as a local cluster: the run
-	// goes ahead (and finds this fake API server unreachable: exit 3).
-	for _, tc := range []struct{ context, flag string }{
-		{"prod-east", "prod-*"},
-		{"staging-eu", ""},
-		{"kind-dev", ""},
+	// Allowed by the flag and within spec.contexts: the run goes ahead (and
+	// finds this fake API server unreachable: exit 3). spec.contexts narrows
+	// what the command line and the local clusters allow, never widens it.
+	for _, tc := range []struct{ context, flag, refusal string }{
+		{"staging-eu", "", "pass --allow-context staging-eu"},
+		{"prod-east", "prod-*", `its spec.contexts (staging-*) does not list the kubeconfig context "prod-east"`},
+		{"kind-dev", "", `does not list the kubeconfig context "kind-dev"`},
+		{"staging-eu", "staging-*", ""},
 	} {
-		args := []string{"run", "--kubeconfig", kubeconfigFor(t, dir, server, tc.context), "--report-dir", filepath.Join(dir, "r-"+tc.context)}
+		if tc.refusal == "" && requests.Load() != 0 {
+			t.Errorf("%d requests reached the cluster before a refusal", requests.Load())
+		}
+		args := []string{"run", "--kubeconfig", kubeconfigFor(t, dir, server, tc.context), "--report-dir", filepath.Join(dir, "r-"+tc.context+tc.flag)}
 		if tc.flag != "" {
 			args = append(args, "--allow-context", tc.flag)
 		}
-		if code, _, stderr := kdrill(t, append(args, file)...); code != exitInfra || strings.Contains(stderr, "not one it may touch") {
-			t.Errorf("context %s (flag %q): exit %d\n%s", tc.context, tc.flag, code, stderr)
+		code, _, stderr := kdrill(t, append(args, file)...)
+		switch {
+		case tc.refusal == "" && code != exitInfra:
+			t.Errorf("context %s (flag %q): exit %d, want 3\n%s", tc.context, tc.flag, code, stderr)
+		case tc.refusal != "" && (code != exitInvalid || !strings.Contains(stderr, tc.refusal)):
+			t.Errorf("context %s (flag %q): exit %d, want 2 with %q\n%s", tc.context, tc.flag, code, tc.refusal, stderr)
 		}
 	}
 }
