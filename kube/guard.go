@@ -9,9 +9,12 @@ package kube
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // SystemNamespaces are the cluster's own namespaces: disrupting steps refuse
@@ -52,11 +55,15 @@ func WithStepPolicy(ctx context.Context, label string, allowUnsafe bool) context
 // held to the policy too.
 func guardTransport(rt http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		if ns, what := disruptedNamespace(req); ns != "" && IsSystemNamespace(ns) {
-			p, _ := req.Context().Value(stepPolicyKey{}).(stepPolicy)
-			if !p.allowUnsafe {
-				return nil, &PolicyError{Msg: "refused to " + what + ": " + SystemNamespaceRefusal(ns, "")}
+		p, _ := req.Context().Value(stepPolicyKey{}).(stepPolicy)
+		if ns, what := disruptedNamespace(req); ns != "" && IsSystemNamespace(ns) && !p.allowUnsafe {
+			if strings.HasPrefix(what, "write ") {
+				return nil, &PolicyError{Msg: fmt.Sprintf("refused to %s: %s is a system namespace; kdrill writes there only when the step sets allowUnsafe: true", what, ns)}
 			}
+			return nil, &PolicyError{Msg: "refused to " + what + ": " + SystemNamespaceRefusal(ns, "")}
+		}
+		if who := bindsEveryone(req); who != "" && !p.allowUnsafe {
+			return nil, &PolicyError{Msg: fmt.Sprintf("refused to write %s: it binds a role to %s, that is to every caller of the API server; the step must set allowUnsafe: true if that is meant", req.URL.Path, who)}
 		}
 		return rt.RoundTrip(req)
 	})
@@ -72,6 +79,7 @@ func disruptedNamespace(req *http.Request) (ns, what string) {
 		return "", ""
 	}
 	ns, rest := parts[i+1], parts[i+2:]
+	access := len(rest) == 3 && slices.Contains([]string{"exec", "attach", "portforward", "log", "proxy"}, rest[2])
 	switch {
 	case req.Method == http.MethodDelete && len(rest) == 0:
 		return ns, "delete the namespace " + ns
@@ -79,6 +87,51 @@ func disruptedNamespace(req *http.Request) (ns, what string) {
 		return ns, "delete " + strings.Join(rest, "/")
 	case req.Method == http.MethodPost && len(rest) == 3 && rest[2] == "eviction":
 		return ns, "evict " + strings.Join(rest[:2], "/")
+	case (req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch) && !access:
+		return ns, "write " + strings.Join(rest, "/")
 	}
 	return "", ""
+}
+
+// everyoneSubjects are the groups and user that stand for every caller of
+// the API server: a binding to one of them gives its role to anybody.
+var everyoneSubjects = []string{"system:unauthenticated", "system:anonymous", "system:authenticated"}
+
+// bindsEveryone returns the subject a write of a RoleBinding or
+// ClusterRoleBinding binds that stands for every caller, or "".
+func bindsEveryone(req *http.Request) string {
+	switch req.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return ""
+	}
+	if !strings.HasSuffix(strings.TrimSuffix(req.URL.Path, "/"), "bindings") && !strings.Contains(req.URL.Path, "bindings/") {
+		return ""
+	}
+	if req.GetBody == nil {
+		return ""
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return ""
+	}
+	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, 8<<20))
+	if err != nil {
+		return ""
+	}
+	var obj struct {
+		Subjects []struct {
+			Name string `json:"name"`
+		} `json:"subjects"`
+	}
+	if yaml.Unmarshal(data, &obj) != nil {
+		return ""
+	}
+	for _, s := range obj.Subjects {
+		if slices.Contains(everyoneSubjects, s.Name) {
+			return s.Name
+		}
+	}
+	return ""
 }

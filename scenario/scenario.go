@@ -165,6 +165,12 @@ type Step struct {
 	// Cluster runs the step on one of the scenario's spec.clusters instead
 	// of the run's cluster.
 	Cluster string `json:"cluster,omitempty"`
+	// AllowUnsafe lets this step write into a system namespace
+	// (kube-system, kube-public, kube-node-lease) and bind a role to every
+	// user (system:unauthenticated, system:anonymous,
+	// system:authenticated), which the safety policy refuses otherwise.
+	// Default false.
+	AllowUnsafe bool `json:"allowUnsafe,omitempty"`
 
 	// Kind is the action's key in the registry, such as "apply".
 	Kind string `json:"-"`

@@ -69,6 +69,7 @@ var docComments = map[string]string{
 	"Spec.Vars":                     "Vars are values the expressions and manifests can use as vars.NAME;\n--set NAME=VALUE overrides them.",
 	"Step":                          "Step is one entry of a scenario's steps or finally list: a name, common\nsettings and exactly one action.",
 	"Step.Action":                   "Action is the decoded action spec.",
+	"Step.AllowUnsafe":              "AllowUnsafe lets this step write into a system namespace\n(kube-system, kube-public, kube-node-lease) and bind a role to every\nuser (system:unauthenticated, system:anonymous,\nsystem:authenticated), which the safety policy refuses otherwise.\nDefault false.",
 	"Step.Background":               "Background runs the step beside the following ones; a wait or stop\nstep names it to join it, and the end of the steps joins it anyway\n(stopping it if it runs until stopped, like a monitor).",
 	"Step.Cluster":                  "Cluster runs the step on one of the scenario's spec.clusters instead\nof the run's cluster.",
 	"Step.ContinueOnError":          "ContinueOnError records a failure of this step without stopping the\nscenario's later steps.",
