@@ -266,6 +266,15 @@ func (l *loader) setVars(spec *tree, s *Scenario) {
 	if s.Spec.Vars == nil {
 		s.Spec.Vars = map[string]any{}
 	}
+	// exec sees each var as KDRILL_VAR_NAME, upper-cased: two names that
+	// differ in case only would be one variable there.
+	upper := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(s.Spec.Vars)) {
+		if other, dup := upper[strings.ToUpper(name)]; dup {
+			l.fail(spec.find("vars."+name).lineOf(), "", "spec.vars."+name, "differs from %s in case only; commands see both as KDRILL_VAR_%s: rename one", other, strings.ToUpper(name))
+		}
+		upper[strings.ToUpper(name)] = name
+	}
 	for _, name := range slices.Sorted(maps.Keys(l.opts.Set)) {
 		declared, ok := s.Spec.Vars[name]
 		if !ok {

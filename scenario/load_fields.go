@@ -34,6 +34,12 @@ func (l *loader) wellKnownFields(v reflect.Value, path string, body *tree, st *S
 				continue
 			}
 			at := joinField(path, f.Name)
+			if tag := f.Struct.Tag.Get(domainTag); tag != "" && fv.IsValid() && !fv.IsZero() {
+				if msg := checkDomain(tag, fv); msg != "" {
+					l.fail(body.find(at).lineOf(), st.Label(), joinField(st.Kind, at), "%s", msg)
+					continue
+				}
+			}
 			if text, ok := fv.Interface().(string); ok && text != "" && !strings.Contains(text, "${{") {
 				if msg := wellKnownValue(f.Name, text); msg != "" {
 					l.fail(body.find(at).lineOf(), st.Label(), joinField(st.Kind, at), "%s", msg)

@@ -41,10 +41,16 @@ func (l *loader) matrix(spec *tree, s *Scenario) {
 			l.fail(f.lineOf(), "", "spec.matrix."+k, "must be a list of at least one value")
 			continue
 		}
+		seen := map[string]int{}
 		for i, item := range f.items {
 			if _, err := withValue(declared, item.value); err != nil {
 				l.fail(item.lineOf(), "", fmt.Sprintf("spec.matrix.%s.%d", k, i), "%s", err)
 			}
+			text := fmt.Sprint(item.value)
+			if first, dup := seen[text]; dup {
+				l.fail(item.lineOf(), "", fmt.Sprintf("spec.matrix.%s.%d", k, i), "%s is listed twice (also at line %d): two instances would have the same name", text, first)
+			}
+			seen[text] = item.lineOf()
 		}
 		if _, pinned := l.opts.Set[k]; !pinned {
 			n *= len(f.items)

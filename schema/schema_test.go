@@ -184,6 +184,12 @@ var beyondTheSchema = map[string]string{
 	"step-name-escape.yaml":                    "control characters in text are the loader's check",
 	"step-name-newline.yaml":                   "control characters in text are the loader's check",
 	"step-name-spaces.yaml":                    "text of spaces alone is the loader's check",
+	"http-port-out-of-range.yaml":              "domains are the loader's check (apimachinery's validation)",
+	"container-name-invalid.yaml":              "domains are the loader's check (apimachinery's validation)",
+	"node-listed-twice.yaml":                   "domains are the loader's check (apimachinery's validation)",
+	"header-value-crlf.yaml":                   "domains are the loader's check (apimachinery's validation)",
+	"matrix-value-twice.yaml":                  "a value listed twice is a rule across items",
+	"vars-differ-in-case.yaml":                 "names that differ in case only are a rule across keys",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {

@@ -52,7 +52,7 @@ type HTTP struct {
 	// Method of the request (default GET).
 	Method string `json:"method,omitempty"`
 	// Headers to send.
-	Headers map[string]string `json:"headers,omitempty"`
+	Headers map[string]string `json:"headers,omitempty" domain:"headers"`
 	// Body to send.
 	Body string `json:"body,omitempty"`
 	// Expect must hold for a response to count as a success; it sees status,

@@ -33,7 +33,7 @@ type PortForwardTarget struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Port is the Service's port (name or number), or the pod's container
 	// port (name or number); default: the only one.
-	Port intstr.IntOrString `json:"port,omitempty"`
+	Port intstr.IntOrString `json:"port,omitempty" domain:"port"`
 	// Path and query to request (default /).
 	Path string `json:"path,omitempty"`
 }

@@ -24,7 +24,7 @@ type ServiceProxy struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Port is the Service port's name or number (default: its only port,
 	// found when the step starts).
-	Port intstr.IntOrString `json:"port,omitempty"`
+	Port intstr.IntOrString `json:"port,omitempty" domain:"port"`
 	// Scheme the API server speaks to the pods: http (default) or https.
 	Scheme string `json:"scheme,omitempty" enum:"http,https"`
 	// Path and query to request (default /).

@@ -40,7 +40,7 @@ type Logs struct {
 	// Namespace of the pods; defaults to the scenario's.
 	Namespace string `json:"namespace,omitempty"`
 	// Container to read; default the pod's first.
-	Container string `json:"container,omitempty"`
+	Container string `json:"container,omitempty" domain:"dns1123Label"`
 	// Previous reads the previous, terminated container's logs.
 	Previous bool `json:"previous,omitempty"`
 	// Expr must become true over lines, the log lines seen so far (the

@@ -43,9 +43,9 @@ type Node struct {
 	// Action is cordon, uncordon, drain, taint, untaint, fail or restore.
 	Action string `json:"action" enum:"cordon,uncordon,drain,taint,untaint,fail,restore"`
 	// Name of one node.
-	Name string `json:"name,omitempty"`
+	Name string `json:"name,omitempty" domain:"dns1123Subdomain"`
 	// Names of nodes.
-	Names []string `json:"names,omitempty"`
+	Names []string `json:"names,omitempty" domain:"dns1123Subdomain,unique"`
 	// Selector picks nodes by labels: "kubernetes.io/os=linux".
 	Selector string `json:"selector,omitempty"`
 	// Count of the selected nodes to act on, chosen with the scenario's seed.
@@ -77,7 +77,7 @@ type Node struct {
 // NodeTaint is a taint: key, value and effect.
 type NodeTaint struct {
 	// Key of the taint: example.com/chaos.
-	Key string `json:"key"`
+	Key string `json:"key" domain:"qualifiedName"`
 	// Value of the taint, optional.
 	Value string `json:"value,omitempty"`
 	// Effect is NoSchedule, PreferNoSchedule or NoExecute; required to add.

@@ -47,7 +47,7 @@ type PodExec struct {
 	// Namespace of the pods; defaults to the scenario's.
 	Namespace string `json:"namespace,omitempty"`
 	// Container to run in; default the pod's first.
-	Container string `json:"container,omitempty"`
+	Container string `json:"container,omitempty" domain:"dns1123Label"`
 	// Command and its arguments, run in the container without a shell.
 	Command []string `json:"command"`
 	// Stdin is written to the command's standard input.

@@ -42,7 +42,7 @@ type SwitchSelector struct {
 	// Namespace of the Service; defaults to the scenario's namespace.
 	Namespace string `json:"namespace,omitempty"`
 	// Selector labels to set, merged into the current selector.
-	Selector map[string]string `json:"selector,omitempty"`
+	Selector map[string]string `json:"selector,omitempty" domain:"labels"`
 	// Replace the whole selector with the given labels instead of merging.
 	Replace bool `json:"replace,omitempty"`
 	// Rollback names an earlier switchSelector step whose change this step
