@@ -45,6 +45,7 @@ func BenchmarkAssertReaction(b *testing.B) {
 kind: Scenario
 metadata: {name: bench}
 spec:
+  vars: {want: 0}
   steps:
   - name: reacts
     assert:

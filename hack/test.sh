@@ -50,3 +50,8 @@ fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$2" -fuzzminimizetime 100x "
 fuzz FuzzParse 20000x ./scenario/
 fuzz FuzzScenarioWithManifests 8000x ./scenario/
 fuzz FuzzExprCompile 150000x ./expression/
+
+# Every benchmark once, so none rots unnoticed (make bench runs them at
+# length and reports the figures). A benchmark that fails its own goal or
+# cannot run fails the test run.
+go test -run '^$' -bench . -benchtime 1x -timeout 40m ./bench/
