@@ -68,6 +68,13 @@ func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *
 				if next.tag == "template" {
 					continue
 				}
+				if text, ok := c.value.(string); ok && next.tag == "shell" && strings.Contains(text, "${{") {
+					// A value put into shell text becomes shell code: --set
+					// 'x; rm -rf ~' would run.
+					l.fail(c.lineOf(), st.Label(), joinField(st.Kind, joinField(path, k)),
+						"shell text takes no ${{ }}: a value put into it would run as shell code; read the var from the environment instead (\"$KDRILL_VAR_NAME\", quoted)")
+					continue
+				}
 				walk(c, joinField(path, k), next.typ)
 			}
 		case t.items != nil:

@@ -190,6 +190,8 @@ var beyondTheSchema = map[string]string{
 	"header-value-crlf.yaml":                   "domains are the loader's check (apimachinery's validation)",
 	"matrix-value-twice.yaml":                  "a value listed twice is a rule across items",
 	"vars-differ-in-case.yaml":                 "names that differ in case only are a rule across keys",
+	"exec-script-template.yaml":                "templates are found by the loader",
+	"exec-env-kubeconfig.yaml":                 "names kdrill sets are the step's check",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -44,7 +46,7 @@ type Exec struct {
 	// Command is the program and its arguments, run without a shell.
 	Command []string `json:"command,omitempty"`
 	// Script is shell text, run by /bin/sh -c.
-	Script string `json:"script,omitempty"`
+	Script string `json:"script,omitempty" kdrill:"shell"`
 	// Env adds variables to the command's environment.
 	Env map[string]string `json:"env,omitempty"`
 	// WorkingDir is relative to the scenario's directory and may not leave
@@ -80,9 +82,12 @@ func (e *Exec) Validate() error {
 	case len(e.Command) > 0 && e.Command[0] == "":
 		errs.Add("command", "the first element names the program")
 	}
-	for name := range e.Env {
-		if name == "" || strings.ContainsAny(name, "= \t\n") {
+	for _, name := range slices.Sorted(maps.Keys(e.Env)) {
+		switch {
+		case name == "" || strings.ContainsAny(name, "= \t\n"):
 			errs.Add("env", "%q is not an environment variable name", name)
+		case name == "KUBECONFIG" || strings.HasPrefix(name, "KDRILL_"):
+			errs.Add("env", "%s is kdrill's to set (the run's cluster and namespace, the scenario's vars); a step cannot replace it", name)
 		}
 	}
 	return errs.Err()
