@@ -246,13 +246,26 @@ func (t *retryTransport) attempt(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel, ctx: ctx, health: t.health}
 	return resp, nil
 }
 
+// cancelOnClose ends a try's context with its body; a body cut off while
+// it streams (a watch, when the API server goes away) starts an outage in
+// the health record at once, not when the next request fails.
 type cancelOnClose struct {
 	io.ReadCloser
 	cancel context.CancelFunc
+	ctx    context.Context
+	health *health
+}
+
+func (c *cancelOnClose) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && c.ctx.Err() == nil && c.health != nil && IsTransient(err) {
+		c.health.down(time.Now(), err)
+	}
+	return n, err
 }
 
 func (c *cancelOnClose) Close() error {

@@ -8,6 +8,10 @@ type AssertOutput struct {
 	Objects int `json:"objects"`
 	// WaitedSeconds is how long the step waited for the expression.
 	WaitedSeconds float64 `json:"waitedSeconds"`
+	// UnwatchedSeconds is how much of a holdFor window the control plane
+	// was unavailable in: the time the assert could not see. A hold that
+	// passed said nothing about it.
+	UnwatchedSeconds float64 `json:"unwatchedSeconds,omitempty"`
 }
 
 // EventsOutput is what steps.NAME holds after an events step.

@@ -9,6 +9,7 @@ var docComments = map[string]string{
 	"AssertOutput":                    "AssertOutput is what steps.NAME holds after an assert.",
 	"AssertOutput.Evaluations":        "Evaluations counts how often the expression was evaluated.",
 	"AssertOutput.Objects":            "Objects is how many objects were watched when it held.",
+	"AssertOutput.UnwatchedSeconds":   "UnwatchedSeconds is how much of a holdFor window the control plane\nwas unavailable in: the time the assert could not see. A hold that\npassed said nothing about it.",
 	"AssertOutput.WaitedSeconds":      "WaitedSeconds is how long the step waited for the expression.",
 	"AvailabilityCharted":             "AvailabilityCharted is implemented by outputs that followed workloads'\navailability over time; the reports chart each series.",
 	"BatchRecovery":                   "BatchRecovery is one batch of lost pods (a kill, or a node step that\nevicted them) and the time availability took to return.",

@@ -129,6 +129,13 @@ func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
 	case violated != nil:
 		return finish(), violated
 	case held.Load() && ctx.Err() == nil:
+		for _, g := range gapsWithin(env.Cluster.Outages(), start, env.Clock.Now()) {
+			out.UnwatchedSeconds += g.End.Sub(g.Start).Seconds()
+		}
+		if out.UnwatchedSeconds > 0 {
+			env.Log.Warn("the hold spans an outage: the assert could not watch for part of it",
+				"unwatched", time.Duration(out.UnwatchedSeconds*float64(time.Second)).Round(time.Millisecond), "holdFor", a.HoldFor.Duration)
+		}
 		return finish(), nil
 	case err == nil:
 		return finish(), nil

@@ -123,3 +123,35 @@ func loadInline(t *testing.T, name, body string, files map[string]string) *scena
 	}
 	return s
 }
+
+// A holdFor window that an outage cuts into says how long the assert could
+// not watch.
+func TestBadWeatherHoldForSaysWhatItCouldNotWatch(t *testing.T) {
+	proxy := testcluster.StartProxy(t)
+	ns := testcluster.Namespace(t, testcluster.Connect(t))
+	outage := &onStep{name: "holds", fn: func() {
+		pause(t, time.Second)
+		proxy.Down()
+		pause(t, 1500*time.Millisecond)
+		proxy.Up()
+	}}
+	res := runner.Run(context.Background(), []*scenario.Scenario{loadInline(t, "hold", `
+spec:
+  steps:
+  - name: config
+    apply: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {n: "1"}}}
+  - name: holds
+    assert:
+      resource: {kind: ConfigMap, name: a}
+      expr: object.data.n == "1"
+      holdFor: 4s
+`, nil)}, runner.Options{Cluster: proxy.Cluster(t), Namespace: ns, CleanupTimeout: 10 * time.Second, Observers: []model.Observer{outage}})
+	st := stepNamed(t, res.Scenarios[0], "holds")
+	var out model.AssertOutput
+	if err := model.DecodeOutput(st.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcome != model.Passed || out.UnwatchedSeconds < 1 {
+		t.Errorf("%s %q; unwatched %.2fs, want about 1.5s", st.Outcome, st.Error, out.UnwatchedSeconds)
+	}
+}
