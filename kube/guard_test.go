@@ -83,8 +83,10 @@ func TestGuardTransportRefusesSystemWritesAndBindingsToEveryone(t *testing.T) {
 	if !errors.As(err, &refused) || !strings.Contains(refused.Msg, "kube-system is a system namespace") {
 		t.Errorf("scale of CoreDNS: %v", err)
 	}
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "open"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cluster-admin"},
-		Subjects: []rbacv1.Subject{{Kind: "Group", Name: "system:unauthenticated"}}}
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "open"}, RoleRef: rbacv1.RoleRef{Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects: []rbacv1.Subject{{Kind: "Group", Name: "system:unauthenticated"}},
+	}
 	if _, err = c.Typed.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); !errors.As(err, &refused) || !strings.Contains(refused.Msg, "system:unauthenticated") {
 		t.Errorf("binding cluster-admin to everyone: %v", err)
 	}

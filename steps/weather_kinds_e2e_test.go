@@ -28,12 +28,14 @@ func TestBadWeatherEveryKindOutlastsAnOutage(t *testing.T) {
 		{"kill", "", `kill: {workload: {kind: Deployment, name: web}, count: 1, recover: true}`},
 		{"killPoisson", "", `killPoisson: {workload: {kind: Deployment, name: web}, mean: 1, interval: 2s, rounds: 3, seed: 3, recover: true}`},
 		{"delete", "", `delete: {kind: Deployment, name: web}`},
-		{"expectRejection", `
+		{
+			"expectRejection", `
   - name: quota
     apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: q}, spec: {hard: {configmaps: "1"}}}}
   - name: counted
     assert: {resource: {kind: ResourceQuota, name: q}, expr: "object.status.used.configmaps == '1'"}`,
-			`expectRejection: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: extra}}, message: "exceeded quota"}`},
+			`expectRejection: {inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: extra}}, message: "exceeded quota"}`,
+		},
 		{"events", "", `events: {resource: {kind: Deployment, name: web}, expr: "len(events) >= 0"}`},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
