@@ -86,7 +86,7 @@ func (e *Exec) Validate() error {
 		switch {
 		case name == "" || strings.ContainsAny(name, "= \t\n"):
 			errs.Add("env", "%q is not an environment variable name", name)
-		case name == "KUBECONFIG" || strings.HasPrefix(name, "KDRILL_"):
+		case name == "KUBECONFIG" || name == "KDRILL_NAMESPACE" || name == "KDRILL_SCENARIO" || strings.HasPrefix(name, "KDRILL_VAR_"):
 			errs.Add("env", "%s is kdrill's to set (the run's cluster and namespace, the scenario's vars); a step cannot replace it", name)
 		}
 	}
