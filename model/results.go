@@ -233,6 +233,9 @@ type TimelineEvent struct {
 	Objects []string `json:"objects,omitempty"`
 	// Nodes names the nodes a node step acted on.
 	Nodes []string `json:"nodes,omitempty"`
+	// End is when a node step's action finished (a drain evicts for a
+	// while); zero for a kill, which is done at Time.
+	End time.Time `json:"end,omitzero"`
 }
 
 // Outage is a time the control plane could not serve kdrill: from the

@@ -127,6 +127,7 @@ var docComments = map[string]string{
 	"SwitchOutput.EndpointsBefore":    "EndpointsBefore and EndpointsAfter name the pods behind the Service's\nready endpoints before the switch and once it took effect.",
 	"TimelineEvent":                   "TimelineEvent is something a step did that other steps and the reports\nplace in time, such as a batch of pod kills.",
 	"TimelineEvent.Action":            "Action is a node step's: cordon, drain, fail, taint, restore...",
+	"TimelineEvent.End":               "End is when a node step's action finished (a drain evicts for a\nwhile); zero for a kill, which is done at Time.",
 	"TimelineEvent.Kind":              "Kind says what happened: \"kill\" for deleted or evicted pods, \"node\"\nfor a node step's action.",
 	"TimelineEvent.Nodes":             "Nodes names the nodes a node step acted on.",
 	"TimelineEvent.Objects":           "Objects names the pods acted on, as namespace/name.",

@@ -93,6 +93,28 @@ func TestKillPoissonValidation(t *testing.T) {
 	}
 }
 
+// A drain evicts for a while: availability dips, returns, dips again; its
+// recovery is to the last return, not the first.
+func TestDrainRecoveryIsToTheLastReturn(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	samples := []model.Sample{
+		{Time: at(0), Desired: 3, Available: 3},
+		{Time: at(1), Desired: 3, Available: 2}, // first eviction
+		{Time: at(2), Desired: 3, Available: 3}, // back
+		{Time: at(3), Desired: 3, Available: 2}, // the budget lets the next one go
+		{Time: at(5), Desired: 3, Available: 3}, // back for good
+		{Time: at(8), Desired: 3, Available: 3},
+	}
+	b := recoveryAfter(samples, at(0), at(4), 2, at(10))
+	if !b.Recovered || b.Recovery.Duration != 5*time.Second {
+		t.Errorf("drain recovery %+v, want 5s (the last return)", b)
+	}
+	if k := recoveryAfter(samples, at(0), at(0), 1, at(10)); k.Recovery.Duration != 2*time.Second {
+		t.Errorf("a kill at once recovers at the first return: %+v", k)
+	}
+}
+
 func TestRecoveryAndSummary(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
@@ -105,10 +127,10 @@ func TestRecoveryAndSummary(t *testing.T) {
 	}
 	end := at(25)
 	got := []model.BatchRecovery{
-		recoveryAfter(samples, at(1), 3, end),
-		recoveryAfter(samples, at(5), 1, end), // no dip before the next batch's: still counts the later dip
-		recoveryAfter(samples, at(10), 1, end),
-		recoveryAfter(samples, at(24), 1, end), // no sample after it: no visible impact
+		recoveryAfter(samples, at(1), at(1), 3, end),
+		recoveryAfter(samples, at(5), at(5), 1, end), // no dip before the next batch's: still counts the later dip
+		recoveryAfter(samples, at(10), at(10), 1, end),
+		recoveryAfter(samples, at(24), at(24), 1, end), // no sample after it: no visible impact
 	}
 	if !got[0].Recovered || got[0].Recovery.Duration != 2*time.Second {
 		t.Errorf("batch 1: %+v", got[0])

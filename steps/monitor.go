@@ -324,7 +324,11 @@ func (w *workloadWatcher) series(end time.Time, kills []model.TimelineEvent) mod
 			continue
 		}
 		s.Kills += killed
-		b := recoveryAfter(s.Samples, k.Time, killed, end)
+		settled := k.Time
+		if k.End.After(settled) {
+			settled = k.End
+		}
+		b := recoveryAfter(s.Samples, k.Time, settled, killed, end)
 		b.Cause = k.Action
 		batches = append(batches, b)
 	}

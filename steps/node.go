@@ -299,7 +299,7 @@ func (n *Node) Run(ctx context.Context, env *runner.Env) (any, error) {
 	out.EvictedOwn, out.EvictedOthers = splitByNamespace(out.Evicted, env.Namespace)
 	out.Finished = env.Clock.Now()
 	out.Duration.Duration = out.Finished.Sub(out.Started)
-	env.Record(model.TimelineEvent{Time: out.Started, Kind: "node", Action: n.Action, Count: len(out.Evicted), Objects: out.Evicted, Nodes: out.Nodes})
+	env.Record(model.TimelineEvent{Time: out.Started, End: out.Finished, Kind: "node", Action: n.Action, Count: len(out.Evicted), Objects: out.Evicted, Nodes: out.Nodes})
 	env.Log.Info("node "+n.Action, "nodes", strings.Join(out.Nodes, ","), "evicted", len(out.Evicted), "blockedByPDB", len(out.BlockedByPDB))
 	return out, err
 }

@@ -9,29 +9,37 @@ import (
 
 // recoveryAfter finds when availability returned after a batch at t: the
 // first sample, after a sample below the desired count, at or above it. A
-// batch that never showed a dip recovered at once.
-func recoveryAfter(samples []model.Sample, t time.Time, killed int, end time.Time) model.BatchRecovery {
+// batch that never showed a dip recovered at once. A batch that lasted
+// (a drain evicting until settled) recovered when availability was last
+// back: a return before settled that another dip undid does not count.
+func recoveryAfter(samples []model.Sample, t, settled time.Time, killed int, end time.Time) model.BatchRecovery {
 	b := model.BatchRecovery{Time: t, Killed: killed}
 	dipped := false
-	for _, smp := range samples {
+	var back *model.Sample // the return to desired that has held so far
+	for i, smp := range samples {
 		if smp.Time.Before(t) {
 			continue
 		}
 		if smp.Available < smp.Desired {
-			dipped = true
+			dipped, back = true, nil
 			continue
 		}
-		if dipped {
-			b.Recovery.Duration = smp.Time.Sub(t)
-			b.Recovered = true
-			return b
+		if dipped && back == nil {
+			back = &samples[i]
+		}
+		if back != nil && !smp.Time.Before(settled) {
+			break
 		}
 	}
-	if !dipped {
+	switch {
+	case back != nil:
+		b.Recovery.Duration = back.Time.Sub(t)
 		b.Recovered = true
-		return b
+	case !dipped:
+		b.Recovered = true
+	default:
+		b.Recovery.Duration = end.Sub(t)
 	}
-	b.Recovery.Duration = end.Sub(t)
 	return b
 }
 
