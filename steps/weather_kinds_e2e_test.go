@@ -41,10 +41,14 @@ func TestBadWeatherEveryKindOutlastsAnOutage(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			proxy := testcluster.StartProxy(t)
 			ns := testcluster.Namespace(t, testcluster.Connect(t))
-			down := &onStep{name: "through the outage", fn: func() {
+			// Down before the step sends anything (observers hear of a step's
+			// start before it runs), up again 8 s later.
+			down := outageAtStart{name: "through the outage", fn: func() {
 				proxy.Down()
-				pause(t, outage)
-				proxy.Up()
+				go func() {
+					pause(t, outage)
+					proxy.Up()
+				}()
 			}}
 			body := fmt.Sprintf(`
 spec:
@@ -70,5 +74,18 @@ spec:
 			}
 			t.Logf("%s: %s after %.1fs (outage %s), %d retries", tc.kind, st.Outcome, st.DurationSeconds, outage, st.Retries)
 		})
+	}
+}
+
+// outageAtStart calls fn on the observer's own call, when the named step
+// starts, before the step sends a request.
+type outageAtStart struct {
+	name string
+	fn   func()
+}
+
+func (o outageAtStart) Observe(ev model.Event, _ *model.Results, _ *model.ScenarioResult, st *model.StepResult) {
+	if ev == model.StepStarted && st.Name == o.name {
+		o.fn()
 	}
 }
