@@ -76,6 +76,9 @@ func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
 		switch {
 		case !ok && l.index.Label(st.Prefix+r.Name) != "":
 			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.Label(st.Prefix+r.Name))
+		case !ok && includedAs(seen, st.Prefix, r.Name) != "":
+			full := includedAs(seen, st.Prefix, r.Name)
+			l.fail(st.Line, st.Label(), field, "no earlier step is named %q; the included step is named %q (an include's steps are named INCLUDE/STEP): write %q", r.Name, full, full)
 		case !ok:
 			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, message.Suggest(r.Name, l.index.Within(st.Prefix, slices.Collect(maps.Keys(seen)))))
 		case r.Kind != "" && target.Kind != r.Kind:
@@ -84,6 +87,18 @@ func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
 			l.fail(st.Line, st.Label(), field, "%s does not run in the background (add background: true to it)", target.Label())
 		}
 	}
+}
+
+// includedAs returns the full name of an earlier step an include brought
+// in whose own name is name (a reference written without the include's
+// prefix), or "".
+func includedAs(seen map[string]*Step, prefix, name string) string {
+	for _, full := range slices.Sorted(maps.Keys(seen)) {
+		if rest, ok := strings.CutPrefix(full, prefix); ok && strings.HasSuffix(rest, "/"+name) {
+			return rest
+		}
+	}
+	return ""
 }
 
 // checkLab enforces what a lab promises: checks carry points and never

@@ -192,6 +192,7 @@ var beyondTheSchema = map[string]string{
 	"vars-differ-in-case.yaml":                 "names that differ in case only are a rule across keys",
 	"exec-script-template.yaml":                "templates are found by the loader",
 	"exec-env-kubeconfig.yaml":                 "names kdrill sets are the step's check",
+	"stop-included-without-prefix.yaml":        "step references are resolved across the list",
 }
 
 func TestBadScenariosTheSchemaRefuses(t *testing.T) {
