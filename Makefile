@@ -35,6 +35,11 @@ demo: build cluster-up ## Run the demo scenarios on the local cluster (the two-c
 	  kc="$(KUBECONFIG_LOCAL)"; only="area!=multicluster"; \
 	  echo "skipping scenarios/multicluster: the second local cluster is not running (start it: KDRILL_CLUSTER_NAME=kdrill2 KDRILL_CLUSTER_NODES=2 $(CLUSTER) up)"; \
 	fi; \
+	if ! hack/localcluster/node.sh status >/dev/null 2>&1; then \
+	  only="$${only:+$$only,}area!=real"; \
+	  why=$$(hack/localcluster/node.sh can) || true; \
+	  echo "skipping scenarios/real: the local cluster's real node is not running$${why:+ ($$why)}"; \
+	fi; \
 	KUBECONFIG=$$kc $(BIN) run --report-dir kdrill-report/demo $${only:+-l "$$only"} scenarios/ ; \
 	  code=$$?; echo; echo "demo report: $(CURDIR)/kdrill-report/demo/report.html (results.json, junit.xml and charts beside it)"; exit $$code
 

@@ -33,6 +33,13 @@ if ! KDRILL_CLUSTER_NAME=kdrill2 "$cluster" status >/dev/null 2>&1; then
   if KDRILL_CLUSTER_NAME=kdrill2 KDRILL_CLUSTER_NODES=2 startedUp; then second=1; fi
 fi
 
+# The real node (containers, not kwok's simulation) runs where the machine
+# allows it; there its tests must run, elsewhere they are skipped by name.
+if why=$(hack/localcluster/node.sh can); then
+  export KDRILL_E2E_REAL_NODE=required
+else
+  echo "no real node on this machine ($why): the tests that need real containers are skipped" >&2
+fi
 export KDRILL_E2E_KUBECONFIG KDRILL_E2E_KUBECONFIG2
 KDRILL_E2E_KUBECONFIG=$("$cluster" kubeconfig)
 KDRILL_E2E_KUBECONFIG2=$(KDRILL_CLUSTER_NAME=kdrill2 "$cluster" kubeconfig)

@@ -49,6 +49,10 @@ func TestShippedScenarios(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
+			if s.Metadata.Labels["area"] == "real" {
+				// Real containers: the local cluster's real node runs them.
+				testcluster.RealNode(t)
+			}
 			var pool *testcluster.NodePool
 			if s.Metadata.Labels["disrupts"] == "nodes" {
 				// Node chaos runs on nodes of its own, so the tests running

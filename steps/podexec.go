@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,11 @@ type PodExec struct {
 	// Writes says the command changes the pod or the cluster, so it is held
 	// to the rules of writing steps (not a lab check) (default false).
 	Writes bool `json:"writes,omitempty"`
+	// Until runs the command again, every second, until expect holds; the
+	// step's timeout bounds the wait. Use it for something about to work:
+	// a Service whose endpoints just changed, a name just created, a
+	// policy just applied.
+	Until bool `json:"until,omitempty"`
 }
 
 // Default expects exit code 0.
@@ -75,6 +81,9 @@ func (p *PodExec) Validate() error {
 	}
 	if len(p.Command) == 0 || p.Command[0] == "" {
 		errs.Add("command", "required: the program and its arguments, such as [cat, /etc/app/version]")
+	}
+	if p.Until && p.Writes {
+		errs.Add("until", "until repeats the command, and writes says it changes something: a command run again and again must only read")
 	}
 	return errs.Err()
 }
@@ -109,8 +118,31 @@ func (p *PodExec) Plan(ctx context.Context, env *runner.Env) (string, error) {
 	return fmt.Sprintf("would run %q in %s (not run in a dry run)", strings.Join(p.Command, " "), strings.Join(pods, ", ")), nil
 }
 
-// Run runs the command in the pod (or pods) and judges each result.
+// Run runs the command in the pod (or pods) and judges each result; with
+// until, again every second until the results meet expect or the step's
+// time is up, when the last failure is what it says.
 func (p *PodExec) Run(ctx context.Context, env *runner.Env) (any, error) {
+	if !p.Until {
+		return p.runOnce(ctx, env)
+	}
+	for tries := 1; ; tries++ {
+		out, err := p.runOnce(ctx, env)
+		var failed *AssertionError
+		if err == nil || !errors.As(err, &failed) && !errors.Is(err, errNoReadyPod) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, fmt.Errorf("%w (tried %d times until the step's timeout)", err, tries)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// errNoReadyPod: the selector matches no Ready pod (yet).
+var errNoReadyPod = errors.New("no Ready pod matches")
+
+func (p *PodExec) runOnce(ctx context.Context, env *runner.Env) (*model.ExecOutput, error) {
 	pods, err := p.targets(ctx, env)
 	if err != nil {
 		return nil, err
@@ -154,7 +186,7 @@ func (p *PodExec) targets(ctx context.Context, env *runner.Env) ([]string, error
 	sort.Strings(ready)
 	switch {
 	case len(ready) == 0:
-		return nil, fmt.Errorf("no Ready pod matches -l %s (%d pods match)", p.Selector, len(list.Items))
+		return nil, fmt.Errorf("%w -l %s (%d pods match)", errNoReadyPod, p.Selector, len(list.Items))
 	case !p.All:
 		ready = ready[:1]
 	}

@@ -121,6 +121,7 @@ var docComments = map[string]string{
 	"PodExec.Pod":                   "Pod names one pod.",
 	"PodExec.Selector":              "Selector picks the pods by labels; the first Ready one (by name) runs\nthe command, or every Ready one with all.",
 	"PodExec.Stdin":                 "Stdin is written to the command's standard input.",
+	"PodExec.Until":                 "Until runs the command again, every second, until expect holds; the\nstep's timeout bounds the wait. Use it for something about to work:\na Service whose endpoints just changed, a name just created, a\npolicy just applied.",
 	"PodExec.Writes":                "Writes says the command changes the pod or the cluster, so it is held\nto the rules of writing steps (not a lab check) (default false).",
 	"PodTarget":                     "PodTarget selects the pods a chaos step may delete: Running pods, not\nalready terminating, matched by a label selector or by a workload's own\nselector.",
 	"PodTarget.AllowUnsafe":         "AllowUnsafe permits system namespaces (kube-system, kube-public,\nkube-node-lease), whichever way they are reached (this field, the\nworkload's namespace, the scenario's, -n), and an empty selector.\nDefault false.",

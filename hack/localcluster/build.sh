@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local cluster's binaries (kube-apiserver, kube-controller-manager,
-# kube-scheduler, etcd, kwok, kwokctl) from the Go module proxy into a cache
+# kube-scheduler, etcd, kwok, kwokctl, and the real node's kubelet and
+# kube-proxy) from the Go module proxy into a cache
 # directory keyed by this module's pinned versions, and prints that directory.
 # A second call with the same pins reuses the cache and builds nothing.
 set -euo pipefail
@@ -9,10 +10,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 kube_version=v1.36.3
 kwok_version=v0.8.0
 
-key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" "$here/cmd/etcd/main.go" | sha256sum | cut -c1-16)
+key=$(cat "$here/go.mod" "$here/go.sum" "$here/build.sh" "$here/cmd/etcd/main.go" "$here/tools.go" | sha256sum | cut -c1-16)
 cache=${KDRILL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kdrill}
 bin="$cache/localcluster/$kube_version-$key/bin"
-tools=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl)
+tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd kwok kwokctl)
 
 # kwokconfig writes the cluster's kwok configuration; it is small and has
 # its own key, so changing it does not rebuild the control plane.
@@ -50,7 +51,9 @@ export CGO_ENABLED=0
 go build -trimpath -ldflags "-s -w $kv" -o "$bin.tmp/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler >&2
+  k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubelet \
+  k8s.io/kubernetes/cmd/kube-proxy >&2
 go build -trimpath -ldflags "-s -w $kv $kwokv" -o "$bin.tmp/" \
   sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl >&2
 go build -trimpath -ldflags "-s -w" -o "$bin.tmp/etcd" ./cmd/etcd >&2

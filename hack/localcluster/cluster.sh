@@ -2,10 +2,9 @@
 # Starts (up), stops (down) or describes (status, kubeconfig) kdrill's local
 # cluster: a real kube-apiserver, etcd, kube-controller-manager and
 # kube-scheduler run as local processes by kwokctl, with kwok simulating nodes
-# and pod lifecycles. Every command is idempotent. The controller manager
-# and scheduler run without leader election: nothing restarts them here, and
-# with it they would exit when an API server outage (stop-apiserver) cost
-# them their lease.
+# and pod lifecycles, and, in kdrill's own cluster on a machine that can run
+# one, a real node beside them (node.sh). Every command is idempotent. The
+# control plane's flags are in its kwok configuration (cmd/kwokconfig).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,7 +44,7 @@ write_config() {
   mkdir -p "$cache/kwok-config"
   # Written aside and renamed, so a status check running beside it never
   # reads half a file (and takes a running cluster for another one).
-  "$bin/kwokconfig" "$kwok_config.tmp.$$" "$cache/kwok-config"
+  "$bin/kwokconfig" "$kwok_config.tmp.$$" "$cache/kwok-config" "$KWOK_WORKDIR/clusters/$name/pki"
   mv -f "$kwok_config.tmp.$$" "$kwok_config"
 }
 
@@ -65,10 +64,36 @@ running() {
     KUBECONFIG="$kubeconfig" "$bin/kwokctl" --name "$name" kubectl get --raw /readyz >/dev/null 2>&1
 }
 
+# real_node says whether this cluster gets the real node: kdrill's own,
+# on a machine that can run one (node.sh can says why not).
+real_node() {
+  [ "$name" = kdrill ] || return 1
+  local why
+  if why=$("$here/node.sh" can); then return 0; fi
+  echo "local cluster $name: no real node on this machine: $why" >&2
+  return 1
+}
+
+# node_up starts the real node (built under the same lock as the rest).
+node_up() {
+  real_node || return 0
+  (
+    flock 9
+    "$here/node.sh" build >/dev/null
+  ) 9>"$cache/localcluster/.build.lock"
+  "$here/node.sh" up "$bin" "$kubeconfig" "$KWOK_WORKDIR/clusters/$name/pki" 8>&-
+}
+
 cmd=${1:-up}
 case "$cmd" in
 build)
   build_bin
+  if real_node; then
+    (
+      flock 9
+      "$here/node.sh" build >/dev/null
+    ) 9>"$cache/localcluster/.build.lock"
+  fi
   ;;
 up)
   bin=$(build_bin)
@@ -78,6 +103,7 @@ up)
   exec 8>"$cache/up-$name.lock"
   flock 8
   if running; then
+    node_up
     echo "local cluster $name is running; kubeconfig: $kubeconfig" >&2
     echo "$kubeconfig"
     exit 0
@@ -91,6 +117,7 @@ up)
       echo "local cluster $name runs but does not answer yet; asking again in ${wait}s" >&2
       sleep "$wait"
       if running; then
+        node_up
         echo "local cluster $name is running; kubeconfig: $kubeconfig" >&2
         echo "$kubeconfig"
         exit 0
@@ -98,12 +125,16 @@ up)
     done
     echo "local cluster $name did not answer for a minute: removing it and starting a new one" >&2
   fi
-  # A cluster left half-made by an earlier run is removed first.
+  # A cluster left half-made by an earlier run is removed first, its
+  # real node with it.
+  if [ "$name" = kdrill ]; then "$here/node.sh" down "$bin" "$kubeconfig" || true; fi
   kwokctl delete cluster >/dev/null 2>&1 || true
   pkill -KILL -f "^$KWOK_WORKDIR/clusters/$name/bin/" 2>/dev/null || true
   mkdir -p "$cache"
   rm -f "$kubeconfig"
-  kwokctl create cluster \
+  # The components kwokctl starts must not inherit the lock (fd 8): a
+  # running cluster would hold it, and the next "up" would wait forever.
+  kwokctl create cluster 8>&- \
     --runtime binary \
     --kube-apiserver-binary "$bin/kube-apiserver" \
     --kube-controller-manager-binary "$bin/kube-controller-manager" \
@@ -111,20 +142,23 @@ up)
     --kwok-controller-binary "$bin/kwok" \
     --etcd-binary "$bin/etcd" \
     --disable-qps-limits \
-    --extra-args kube-controller-manager=leader-elect=false \
-    --extra-args kube-scheduler=leader-elect=false \
     --kubeconfig "$kubeconfig" \
     --config "$kwok_config" \
     --wait 120s >&2
   sha256sum < "$kwok_config" | cut -c1-64 > "$config_marker"
-  kwokctl scale node --replicas "$nodes" \
+  # kwok's nodes answer (logs, exec, port-forward) at loopback addresses,
+  # 127.0.0.1 up, which the API server reaches by address.
+  kwokctl scale node 8>&- --replicas "$nodes" \
     --param ".allocatable.pods=\"$pods_per_node\"" \
-    --param '.allocatable.cpu="64"' --param '.allocatable.memory="256Gi"' >&2
+    --param '.allocatable.cpu="64"' --param '.allocatable.memory="256Gi"' \
+    --param '.nodeIPs=["127.0.0.1"]' >&2
+  node_up
   echo "local cluster $name is up with $nodes nodes; kubeconfig: $kubeconfig" >&2
   echo "$kubeconfig"
   ;;
 down)
   bin=$(build_bin)
+  if [ "$name" = kdrill ]; then "$here/node.sh" down "$bin" "$kubeconfig" || true; fi
   kwokctl delete cluster >&2 2>/dev/null || true
   # A component restarted by stop-apiserver, or slow to stop, goes too.
   pkill -KILL -f "^$KWOK_WORKDIR/clusters/$name/bin/" 2>/dev/null || true
@@ -134,7 +168,12 @@ down)
 status)
   bin=$(build_bin)
   write_config
-  if running; then echo "running"; else echo "stopped"; exit 1; fi
+  if ! running; then echo "stopped"; exit 1; fi
+  # kdrill's cluster is whole with its real node, where there can be one.
+  if [ "$name" = kdrill ] && "$here/node.sh" can >/dev/null && ! "$here/node.sh" status >/dev/null; then
+    echo "running without its real node"; exit 1
+  fi
+  echo "running"
   ;;
 kubeconfig)
   echo "$kubeconfig"

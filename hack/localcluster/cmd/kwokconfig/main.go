@@ -10,7 +10,9 @@
 // ClusterPortForward under which a pod's port 8080 answers GET /info as
 // testing-service 1.0 and port 8081 as 2.0.
 //
-//	kwokconfig OUT DIR
+// With it, the control plane's flags and certificates (kwokctl.go).
+//
+//	kwokconfig OUT DIR PKI_DIR
 package main
 
 import (
@@ -56,17 +58,17 @@ func main() {
 		}
 		return
 	}
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT DIR | kwokconfig info VERSION")
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: kwokconfig OUT DIR PKI_DIR | kwokconfig info VERSION")
 		os.Exit(2)
 	}
-	if err := run(os.Args[1], os.Args[2]); err != nil {
+	if err := run(os.Args[1], os.Args[2], os.Args[3]); err != nil {
 		fmt.Fprintln(os.Stderr, "kwokconfig:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, dir string) error {
+func run(out, dir, pkiDir string) error {
 	var objs []config.InternalObject
 	for _, raw := range []string{nodefast.DefaultNodeInit, nodeheartbeatwithlease.DefaultNodeHeartbeatWithLease, podfast.DefaultPodReady, podfast.DefaultPodComplete, podfast.DefaultPodDelete, podCrashLoop, podImagePull, nodeNotReady} {
 		stage, err := config.UnmarshalWithType[*internalversion.Stage](raw)
@@ -105,7 +107,22 @@ func run(out, dir string) error {
 		return err
 	}
 	objs = append(objs, logs, exec, forward)
-	return config.Save(context.Background(), out, objs)
+	if err := config.Save(context.Background(), out, objs); err != nil {
+		return err
+	}
+	kwokctl, err := kwokctlConfig(pkiDir)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(out, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append([]byte("---\n"), kwokctl...)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Ports a simulated pod answers on through a port-forward, as the course
