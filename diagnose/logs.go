@@ -12,14 +12,15 @@ import (
 )
 
 // logs reads the current and previous logs of the containers of pods that
-// are not ready or have restarted, bounded in pods, lines and bytes; for a
-// crash-looping container the last line joins its cause.
+// are not ready or have restarted, and of a pod the failed step was about,
+// bounded in pods, lines and bytes; for a crash-looping container the last
+// line joins its cause.
 func (c *collector) logs(ctx context.Context, pods []corev1.Pod) {
 	read := 0
 	for i := range pods {
 		p := &pods[i]
 		sum := summarize(p)
-		if (sum.Ready && sum.Restarts == 0) || p.Spec.NodeName == "" {
+		if (sum.Ready && sum.Restarts == 0 && !c.isSubject(p)) || p.Spec.NodeName == "" {
 			continue
 		}
 		if read == MaxLogPods {
@@ -70,4 +71,14 @@ func (c *collector) containerLog(ctx context.Context, p *corev1.Pod, container s
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// isSubject says whether the failed step was about this pod.
+func (c *collector) isSubject(p *corev1.Pod) bool {
+	for _, s := range c.req.Subjects {
+		if s.Kind == "Pod" && s.Name == p.Name && s.Namespace == p.Namespace {
+			return true
+		}
+	}
+	return false
 }

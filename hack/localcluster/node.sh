@@ -2,8 +2,9 @@
 # The local cluster's real node, beside kwok's simulated ones: a kubelet
 # and kube-proxy built from the same k8s.io/kubernetes module as the
 # control plane, Debian's containerd, runc and CNI plugins, the cluster's
-# DNS (CoreDNS, built from its module, run as a pod) and NetworkPolicy
-# enforced by kube-router in firewall-only mode. Images come from this
+# DNS (CoreDNS, built from its module, run as a pod), NetworkPolicy
+# enforced by kube-router in firewall-only mode, and the default
+# StorageClass's provisioner (volumes are directories on this machine). Images come from this
 # repository's Go code, imported into containerd without a registry.
 #
 # The node is named kdrill-real, labelled and tainted kdrill.dev/real=true
@@ -25,6 +26,7 @@ node=kdrill-real
 run=/run/kdrill-node
 state="$cache/realnode"
 kubelet_root=/var/lib/kdrill-kubelet
+volumes=/var/lib/kdrill-volumes
 pod_cidr=10.244.0.0/24
 cluster_dns=10.96.0.10
 bridge=kdrill0
@@ -62,6 +64,23 @@ deps() {
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 
+# build_go NAME DIR PACKAGE KEYFILES...: builds PACKAGE of the module in
+# DIR, once for a given content of KEYFILES, links it as $out/NAME, and
+# prints its key.
+build_go() {
+  local name=$1 dir=$2 pkg=$3 k bin
+  shift 3
+  k=$(hash_of "$@")
+  bin="$cache/localcluster/$name-$k"
+  if [ ! -x "$bin" ]; then
+    log "building $name (first time only; CoreDNS and kube-router take a few minutes)"
+    (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$bin.tmp" "$pkg" >&2)
+    mv "$bin.tmp" "$bin"
+  fi
+  ln -sf "$bin" "$out/$name"
+  echo "$k"
+}
+
 # build builds CoreDNS, kube-router, the helper and the images, each
 # cached under a key of its own inputs, and prints the directory that
 # links to them.
@@ -69,29 +88,15 @@ build() {
   local out="$cache/localcluster/realnode" k
   mkdir -p "$out"
   export CGO_ENABLED=0
-  k=$(hash_of "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go")
-  if [ ! -x "$cache/localcluster/coredns-$k" ]; then
-    log "building CoreDNS (first time only; a few minutes)"
-    (cd "$here/coredns" && go build -trimpath -ldflags "-s -w" -o "$cache/localcluster/coredns-$k.tmp" . >&2)
-    mv "$cache/localcluster/coredns-$k.tmp" "$cache/localcluster/coredns-$k"
-  fi
-  ln -sf "$cache/localcluster/coredns-$k" "$out/coredns"
-  local corednskey=$k
-  k=$(hash_of "$here/kube-router/go.mod" "$here/kube-router/go.sum")
-  if [ ! -x "$cache/localcluster/kube-router-$k" ]; then
-    log "building kube-router (first time only; a few minutes)"
-    (cd "$here/kube-router" && go build -trimpath -ldflags "-s -w" -o "$cache/localcluster/kube-router-$k.tmp" \
-      github.com/cloudnativelabs/kube-router/v2/cmd/kube-router >&2)
-    mv "$cache/localcluster/kube-router-$k.tmp" "$cache/localcluster/kube-router-$k"
-  fi
-  ln -sf "$cache/localcluster/kube-router-$k" "$out/kube-router"
-  k=$(hash_of "$here/go.mod" "$here/go.sum" "$here"/cmd/realnode/*)
-  if [ ! -x "$cache/localcluster/realnode-$k" ]; then
-    (cd "$here" && go build -trimpath -o "$cache/localcluster/realnode-$k.tmp" ./cmd/realnode >&2)
-    mv "$cache/localcluster/realnode-$k.tmp" "$cache/localcluster/realnode-$k"
-  fi
-  ln -sf "$cache/localcluster/realnode-$k" "$out/realnode"
-  k=$(cd "$here/images" && cat go.mod go.sum $(find cmd -name '*.go' | sort) | sha256sum | cut -c1-16)-$corednskey
+  local corednskey
+  corednskey=$(build_go coredns "$here/coredns" . "$here/coredns/go.mod" "$here/coredns/go.sum" "$here/coredns/main.go")
+  build_go kube-router "$here/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router \
+    "$here/kube-router/go.mod" "$here/kube-router/go.sum" >/dev/null
+  build_go storage "$here/storage" . "$here/storage/go.mod" "$here/storage/go.sum" "$here/storage/main.go" >/dev/null
+  build_go realnode "$here" ./cmd/realnode "$here/go.mod" "$here/go.sum" "$here"/cmd/realnode/* >/dev/null
+  # The images' key: their programs, and this script (which says what is
+  # in each image).
+  k=$(cd "$here/images" && cat go.mod go.sum $(find cmd -name '*.go' | sort) "$here/node.sh" | sha256sum | cut -c1-16)-$corednskey
   local images="$cache/localcluster/images-$k"
   if [ ! -f "$images/done" ]; then
     log "building the node's images"
@@ -102,7 +107,7 @@ build() {
     "$mk" -o "$images.tmp/testing-service.tar" -t kdrill.local/testing-service:1 -entrypoint /testing-service \
       -file "/testing-service=$images.tmp/bin/testing-service"
     local links=()
-    for t in wget nslookup ping nc sleep kill echo cat hostname env true false; do links+=(-link "/bin/$t=toolbox"); done
+    for t in wget nslookup ping nc sleep kill echo cat tee hostname env true false; do links+=(-link "/bin/$t=toolbox"); done
     "$mk" -o "$images.tmp/toolbox.tar" -t kdrill.local/toolbox:1 -entrypoint /bin/toolbox,sleep,infinity \
       -file "/bin/toolbox=$images.tmp/bin/toolbox" "${links[@]}" -dir /tmp
     "$mk" -o "$images.tmp/coredns.tar" -t kdrill.local/coredns:1 -entrypoint /coredns -file "/coredns=$out/coredns"
@@ -117,7 +122,7 @@ host_ip() { ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\
 
 alive() { [ -f "$run/pids/$1" ] && kill -0 "$(cat "$run/pids/$1")" 2>/dev/null; }
 
-status() { alive containerd && alive kubelet && alive kube-proxy && alive kube-router; }
+status() { alive containerd && alive kubelet && alive kube-proxy && alive kube-router && alive storage; }
 
 # start NAME COMMAND...: a daemon in its own session, its log and pid
 # under $run.
@@ -236,11 +241,23 @@ up() {
     --proxy-mode iptables --cluster-cidr "$pod_cidr" \
     --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256 \
     --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0
+  if ! "$out/realnode" up "$kubeconfig" "$node"; then
+    log "did not come up; its logs: $run/logs"
+    return 1
+  fi
+  # kube-router finds its node by name: only once the kubelet has
+  # registered it.
   start kube-router "$out/kube-router" --kubeconfig "$kubeconfig" --hostname-override "$node" \
     --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
     --enable-ipv6=false --metrics-port 0 --health-port 20244
-  if ! "$out/realnode" up "$kubeconfig" "$node"; then
-    log "did not come up; its logs: $run/logs"
+  start storage "$out/storage" "$kubeconfig" "$volumes"
+  for _ in $(seq 150); do
+    curl -fs --max-time 1 http://127.0.0.1:20244/healthz >/dev/null 2>&1 && break
+    alive kube-router || break
+    sleep 0.2
+  done
+  if ! status; then
+    log "a component stopped while starting; its logs: $run/logs"
     return 1
   fi
   log "node $node is Ready with the cluster's DNS at $cluster_dns"
@@ -263,6 +280,7 @@ down() {
 # machine; it needs no API server.
 down_local() {
   [ -d "$run" ] || [ -d "$kubelet_root" ] || return 0
+  stop storage
   stop kube-router
   stop kube-proxy
   stop kubelet
@@ -295,7 +313,7 @@ down_local() {
   done
   ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router)' | while read -r s; do ipset destroy "$s" 2>/dev/null || true; done || true
   if [ -f "$run/ip_forward.before" ]; then cat "$run/ip_forward.before" >/proc/sys/net/ipv4/ip_forward; fi
-  rm -rf "$run" "$kubelet_root"
+  rm -rf "$run" "$kubelet_root" "$volumes"
 }
 
 cmd=${1:-}

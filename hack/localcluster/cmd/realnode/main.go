@@ -1,6 +1,6 @@
 // Command realnode does the API server's side of the local cluster's real
-// node for node.sh: it waits for the node to be Ready and starts the
-// cluster's DNS on it (up), and takes every pod off it while its kubelet
+// node for node.sh: it waits for the node to be Ready, starts the
+// cluster's DNS on it and adds the default StorageClass (up), and takes every pod off it while its kubelet
 // still runs, so that the network plugin frees their addresses and
 // interfaces (drain), then removes the node and the DNS (forget).
 //
@@ -34,6 +34,12 @@ import (
 //go:embed coredns.yaml
 var corednsManifests []byte
 
+//go:embed storage.yaml
+var storageManifests []byte
+
+// addons are what up adds to the cluster and forget removes.
+var addons = [][]byte{corednsManifests, storageManifests}
+
 const fieldManager = "kdrill-localcluster"
 
 func main() {
@@ -64,8 +70,10 @@ func run(cmd string, cfg *rest.Config, node string) error {
 		if err := waitReady(ctx, cs, node); err != nil {
 			return err
 		}
-		if err := apply(ctx, cfg, corednsManifests); err != nil {
-			return fmt.Errorf("starting the cluster's DNS: %w", err)
+		for _, m := range addons {
+			if err := apply(ctx, cfg, m); err != nil {
+				return fmt.Errorf("adding the cluster's DNS and storage: %w", err)
+			}
 		}
 		return waitDNS(ctx, cs)
 	case "drain":
@@ -223,15 +231,19 @@ func drain(ctx context.Context, cs kubernetes.Interface, node string) error {
 	})
 }
 
-// forget removes the node and the DNS objects up added, once the node's
+// forget removes the node and the objects up added, once the node's
 // kubelet has stopped.
 func forget(ctx context.Context, cfg *rest.Config, cs kubernetes.Interface, node string) error {
 	if err := cs.CoreV1().Nodes().Delete(ctx, node, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	objs, err := decode(corednsManifests)
-	if err != nil {
-		return err
+	var objs []*unstructured.Unstructured
+	for _, m := range addons {
+		o, err := decode(m)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, o...)
 	}
 	dyn, mapper, err := dynamicClient(cfg)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Command toolbox is kdrill.local/toolbox: one static program answering to
 // the names of the commands people run inside a pod to check a cluster's
 // network (wget, nslookup, ping, nc) and a few others (sleep, kill, echo,
-// cat, hostname, env, true, false), each behaving like busybox's for the
+// cat, tee, hostname, env, true, false), each behaving like busybox's for the
 // options people use. It is called by the name it was started under
 // (/bin/wget links to /bin/toolbox), or as "toolbox COMMAND ARGS".
 package main
@@ -27,6 +27,7 @@ var commands = map[string]func(args []string) int{
 	"kill":     kill,
 	"echo":     echo,
 	"cat":      cat,
+	"tee":      tee,
 	"hostname": hostname,
 	"env":      env,
 	"true":     func([]string) int { return 0 },
@@ -37,7 +38,7 @@ func main() {
 	name, args := filepath.Base(os.Args[0]), os.Args[1:]
 	if name == "toolbox" {
 		if len(args) == 0 {
-			fmt.Fprintln(os.Stderr, "usage: toolbox COMMAND [ARGS]; commands: wget nslookup ping nc sleep kill echo cat hostname env true false")
+			fmt.Fprintln(os.Stderr, "usage: toolbox COMMAND [ARGS]; commands: wget nslookup ping nc sleep kill echo cat tee hostname env true false")
 			os.Exit(2)
 		}
 		name, args = args[0], args[1:]
@@ -172,6 +173,28 @@ func cat(args []string) int {
 
 // hostname prints the host's name, or with -i its addresses (a pod's
 // address, from the /etc/hosts its kubelet wrote).
+// tee copies standard input to standard output and to each FILE (-a
+// appends): with exec's stdin, a way to write a file in a container.
+func tee(args []string) int {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if len(args) > 0 && args[0] == "-a" {
+		flags, args = os.O_CREATE|os.O_WRONLY|os.O_APPEND, args[1:]
+	}
+	writers := []io.Writer{os.Stdout}
+	for _, a := range args {
+		f, err := os.OpenFile(a, flags, 0o644)
+		if err != nil {
+			return fail("tee", "can't open '%s': %v", a, err)
+		}
+		defer f.Close()
+		writers = append(writers, f)
+	}
+	if _, err := io.Copy(io.MultiWriter(writers...), os.Stdin); err != nil {
+		return fail("tee", "%v", err)
+	}
+	return 0
+}
+
 func hostname(args []string) int {
 	h, err := os.Hostname()
 	if err != nil {
