@@ -113,3 +113,35 @@ spec:
 		t.Errorf("no container log of the real pod in the diagnostics: files %v", diag.Files)
 	}
 }
+
+// kdrill's own image (kdrill.local/kdrill:dev, built from this checkout
+// by the local cluster's set-up) runs on the real node, for runs inside
+// the cluster.
+func TestKdrillImageRunsOnTheRealNode(t *testing.T) {
+	c := testcluster.Connect(t)
+	testcluster.RealNode(t)
+	ns := testcluster.Namespace(t, c)
+	sr := runScenario(t, c, ns, `
+spec:
+  stepTimeout: 60s
+  steps:
+  - name: run
+    apply: {file: pod.yaml}
+  - name: it ran
+    assert:
+      resource: {kind: Pod, name: kdrill}
+      expr: object.status.phase == "Succeeded"
+  - name: it said its version
+    logs: {pod: kdrill, expr: 'any(lines, # startsWith "kdrill version dev-")'}
+`, map[string]string{"pod.yaml": `apiVersion: v1
+kind: Pod
+metadata: {name: kdrill}
+spec:` + onRealNode + `
+  restartPolicy: Never
+  containers:
+  - {name: kdrill, image: "kdrill.local/kdrill:dev", imagePullPolicy: Never, args: [--version]}
+`})
+	for _, name := range []string{"run", "it ran", "it said its version"} {
+		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
+	}
+}

@@ -74,13 +74,9 @@ real_node() {
   return 1
 }
 
-# node_up starts the real node (built under the same lock as the rest).
+# node_up starts the real node (node.sh builds what it needs, once).
 node_up() {
   real_node || return 0
-  (
-    flock 9
-    "$here/node.sh" build >/dev/null
-  ) 9>"$cache/localcluster/.build.lock"
   "$here/node.sh" up "$bin" "$kubeconfig" "$KWOK_WORKDIR/clusters/$name/pki" 8>&-
 }
 
@@ -88,12 +84,7 @@ cmd=${1:-up}
 case "$cmd" in
 build)
   build_bin
-  if real_node; then
-    (
-      flock 9
-      "$here/node.sh" build >/dev/null
-    ) 9>"$cache/localcluster/.build.lock"
-  fi
+  if real_node; then "$here/node.sh" build >/dev/null; fi
   ;;
 up)
   bin=$(build_bin)

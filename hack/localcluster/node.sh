@@ -81,10 +81,23 @@ build_go() {
   echo "$k"
 }
 
-# build builds CoreDNS, kube-router, the helper and the images, each
+# build (build_locked) builds CoreDNS, kube-router, the helper and the images, each
 # cached under a key of its own inputs, and prints the directory that
 # links to them.
 build() {
+  mkdir -p "$cache/localcluster"
+  # Two makes at once (a demo in one terminal, tests in another) wait for
+  # one build instead of writing the same files.
+  (
+    if ! flock -n 9; then
+      log "waiting for another build of the real node's programs to finish"
+      flock 9
+    fi
+    build_locked
+  ) 9>"$cache/localcluster/.node-build.lock"
+}
+
+build_locked() {
   local out="$cache/localcluster/realnode" k
   mkdir -p "$out"
   export CGO_ENABLED=0
@@ -115,7 +128,30 @@ build() {
     rm -rf "$images" && mv "$images.tmp" "$images"
   fi
   ln -sfn "$images" "$out/images"
+  kdrill_image
   echo "$out"
+}
+
+# kdrill_image builds kdrill itself from this checkout into
+# kdrill.local/kdrill:dev, for runs inside the cluster, keyed by the main
+# module's sources (a change to them builds it again at the next up; the
+# Go build cache makes that quick).
+kdrill_image() {
+  local root k dir
+  root=$(cd "$here/../.." && pwd)
+  k=$(cd "$root" && find . -path ./hack -prune -o -path ./bin -prune -o \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) -print |
+    LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+  dir="$cache/localcluster/kdrill-image-$k"
+  if [ ! -f "$dir/kdrill.tar" ]; then
+    log "building kdrill's image"
+    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+    (cd "$root" && go build -trimpath -ldflags "-s -w -X main.version=dev-$k" -o "$dir.tmp/kdrill" ./cmd/kdrill >&2)
+    "$out/images/bin/mkimage" -o "$dir.tmp/kdrill.tar" -t kdrill.local/kdrill:dev -entrypoint /kdrill \
+      -file "/kdrill=$dir.tmp/kdrill" -dir /tmp
+    rm -f "$dir.tmp/kdrill"
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  ln -sfn "$dir" "$out/kdrill-image"
 }
 
 host_ip() { ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p'; }
@@ -209,9 +245,34 @@ EOF
   cp /etc/resolv.conf "$run/resolv.conf" 2>/dev/null || : >"$run/resolv.conf"
 }
 
+# import_images puts the images built from this checkout into containerd,
+# those that changed since the last import.
+import_images() {
+  local out=$1
+  local have t
+  have=$(ctr -a "$sock" -n k8s.io images ls -q 2>/dev/null || true)
+  local tar ref
+  for tar in "$out"/images/pause.tar "$out"/images/testing-service.tar "$out"/images/toolbox.tar \
+    "$out"/images/coredns.tar "$out"/kdrill-image/kdrill.tar; do
+    t=$(basename "$tar" .tar)
+    ref=kdrill.local/$t:1
+    if [ "$t" = kdrill ]; then ref=kdrill.local/kdrill:dev; fi
+    if ! grep -qx "$ref" <<<"$have" || [ "$(cat "$state/image-$t" 2>/dev/null)" != "$(readlink -f "$tar")" ]; then
+      ctr -a "$sock" -n k8s.io images import "$tar" >/dev/null
+      readlink -f "$tar" >"$state/image-$t"
+    fi
+  done
+}
+
 up() {
   local bin=$1 kubeconfig=$2 pki=$3 out ip
-  if status; then log "running"; return 0; fi
+  if status; then
+    # Running: its images still follow the checkout (kdrill's own).
+    out=$(build)
+    import_images "$out"
+    log "running"
+    return 0
+  fi
   deps
   out=$(build)
   down_local # leftovers of a node that was not stopped
@@ -226,14 +287,7 @@ up() {
 
   start containerd containerd --config "$run/containerd.toml"
   for _ in $(seq 100); do [ -S "$sock" ] && ctr -a "$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
-  local have t
-  have=$(ctr -a "$sock" -n k8s.io images ls -q 2>/dev/null || true)
-  for t in pause testing-service toolbox coredns; do
-    if ! grep -qx "kdrill.local/$t:1" <<<"$have" || [ "$(cat "$state/image-$t" 2>/dev/null)" != "$(readlink -f "$out/images")" ]; then
-      ctr -a "$sock" -n k8s.io images import --no-unpack=false "$out/images/$t.tar" >/dev/null
-      readlink -f "$out/images" >"$state/image-$t"
-    fi
-  done
+  import_images "$out"
   start kubelet "$bin/kubelet" --config "$run/kubelet.yaml" --kubeconfig "$kubeconfig" \
     --hostname-override "$node" --node-ip "$ip" --node-labels kdrill.dev/real=true \
     --root-dir "$kubelet_root" --cert-dir "$run/kubelet-pki"

@@ -14,8 +14,9 @@ import (
 // tainted with the same key (NoSchedule), so only pods that ask land there.
 const RealNodeLabel = "kdrill.dev/real"
 
-// EnvRealNode, set to "required" (make test sets it where the machine can
-// run the real node), turns a missing real node from a skip into a failure.
+// EnvRealNode names the variable that, set to "required" (make test sets
+// it where the machine can run the real node), turns a missing real node
+// from a skip into a failure.
 const EnvRealNode = "KDRILL_E2E_REAL_NODE"
 
 // RealNode returns the name of the local cluster's real node once it is
@@ -38,7 +39,10 @@ func RealNode(t testing.TB) string {
 		if err == nil && len(nodes.Items) == 0 {
 			break // not a slow start: there is none
 		}
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 	if os.Getenv(EnvRealNode) == "required" {
 		t.Fatalf("the local cluster has no real node (%s), and %s=required says this machine runs one: see hack/localcluster/node.sh and its logs under /run/kdrill-node/logs", why, EnvRealNode)
