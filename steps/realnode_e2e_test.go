@@ -36,6 +36,17 @@ spec:` + onRealNode + `
   - {name: toolbox, image: "kdrill.local/toolbox:1", imagePullPolicy: IfNotPresent}
 `
 
+// runOnRealNode runs steps (YAML list items) with their files against the
+// local cluster, which must have its real node, in a namespace of the
+// test's own.
+func runOnRealNode(t *testing.T, steps string, files map[string]string) *model.ScenarioResult {
+	t.Helper()
+	c := testcluster.Connect(t)
+	testcluster.RealNode(t)
+	ns := testcluster.Namespace(t, c)
+	return runScenario(t, c, ns, "spec:\n  stepTimeout: 60s\n  steps:"+steps, files)
+}
+
 // latePod is created while the real node is cordoned.
 const latePod = `apiVersion: v1
 kind: Pod
@@ -50,13 +61,7 @@ spec:` + onRealNode + `
 // the diagnostics of a failed step holding the container's own log, a
 // cordon of the real node, and a kill of a real pod.
 func TestRealNodeKinds(t *testing.T) {
-	c := testcluster.Connect(t)
-	testcluster.RealNode(t)
-	ns := testcluster.Namespace(t, c)
-	sr := runScenario(t, c, ns, `
-spec:
-  stepTimeout: 60s
-  steps:
+	sr := runOnRealNode(t, `
   - name: pods
     apply: {file: pods.yaml, wait: true}
   - name: follow
@@ -118,13 +123,7 @@ spec:
 // by the local cluster's set-up) runs on the real node, for runs inside
 // the cluster.
 func TestKdrillImageRunsOnTheRealNode(t *testing.T) {
-	c := testcluster.Connect(t)
-	testcluster.RealNode(t)
-	ns := testcluster.Namespace(t, c)
-	sr := runScenario(t, c, ns, `
-spec:
-  stepTimeout: 60s
-  steps:
+	sr := runOnRealNode(t, `
   - name: run
     apply: {file: pod.yaml}
   - name: it ran
