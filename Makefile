@@ -63,6 +63,7 @@ bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector 
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench NodeFailure -benchtime 1x -timeout 30m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ParallelQuotaVerdicts -benchtime 20x -timeout 30m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench RealNodePodStart -benchtime 5x -timeout 10m ./bench/
+	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ConnectMatrix -benchtime 3x -timeout 10m ./bench/
 
 generate: ## Regenerate doc comment maps, the JSON Schema and the reference docs
 	$(GO) generate ./model ./scenario ./steps

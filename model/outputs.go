@@ -11,6 +11,7 @@ import (
 var outputTypes = map[string]reflect.Type{
 	"apply":           reflect.TypeFor[ApplyOutput](),
 	"assert":          reflect.TypeFor[AssertOutput](),
+	"connect":         reflect.TypeFor[ConnectOutput](),
 	"capacity":        reflect.TypeFor[CapacityOutput](),
 	"delete":          reflect.TypeFor[DeleteOutput](),
 	"events":          reflect.TypeFor[EventsOutput](),

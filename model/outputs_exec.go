@@ -20,3 +20,37 @@ type LogsOutput struct {
 	Lines int      `json:"lines"`
 	Last  []string `json:"last"`
 }
+
+// ConnectOutput is what steps.NAME holds after a connect: every connection
+// tried, one per source pod and destination, and the counts of what was
+// observed.
+type ConnectOutput struct {
+	// Probes are the connections tried, in order.
+	Probes []ConnectProbe `json:"probes"`
+	// Allowed and Denied count the connections accepted and refused or
+	// timed out; Errors those that could not be judged (a name that did
+	// not resolve, a probe that could not run).
+	Allowed int `json:"allowed"`
+	Denied  int `json:"denied"`
+	Errors  int `json:"errors"`
+	// Mismatches counts the probes whose observation differs from what
+	// was expected.
+	Mismatches int `json:"mismatches"`
+}
+
+// ConnectProbe is one connection a connect step tried from inside a pod.
+type ConnectProbe struct {
+	// From is the source pod.
+	From string `json:"from"`
+	// Target is what the scenario named (service backend:8080, pod
+	// backend-0:8080, host example.com:443); Address what was dialled.
+	Target  string `json:"target"`
+	Address string `json:"address"`
+	// Expected is allowed or denied; Observed is allowed, denied or error.
+	Expected string `json:"expected"`
+	Observed string `json:"observed"`
+	// Reason says how a connection was denied (refused, timed out, no
+	// route to host) or why it could not be judged.
+	Reason  string  `json:"reason,omitempty"`
+	Seconds float64 `json:"seconds"`
+}

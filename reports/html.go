@@ -91,6 +91,8 @@ type timelineBar struct {
 	Left, Width  float64
 	Label        string
 	ValueEntries []valueEntry
+	// Connect is a connect step's matrix of probes.
+	Connect *connectMatrix
 }
 
 type valueEntry struct {
@@ -139,7 +141,7 @@ func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 		hs := htmlScenario{ScenarioResult: s}
 		total := s.FinishedAt.Sub(s.StartedAt).Seconds()
 		for _, st := range s.Steps {
-			bar := timelineBar{Step: st, Label: st.Name}
+			bar := timelineBar{Step: st, Label: st.Name, Connect: connectMatrixOf(st)}
 			if st.Phase == model.PhaseFinally {
 				bar.Label = "finally: " + st.Name
 			}

@@ -9,32 +9,31 @@ import (
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
-// onRealNode places a pod on the local cluster's real node.
-const onRealNode = `
-  nodeSelector: {kdrill.dev/real: "true"}
-  tolerations: [{key: kdrill.dev/real, operator: Exists, effect: NoSchedule}]
-  terminationGracePeriodSeconds: 1`
+// realPod is a pod on the local cluster's real node, labelled app=NAME,
+// running one container (a YAML flow mapping without its braces'
+// contents: name, image and the rest); restart Never when once.
+func realPod(name, container string, once bool) string {
+	restart := ""
+	if once {
+		restart = "\n  restartPolicy: Never"
+	}
+	return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + ", labels: {app: " + name + "}}\nspec:\n" +
+		"  nodeSelector: {kdrill.dev/real: \"true\"}\n" +
+		"  tolerations: [{key: kdrill.dev/real, operator: Exists, effect: NoSchedule}]\n" +
+		"  terminationGracePeriodSeconds: 1" + restart + "\n" +
+		"  containers:\n  - {" + container + "}\n"
+}
+
+// toolboxPod is a real pod of kdrill.local/toolbox (it sleeps; commands
+// run in it).
+func toolboxPod(name string) string {
+	return realPod(name, `name: toolbox, image: "kdrill.local/toolbox:1", imagePullPolicy: IfNotPresent`, false)
+}
 
 // realPods are a testing-service pod (it logs what it is told) and a
 // toolbox pod (commands to run), on the real node.
-const realPods = `apiVersion: v1
-kind: Pod
-metadata: {name: service, labels: {app: service}}
-spec:` + onRealNode + `
-  containers:
-  - name: service
-    image: kdrill.local/testing-service:1
-    imagePullPolicy: IfNotPresent
-    env: [{name: VERSION, value: "3.1"}]
-    ports: [{name: http, containerPort: 9876}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: toolbox, labels: {app: toolbox}}
-spec:` + onRealNode + `
-  containers:
-  - {name: toolbox, image: "kdrill.local/toolbox:1", imagePullPolicy: IfNotPresent}
-`
+var realPods = realPod("service", `name: service, image: "kdrill.local/testing-service:1", imagePullPolicy: IfNotPresent, `+
+	`env: [{name: VERSION, value: "3.1"}], ports: [{name: http, containerPort: 9876}]`, false) + "---\n" + toolboxPod("toolbox")
 
 // runOnRealNode runs steps (YAML list items) with their files against the
 // local cluster, which must have its real node, in a namespace of the
@@ -48,13 +47,7 @@ func runOnRealNode(t *testing.T, steps string, files map[string]string) *model.S
 }
 
 // latePod is created while the real node is cordoned.
-const latePod = `apiVersion: v1
-kind: Pod
-metadata: {name: late}
-spec:` + onRealNode + `
-  containers:
-  - {name: toolbox, image: "kdrill.local/toolbox:1", imagePullPolicy: IfNotPresent}
-`
+var latePod = toolboxPod("late")
 
 // kdrill's cluster-facing kinds through a real kubelet and container
 // runtime: exec, logs followed as they are written, a port-forward, and
@@ -132,14 +125,7 @@ func TestKdrillImageRunsOnTheRealNode(t *testing.T) {
       expr: object.status.phase == "Succeeded"
   - name: it said its version
     logs: {pod: kdrill, expr: 'any(lines, # startsWith "kdrill version dev-")'}
-`, map[string]string{"pod.yaml": `apiVersion: v1
-kind: Pod
-metadata: {name: kdrill}
-spec:` + onRealNode + `
-  restartPolicy: Never
-  containers:
-  - {name: kdrill, image: "kdrill.local/kdrill:dev", imagePullPolicy: Never, args: [--version]}
-`})
+`, map[string]string{"pod.yaml": realPod("kdrill", `name: kdrill, image: "kdrill.local/kdrill:dev", imagePullPolicy: Never, args: [--version]`, true)})
 	for _, name := range []string{"run", "it ran", "it said its version"} {
 		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
 	}

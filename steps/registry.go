@@ -17,6 +17,7 @@ var Registry = scenario.Registry{
 	"apply":           {New: runner.NewAction[Apply], Effect: scenario.Writes},
 	"assert":          {New: runner.NewAction[Assert], Effect: scenario.Reads},
 	"capacity":        {New: runner.NewAction[Capacity], Effect: scenario.Reads},
+	"connect":         {New: runner.NewAction[Connect], Effect: scenario.Reads},
 	"delete":          {New: runner.NewAction[Delete], Effect: scenario.Disrupts},
 	"events":          {New: runner.NewAction[Events], Effect: scenario.Reads},
 	"exec":            {New: runner.NewAction[Exec], Effect: scenario.Disrupts, Local: true},
