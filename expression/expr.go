@@ -99,6 +99,14 @@ func (e Expr) MarshalJSON() ([]byte, error) { return json.Marshal(e.Source) }
 // IsZero reports whether no expression was given.
 func (e *Expr) IsZero() bool { return e == nil || strings.TrimSpace(e.Source) == "" }
 
+// Or is the expression, or source when none was given: a kind's default.
+func (e Expr) Or(source string) Expr {
+	if e.IsZero() {
+		return Expr{Source: source}
+	}
+	return e
+}
+
 // Compile checks the expression against the environment (the base names
 // plus extra) and prepares it to run; it must give a boolean.
 func (e *Expr) Compile(extra map[string]any) error {

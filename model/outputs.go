@@ -25,6 +25,7 @@ var outputTypes = map[string]reflect.Type{
 	"node":            reflect.TypeFor[NodeOutput](),
 	"patch":           reflect.TypeFor[PatchOutput](),
 	"podExec":         reflect.TypeFor[ExecOutput](),
+	"resolve":         reflect.TypeFor[ResolveOutput](),
 	"rollout":         reflect.TypeFor[RolloutOutput](),
 	"scale":           reflect.TypeFor[ScaleOutput](),
 	"switchSelector":  reflect.TypeFor[SwitchOutput](),

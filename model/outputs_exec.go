@@ -54,3 +54,19 @@ type ConnectProbe struct {
 	Reason  string  `json:"reason,omitempty"`
 	Seconds float64 `json:"seconds"`
 }
+
+// ResolveOutput is what steps.NAME holds after a resolve: the name as the
+// pod's resolver found it and its addresses, or that it does not exist.
+type ResolveOutput struct {
+	// Pod is where the name was looked up; Server the DNS server it asked.
+	Pod    string `json:"pod"`
+	Server string `json:"server,omitempty"`
+	// Name is the name found, search domain applied.
+	Name      string   `json:"name"`
+	Addresses []string `json:"addresses"`
+	Found     bool     `json:"found"`
+	// NXDomain says the name does not exist.
+	NXDomain bool `json:"nxdomain"`
+	// Error is what nslookup said when it found neither.
+	Error string `json:"error,omitempty"`
+}

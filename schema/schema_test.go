@@ -121,6 +121,7 @@ var beyondTheSchema = map[string]string{
 	"connect-bad-selector.yaml":                "label selector syntax is checked by apimachinery's parser",
 	"connect-port-out-of-range.yaml":           "a port's range is the step's own check",
 	"connect-two-destinations.yaml":            "which destination fields go together is the step's own check",
+	"resolve-bad-name.yaml":                    "a DNS name's syntax is checked by apimachinery's validation",
 	"bad-expression.yaml":                      "expressions are compiled by expr-lang",
 	"assign-instead-of-compare.yaml":           "expressions are compiled by expr-lang",
 	"contains-on-a-list.yaml":                  "expression types are checked by expr-lang",

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -185,18 +184,7 @@ func (c *Connect) Plan(ctx context.Context, env *runner.Env) (string, error) {
 // expectation, naming each that did; with until, again every second until
 // none does or the step's time is up.
 func (c *Connect) Run(ctx context.Context, env *runner.Env) (any, error) {
-	for tries := 1; ; tries++ {
-		out, err := c.runOnce(ctx, env)
-		var wrong *AssertionError
-		if !c.Until || !errors.As(err, &wrong) {
-			return out, err
-		}
-		select {
-		case <-ctx.Done():
-			return out, fmt.Errorf("%w (tried %d times until the step's timeout)", err, tries)
-		case <-time.After(time.Second):
-		}
-	}
+	return untilHolds(ctx, c.Until, func() (*model.ConnectOutput, error) { return c.runOnce(ctx, env) })
 }
 
 func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectOutput, error) {

@@ -86,3 +86,31 @@ func TestConnectOnTheRealNode(t *testing.T) {
 	wantOutcome(t, stepNamed(t, sr, "no nc"), model.Failed, "has no nc that takes -z")
 	wantOutcome(t, stepNamed(t, sr, "no source"), model.Failed, "no Running pod to connect from: -l app=absent")
 }
+
+// resolve reads the real cluster DNS's answers from inside a pod: a
+// Service's name with the search domain applied, a name that does not
+// exist, and a pod whose image has no nslookup (an error, not a miss).
+func TestResolveOnTheRealNode(t *testing.T) {
+	sr := runOnRealNode(t, `
+  - name: pods
+    apply: {file: pods.yaml, wait: true}
+  - name: service
+    resolve: {selector: app=client, name: server, until: true, expect: 'name endsWith ".svc.cluster.local" && len(addresses) == 1'}
+  - name: missing
+    resolve: {pod: client, name: no-such-service, expect: nxdomain && !found}
+  - name: missing but expected
+    continueOnError: true
+    resolve: {pod: client, name: no-such-service}
+  - name: no nslookup
+    continueOnError: true
+    resolve: {pod: server, name: server}
+`, map[string]string{"pods.yaml": connectPods})
+	for _, name := range []string{"pods", "service", "missing"} {
+		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
+	}
+	if out := stepNamed(t, sr, "service").Output.(*model.ResolveOutput); out.Server != "10.96.0.10" || out.Pod != "client" {
+		t.Errorf("resolve output %+v", out)
+	}
+	wantOutcome(t, stepNamed(t, sr, "missing but expected"), model.Failed, "no-such-service from pod client: no such name (NXDOMAIN); expected found")
+	wantOutcome(t, stepNamed(t, sr, "no nslookup"), model.Failed, "pod server has no nslookup")
+}

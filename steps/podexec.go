@@ -66,11 +66,7 @@ type PodExec struct {
 }
 
 // Default expects exit code 0.
-func (p *PodExec) Default() {
-	if p.Expect.IsZero() {
-		p.Expect = expression.Expr{Source: "exitCode == 0"}
-	}
-}
+func (p *PodExec) Default() { p.Expect = p.Expect.Or("exitCode == 0") }
 
 // Validate checks the target and the command.
 func (p *PodExec) Validate() error {
@@ -122,13 +118,17 @@ func (p *PodExec) Plan(ctx context.Context, env *runner.Env) (string, error) {
 // until, again every second until the results meet expect or the step's
 // time is up, when the last failure is what it says.
 func (p *PodExec) Run(ctx context.Context, env *runner.Env) (any, error) {
-	if !p.Until {
-		return p.runOnce(ctx, env)
-	}
+	return untilHolds(ctx, p.Until, func() (*model.ExecOutput, error) { return p.runOnce(ctx, env) })
+}
+
+// untilHolds runs once, or with until, again every second while the
+// result fails its expectation (or no pod is ready yet), until it holds or
+// the step's time is up, when the last failure is what it says.
+func untilHolds[T any](ctx context.Context, until bool, once func() (T, error)) (T, error) {
 	for tries := 1; ; tries++ {
-		out, err := p.runOnce(ctx, env)
+		out, err := once()
 		var failed *AssertionError
-		if err == nil || !errors.As(err, &failed) && !errors.Is(err, errNoReadyPod) {
+		if !until || err == nil || !errors.As(err, &failed) && !errors.Is(err, errNoReadyPod) {
 			return out, err
 		}
 		select {

@@ -30,6 +30,7 @@ var Registry = scenario.Registry{
 	"node":            {New: runner.NewAction[Node], Effect: scenario.Disrupts},
 	"patch":           {New: runner.NewAction[Patch], Effect: scenario.Writes},
 	"podExec":         {New: runner.NewAction[PodExec], Effect: scenario.Writes},
+	"resolve":         {New: runner.NewAction[Resolve], Effect: scenario.Reads},
 	"rollout":         {New: runner.NewAction[Rollout], Effect: scenario.Writes},
 	"scale":           {New: runner.NewAction[Scale], Effect: scenario.Writes},
 	"sleep":           {New: runner.NewAction[Sleep], Effect: scenario.Reads, Control: true},
