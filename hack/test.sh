@@ -62,3 +62,12 @@ fuzz FuzzExprCompile 150000x ./expression/
 # length and reports the figures). A benchmark that fails its own goal or
 # cannot run fails the test run.
 go test -run '^$' -bench . -benchtime 1x -timeout 40m ./bench/
+
+# A cluster this script started goes, and its real node must leave
+# nothing on the machine: no process, mount, interface, iptables chain,
+# ipset or directory.
+if [ "$started" = 1 ]; then
+  "$cluster" down
+  started=0
+  hack/localcluster/node.sh leftovers
+fi

@@ -15,6 +15,7 @@
 #   node.sh up BIN KUBECONFIG PKI
 #   node.sh down BIN KUBECONFIG
 #   node.sh status
+#   node.sh leftovers        what down left on this machine (none: exit 0)
 #
 # down leaves no process, mount, interface, iptables chain or ipset of its
 # own behind, and puts back the one kernel setting up changed.
@@ -126,6 +127,7 @@ build_locked() {
     "$mk" -o "$images.tmp/coredns.tar" -t kdrill.local/coredns:1 -entrypoint /coredns -file "/coredns=$out/coredns"
     touch "$images.tmp/done"
     rm -rf "$images" && mv "$images.tmp" "$images"
+    find "$cache/localcluster" -maxdepth 1 -name 'images-*' ! -path "$images" -exec rm -rf {} +
   fi
   ln -sfn "$images" "$out/images"
   kdrill_image
@@ -150,6 +152,8 @@ kdrill_image() {
       -file "/kdrill=$dir.tmp/kdrill" -dir /tmp
     rm -f "$dir.tmp/kdrill"
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    # Only the newest is kept: each change of the code makes another.
+    find "$cache/localcluster" -maxdepth 1 -name 'kdrill-image-*' ! -path "$dir" -exec rm -rf {} +
   fi
   ln -sfn "$dir" "$out/kdrill-image"
 }
@@ -370,8 +374,32 @@ down_local() {
   rm -rf "$run" "$kubelet_root" "$volumes"
 }
 
+# leftovers lists what of the real node is still on this machine after
+# down (processes, mounts, the bridge, iptables chains, ipsets,
+# directories), and fails when anything is.
+leftovers() {
+  local found=0 what t
+  report() { echo "left behind: $*"; found=1; }
+  for what in "$run/" "$kubelet_root" "--hostname-override $node" "$volumes"; do
+    pgrep -af -- "$what" 2>/dev/null || true
+  done | sort -u | grep -v "pgrep" | sed 's/^/left behind: process /' | grep . && found=1
+  awk -v a="$kubelet_root" -v b="$run" -v c="$state/containerd" \
+    'index($2, a) == 1 || index($2, b) == 1 || index($2, c) == 1 { print $2 }' /proc/mounts |
+    while read -r m; do echo "left behind: mount $m"; done | grep . && found=1
+  ip link show "$bridge" >/dev/null 2>&1 && report "network interface $bridge"
+  for t in filter nat mangle raw; do
+    iptables-save -t "$t" 2>/dev/null | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p' | grep . | sed "s/^/left behind: iptables chain $t /" && found=1
+  done
+  ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router)' | sed 's/^/left behind: ipset /' && found=1
+  for what in "$run" "$kubelet_root" "$volumes"; do
+    [ -e "$what" ] && report "directory $what"
+  done
+  [ "$found" = 0 ]
+}
+
 cmd=${1:-}
 case "$cmd" in
+leftovers) leftovers ;;
 can)
   why=$(can)
   if [ -n "$why" ]; then echo "$why"; exit 1; fi
@@ -381,7 +409,7 @@ up) up "${2:?bin dir}" "${3:?kubeconfig}" "${4:?pki dir}" ;;
 down) down "${2:?bin dir}" "${3:?kubeconfig}" ;;
 status) if status; then echo running; else echo stopped; exit 1; fi ;;
 *)
-  echo "usage: $0 can|build|up BIN KUBECONFIG PKI|down BIN KUBECONFIG|status" >&2
+  echo "usage: $0 can|build|up BIN KUBECONFIG PKI|down BIN KUBECONFIG|status|leftovers" >&2
   exit 2
   ;;
 esac
