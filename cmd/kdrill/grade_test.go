@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -124,6 +125,50 @@ func TestLabGradesFromInsideThePods(t *testing.T) {
 		t.Fatalf("one student fails: want exit 1, got %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"score for " + good + ": 3/3", "score for " + empty + ": 0/3", "hint: Roll the web Deployment out to the 2.0 image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The NetworkPolicy lab is graded by real traffic on the real node: a good
+// solution scores full marks, an empty namespace none, and the lab's
+// applications without policies only what they earn (the frontend gets
+// through; so does everyone else).
+func TestLabGradesNetworkPolicyByTraffic(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	c := testcluster.Connect(t)
+	testcluster.RealNode(t)
+	good, open, empty := testcluster.Namespace(t, c), testcluster.Namespace(t, c), testcluster.Namespace(t, c)
+	inline := func(file string) string {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "        " + strings.ReplaceAll(strings.TrimSpace(string(data)), "\n", "\n        ")
+	}
+	apps := `
+  - name: apps
+    apply:
+      wait: true
+      inline: |
+` + inline("../../scenarios/labs/network-policy/apps.yaml") + "\n"
+	student(t, kubeconfig, good, apps+`
+  - name: policies
+    apply:
+      inline: |
+`+inline("../../scenarios/labs/network-policy/solution.yaml")+"\n")
+	student(t, kubeconfig, open, apps)
+	// kube-router needs a moment to enforce what was just applied.
+	select {
+	case <-time.After(3 * time.Second):
+	case <-t.Context().Done():
+	}
+	code, out, errOut := kdrill(t, "grade", "--kubeconfig", kubeconfig, "-n", good+","+open+","+empty, "--report-dir", t.TempDir(), "../../scenarios/labs/grade-network-policy.yaml")
+	if code != 1 {
+		t.Fatalf("two students fall short: want exit 1, got %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"score for " + good + ": 6/6", "score for " + open + ": 3/6", "score for " + empty + ": 0/6", "hint: Only app=frontend may reach the backend"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

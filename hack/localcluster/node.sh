@@ -43,6 +43,9 @@ can() {
   if [ ! -d /sys/fs/cgroup/memory ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
     echo "no cgroup file system at /sys/fs/cgroup"; return
   fi
+  if command -v ip >/dev/null && [ -z "$(host_ip)" ]; then
+    echo "this machine has no IPv4 address besides loopback for the kubelet to serve on"; return
+  fi
   if ! command -v apt-get >/dev/null && ! have_packages; then
     echo "containerd, runc and the CNI plugins are missing and there is no apt-get to install them"; return
   fi
@@ -158,7 +161,14 @@ kdrill_image() {
   ln -sfn "$dir" "$out/kdrill-image"
 }
 
-host_ip() { ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p'; }
+# host_ip is this machine's address the kubelet serves on: the default
+# route's source, or else the first global IPv4 address.
+host_ip() {
+  local ip
+  ip=$(ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+  [ -n "$ip" ] || ip=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ print $4 }' | cut -d/ -f1 | head -n 1)
+  echo "$ip"
+}
 
 alive() { [ -f "$run/pids/$1" ] && kill -0 "$(cat "$run/pids/$1")" 2>/dev/null; }
 
