@@ -58,6 +58,8 @@ type Cluster struct {
 	Redactor *Redactor
 	// DryRun says every write is a server-side dry run.
 	DryRun bool
+
+	memo memo
 }
 
 // Connect builds clients for the connection. It sends no request.

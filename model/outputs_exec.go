@@ -33,6 +33,10 @@ type ConnectOutput struct {
 	Allowed int `json:"allowed"`
 	Denied  int `json:"denied"`
 	Errors  int `json:"errors"`
+	// NotApplicable counts the connections this cluster cannot check:
+	// from pods on simulated nodes, or expected denied where NetworkPolicy
+	// is not enforced.
+	NotApplicable int `json:"notApplicable,omitempty"`
 	// Mismatches counts the probes whose observation differs from what
 	// was expected.
 	Mismatches int `json:"mismatches"`
@@ -46,7 +50,8 @@ type ConnectProbe struct {
 	// backend-0:8080, host example.com:443); Address what was dialled.
 	Target  string `json:"target"`
 	Address string `json:"address"`
-	// Expected is allowed or denied; Observed is allowed, denied or error.
+	// Expected is allowed or denied; Observed is allowed, denied, error
+	// or notApplicable (the cluster cannot check it; Reason says why).
 	Expected string `json:"expected"`
 	Observed string `json:"observed"`
 	// Reason says how a connection was denied (refused, timed out, no

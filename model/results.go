@@ -22,12 +22,16 @@ type Outcome string
 
 // Outcomes, in rising order of severity for a scenario.
 const (
-	Passed    Outcome = "passed"
-	Skipped   Outcome = "skipped"
-	Failed    Outcome = "failed"    // an expectation did not hold
-	Errored   Outcome = "error"     // the cluster failed or could not be reached
-	Cancelled Outcome = "cancelled" // interrupted by a signal
-	Running   Outcome = "running"
+	Passed  Outcome = "passed"
+	Skipped Outcome = "skipped"
+	// NotApplicable is a check this cluster cannot make (NetworkPolicy not
+	// enforced, pods that are simulated and carry no traffic): never a
+	// pass, never a failure; the step's error says why.
+	NotApplicable Outcome = "notApplicable"
+	Failed        Outcome = "failed"    // an expectation did not hold
+	Errored       Outcome = "error"     // the cluster failed or could not be reached
+	Cancelled     Outcome = "cancelled" // interrupted by a signal
+	Running       Outcome = "running"
 )
 
 // Results is a recorded run: everything the reports are rendered from.
@@ -105,10 +109,29 @@ type ScenarioResult struct {
 	Tolerances map[string]Tolerance `json:"tolerances,omitempty"`
 }
 
+// NotApplicable counts the scenario's steps whose check this cluster could
+// not make.
+func (s *ScenarioResult) NotApplicable() int {
+	n := 0
+	for _, st := range s.Steps {
+		if st.Outcome == NotApplicable {
+			n++
+		}
+	}
+	return n
+}
+
 // Score is a lab's grade for one namespace.
 type Score struct {
-	Earned       int          `json:"earned"`
-	Possible     int          `json:"possible"`
+	Earned int `json:"earned"`
+	// Possible counts the points of the checks this cluster could make;
+	// NotGraded those of the checks it could not (not applicable: traffic
+	// on a cluster whose pods are simulated, say), which are neither
+	// earned nor lost.
+	Possible  int `json:"possible"`
+	NotGraded int `json:"notGraded,omitempty"`
+	// PassingScore is the lab's, scaled down in proportion when some
+	// points could not be graded.
 	PassingScore int          `json:"passingScore"`
 	Passed       bool         `json:"passed"`
 	Checks       []CheckScore `json:"checks"`
@@ -122,6 +145,9 @@ type CheckScore struct {
 	Passed bool   `json:"passed"`
 	// Hint is shown for a failed check.
 	Hint string `json:"hint,omitempty"`
+	// NotApplicable says why the check could not be made on this cluster;
+	// its points are counted apart (Score.NotGraded).
+	NotApplicable string `json:"notApplicable,omitempty"`
 	// Cause is the likeliest reason the check failed, from the step's
 	// diagnostics: "pod web-1 is Pending: 0/5 nodes are available: ...".
 	Cause string `json:"cause,omitempty"`
@@ -206,7 +232,7 @@ func Severity(o Outcome) int {
 	switch o {
 	case Passed:
 		return 0
-	case Skipped:
+	case Skipped, NotApplicable:
 		return 1
 	case Failed:
 		return 2

@@ -65,19 +65,21 @@ func NewConsole(w io.Writer, quiet, verbose, names bool) *Console {
 }
 
 var marks = map[model.Outcome]string{
-	model.Passed:    "✓",
-	model.Failed:    "✗",
-	model.Errored:   "!",
-	model.Cancelled: "⊘",
-	model.Skipped:   "-",
+	model.Passed:        "✓",
+	model.Failed:        "✗",
+	model.Errored:       "!",
+	model.Cancelled:     "⊘",
+	model.Skipped:       "-",
+	model.NotApplicable: "○",
 }
 
 var colors = map[model.Outcome]string{
-	model.Passed:    "\x1b[32m",
-	model.Failed:    "\x1b[31m",
-	model.Errored:   "\x1b[33m",
-	model.Cancelled: "\x1b[33m",
-	model.Skipped:   "\x1b[90m",
+	model.Passed:        "\x1b[32m",
+	model.Failed:        "\x1b[31m",
+	model.Errored:       "\x1b[33m",
+	model.Cancelled:     "\x1b[33m",
+	model.Skipped:       "\x1b[90m",
+	model.NotApplicable: "\x1b[36m",
 }
 
 // painted is text kdrill colours itself; printf passes it through as it
@@ -162,7 +164,9 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 				c.printf("      → %s\n", line)
 			}
 		}
-		if st.Outcome != model.Passed {
+		if st.Outcome == model.NotApplicable {
+			c.printf("      not applicable: %s\n", st.Error)
+		} else if st.Outcome != model.Passed {
 			for _, line := range strings.Split(st.Error, "\n") {
 				c.printf("      %s\n", line)
 			}
@@ -182,7 +186,11 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 			capacityTable(c.W, cp)
 		}
 	case model.ScenarioFinished:
-		c.printf("%s %s %s in %s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds))
+		na := ""
+		if n := s.NotApplicable(); n > 0 {
+			na = fmt.Sprintf(" (%d not applicable here)", n)
+		}
+		c.printf("%s %s %s in %s%s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds), na)
 		if s.NamespaceKept {
 			c.printf("    namespace %s kept for inspection: kubectl get all,events -n %s; when done: kubectl delete namespace %s\n", s.Namespace, s.Namespace, s.Namespace)
 		}
@@ -193,10 +201,18 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 			c.printf("    left behind: %s (kdrill leftovers removes it)\n", left)
 		}
 		if sc := s.Score; sc != nil {
-			c.printf("  score for %s: %d/%d (passing %d)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore)
+			notGraded := ""
+			if sc.NotGraded > 0 {
+				notGraded = fmt.Sprintf("; %d points not graded on this cluster", sc.NotGraded)
+			}
+			c.printf("  score for %s: %d/%d (passing %d%s)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore, notGraded)
 			for _, ch := range sc.Checks {
 				outcome := model.Passed
-				if !ch.Passed {
+				switch {
+				case ch.NotApplicable != "":
+					c.printf("    %s %-40s not graded: %s\n", c.mark(model.NotApplicable), ch.Step, ch.NotApplicable)
+					continue
+				case !ch.Passed:
 					outcome = model.Failed
 				}
 				line := fmt.Sprintf("    %s %-40s %d/%d", c.mark(outcome), ch.Step, ch.Earned, ch.Points)
@@ -236,6 +252,13 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 		c.printf("\n")
 		for _, o := range r.Outages {
 			c.printf("! %s\n", outageLine(o))
+		}
+		na := 0
+		for _, sc := range r.Scenarios {
+			na += sc.NotApplicable()
+		}
+		if na > 0 {
+			parts = append(parts, fmt.Sprintf("%d checks not applicable on this cluster", na))
 		}
 		c.printf("%d scenario(s): %s\n", len(r.Scenarios), strings.Join(parts, ", "))
 	}

@@ -174,7 +174,7 @@ func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 		}
 		doc.Scenarios = append(doc.Scenarios, hs)
 	}
-	for _, o := range []model.Outcome{model.Passed, model.Failed, model.Errored, model.Cancelled, model.Skipped} {
+	for _, o := range []model.Outcome{model.Passed, model.Failed, model.Errored, model.Cancelled, model.Skipped, model.NotApplicable} {
 		if counts[o] > 0 {
 			doc.Counts = append(doc.Counts, outcomeCount{o, counts[o]})
 		}

@@ -125,6 +125,9 @@ func junitDocument(r *model.Results) junitSuites {
 			case model.Errored, model.Cancelled:
 				c.Error = &junitProblem{Message: problemMessage(st), Type: string(st.Outcome), Text: problemText(st)}
 				suite.Errors++
+			case model.NotApplicable:
+				c.Skipped = &junitSkipped{Message: "not applicable: " + st.Error}
+				suite.Skipped++
 			case model.Skipped, model.Running:
 				c.Skipped = &junitSkipped{Message: "not reached"}
 				suite.Skipped++

@@ -78,3 +78,22 @@ func TestJUnitIsReadByAnIndependentParser(t *testing.T) {
 		t.Errorf("xmllint accepted a testcase without a classname:\n%s", out)
 	}
 }
+
+// A check the cluster could not make is a skipped case with the reason,
+// never a pass or a failure.
+func TestJUnitNotApplicableIsSkippedWithTheReason(t *testing.T) {
+	r := &model.Results{Scenarios: []*model.ScenarioResult{{Name: "np", Outcome: model.Passed, Steps: []*model.StepResult{
+		{Name: "allowed", Outcome: model.Passed},
+		{Name: "denied", Outcome: model.NotApplicable, Error: "this cluster does not enforce NetworkPolicy"},
+	}}}}
+	var b bytes.Buffer
+	if err := reports.WriteJUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`skipped="1"`, `failures="0"`, `<skipped message="not applicable: this cluster does not enforce NetworkPolicy">`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("junit lacks %s:\n%s", want, out)
+		}
+	}
+}

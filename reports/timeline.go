@@ -13,12 +13,13 @@ import (
 
 // outcomeColors colour the timeline's bars as report.html does.
 var outcomeColors = map[model.Outcome]drawing.Color{
-	model.Passed:    drawing.ColorFromHex("1e8a4c"),
-	model.Failed:    drawing.ColorFromHex("c62828"),
-	model.Errored:   drawing.ColorFromHex("b26a00"),
-	model.Cancelled: drawing.ColorFromHex("6a4fb3"),
-	model.Running:   drawing.ColorFromHex("1f5fbf"),
-	model.Skipped:   drawing.ColorFromHex("8a8a8a"),
+	model.Passed:        drawing.ColorFromHex("1e8a4c"),
+	model.Failed:        drawing.ColorFromHex("c62828"),
+	model.Errored:       drawing.ColorFromHex("b26a00"),
+	model.Cancelled:     drawing.ColorFromHex("6a4fb3"),
+	model.Running:       drawing.ColorFromHex("1f5fbf"),
+	model.Skipped:       drawing.ColorFromHex("8a8a8a"),
+	model.NotApplicable: drawing.ColorFromHex("2b7a8c"),
 }
 
 // timelineRow is one step's bar on the timeline.
@@ -126,7 +127,7 @@ func outcomeLegend(rows []timelineRow) chart.Renderable {
 			return
 		}
 		var present []model.Outcome
-		for _, o := range []model.Outcome{model.Passed, model.Failed, model.Errored, model.Cancelled, model.Running, model.Skipped} {
+		for _, o := range []model.Outcome{model.Passed, model.Failed, model.Errored, model.Cancelled, model.Running, model.Skipped, model.NotApplicable} {
 			for _, row := range rows {
 				if row.outcome == o {
 					present = append(present, o)

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/kdrill/kdrill/kube"
@@ -56,4 +57,23 @@ func NewAction[T any, P interface {
 	Action
 }]() scenario.Action {
 	return P(new(T))
+}
+
+// NotApplicableError is what a step returns when this cluster cannot make
+// its check: traffic between pods that are simulated, a denial where no
+// NetworkPolicy is enforced. The step's outcome is not applicable, with
+// Reason as its error: neither a pass nor a failure, and the run goes on.
+type NotApplicableError struct{ Reason string }
+
+func (e *NotApplicableError) Error() string { return "not applicable: " + e.Reason }
+
+// NotApplicable says why a check cannot be made here.
+func NotApplicable(format string, args ...any) error {
+	return &NotApplicableError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// isNotApplicable says the error is a NotApplicableError.
+func isNotApplicable(err error) bool {
+	var na *NotApplicableError
+	return errors.As(err, &na)
 }

@@ -30,6 +30,7 @@ type (
 	blockKind struct{}
 	infraKind struct{}
 	writeKind struct{ Name string }
+	naKind    struct{}
 )
 
 func (*passKind) Default()         {}
@@ -40,6 +41,8 @@ func (*blockKind) Default()        {}
 func (*blockKind) Validate() error { return nil }
 func (*infraKind) Default()        {}
 func (*infraKind) Validate() error { return nil }
+func (*naKind) Default()           {}
+func (*naKind) Validate() error    { return nil }
 func (*writeKind) Default()        {}
 func (*writeKind) Validate() error { return nil }
 
@@ -56,6 +59,10 @@ func (*blockKind) Run(ctx context.Context, _ *runner.Env) (any, error) {
 
 func (*infraKind) Run(context.Context, *runner.Env) (any, error) {
 	return nil, &kube.InfraError{Err: errors.New("the API server answered 503")}
+}
+
+func (*naKind) Run(context.Context, *runner.Env) (any, error) {
+	return nil, runner.NotApplicable("the pods are simulated")
 }
 
 func (w *writeKind) Run(ctx context.Context, env *runner.Env) (any, error) {
@@ -79,6 +86,7 @@ func loopRegistry() scenario.Registry {
 		"change":     {New: runner.NewAction[changeKind], Effect: scenario.Writes},
 		"make":       {New: runner.NewAction[makeKind], Effect: scenario.Writes},
 		"note":       {New: runner.NewAction[noteKind], Effect: scenario.Reads},
+		"na":         {New: runner.NewAction[naKind], Effect: scenario.Reads},
 	}
 	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
 		reg[k] = steps.Registry[k]
@@ -221,6 +229,41 @@ func TestRunLoopLabScore(t *testing.T) {
 	// A failed check shows the likely cause next to its hint.
 	if want := "pod web-1 is Pending: 0/5 nodes are available"; !strings.Contains(sc.Checks[1].Cause, want) {
 		t.Errorf("failed check's cause %q, want %q", sc.Checks[1].Cause, want)
+	}
+}
+
+// A check the cluster cannot make is neither earned nor lost: its points
+// are counted apart, the passing score shrinks in proportion, the run goes
+// on to the next step, and a lab with nothing gradable does not pass.
+func TestRunLoopNotApplicable(t *testing.T) {
+	sr, _ := runLoop(t, context.Background(), `spec:
+  lab: {passingScore: 8}
+  steps:
+  - {name: objects, points: 4, pass: {}}
+  - {name: traffic, points: 4, hint: h, na: {}}
+  - {name: after, points: 2, fail: {msg: wrong}}
+`, runner.Options{})
+	if got := outcomes(sr); got != "objects=passed traffic=notApplicable after=failed" {
+		t.Fatalf("outcomes %s", got)
+	}
+	sc := sr.Score
+	// 8 of 10 to pass; 4 not graded: 8*6/10 rounded up is 5; 4 earned.
+	if sc.Earned != 4 || sc.Possible != 6 || sc.NotGraded != 4 || sc.PassingScore != 5 || sc.Passed {
+		t.Errorf("score %+v", sc)
+	}
+	if c := sc.Checks[1]; c.NotApplicable != "the pods are simulated" || c.Hint != "" || c.Earned != 0 {
+		t.Errorf("not applicable check %+v", c)
+	}
+	if st := sr.Steps[1]; st.Error != "the pods are simulated" || st.Diagnostics != nil {
+		t.Errorf("not applicable step %+v", st)
+	}
+	sr, _ = runLoop(t, context.Background(), "spec:\n  steps:\n  - {name: traffic, na: {}}\n  - {name: after, pass: {}}\n", runner.Options{})
+	if sr.Outcome != model.Passed || sr.NotApplicable() != 1 {
+		t.Errorf("scenario %s, %d not applicable; want passed with 1", sr.Outcome, sr.NotApplicable())
+	}
+	sr, _ = runLoop(t, context.Background(), "spec:\n  lab: {}\n  steps:\n  - {name: traffic, points: 2, na: {}}\n", runner.Options{})
+	if sr.Score.Passed || sr.Outcome != model.Failed {
+		t.Errorf("a lab with nothing graded: %+v, %s", sr.Score, sr.Outcome)
 	}
 }
 

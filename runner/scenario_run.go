@@ -152,6 +152,9 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 				if !sr.Score.Passed {
 					sr.Outcome = model.Failed
 					sr.Error = fmt.Sprintf("scored %d of %d points; %d needed to pass", sr.Score.Earned, sr.Score.Possible, sr.Score.PassingScore)
+					if sr.Score.Possible == 0 {
+						sr.Error = fmt.Sprintf("nothing could be graded on this cluster: all %d points are not applicable here", sr.Score.NotGraded)
+					}
 				}
 			}
 		}
@@ -176,7 +179,9 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 	return sr
 }
 
-// score grades a lab from its steps' outcomes.
+// score grades a lab from its steps' outcomes. A check the cluster could
+// not make (not applicable) is neither earned nor lost: its points are
+// counted apart and the passing score shrinks in proportion.
 func score(s *scenario.Scenario, sr *model.ScenarioResult) *model.Score {
 	sc := &model.Score{Checks: []model.CheckScore{}}
 	for i, st := range s.Spec.Steps {
@@ -185,23 +190,32 @@ func score(s *scenario.Scenario, sr *model.ScenarioResult) *model.Score {
 		}
 		res := sr.Steps[i]
 		c := model.CheckScore{Step: st.Name, Points: st.Points, Passed: res.Outcome == model.Passed}
-		if c.Passed {
+		switch {
+		case c.Passed:
 			c.Earned = st.Points
-		} else {
+		case res.Outcome == model.NotApplicable:
+			c.NotApplicable = res.Error
+			sc.NotGraded += c.Points
+		default:
 			c.Hint = st.Hint
 			if d := res.Diagnostics; d != nil && len(d.Causes) > 0 {
 				c.Cause = d.Causes[0]
 			}
 		}
-		sc.Possible += c.Points
+		if c.NotApplicable == "" {
+			sc.Possible += c.Points
+		}
 		sc.Earned += c.Earned
 		sc.Checks = append(sc.Checks, c)
 	}
 	sc.PassingScore = sc.Possible
 	if p := s.Spec.Lab.PassingScore; p != nil {
 		sc.PassingScore = *p
+		if total := sc.Possible + sc.NotGraded; sc.NotGraded > 0 && total > 0 {
+			sc.PassingScore = (*p*sc.Possible + total - 1) / total
+		}
 	}
-	sc.Passed = sc.Earned >= sc.PassingScore
+	sc.Passed = sc.Earned >= sc.PassingScore && (sc.Possible > 0 || sc.NotGraded == 0)
 	return sc
 }
 
@@ -235,7 +249,7 @@ func (r *run) seed() int64 {
 // step's error as the scenario's, if it has none yet.
 func worstStep(sr *model.ScenarioResult) {
 	for _, st := range sr.Steps {
-		if model.Severity(st.Outcome) > model.Severity(sr.Outcome) && st.Outcome != model.Skipped {
+		if model.Severity(st.Outcome) > model.Severity(sr.Outcome) && st.Outcome != model.Skipped && st.Outcome != model.NotApplicable {
 			sr.Outcome = st.Outcome
 			if sr.Error == "" {
 				sr.Error = fmt.Sprintf("%s[%d] %q: %s", st.Phase, st.Index, st.Name, st.Error)

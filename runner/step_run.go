@@ -96,6 +96,10 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 			if errors.As(err, &refused) {
 				msg = refused.Msg
 			}
+			var na *NotApplicableError
+			if errors.As(err, &na) {
+				msg = na.Reason
+			}
 			if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
 				msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 			}
@@ -105,17 +109,18 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 	if out != nil {
 		env.setOutput(st.Name, plain)
 	}
-	if err != nil && runCtx.Err() == nil && env.Namespace != "" {
+	failed := err != nil && !isNotApplicable(err)
+	if failed && runCtx.Err() == nil && env.Namespace != "" {
 		events := recentEvents(runCtx, env.Cluster, env.Namespace, sr.StartedAt)
 		r.results.Update(func() { stepRes.Events = events })
 	}
-	if err != nil && env.Namespace != "" && !env.Cluster.DryRun {
+	if failed && env.Namespace != "" && !env.Cluster.DryRun {
 		// Also after an interrupt: the collection has its own bound.
 		diag := r.diagnose(context.WithoutCancel(runCtx), env, st, action, sr)
 		r.results.Update(func() { stepRes.Diagnostics = diag })
 	}
 	r.notify(model.StepFinished, sr, stepRes)
-	return err == nil
+	return !failed
 }
 
 // redactOutput returns what a step's result records of its output: the
@@ -199,6 +204,8 @@ func outcomeOf(runCtx context.Context, err error) model.Outcome {
 		return model.Cancelled
 	case kube.IsInfra(err):
 		return model.Errored
+	case isNotApplicable(err):
+		return model.NotApplicable
 	default:
 		return model.Failed
 	}

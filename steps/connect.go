@@ -3,9 +3,12 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -89,6 +92,8 @@ const (
 	connectAllowed = "allowed"
 	connectDenied  = "denied"
 	connectError   = "error"
+	// connectNotApplicable is a probe this cluster cannot make.
+	connectNotApplicable = "notApplicable"
 )
 
 // Default gives each attempt two seconds.
@@ -189,7 +194,7 @@ func (c *Connect) Run(ctx context.Context, env *runner.Env) (any, error) {
 
 func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectOutput, error) {
 	out := &model.ConnectOutput{Probes: []model.ConnectProbe{}}
-	var wrong []string
+	var wrong, why []string
 	for _, k := range c.checks() {
 		from, err := c.sources(ctx, env, k.From)
 		if err != nil {
@@ -199,7 +204,11 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 		if err != nil {
 			return out, err
 		}
-		for _, p := range c.probeAll(ctx, env, k.From, from, to) {
+		probes, err := c.probeCheck(ctx, env, k, from, to)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range probes {
 			p.Expected = k.Expect
 			out.Probes = append(out.Probes, p)
 			switch p.Observed {
@@ -207,6 +216,12 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 				out.Allowed++
 			case connectDenied:
 				out.Denied++
+			case connectNotApplicable:
+				out.NotApplicable++
+				if !slices.Contains(why, p.Reason) {
+					why = append(why, p.Reason)
+				}
+				continue
 			default:
 				out.Errors++
 			}
@@ -216,10 +231,58 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 			}
 		}
 	}
-	if len(wrong) > 0 {
-		return out, &AssertionError{Msg: fmt.Sprintf("%d of %d connections not as expected: %s", len(wrong), len(out.Probes), strings.Join(wrong, "; "))}
+	switch {
+	case len(wrong) > 0:
+		msg := fmt.Sprintf("%d of %d connections not as expected: %s", len(wrong), len(out.Probes), strings.Join(wrong, "; "))
+		if out.NotApplicable > 0 {
+			msg += fmt.Sprintf(" (%d more could not be checked here: %s)", out.NotApplicable, strings.Join(why, "; "))
+		}
+		return out, &AssertionError{Msg: msg}
+	case out.NotApplicable > 0:
+		return out, runner.NotApplicable("%d of %d connections cannot be checked on this cluster: %s", out.NotApplicable, len(out.Probes), strings.Join(why, "; "))
 	}
 	return out, nil
+}
+
+// probeCheck probes one pair of source and destination. Sources on
+// simulated nodes cannot be probed, and an expected denial cannot count
+// where NetworkPolicy is not enforced: those probes are not applicable,
+// with the reason.
+func (c *Connect) probeCheck(ctx context.Context, env *runner.Env, k ConnectCheck, from []corev1.Pod, to []connectTarget) ([]model.ConnectProbe, error) {
+	var real []corev1.Pod
+	var out []model.ConnectProbe
+	notApplicable := func(pod, reason string) {
+		for _, t := range to {
+			out = append(out, model.ConnectProbe{From: pod, Target: t.name, Address: t.address, Observed: connectNotApplicable, Reason: reason})
+		}
+	}
+	for _, p := range from {
+		if why := simulated(ctx, env, p.Spec.NodeName); why != "" {
+			notApplicable(p.Name, why)
+		} else {
+			real = append(real, p)
+		}
+	}
+	if len(real) == 0 {
+		return out, nil
+	}
+	if k.Expect == connectDenied {
+		verdict, err := policyEnforced(ctx, env, &real[0], k.From.Container)
+		if err != nil {
+			return nil, err
+		}
+		if !verdict.enforced {
+			for _, p := range real {
+				notApplicable(p.Name, verdict.reason)
+			}
+			return out, nil
+		}
+	}
+	names := make([]string, len(real))
+	for i := range real {
+		names[i] = real[i].Name
+	}
+	return append(out, c.probeAll(ctx, env, k.From, names, to)...), nil
 }
 
 func describeProbe(p model.ConnectProbe) string {

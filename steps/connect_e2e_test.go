@@ -1,9 +1,11 @@
 package steps_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
 // connectPods are a web server and two clients on the real node; a
@@ -79,6 +81,11 @@ func TestConnectOnTheRealNode(t *testing.T) {
 			t.Errorf("a denial without its reason: %+v", p)
 		}
 	}
+	// The denials counted only after kdrill saw this cluster enforce
+	// NetworkPolicy, with a probe of its own it then removed.
+	if !strings.Contains(strings.Join(sr.Removed, "\n"), "(NetworkPolicy probe)") {
+		t.Errorf("no NetworkPolicy probe removed: %q", sr.Removed)
+	}
 	wantOutcome(t, stepNamed(t, sr, "wrong expectation"), model.Failed, "from stranger to service server:80", "expected allowed, observed denied")
 	wantOutcome(t, stepNamed(t, sr, "no such service"), model.Failed, "no Service absent in namespace")
 	wantOutcome(t, stepNamed(t, sr, "no such port"), model.Failed, "the Service server has no port 8080; its ports: 80")
@@ -113,4 +120,41 @@ func TestResolveOnTheRealNode(t *testing.T) {
 	}
 	wantOutcome(t, stepNamed(t, sr, "missing but expected"), model.Failed, "no-such-service from pod client: no such name (NXDOMAIN); expected found")
 	wantOutcome(t, stepNamed(t, sr, "no nslookup"), model.Failed, "pod server has no nslookup")
+}
+
+// On pods that kwok simulates nothing carries traffic: a connection or a
+// lookup from one is not applicable, never a pass or a failure, and the
+// scenario goes on to its next step.
+func TestNetworkChecksOnSimulatedPodsAreNotApplicable(t *testing.T) {
+	c := testcluster.Connect(t)
+	ns := testcluster.Namespace(t, c)
+	sr := runScenario(t, c, ns, `
+spec:
+  vars: {replicas: 1}
+  steps:
+  - name: web
+    apply: {file: web.yaml, wait: true}
+  - name: denied
+    connect: {from: {selector: app=web}, to: {host: example.com, port: 80}, expect: denied}
+  - name: matrix
+    connect:
+      checks:
+      - {from: {selector: app=web}, to: {selector: app=web, port: 80}, expect: allowed}
+      - {from: {selector: app=web}, to: {host: example.com, port: 80}, expect: denied}
+  - name: lookup
+    resolve: {selector: app=web, name: kubernetes.default}
+  - name: after
+    assert: {expr: "true"}
+`, map[string]string{"web.yaml": deployment})
+	for _, name := range []string{"denied", "matrix", "lookup"} {
+		wantOutcome(t, stepNamed(t, sr, name), model.NotApplicable, "is simulated (kwok)")
+	}
+	wantOutcome(t, stepNamed(t, sr, "after"), model.Passed)
+	if sr.Outcome != model.Passed || sr.NotApplicable() != 3 {
+		t.Errorf("scenario %s with %d not applicable, want passed with 3", sr.Outcome, sr.NotApplicable())
+	}
+	m := stepNamed(t, sr, "matrix").Output.(*model.ConnectOutput)
+	if m.NotApplicable != 2 || m.Allowed+m.Denied+m.Mismatches != 0 {
+		t.Errorf("matrix output %+v", m)
+	}
 }

@@ -29,23 +29,23 @@ func namespaceOr(ns string, env *runner.Env) string {
 }
 
 // sources lists the Running pods the selector matches, by name.
-func (c *Connect) sources(ctx context.Context, env *runner.Env, from *ConnectFrom) ([]string, error) {
+func (c *Connect) sources(ctx context.Context, env *runner.Env, from *ConnectFrom) ([]corev1.Pod, error) {
 	ns := namespaceOr(from.Namespace, env)
 	list, err := env.Cluster.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: from.Selector})
 	if err != nil {
 		return nil, fmt.Errorf("list pods -l %s: %w", from.Selector, err)
 	}
-	var names []string
+	var pods []corev1.Pod
 	for i := range list.Items {
 		if p := &list.Items[i]; p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-			names = append(names, p.Name)
+			pods = append(pods, *p)
 		}
 	}
-	if len(names) == 0 {
+	if len(pods) == 0 {
 		return nil, fmt.Errorf("no Running pod to connect from: -l %s matches %d pods in %s, none Running", from.Selector, len(list.Items), ns)
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	return pods, nil
 }
 
 // targets resolves the destination: a Service's cluster IP and port, the

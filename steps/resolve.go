@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -118,15 +120,28 @@ func (r *Resolve) runOnce(ctx context.Context, env *runner.Env) (*model.ResolveO
 	return out, nil
 }
 
+// pod is where the name is looked up: the one named, or the first Running
+// pod the selector matches. A pod on a simulated node has no resolver: the
+// lookup is not applicable there.
 func (r *Resolve) pod(ctx context.Context, env *runner.Env) (string, error) {
-	if r.Pod != "" {
-		return r.Pod, nil
+	name, node := r.Pod, ""
+	if name != "" {
+		p, err := env.Cluster.Typed.CoreV1().Pods(namespaceOr(r.Namespace, env)).Get(ctx, r.Pod, metav1.GetOptions{})
+		if err != nil {
+			return "", fmt.Errorf("pod %s: %w", r.Pod, err)
+		}
+		node = p.Spec.NodeName
+	} else {
+		pods, err := (&Connect{}).sources(ctx, env, &ConnectFrom{Selector: r.Selector, Namespace: r.Namespace})
+		if err != nil {
+			return "", err
+		}
+		name, node = pods[0].Name, pods[0].Spec.NodeName
 	}
-	pods, err := (&Connect{}).sources(ctx, env, &ConnectFrom{Selector: r.Selector, Namespace: r.Namespace})
-	if err != nil {
-		return "", err
+	if why := simulated(ctx, env, node); why != "" {
+		return "", runner.NotApplicable("cannot look %s up from pod %s: %s", r.Name, name, why)
 	}
-	return pods[0], nil
+	return name, nil
 }
 
 func describeLookup(out *model.ResolveOutput) string {

@@ -159,6 +159,9 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 		if !s.Score.Passed {
 			result = "FAIL"
 		}
+		if s.Score.NotGraded > 0 {
+			result += fmt.Sprintf(" (%d points not graded here: %s)", s.Score.NotGraded, strings.Join(notGraded(s.Score), "; "))
+		}
 		fmt.Fprintf(o.Stdout, "%-32s %8s  %s\n", s.Namespace, fmt.Sprintf("%d/%d", s.Score.Earned, s.Score.Possible), result)
 	}
 	for _, p := range append(written, csvPath) {
@@ -175,21 +178,22 @@ func writeScores(dir string, r *model.Results) (string, error) {
 		return "", err
 	}
 	w := csv.NewWriter(f)
-	_ = w.Write([]string{"namespace", "lab", "earned", "possible", "passing_score", "passed", "failed_checks"})
+	_ = w.Write([]string{"namespace", "lab", "earned", "possible", "passing_score", "passed", "failed_checks", "not_graded_checks"})
 	for _, s := range r.Scenarios {
 		if s.Score == nil {
-			_ = w.Write([]string{s.Namespace, s.Name, "", "", "", "false", s.Error})
+			_ = w.Write([]string{s.Namespace, s.Name, "", "", "", "false", s.Error, ""})
 			continue
 		}
 		var failed []string
 		for _, c := range s.Score.Checks {
-			if !c.Passed {
+			if !c.Passed && c.NotApplicable == "" {
 				failed = append(failed, c.Step)
 			}
 		}
 		_ = w.Write([]string{
 			s.Namespace, s.Name, fmt.Sprint(s.Score.Earned), fmt.Sprint(s.Score.Possible),
 			fmt.Sprint(s.Score.PassingScore), fmt.Sprint(s.Score.Passed), strings.Join(failed, "; "),
+			strings.Join(notGraded(s.Score), "; "),
 		})
 	}
 	w.Flush()
@@ -198,4 +202,16 @@ func writeScores(dir string, r *model.Results) (string, error) {
 		return "", err
 	}
 	return path, f.Close()
+}
+
+// notGraded names the checks a lab could not make on this cluster, with
+// why.
+func notGraded(sc *model.Score) []string {
+	var out []string
+	for _, c := range sc.Checks {
+		if c.NotApplicable != "" {
+			out = append(out, c.Step+" ("+c.NotApplicable+")")
+		}
+	}
+	return out
 }
