@@ -218,8 +218,8 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 				out.Denied++
 			case connectNotApplicable:
 				out.NotApplicable++
-				if !slices.Contains(why, p.Reason) {
-					why = append(why, p.Reason)
+				if r := notApplicableClass(p.Reason); !slices.Contains(why, r) {
+					why = append(why, r)
 				}
 				continue
 			default:
@@ -238,8 +238,10 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 			msg += fmt.Sprintf(" (%d more could not be checked here: %s)", out.NotApplicable, strings.Join(why, "; "))
 		}
 		return out, &AssertionError{Msg: msg}
+	case out.NotApplicable == len(out.Probes):
+		return out, runner.NotApplicable("%s", strings.Join(why, "; "))
 	case out.NotApplicable > 0:
-		return out, runner.NotApplicable("%d of %d connections cannot be checked on this cluster: %s", out.NotApplicable, len(out.Probes), strings.Join(why, "; "))
+		return out, runner.NotApplicable("%d of %d connections: %s", out.NotApplicable, len(out.Probes), strings.Join(why, "; "))
 	}
 	return out, nil
 }
@@ -283,6 +285,15 @@ func (c *Connect) probeCheck(ctx context.Context, env *runner.Env, k ConnectChec
 		names[i] = real[i].Name
 	}
 	return append(out, c.probeAll(ctx, env, k.From, names, to)...), nil
+}
+
+// notApplicableClass is what a step says of probes it could not make:
+// one line per kind of reason, not one per node.
+func notApplicableClass(reason string) string {
+	if strings.Contains(reason, "is simulated") {
+		return "not verified by traffic: the pods run on simulated (kwok) nodes, which carry no traffic"
+	}
+	return "not verified by traffic: " + reason
 }
 
 func describeProbe(p model.ConnectProbe) string {

@@ -147,7 +147,7 @@ spec:
     assert: {expr: "true"}
 `, map[string]string{"web.yaml": deployment})
 	for _, name := range []string{"denied", "matrix", "lookup"} {
-		wantOutcome(t, stepNamed(t, sr, name), model.NotApplicable, "is simulated (kwok)")
+		wantOutcome(t, stepNamed(t, sr, name), model.NotApplicable, "simulated (kwok)")
 	}
 	wantOutcome(t, stepNamed(t, sr, "after"), model.Passed)
 	if sr.Outcome != model.Passed || sr.NotApplicable() != 3 {

@@ -25,6 +25,10 @@ type ObjectRef struct {
 	Name string `json:"name,omitempty"`
 	// Selector picks objects by labels, as kubectl's -l does: "app=web,tier!=db".
 	Selector string `json:"selector,omitempty"`
+	// All picks every object of the kind in the namespace, instead of a
+	// name or a selector (the NetworkPolicies a student wrote, whatever
+	// their labels).
+	All bool `json:"all,omitempty"`
 	// Namespace of the object; defaults to the scenario's namespace. Ignored
 	// for cluster-scoped kinds.
 	Namespace string `json:"namespace,omitempty"`
@@ -39,18 +43,25 @@ func (r *ObjectRef) validate(errs *scenario.FieldErrors, field string, needOne b
 	switch {
 	case needOne && r.Name == "":
 		errs.Add(joinField(field, "name"), "required")
+	case needOne && r.All:
+		errs.Add(joinField(field, "all"), "this step acts on one object: give a name")
+	case r.All && (r.Name != "" || r.Selector != ""):
+		errs.Add(joinField(field, "all"), "give all, a name or a selector: one of them")
 	case needOne && r.Selector != "":
 		errs.Add(joinField(field, "selector"), "this step acts on one object: give a name, not a selector")
 	case r.Name != "" && r.Selector != "":
 		errs.Add(joinField(field, "selector"), "give a name or a selector, not both")
-	case !needOne && r.Name == "" && r.Selector == "":
-		errs.Add(field, "give a name or a selector")
+	case !needOne && r.Name == "" && r.Selector == "" && !r.All:
+		errs.Add(field, "give a name or a selector (or all: true)")
 	}
 }
 
 func (r *ObjectRef) String() string {
 	target := r.Name
-	if target == "" {
+	switch {
+	case r.All:
+		target = "(all)"
+	case target == "":
 		target = "-l " + r.Selector
 	}
 	return fmt.Sprintf("%s %s", r.Kind, target)

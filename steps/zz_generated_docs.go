@@ -123,6 +123,7 @@ var docComments = map[string]string{
 	"NodeTaint.Value":               "Value of the taint, optional.",
 	"ObjectRef":                     "ObjectRef names one object by kind and name, or a set of objects by kind\nand label selector.",
 	"ObjectRef.APIVersion":          "APIVersion of the kind, such as apps/v1. Empty: the kind is looked up in\nevery group the cluster serves, built-in groups first.",
+	"ObjectRef.All":                 "All picks every object of the kind in the namespace, instead of a\nname or a selector (the NetworkPolicies a student wrote, whatever\ntheir labels).",
 	"ObjectRef.Kind":                "Kind of the object: Deployment, or a plural, singular or short name\n(deployments, deploy).",
 	"ObjectRef.Name":                "Name of one object.",
 	"ObjectRef.Namespace":           "Namespace of the object; defaults to the scenario's namespace. Ignored\nfor cluster-scoped kinds.",
