@@ -26,6 +26,8 @@ var outputTypes = map[string]reflect.Type{
 	"patch":           reflect.TypeFor[PatchOutput](),
 	"podExec":         reflect.TypeFor[ExecOutput](),
 	"resolve":         reflect.TypeFor[ResolveOutput](),
+	"partition":       reflect.TypeFor[PartitionOutput](),
+	"heal":            reflect.TypeFor[HealOutput](),
 	"rollout":         reflect.TypeFor[RolloutOutput](),
 	"scale":           reflect.TypeFor[ScaleOutput](),
 	"switchSelector":  reflect.TypeFor[SwitchOutput](),

@@ -159,6 +159,46 @@ type MonitorOutput struct {
 	// NodeEvents are the node changes seen while the monitor ran: cordons,
 	// taints, readiness, whoever made them.
 	NodeEvents []NodeEvent `json:"nodeEvents,omitempty"`
+	// Connections are the connections the monitor tried, each with when
+	// it was lost and back.
+	Connections []ConnectionSeries `json:"connections,omitempty"`
+}
+
+// ConnectionSeries is one connection a monitor tried again and again.
+type ConnectionSeries struct {
+	// Name is the pair: "-l app=frontend to service backend:8080".
+	Name string `json:"name"`
+	// NotApplicable says why the connection was not tried (the source pod
+	// is simulated).
+	NotApplicable string `json:"notApplicable,omitempty"`
+	// Tries and Failures count the attempts and those that did not connect.
+	Tries    int `json:"tries"`
+	Failures int `json:"failures"`
+	// Lost are the times it could not connect, from the first failed try
+	// to the next that connected (End zero: lost when the monitor
+	// stopped).
+	Lost []ConnectionLoss `json:"lost"`
+	// Reconnected is, for each heal while the monitor ran, how long after
+	// it the connection was back (seconds; -1: not back when the monitor
+	// stopped).
+	Reconnected []float64 `json:"reconnected,omitempty"`
+	// Samples are the tries: time, and whether it connected.
+	Samples []ConnectionSample `json:"samples"`
+}
+
+// ConnectionLoss is a time a monitored connection failed.
+type ConnectionLoss struct {
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end,omitzero"`
+	Seconds float64   `json:"seconds"`
+	// Reason is how the first failed try failed: timed out, refused.
+	Reason string `json:"reason,omitempty"`
+}
+
+// ConnectionSample is one try.
+type ConnectionSample struct {
+	Time time.Time `json:"time"`
+	OK   bool      `json:"ok"`
 }
 
 // NodeOutput is what steps.NAME holds after a node step.
@@ -196,4 +236,27 @@ func (n *NodeOutput) Measures() []Measure {
 		{Name: "duration", Value: n.Duration.Seconds(), Seconds: true},
 		{Name: "evicted", Value: float64(len(n.Evicted))},
 	}
+}
+
+// PartitionOutput is what steps.NAME holds after a partition: the
+// NetworkPolicies that made it and the pods it cut off.
+type PartitionOutput struct {
+	// Policies are the NetworkPolicies made, as namespace/name.
+	Policies []string `json:"policies"`
+	// Pods are the pods cut off when it began, as namespace/name.
+	Pods []string `json:"pods"`
+	// Direction is ingress, egress or both.
+	Direction string    `json:"direction"`
+	Started   time.Time `json:"started"`
+	// Healed is when its duration was up and the policies went; zero when
+	// a heal step or the scenario's end removed them.
+	Healed time.Time `json:"healed,omitzero"`
+}
+
+// HealOutput is what steps.NAME holds after a heal.
+type HealOutput struct {
+	// Removed are the NetworkPolicies removed, as namespace/name.
+	Removed []string `json:"removed"`
+	// Time is when the last of them went.
+	Time time.Time `json:"time"`
 }

@@ -31,6 +31,9 @@ type Env struct {
 	Seed int64
 	Log  *slog.Logger
 	Step *scenario.Step
+	// ProbeImage is the image kdrill's own probe pods run (--probe-image);
+	// empty: the probing pod's own.
+	ProbeImage string
 
 	shared *shared
 	record *model.StepResult

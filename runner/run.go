@@ -44,6 +44,9 @@ type Options struct {
 	// CleanupTimeout bounds finally steps and namespace deletion after an
 	// interrupt (default 30s).
 	CleanupTimeout time.Duration
+	// ProbeImage is the image of kdrill's own probe pods (whether the
+	// cluster enforces NetworkPolicy); empty: the probing pod's own image.
+	ProbeImage string
 	// Seed seeds the random source; 0 draws one. The seed used is recorded.
 	Seed  int64
 	Clock clock.WithTicker

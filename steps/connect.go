@@ -135,8 +135,12 @@ func (k *ConnectCheck) validate(errs *scenario.FieldErrors, at string) {
 	if k.From == nil || k.From.Selector == "" {
 		errs.Add(at+"from.selector", "required: the pods to connect from, such as app=frontend")
 	}
-	if k.Expect == "" {
+	switch k.Expect {
+	case connectAllowed, connectDenied:
+	case "":
 		errs.Add(at+"expect", "required: allowed or denied")
+	default:
+		errs.Add(at+"expect", "%q: allowed or denied", k.Expect)
 	}
 	if k.To == nil {
 		errs.Add(at+"to", "required: a service, selector or host, and a port")
@@ -269,7 +273,7 @@ func (c *Connect) probeCheck(ctx context.Context, env *runner.Env, k ConnectChec
 		return out, nil
 	}
 	if k.Expect == connectDenied {
-		verdict, err := policyEnforced(ctx, env, &real[0], k.From.Container)
+		verdict, err := policyEnforced(ctx, env, func() (*corev1.Pod, string, error) { return &real[0], k.From.Container, nil })
 		if err != nil {
 			return nil, err
 		}

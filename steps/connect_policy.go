@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,10 +57,15 @@ const policyProbePort = 8080
 // NetworkPolicy: in a namespace of its own, a pod listening on a port (the
 // source pod's image, which has nc) must be reachable from a second pod,
 // then unreachable once a policy denies it all ingress. Both pods go to the
-// source pod's node. The namespace goes when the probe ends; a run killed
+// source pod's node; pick chooses it, only when the run has not found out
+// yet. The namespace goes when the probe ends; a run killed
 // meanwhile leaves it for kdrill leftovers.
-func policyEnforced(ctx context.Context, env *runner.Env, source *corev1.Pod, container string) (policyVerdict, error) {
+func policyEnforced(ctx context.Context, env *runner.Env, pick func() (*corev1.Pod, string, error)) (policyVerdict, error) {
 	v, err := env.Cluster.Learn("networkpolicy-enforced", func() (any, error) {
+		source, container, err := pick()
+		if err != nil {
+			return nil, err
+		}
 		return probePolicy(ctx, env, source, container)
 	})
 	if err != nil {
@@ -69,7 +75,10 @@ func policyEnforced(ctx context.Context, env *runner.Env, source *corev1.Pod, co
 }
 
 func probePolicy(ctx context.Context, env *runner.Env, source *corev1.Pod, container string) (policyVerdict, error) {
-	image := containerImage(source, container)
+	image := env.ProbeImage
+	if image == "" {
+		image = containerImage(source, container)
+	}
 	if image == "" {
 		return policyVerdict{}, fmt.Errorf("NetworkPolicy probe: pod %s has no container %q", source.Name, container)
 	}
@@ -114,7 +123,7 @@ func probePolicy(ctx context.Context, env *runner.Env, source *corev1.Pod, conta
 		return seen == connectAllowed, nil
 	}); err != nil {
 		seen, why := try()
-		return policyVerdict{}, fmt.Errorf("NetworkPolicy probe: %s did not accept a connection from the probe client even without a policy (%s: %s): the image %s must serve with nc -l -k -p PORT", target, seen, why, image)
+		return policyVerdict{}, fmt.Errorf("NetworkPolicy probe: %s did not accept a connection from the probe client even without a policy (%s: %s): the image %s must serve with nc -l -k -p PORT: choose another with --probe-image", target, seen, why, image)
 	}
 	deny := &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "deny-probe"},
@@ -182,6 +191,9 @@ func waitProbePods(ctx context.Context, env *runner.Env, ns string) (string, err
 		running := 0
 		for i := range list.Items {
 			p := &list.Items[i]
+			if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+				return false, fmt.Errorf("probe pod %s ended%s: its image must run nc -l -k -p PORT and sleep (choose one with --probe-image)", p.Name, terminatedReason(p))
+			}
 			if p.Status.Phase == corev1.PodRunning {
 				running++
 				if p.Name == "server" {
@@ -193,6 +205,9 @@ func waitProbePods(ctx context.Context, env *runner.Env, ns string) (string, err
 		}
 		return running == 2 && ip != "", nil
 	})
+	if err != nil && !wait.Interrupted(err) {
+		return "", fmt.Errorf("NetworkPolicy probe: %w", err)
+	}
 	if err != nil {
 		if last == nil {
 			last = errors.New("the pods did not start")
@@ -200,6 +215,38 @@ func waitProbePods(ctx context.Context, env *runner.Env, ns string) (string, err
 		return "", fmt.Errorf("NetworkPolicy probe: the probe pods in %s did not run within a minute: %w", ns, last)
 	}
 	return ip, nil
+}
+
+// terminatedReason is how a pod's first ended container ended, as
+// " (REASON: MESSAGE, exit CODE)".
+func terminatedReason(p *corev1.Pod) string {
+	for _, s := range p.Status.ContainerStatuses {
+		if t := s.State.Terminated; t != nil {
+			return fmt.Sprintf(" (%s%s, exit %d)", t.Reason, firstNonEmpty(": "+strings.TrimSpace(t.Message), ""), t.ExitCode)
+		}
+	}
+	return ""
+}
+
+func firstNonEmpty(s, otherwise string) string {
+	if strings.TrimSpace(strings.TrimPrefix(s, ":")) == "" {
+		return otherwise
+	}
+	return s
+}
+
+// withNC is the first of the pods whose container has an nc kdrill can run
+// (tried with nc -z on a closed local port), for the probe's image.
+func withNC(ctx context.Context, env *runner.Env, candidates []corev1.Pod) (*corev1.Pod, error) {
+	for i := range candidates {
+		p := &candidates[i]
+		exec := &PodExec{Namespace: p.Namespace, Command: []string{"nc", "-z", "-w", "1", "127.0.0.1", "1"}}
+		res, err := exec.runIn(ctx, env, p.Name)
+		if seen, _ := judgeProbe(res, err); seen == connectDenied || seen == connectAllowed {
+			return p, nil
+		}
+	}
+	return nil, errors.New("cannot tell whether this cluster enforces NetworkPolicy: none of the pods has nc for kdrill's probe; give --probe-image IMAGE (an image with nc -l -k -p and sleep)")
 }
 
 // waitingReason is a pod's first waiting container's reason, as ": REASON".

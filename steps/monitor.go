@@ -42,20 +42,35 @@ import (
 type Monitor struct {
 	// Workloads to sample: Deployments, ReplicaSets or StatefulSets, by kind
 	// and name.
-	Workloads []ObjectRef `json:"workloads"`
+	Workloads []ObjectRef `json:"workloads,omitempty"`
+	// Connections to try every interval from inside a pod (as connect
+	// does): when each was lost and back, and how long after a heal.
+	Connections []MonitorConnection `json:"connections,omitempty"`
+	// Interval between tries of each connection (default 1s).
+	Interval model.Duration `json:"interval,omitempty"`
 }
 
-// Default does nothing: the workloads are required.
-func (m *Monitor) Default() {}
+// Default tries connections every second.
+func (m *Monitor) Default() {
+	if m.Interval.Duration == 0 {
+		m.Interval.Duration = time.Second
+	}
+}
 
-// Validate checks the workload references.
+// Validate checks the workload references and connections.
 func (m *Monitor) Validate() error {
 	var errs scenario.FieldErrors
-	if len(m.Workloads) == 0 {
-		errs.Add("workloads", "name at least one Deployment, ReplicaSet or StatefulSet")
+	if len(m.Workloads) == 0 && len(m.Connections) == 0 {
+		errs.Add("workloads", "name at least one Deployment, ReplicaSet or StatefulSet (or connections to try)")
 	}
 	for i := range m.Workloads {
 		m.Workloads[i].validate(&errs, fmt.Sprintf("workloads.%d", i), true)
+	}
+	for i := range m.Connections {
+		m.Connections[i].validate(&errs, fmt.Sprintf("connections.%d.", i))
+	}
+	if m.Interval.Duration < 100*time.Millisecond || m.Interval.Duration > time.Minute {
+		errs.Add("interval", "between 100ms and 1m")
 	}
 	return errs.Err()
 }
@@ -74,6 +89,7 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 		watchers = append(watchers, w)
 	}
 	nodes := startNodeWatcher(ctx, env)
+	conns := m.startConnectionWatchers(ctx, env)
 	for _, w := range watchers {
 		select {
 		case <-w.synced:
@@ -110,6 +126,10 @@ func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
 		all = append(all, s.Recovery.Batches...)
 	}
 	out.MinAvailable = max(out.MinAvailable, 0)
+	heals := env.Timeline("heal")
+	for _, c := range conns {
+		out.Connections = append(out.Connections, c.finish(heals))
+	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	out.Recovery = summarize(all)
 	// However the monitor was ended (a stop step, the end of the steps, the

@@ -28,8 +28,10 @@ type GradeOptions struct {
 	Connection        kube.Connection
 	Namespaces        []string
 	NamespaceSelector string
-	ReportDir         string
-	Stdout, Stderr    io.Writer
+	// ProbeImage is --probe-image.
+	ProbeImage     string
+	ReportDir      string
+	Stdout, Stderr io.Writer
 
 	lab     *scenario.Scenario
 	cluster *kube.Cluster
@@ -45,6 +47,7 @@ func gradeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "a student's namespace (repeatable, or comma-separated)"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "grade every namespace with these labels, e.g. course=ocp101"},
 			&cli.StringFlag{Name: "report-dir", Usage: "where results, reports and scores.csv go (default: ./kdrill-report/<timestamp>)"},
+			&cli.StringFlag{Name: "probe-image", EnvVars: []string{"KDRILL_PROBE_IMAGE"}, Usage: "the image of kdrill's own probe pods (does the cluster enforce NetworkPolicy?); it needs nc (-z -w, -l -k -p) and sleep (default: the probing pod's own image)"},
 		),
 		Action: func(c *cli.Context) error {
 			o := &GradeOptions{
@@ -52,6 +55,7 @@ func gradeCommand() *cli.Command {
 				Connection:        kube.Connection{Kubeconfig: c.String("kubeconfig"), Context: c.String("context")},
 				NamespaceSelector: c.String("selector"),
 				ReportDir:         c.String("report-dir"),
+				ProbeImage:        c.String("probe-image"),
 				Stdout:            c.App.Writer,
 				Stderr:            c.App.ErrWriter,
 			}
@@ -124,7 +128,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 	var all *model.Results
 	for _, ns := range namespaces {
 		res := runner.Run(ctx, []*scenario.Scenario{o.lab}, runner.Options{
-			Cluster: o.cluster, Namespace: ns, KdrillVersion: version,
+			Cluster: o.cluster, Namespace: ns, KdrillVersion: version, ProbeImage: o.ProbeImage,
 			Observers: []model.Observer{reports.NewConsole(o.Stdout, false, false, false)},
 		})
 		if all == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/kdrill/kdrill/internal/nodestate"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/steps"
 )
 
 // poolScenario is a scenario whose Deployment runs on the pool's nodes,
@@ -135,6 +136,57 @@ func TestRestoreUndoesWhatAKilledRunLeft(t *testing.T) {
 
 	// Again: nothing left to do.
 	again, err := exec.Command(bin, "restore", "--kubeconfig", kubeconfig, "-l", pool.Selector()).CombinedOutput()
+	if err != nil || !strings.Contains(string(again), "nothing to restore") {
+		t.Errorf("second kdrill restore: %v\n%s", err, again)
+	}
+}
+
+// A run killed while it partitions pods leaves its NetworkPolicy; kdrill
+// restore -n removes it, and a second restore finds nothing.
+func TestRestoreRemovesAPartitionAKilledRunLeft(t *testing.T) {
+	kubeconfig := testcluster.Kubeconfig(t)
+	testcluster.RealNode(t)
+	ns := testcluster.Namespace(t, testcluster.Connect(t))
+	bin := buildKdrill(t)
+	dir := t.TempDir()
+	pod := func(name, image string) string {
+		return `{apiVersion: v1, kind: Pod, metadata: {name: ` + name + `, labels: {app: ` + name + `}}, spec: {nodeSelector: {kdrill.dev/real: "true"}, ` +
+			`tolerations: [{key: kdrill.dev/real, operator: Exists, effect: NoSchedule}], terminationGracePeriodSeconds: 0, ` +
+			`containers: [{name: c, image: "` + image + `", imagePullPolicy: IfNotPresent}]}}`
+	}
+	scenario := writeFile(t, dir, "partition.yaml", `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: killed-during-partition}
+spec:
+  steps:
+  - name: pods
+    apply: {wait: true, inline: [`+pod("server", "kdrill.local/toolbox:1")+`, `+pod("client", "kdrill.local/toolbox:1")+`]}
+  - name: cut
+    partition: {selector: app=server, from: {selector: app=client}}
+  - name: wait forever
+    timeout: 1h
+    sleep: {duration: 1h}
+`)
+	cmd := exec.Command(bin, "run", "-v", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", dir+"/report", scenario)
+	output := startUntil(t, cmd, "✓ cut [partition]")
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	_ = output()
+	policies := testcluster.Admin(t).NetworkingV1().NetworkPolicies(ns)
+	list, err := policies.List(context.Background(), metav1.ListOptions{LabelSelector: steps.PartitionLabel})
+	if err != nil || len(list.Items) != 2 {
+		t.Fatalf("after the kill: %v, %d partition policies; the test proves nothing", err, len(list.Items))
+	}
+	got, err := exec.Command(bin, "restore", "--kubeconfig", kubeconfig, "-n", ns).CombinedOutput()
+	if err != nil || strings.Count(string(got), ": removed the partition cut") != 2 {
+		t.Fatalf("kdrill restore -n %s: %v\n%s", ns, err, got)
+	}
+	if list, err := policies.List(context.Background(), metav1.ListOptions{LabelSelector: steps.PartitionLabel}); err != nil || len(list.Items) != 0 {
+		t.Errorf("after restore: %v, %d partition policies", err, len(list.Items))
+	}
+	again, err := exec.Command(bin, "restore", "--kubeconfig", kubeconfig, "-n", ns).CombinedOutput()
 	if err != nil || !strings.Contains(string(again), "nothing to restore") {
 		t.Errorf("second kdrill restore: %v\n%s", err, again)
 	}

@@ -34,8 +34,10 @@ type RunOptions struct {
 	ReportDir      string
 	Timeout        time.Duration
 	CleanupTimeout time.Duration
-	Seed           int64
-	LogLevel       string
+	// ProbeImage is --probe-image.
+	ProbeImage string
+	Seed       int64
+	LogLevel   string
 	// Selector picks scenarios by their metadata.labels.
 	Selector string
 	// Shard is "K/N": run the K-th of N deterministic shares.
@@ -104,6 +106,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "report-dir", Usage: "where results go (default: ./kdrill-report/<timestamp>)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "bound each scenario, replacing its spec.timeout"},
 			&cli.DurationFlag{Name: "cleanup-timeout", Value: runner.DefaultCleanupTimeout, Usage: "bound finally steps and namespace deletion after an interrupt or timeout"},
+			&cli.StringFlag{Name: "probe-image", EnvVars: []string{"KDRILL_PROBE_IMAGE"}, Usage: "the image of kdrill's own probe pods (does the cluster enforce NetworkPolicy?); it needs nc (-z -w, -l -k -p) and sleep (default: the probing pod's own image)"},
 			&cli.Int64Flag{Name: "seed", Usage: "seed for random choices (default: drawn, and recorded in results)"},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error; logs go to stderr"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "run only scenarios whose metadata.labels match, e.g. -l area=chaos"},
@@ -130,6 +133,7 @@ func runCommand() *cli.Command {
 				Timeout:           c.Duration("timeout"),
 				CleanupTimeout:    c.Duration("cleanup-timeout"),
 				Seed:              c.Int64("seed"),
+				ProbeImage:        c.String("probe-image"),
 				LogLevel:          c.String("log-level"),
 				Selector:          c.String("selector"),
 				Shard:             c.String("shard"),
@@ -298,6 +302,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Timeout:        o.Timeout,
 		CleanupTimeout: o.CleanupTimeout,
 		Seed:           o.Seed,
+		ProbeImage:     o.ProbeImage,
 		FailFast:       o.FailFast,
 		Parallel:       o.Parallel,
 		AllowContexts:  o.AllowContexts,
