@@ -70,6 +70,15 @@ type ConnectFrom struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Container to probe from (default: the pod's first).
 	Container string `json:"container,omitempty" domain:"dns1123Label"`
+	// DebugImage, for source images without nc, probes from an ephemeral
+	// container of this image added to each source pod, as kubectl debug
+	// does: it shares the pod's network, sleeps while the step may use it,
+	// and stays in the pod's spec, exited (Kubernetes cannot remove one).
+	// The step then writes: a lab may not use it.
+	DebugImage string `json:"debugImage,omitempty"`
+
+	// debugContainers are the debug containers made, by pod.
+	debugContainers map[string]string
 }
 
 // ConnectTo is a destination: a Service, pods by selector, or a host.

@@ -65,11 +65,13 @@ func TestConnectOnTheRealNode(t *testing.T) {
   - name: no nc
     continueOnError: true
     connect: {from: {selector: app=server}, to: {host: 127.0.0.1, port: 9876}, expect: allowed}
+  - name: through a debug container
+    connect: {from: {selector: app=server, debugImage: "kdrill.local/toolbox:1"}, to: {host: 127.0.0.1, port: 9876}, expect: allowed}
   - name: no source
     continueOnError: true
     connect: {from: {selector: app=absent}, to: {service: server}, expect: allowed}
 `, map[string]string{"pods.yaml": connectPods, "policy.yaml": connectPolicy})
-	for _, name := range []string{"pods", "open", "policy", "matrix"} {
+	for _, name := range []string{"pods", "open", "policy", "matrix", "through a debug container"} {
 		wantOutcome(t, stepNamed(t, sr, name), model.Passed)
 	}
 	m := stepNamed(t, sr, "matrix").Output.(*model.ConnectOutput)

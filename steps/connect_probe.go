@@ -108,6 +108,23 @@ const parallelProbes = 8
 // and returns the probes in order (source by source).
 func (c *Connect) probeAll(ctx context.Context, env *runner.Env, from *ConnectFrom, pods []string, to []connectTarget) []model.ConnectProbe {
 	probes := make([]model.ConnectProbe, len(pods)*len(to))
+	if from.DebugImage != "" {
+		// One debug container per source pod, for all its probes.
+		containers := make([]string, len(pods))
+		for i, pod := range pods {
+			name, err := debugContainer(ctx, env, namespaceOr(from.Namespace, env), pod, from.DebugImage)
+			if err != nil {
+				for j, t := range to {
+					probes[i*len(to)+j] = model.ConnectProbe{From: pod, Target: t.name, Address: t.address, Observed: connectError, Reason: err.Error()}
+				}
+			}
+			containers[i] = name
+		}
+		from = &ConnectFrom{Selector: from.Selector, Namespace: from.Namespace, debugContainers: map[string]string{}}
+		for i, pod := range pods {
+			from.debugContainers[pod] = containers[i]
+		}
+	}
 	slots := make(chan struct{}, parallelProbes)
 	var wg sync.WaitGroup
 	for i, pod := range pods {
@@ -117,6 +134,9 @@ func (c *Connect) probeAll(ctx context.Context, env *runner.Env, from *ConnectFr
 			go func() {
 				defer wg.Done()
 				defer func() { <-slots }()
+				if from.debugContainers != nil && from.debugContainers[pod] == "" {
+					return // its debug container did not start: said above
+				}
 				probes[i*len(to)+j] = c.probe(ctx, env, from, pod, t)
 			}()
 		}
@@ -129,7 +149,11 @@ func (c *Connect) probeAll(ctx context.Context, env *runner.Env, from *ConnectFr
 func (c *Connect) probe(ctx context.Context, env *runner.Env, from *ConnectFrom, pod string, t connectTarget) model.ConnectProbe {
 	host, port, _ := net.SplitHostPort(t.address)
 	seconds := strconv.Itoa(max(1, int(c.Timeout.Seconds()+0.5)))
-	exec := &PodExec{Namespace: from.Namespace, Container: from.Container, Command: []string{"nc", "-z", "-w", seconds, host, port}}
+	container := from.Container
+	if name := from.debugContainers[pod]; name != "" {
+		container = name
+	}
+	exec := &PodExec{Namespace: from.Namespace, Container: container, Command: []string{"nc", "-z", "-w", seconds, host, port}}
 	p := model.ConnectProbe{From: pod, Target: t.name, Address: t.address}
 	start := time.Now()
 	res, err := exec.runIn(ctx, env, pod)
@@ -154,7 +178,7 @@ func judgeProbe(res *model.ExecOutput, err error) (observed, reason string) {
 	switch {
 	case strings.Contains(text, "executable file not found") || strings.Contains(text, "applet not found") ||
 		strings.Contains(text, "no such file or directory") || res != nil && (res.ExitCode == 126 || res.ExitCode == 127):
-		return connectError, "the source pod has no nc that takes -z (connect runs nc -z -w SECONDS HOST PORT in it): use an image with one, such as kdrill.local/toolbox"
+		return connectError, "the source pod has no nc that takes -z (connect runs nc -z -w SECONDS HOST PORT in it): use an image with one, such as kdrill.local/toolbox, or probe from a debug container (from.debugImage)"
 	case strings.Contains(text, "refused"):
 		return connectDenied, "refused"
 	case strings.Contains(text, "timed out") || strings.Contains(text, "timeout"):
