@@ -12,12 +12,15 @@ GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS     := $(CURDIR)/bin/tools
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
-.PHONY: all build cluster-build cluster-up cluster-down demo test test-unit test-race test-e2e bench generate docs verify lint clean
+.PHONY: all build image cluster-build cluster-up cluster-down demo test test-unit test-race test-e2e bench generate docs verify lint clean
 
 all: build
 
 build: ## Build bin/kdrill
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/kdrill
+
+image: ## Build kdrill's container image without Docker (bin/image: an OCI layout and a tar), print its digest, load it into the real node
+	@VERSION=$(VERSION) hack/image.sh
 
 cluster-build: ## Build the local cluster's binaries (cached; several minutes the first time)
 	$(CLUSTER) build

@@ -145,15 +145,12 @@ kdrill_image() {
   local root k dir
   root=$(cd "$here/../.." && pwd)
   k=$(cd "$root" && find . -path ./hack -prune -o -path ./bin -prune -o \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) -print |
-    LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)
+    LC_ALL=C sort | xargs cat | cat - "$root/hack/image.sh" | sha256sum | cut -c1-16)
   dir="$cache/localcluster/kdrill-image-$k"
   if [ ! -f "$dir/kdrill.tar" ]; then
     log "building kdrill's image"
-    rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-    (cd "$root" && go build -trimpath -ldflags "-s -w -X main.version=dev-$k" -o "$dir.tmp/kdrill" ./cmd/kdrill >&2)
-    "$out/images/bin/mkimage" -o "$dir.tmp/kdrill.tar" -t kdrill.local/kdrill:dev -entrypoint /kdrill \
-      -file "/kdrill=$dir.tmp/kdrill" -dir /tmp
-    rm -f "$dir.tmp/kdrill"
+    rm -rf "$dir.tmp"
+    MKIMAGE="$out/images/bin/mkimage" VERSION="dev-$k" "$root/hack/image.sh" --no-load "$dir.tmp" >/dev/null
     rm -rf "$dir" && mv "$dir.tmp" "$dir"
     # Only the newest is kept: each change of the code makes another.
     find "$cache/localcluster" -maxdepth 1 -name 'kdrill-image-*' ! -path "$dir" -exec rm -rf {} +
@@ -418,8 +415,14 @@ build) build ;;
 up) up "${2:?bin dir}" "${3:?kubeconfig}" "${4:?pki dir}" ;;
 down) down "${2:?bin dir}" "${3:?kubeconfig}" ;;
 status) if status; then echo running; else echo stopped; exit 1; fi ;;
+load)
+  # An image archive built elsewhere (make image), into the node's containerd.
+  status || { log "not running: nothing to load into"; exit 1; }
+  ctr -a "$sock" -n k8s.io images import "${2:?image tar}" >/dev/null
+  log "loaded ${3:-$2}"
+  ;;
 *)
-  echo "usage: $0 can|build|up BIN KUBECONFIG PKI|down BIN KUBECONFIG|status|leftovers" >&2
+  echo "usage: $0 can|build|up BIN KUBECONFIG PKI|down BIN KUBECONFIG|status|leftovers|load TAR [NAME]" >&2
   exit 2
   ;;
 esac

@@ -4,6 +4,10 @@
 //
 //	mkimage -o OUT.tar -t kdrill.local/toolbox:1 -entrypoint /bin/toolbox \
 //	  -file /bin/toolbox=PATH -link /bin/wget=toolbox -dir /tmp
+//
+// -user, -workdir and -label set the image's configuration; -oci DIR also
+// writes it as an OCI image layout; -digest prints its digest. The same
+// inputs give the same image, to the digest: fixed times, sorted entries.
 package main
 
 import (
@@ -21,8 +25,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 type pairs []string
@@ -31,7 +37,7 @@ func (p *pairs) String() string     { return strings.Join(*p, ",") }
 func (p *pairs) Set(v string) error { *p = append(*p, v); return nil }
 
 func main() {
-	var files, links, dirs, env pairs
+	var files, links, dirs, env, labels pairs
 	out := flag.String("o", "", "the docker-archive tar to write")
 	tag := flag.String("t", "", "the image's name, as pods name it")
 	entrypoint := flag.String("entrypoint", "", "the program to run, with arguments separated by commas")
@@ -39,47 +45,86 @@ func main() {
 	flag.Var(&links, "link", "IMAGE_PATH=TARGET: a symbolic link (repeatable)")
 	flag.Var(&dirs, "dir", "IMAGE_PATH: an empty directory, mode 1777 (repeatable)")
 	flag.Var(&env, "env", "NAME=VALUE in the image's environment (repeatable)")
+	flag.Var(&labels, "label", "NAME=VALUE: a label of the image (repeatable)")
+	user := flag.String("user", "", "the user the image runs as, UID:GID")
+	workdir := flag.String("workdir", "", "the image's working directory")
+	oci := flag.String("oci", "", "also write the image as an OCI image layout in this directory")
+	digest := flag.Bool("digest", false, "print the image's digest (sha256:...)")
 	flag.Parse()
 	if *out == "" || *tag == "" || flag.NArg() != 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := write(*out, *tag, *entrypoint, files, links, dirs, env); err != nil {
+	cfg := v1.Config{Env: append([]string{"PATH=/bin"}, env...), User: *user, WorkingDir: *workdir}
+	if *entrypoint != "" {
+		cfg.Entrypoint = strings.Split(*entrypoint, ",")
+	}
+	for _, l := range labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			fmt.Fprintf(os.Stderr, "mkimage: -label %q: want NAME=VALUE\n", l)
+			os.Exit(2)
+		}
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[k] = v
+	}
+	img, err := write(*out, *tag, cfg, files, links, dirs)
+	if err == nil && *oci != "" {
+		err = writeLayout(*oci, *tag, img)
+	}
+	if err == nil && *digest {
+		var d v1.Hash
+		if d, err = img.Digest(); err == nil {
+			fmt.Println(d)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkimage:", err)
 		os.Exit(1)
 	}
 }
 
-func write(out, tag, entrypoint string, files, links, dirs, env []string) error {
-	ref, err := name.ParseReference(tag)
+// writeLayout writes the image as an OCI image layout, named by its tag.
+func writeLayout(dir, tag string, img v1.Image) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		return err
+	}
+	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag}))
+}
+
+func write(out, tag string, cfg v1.Config, files, links, dirs []string) (v1.Image, error) {
+	ref, err := name.ParseReference(tag)
+	if err != nil {
+		return nil, err
 	}
 	layer, err := layerTar(files, links, dirs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer)), nil })
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layer)), nil }, tarball.WithMediaType(types.OCILayer))
 	if err != nil {
-		return err
-	}
-	cfg := v1.Config{Env: append([]string{"PATH=/bin"}, env...)}
-	if entrypoint != "" {
-		cfg.Entrypoint = strings.Split(entrypoint, ",")
+		return nil, err
 	}
 	base, err := mutate.ConfigFile(empty.Image, &v1.ConfigFile{Architecture: "amd64", OS: "linux", Config: cfg, RootFS: v1.RootFS{Type: "layers"}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	img, err := mutate.AppendLayers(base, l)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
 	tmp := out + ".tmp"
 	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
-		return err
+		return nil, err
 	}
-	return os.Rename(tmp, out)
+	return img, os.Rename(tmp, out)
 }
 
 // layerTar is the image's one layer: directories, files and links, in a
