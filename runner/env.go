@@ -34,6 +34,8 @@ type Env struct {
 	// ProbeImage is the image kdrill's own probe pods run (--probe-image);
 	// empty: the probing pod's own.
 	ProbeImage string
+	// SelfNode is the node kdrill runs on, which node steps leave alone.
+	SelfNode string
 
 	shared *shared
 	record *model.StepResult

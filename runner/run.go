@@ -47,6 +47,9 @@ type Options struct {
 	// ProbeImage is the image of kdrill's own probe pods (whether the
 	// cluster enforces NetworkPolicy); empty: the probing pod's own image.
 	ProbeImage string
+	// SelfNode is the node kdrill itself runs on (in a pod: the downward
+	// API's spec.nodeName as $KDRILL_NODE_NAME); node steps never take it.
+	SelfNode string
 	// Seed seeds the random source; 0 draws one. The seed used is recorded.
 	Seed  int64
 	Clock clock.WithTicker

@@ -231,7 +231,7 @@ func drawSeed() int64 {
 // once known.
 func (r *run) newEnv(ctx context.Context, s *scenario.Scenario, sr *model.ScenarioResult, seed int64) *Env {
 	return &Env{
-		Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed, ProbeImage: r.opts.ProbeImage,
+		Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed, ProbeImage: r.opts.ProbeImage, SelfNode: r.opts.SelfNode,
 		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
 		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
 	}

@@ -161,3 +161,38 @@ func TestNodeChoiceIsReproducibleAndRestored(t *testing.T) {
 		}
 	}
 }
+
+// A node step never takes away the node kdrill itself runs on: a selector
+// passes over it, a name is refused.
+func TestNodeStepsLeaveKdrillsOwnNode(t *testing.T) {
+	objects := []runtime.Object{}
+	for _, n := range []string{"a", "b", "c"} {
+		objects = append(objects, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-" + n, Labels: map[string]string{"pool": "drill", "name": n}}})
+	}
+	run := func(spec string, seed int64) (*model.NodeOutput, error) {
+		action := &steps.Node{}
+		if err := json.Unmarshal([]byte(spec), action); err != nil {
+			t.Fatal(err)
+		}
+		action.Default()
+		env := runner.NewEnv(testcluster.Fake(objects...), &scenario.Scenario{Metadata: scenario.Metadata{Name: "s"}}, "team", nil)
+		env.Seed, env.Step, env.SelfNode = seed, &scenario.Step{Name: "n", Kind: "node"}, "node-b"
+		out, err := action.Run(context.Background(), env)
+		if err != nil {
+			return nil, err
+		}
+		return out.(*model.NodeOutput), nil
+	}
+	for seed := int64(1); seed <= 20; seed++ {
+		out, err := run(`{"action": "cordon", "selector": "pool=drill", "count": 2}`, seed)
+		if err != nil || strings.Join(out.Nodes, ",") != "node-a,node-c" && strings.Join(out.Nodes, ",") != "node-c,node-a" {
+			t.Fatalf("seed %d chose %v (%v)", seed, out, err)
+		}
+	}
+	if _, err := run(`{"action": "drain", "name": "node-b"}`, 1); err == nil || !strings.Contains(err.Error(), "node node-b is where kdrill itself runs") {
+		t.Errorf("a drain of kdrill's own node: %v", err)
+	}
+	if _, err := run(`{"action": "fail", "selector": "name=b"}`, 1); err == nil || !strings.Contains(err.Error(), "only node node-b matches \"name=b\", and kdrill itself runs there") {
+		t.Errorf("a selector matching only kdrill's own node: %v", err)
+	}
+}

@@ -203,6 +203,9 @@ func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, er
 			if !ok {
 				return nil, fmt.Errorf("node %s does not exist (the cluster has %d nodes)", name, len(all))
 			}
+			if name == env.SelfNode && n.disrupts() {
+				return nil, fmt.Errorf("node %s is where kdrill itself runs: a run never takes its own node away", name)
+			}
 			chosen = append(chosen, node)
 		}
 	case n.Selector != "":
@@ -211,10 +214,18 @@ func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, er
 			return nil, err
 		}
 		var matched []string
+		self := false
 		for _, node := range all {
-			if sel.Matches(labels.Set(node.Labels)) {
+			switch {
+			case !sel.Matches(labels.Set(node.Labels)):
+			case node.Name == env.SelfNode && n.disrupts():
+				self = true // kdrill's own node is never chosen
+			default:
 				matched = append(matched, node.Name)
 			}
+		}
+		if len(matched) == 0 && self {
+			return nil, fmt.Errorf("only node %s matches %q, and kdrill itself runs there", env.SelfNode, n.Selector)
 		}
 		if len(matched) == 0 {
 			return nil, fmt.Errorf("no node matches %q", n.Selector)

@@ -17,6 +17,10 @@ import (
 // errors. run, validate and grade all load through it, so they apply the
 // same checks. What discovery skipped is listed on skipped, when given.
 func loadScenarios(paths []string, opts scenario.LoadOptions, skipped io.Writer) ([]*scenario.Scenario, error) {
+	paths, err := unpackArchives(paths)
+	if err != nil {
+		return nil, err
+	}
 	found, err := scenario.Discover(paths)
 	if skipped != nil && found != nil {
 		for _, s := range found.Skipped {

@@ -89,6 +89,7 @@ func signalExit(s os.Signal) int {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, sig func() os.Signal) int {
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, args)
+	removeUnpacked()
 	if s := sig(); s != nil {
 		return signalExit(s)
 	}

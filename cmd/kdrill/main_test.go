@@ -287,6 +287,28 @@ func TestSelectAndShardScenarios(t *testing.T) {
 			t.Errorf("--shard %s accepted", bad)
 		}
 	}
+	// --shards N: the share is an Indexed Job's completion index, 0-based.
+	if got, err := indexedShard("", 4, "0"); got != "1/4" || err != nil {
+		t.Errorf("--shards 4 at index 0: %q, %v", got, err)
+	}
+	if got, err := indexedShard("", 4, "3"); got != "4/4" || err != nil {
+		t.Errorf("--shards 4 at index 3: %q, %v", got, err)
+	}
+	for _, c := range []struct {
+		shard, index string
+		n            int
+		want         string
+	}{
+		{"", "", 4, "which is not set"},
+		{"", "4", 4, `is "4", want 0 to 3`},
+		{"", "x", 4, `is "x"`},
+		{"1/4", "0", 4, "not both"},
+		{"", "0", 0, "want at least 1"},
+	} {
+		if _, err := indexedShard(c.shard, c.n, c.index); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--shard %q --shards %d at index %q: %v, want %q", c.shard, c.n, c.index, err, c.want)
+		}
+	}
 }
 
 func TestReportMergeAndRerender(t *testing.T) {

@@ -42,6 +42,8 @@ type RunOptions struct {
 	Selector string
 	// Shard is "K/N": run the K-th of N deterministic shares.
 	Shard string
+	// Shards is N with K from $JOB_COMPLETION_INDEX (an Indexed Job's).
+	Shards int
 	// FailFast stops after the first scenario that does not pass.
 	FailFast bool
 	// Parallel runs this many scenarios at once, each in its own namespace.
@@ -111,6 +113,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error; logs go to stderr"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "run only scenarios whose metadata.labels match, e.g. -l area=chaos"},
 			&cli.StringFlag{Name: "shard", Usage: "run the K-th of N deterministic shares of the scenarios, e.g. --shard 2/4"},
+			&cli.IntFlag{Name: "shards", Usage: "run this pod's share of N: the share is $JOB_COMPLETION_INDEX (0-based), which an Indexed Job's controller sets (see deploy/indexed-job.yaml)"},
 			&cli.BoolFlag{Name: "fail-fast", Usage: "stop after the first scenario that does not pass"},
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "run up to N scenarios at once, each in its own namespace"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "progress on stdout: text, or json (one event per line, for other tools)"},
@@ -137,6 +140,7 @@ func runCommand() *cli.Command {
 				LogLevel:          c.String("log-level"),
 				Selector:          c.String("selector"),
 				Shard:             c.String("shard"),
+				Shards:            c.Int("shards"),
 				FailFast:          c.Bool("fail-fast"),
 				Parallel:          c.Int("parallel"),
 				Output:            c.String("output"),
@@ -182,6 +186,13 @@ func (o *RunOptions) Validate() error {
 	}
 	if _, err := labels.Parse(o.Selector); err != nil {
 		return usagef("--selector %q: %v", o.Selector, err)
+	}
+	if o.Shards != 0 {
+		shard, err := indexedShard(o.Shard, o.Shards, os.Getenv("JOB_COMPLETION_INDEX"))
+		if err != nil {
+			return err
+		}
+		o.Shard = shard
 	}
 	if _, _, err := parseShard(o.Shard); err != nil {
 		return err
@@ -303,6 +314,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		CleanupTimeout: o.CleanupTimeout,
 		Seed:           o.Seed,
 		ProbeImage:     o.ProbeImage,
+		SelfNode:       os.Getenv("KDRILL_NODE_NAME"),
 		FailFast:       o.FailFast,
 		Parallel:       o.Parallel,
 		AllowContexts:  o.AllowContexts,

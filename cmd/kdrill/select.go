@@ -24,6 +24,24 @@ func parseShard(s string) (k, n int, err error) {
 	return k, n, nil
 }
 
+// indexedShard is --shards N as K/N, K from an Indexed Job's completion
+// index (0-based).
+func indexedShard(shard string, n int, index string) (string, error) {
+	switch {
+	case shard != "":
+		return "", usagef("give --shard K/N or --shards N, not both")
+	case n < 1:
+		return "", usagef("--shards %d: want at least 1", n)
+	case index == "":
+		return "", usagef("--shards %d takes the share from $JOB_COMPLETION_INDEX, which is not set (an Indexed Job's pods have it; elsewhere give --shard K/%d)", n, n)
+	}
+	i, err := strconv.Atoi(index)
+	if err != nil || i < 0 || i >= n {
+		return "", usagef("--shards %d: $JOB_COMPLETION_INDEX is %q, want 0 to %d (the Job's completions must equal --shards)", n, index, n-1)
+	}
+	return strconv.Itoa(i+1) + "/" + strconv.Itoa(n), nil
+}
+
 // selectScenarios keeps the scenarios the selector matches, then the
 // shard's share of them: every N-th in file order, starting at the K-th, so
 // each shard gets the same scenarios on every machine.
