@@ -125,7 +125,7 @@ func unpack(archive, dir string) error {
 }
 
 func writeEntry(target string, r io.Reader, size int64) error {
-	w, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	w, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
