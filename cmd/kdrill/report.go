@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/scenario"
@@ -84,16 +85,27 @@ func reportMergeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "merge",
 		Usage:     "join the results of several runs (CI shards) into one results.json and report",
-		ArgsUsage: "RESULTS.json...",
+		ArgsUsage: "RESULTS.json|DIR...",
+		Description: "Each argument is a results.json, or a directory whose results.json files (its own, and one level down: " +
+			"DIR/shard-*/results.json, as the shards of deploy/indexed-job.yaml write them) are all taken. --shards N fails " +
+			"(exit 3) unless N results were found: a shard that wrote nothing is named as missing, not merged away.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "directory to write the merged results and reports into"},
+			&cli.IntFlag{Name: "shards", Usage: "the number of results expected (an Indexed Job's completions); fewer is an error"},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() < 2 {
-				return usagef("kdrill report merge: give two or more results files")
+			files, err := resultsFiles(c.Args().Slice(), c.String("out"))
+			if err != nil {
+				return err
+			}
+			if n := c.Int("shards"); n > 0 && len(files) != n {
+				return &kube.InfraError{Err: fmt.Errorf("found %d results of %d shards (%s): a shard wrote none", len(files), n, strings.Join(files, ", "))}
+			}
+			if len(files) < 2 && c.Int("shards") != 1 {
+				return usagef("kdrill report merge: give two or more results files, or directories holding them")
 			}
 			var runs []*model.Results
-			for _, path := range c.Args().Slice() {
+			for _, path := range files {
 				r, err := reports.ReadJSON(path)
 				if err != nil {
 					return &scenario.LoadError{File: path, Msg: err.Error()}
@@ -115,6 +127,33 @@ func reportMergeCommand() *cli.Command {
 			return outcomeExit(merged.Outcome)
 		},
 	}
+}
+
+// resultsFiles expands the arguments of report merge: a directory stands
+// for the results.json files in it and one level down, in name order; the
+// output directory is left out, so merging again does not take in the
+// last merge.
+func resultsFiles(args []string, out string) ([]string, error) {
+	var files []string
+	outAbs, _ := filepath.Abs(out)
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, &scenario.LoadError{File: a, Msg: err.Error()}
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		found, _ := filepath.Glob(filepath.Join(a, reports.ResultsFile))
+		deeper, _ := filepath.Glob(filepath.Join(a, "*", reports.ResultsFile))
+		for _, f := range append(found, deeper...) {
+			if abs, _ := filepath.Abs(filepath.Dir(f)); abs != outAbs {
+				files = append(files, f)
+			}
+		}
+	}
+	return files, nil
 }
 
 // TrendOptions are the inputs of kdrill report trend.
