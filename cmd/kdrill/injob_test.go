@@ -19,6 +19,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/kdrill/kdrill/kube"
@@ -150,19 +151,11 @@ func waitJob(t *testing.T, c *kube.Cluster, ns, name string, timeout time.Durati
 	return job
 }
 
-// kdrill's image runs a scenario directory as an Indexed Job of four shards
-// on the real node, each pod its share (by its completion index), as the
-// shipped RBAC's ServiceAccount, non-root on a read-only root filesystem;
-// the merge Job joins what they wrote, and the merged results hold every
-// scenario of the directory exactly once. The image is reproducible.
-func TestIndexedJobShardsOnTheRealNode(t *testing.T) {
-	testcluster.RealNode(t)
-	admin := testcluster.Connect(t)
-	digest := makeImage(t, t.TempDir(), true)
-	if again := makeImage(t, t.TempDir(), false); again != digest {
-		t.Errorf("the same source built two images: %s, then %s", digest, again)
-	}
-
+// inClusterNamespace is a namespace of the test's own with the
+// ServiceAccount kdrill bound to the shipped ClusterRole, as rbac.yaml
+// binds it in the namespace kdrill.
+func inClusterNamespace(t *testing.T, admin *kube.Cluster) string {
+	t.Helper()
 	ns := testcluster.Namespace(t, admin)
 	applyFile(t, admin, "../../deploy/rbac.yaml", "", false)
 	ctx := context.Background()
@@ -180,6 +173,39 @@ func TestIndexedJobShardsOnTheRealNode(t *testing.T) {
 	t.Cleanup(func() {
 		_ = admin.Typed.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
 	})
+	return ns
+}
+
+// claimDir is where a claim's volume is on this machine (the local
+// cluster's provisioner makes a directory per volume).
+func claimDir(t *testing.T, c *kube.Cluster, ns, claim string) string {
+	t.Helper()
+	pvc, err := c.Typed.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), claim, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := c.Typed.CoreV1().PersistentVolumes().Get(context.Background(), pvc.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil || pv.Spec.HostPath == nil {
+		t.Fatalf("the volume of %s: %v", claim, err)
+	}
+	return pv.Spec.HostPath.Path
+}
+
+// kdrill's image runs a scenario directory as an Indexed Job of four shards
+// on the real node, each pod its share (by its completion index), as the
+// shipped RBAC's ServiceAccount, non-root on a read-only root filesystem;
+// the merge Job joins what they wrote, and the merged results hold every
+// scenario of the directory exactly once. The image is reproducible.
+func TestIndexedJobShardsOnTheRealNode(t *testing.T) {
+	testcluster.RealNode(t)
+	admin := testcluster.Connect(t)
+	digest := makeImage(t, t.TempDir(), true)
+	if again := makeImage(t, t.TempDir(), false); again != digest {
+		t.Errorf("the same source built two images: %s, then %s", digest, again)
+	}
+
+	ns := inClusterNamespace(t, admin)
+	ctx := context.Background()
 	const dir = "../../scenarios/deploy"
 	if _, err := admin.Typed.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: "kdrill-scenarios"},
@@ -202,15 +228,8 @@ func TestIndexedJobShardsOnTheRealNode(t *testing.T) {
 	}
 
 	// The merged results, read from the claim's directory on this machine.
-	pvc, err := admin.Typed.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "kdrill-reports", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pv, err := admin.Typed.CoreV1().PersistentVolumes().Get(ctx, pvc.Spec.VolumeName, metav1.GetOptions{})
-	if err != nil || pv.Spec.HostPath == nil {
-		t.Fatalf("the reports' volume %v: %v", pv, err)
-	}
-	merged, err := reports.ReadJSON(filepath.Join(pv.Spec.HostPath.Path, "kdrill-shards", "merged", reports.ResultsFile))
+	dir2 := claimDir(t, admin, ns, "kdrill-reports")
+	merged, err := reports.ReadJSON(filepath.Join(dir2, "kdrill-shards", "merged", reports.ResultsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,4 +258,89 @@ func TestIndexedJobShardsOnTheRealNode(t *testing.T) {
 		t.Errorf("merged scenarios:\n%s\nwant each of the directory's once:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	t.Logf("4 shards of %d scenarios in %s on the real node", len(want), wall.Round(time.Second))
+}
+
+// nightScenario is the nightly scenario of the CronJob test: one nap, as
+// long as the night says.
+func nightScenario(nap string) []byte {
+	return []byte("apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: nightly}\nspec:\n  steps:\n  - name: nap\n    sleep: {duration: " + nap + "}\n")
+}
+
+// The CronJob for real: three nights, each a Job made from its template
+// as kubectl create job --from=cronjob does. The first has no baseline and
+// becomes it; the second is slower past the tolerance and fails its Job
+// with its report still written, the baseline kept; the third is good
+// again, passes against the first, and becomes the baseline.
+func TestCronJobComparesWithTheLastGoodNight(t *testing.T) {
+	testcluster.RealNode(t)
+	admin := testcluster.Connect(t)
+	makeImage(t, t.TempDir(), true)
+	ns := inClusterNamespace(t, admin)
+	ctx := context.Background()
+	var cron *batchv1.CronJob
+	var objs []*unstructured.Unstructured
+	for _, obj := range deployObjects(t, "../../deploy/cronjob.yaml", ns) {
+		if obj.GetKind() != "CronJob" {
+			objs = append(objs, obj)
+			continue
+		}
+		cron = &batchv1.CronJob{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, cron); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applyObjects(t, admin, objs)
+	cron.Spec.JobTemplate.Spec.Template.Spec.NodeSelector = map[string]string{testcluster.RealNodeLabel: "true"}
+	cron.Spec.JobTemplate.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: testcluster.RealNodeLabel, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+	night := func(name, nap string) *batchv1.Job {
+		t.Helper()
+		pack := t.TempDir()
+		if err := os.WriteFile(filepath.Join(pack, "nightly.yaml"), nightScenario(nap), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kdrill-nightly-scenarios", Namespace: ns}, BinaryData: map[string][]byte{"scenarios.tgz": packDir(t, pack)}}
+		_ = admin.Typed.CoreV1().ConfigMaps(ns).Delete(ctx, cm.Name, metav1.DeleteOptions{})
+		if _, err := admin.Typed.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: *cron.Spec.JobTemplate.Spec.DeepCopy()}
+		if _, err := admin.Typed.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return waitJob(t, admin, ns, name, 3*time.Minute)
+	}
+	var dir string // the claim is bound when the first night uses it
+	baseline := func() time.Time {
+		t.Helper()
+		r, err := reports.ReadJSON(filepath.Join(dir, "last-good", reports.ResultsFile))
+		if err != nil {
+			t.Fatalf("the baseline: %v", err)
+		}
+		return r.StartedAt
+	}
+
+	if j := night("night-1", "2s"); j.Status.Succeeded != 1 {
+		t.Fatalf("night 1, no baseline yet: %+v", j.Status)
+	}
+	dir = claimDir(t, admin, ns, "kdrill-nightly")
+	first := baseline()
+	if j := night("night-2", "6s"); j.Status.Failed != 1 {
+		t.Errorf("night 2, 4s slower: the Job did not fail: %+v", j.Status)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "runs", "night-2", "report.html")); err != nil {
+		t.Errorf("night 2's report: %v", err)
+	}
+	// Its scenario passed: what failed the Job is the comparison.
+	if r, err := reports.ReadJSON(filepath.Join(dir, "runs", "night-2", reports.ResultsFile)); err != nil || r.Outcome != model.Passed {
+		t.Errorf("night 2's results: %v", err)
+	}
+	if !baseline().Equal(first) {
+		t.Errorf("a night that regressed replaced the baseline")
+	}
+	if j := night("night-3", "500ms"); j.Status.Succeeded != 1 {
+		t.Errorf("night 3, faster than the baseline: %+v", j.Status)
+	}
+	if baseline().Equal(first) {
+		t.Errorf("a good night did not become the baseline")
+	}
 }

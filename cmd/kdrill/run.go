@@ -70,7 +70,10 @@ type RunOptions struct {
 	// Stdin is where --pause-on-failure reads Enter from.
 	Stdin io.Reader
 	// Baseline is a results.json to compare this run's metrics with.
-	Baseline     string
+	Baseline string
+	// BaselineDir keeps the last good run's results.json: compared with
+	// when there, and replaced by this run's when it passes.
+	BaselineDir  string
 	Tolerance    string
 	SecondsSlack time.Duration
 
@@ -125,6 +128,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (objects to apply, the kill schedule and victims for the seed) and send only server-side dry-run writes"},
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
+			&cli.StringFlag{Name: "baseline-dir", Usage: "a directory that keeps the last good run's results.json: compared with when there (exit 1 when a metric got worse), and replaced by this run's when it passes (a nightly job's memory)"},
 		), toleranceFlags()...),
 		Action: func(c *cli.Context) error {
 			o := &RunOptions{
@@ -153,6 +157,7 @@ func runCommand() *cli.Command {
 				PauseOnFailure:    c.Bool("pause-on-failure"),
 				Stdin:             os.Stdin,
 				Baseline:          c.String("baseline"),
+				BaselineDir:       c.String("baseline-dir"),
 				Tolerance:         c.String("tolerance"),
 				SecondsSlack:      c.Duration("seconds-slack"),
 				Stdout:            c.App.Writer,
@@ -222,6 +227,9 @@ func (o *RunOptions) Validate() error {
 	if o.Quiet && o.Verbose {
 		return usagef("--quiet and --verbose contradict each other")
 	}
+	if o.Baseline != "" && o.BaselineDir != "" {
+		return usagef("give --baseline FILE or --baseline-dir DIR, not both")
+	}
 	// Checked whether or not a baseline is given: a mistake in a flag is
 	// said before the run, not after a night of it.
 	if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
@@ -268,6 +276,14 @@ func (o *RunOptions) Complete() error {
 	}
 	level, _ := parseLevel(o.LogLevel)
 	o.logger = slog.New(slog.NewTextHandler(o.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: o.redactAttr}))
+	if o.BaselineDir != "" {
+		if fi, err := os.Stat(o.BaselineDir); err == nil && !fi.IsDir() {
+			return usagef("--baseline-dir %s is not a directory", o.BaselineDir)
+		}
+		if last := filepath.Join(o.BaselineDir, reports.ResultsFile); fileExists(last) {
+			o.Baseline = last
+		}
+	}
 	if o.Baseline != "" {
 		if o.baseline, err = reports.ReadJSON(o.Baseline); err != nil {
 			return &scenario.LoadError{File: o.Baseline, Msg: err.Error()}
@@ -354,12 +370,48 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		reportMissing(o.Stderr, missing)
 		return exitCode(exitInfra)
 	}
-	if o.baseline == nil {
+	if o.baseline != nil {
+		tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
+		fmt.Fprintf(notes, "\ncompared with %s: ", o.Baseline)
+		if err := compareRuns(notes, o.baseline, res, tol); err != nil {
+			return err
+		}
+	}
+	return o.keepGood(notes, resultsPath)
+}
+
+// keepGood makes a passing run's results the baseline of --baseline-dir,
+// written aside and renamed so that a run killed meanwhile leaves the last
+// good one whole.
+func (o *RunOptions) keepGood(notes io.Writer, resultsPath string) error {
+	if o.BaselineDir == "" {
 		return nil
 	}
-	tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
-	fmt.Fprintf(notes, "\ncompared with %s: ", o.Baseline)
-	return compareRuns(notes, o.baseline, res, tol)
+	if o.baseline == nil {
+		fmt.Fprintf(notes, "\nno baseline in %s yet: this run's results become it\n", o.BaselineDir)
+	}
+	data, err := os.ReadFile(resultsPath)
+	if err == nil {
+		err = os.MkdirAll(o.BaselineDir, 0o755)
+	}
+	dst := filepath.Join(o.BaselineDir, reports.ResultsFile)
+	if err == nil {
+		err = os.WriteFile(dst+".tmp", data, 0o644) //nolint:gosec // results are for the team to read, as results.json is
+	}
+	if err == nil {
+		err = os.Rename(dst+".tmp", dst)
+	}
+	if err != nil {
+		reportMissing(o.Stderr, []error{fmt.Errorf("the new baseline %s: %w", dst, err)})
+		return exitCode(exitInfra)
+	}
+	fmt.Fprintf(notes, "baseline: %s (this run's)\n", dst)
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // reportMissing names the result files a run could not write.
