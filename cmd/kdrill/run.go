@@ -74,6 +74,9 @@ type RunOptions struct {
 	// BaselineDir keeps the last good run's results.json: compared with
 	// when there, and replaced by this run's when it passes.
 	BaselineDir  string
+	// Summary is where a Markdown summary goes (--summary; else
+	// $GITHUB_STEP_SUMMARY, appended to, when set).
+	Summary string
 	Tolerance    string
 	SecondsSlack time.Duration
 
@@ -128,6 +131,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (objects to apply, the kill schedule and victims for the seed) and send only server-side dry-run writes"},
 			&cli.StringSliceFlag{Name: "allow-context", Usage: "a kubeconfig context (or pattern, * for any text) where scenarios may delete and kill; local clusters' (kwok-*, kind-*, k3d-*, minikube, docker-desktop) always are (repeatable)"},
 			&cli.StringFlag{Name: "baseline", Usage: "a results.json of a good run: exit 1 when a metric got worse than there"},
+			&cli.StringFlag{Name: "summary", Usage: "write a Markdown summary (outcome, scenarios, failures with their likely causes, metrics against the baseline) to this file; default: appended to $GITHUB_STEP_SUMMARY when that is set, as GitHub Actions shows job summaries"},
 			&cli.StringFlag{Name: "baseline-dir", Usage: "a directory that keeps the last good run's results.json: compared with when there (exit 1 when a metric got worse), and replaced by this run's when it passes (a nightly job's memory)"},
 		), toleranceFlags()...),
 		Action: func(c *cli.Context) error {
@@ -158,6 +162,7 @@ func runCommand() *cli.Command {
 				Stdin:             os.Stdin,
 				Baseline:          c.String("baseline"),
 				BaselineDir:       c.String("baseline-dir"),
+				Summary:           c.String("summary"),
 				Tolerance:         c.String("tolerance"),
 				SecondsSlack:      c.Duration("seconds-slack"),
 				Stdout:            c.App.Writer,
@@ -360,6 +365,16 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	for _, p := range written {
 		fmt.Fprintf(notes, "wrote: %s\n", p)
 	}
+	var changes []reports.Change
+	if o.baseline != nil {
+		tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
+		changes = reports.Compare(o.baseline, res, tol)
+	}
+	if p, err := o.writeSummary(res, changes); err != nil {
+		missing = append(missing, err)
+	} else if p != "" {
+		fmt.Fprintf(notes, "wrote: %s\n", p)
+	}
 	if err := outcomeExit(res.Outcome); err != nil {
 		reportMissing(o.Stderr, missing)
 		return err
@@ -371,13 +386,36 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return exitCode(exitInfra)
 	}
 	if o.baseline != nil {
-		tol, _ := parseTolerance(o.Tolerance, o.SecondsSlack)
 		fmt.Fprintf(notes, "\ncompared with %s: ", o.Baseline)
-		if err := compareRuns(notes, o.baseline, res, tol); err != nil {
-			return err
+		if n := reports.WriteComparison(notes, changes); n > 0 {
+			return exitCode(exitFailed)
 		}
 	}
 	return o.keepGood(notes, resultsPath)
+}
+
+// writeSummary writes the Markdown summary where --summary says, or
+// appends it to $GITHUB_STEP_SUMMARY; it returns the file written ("" for
+// none).
+func (o *RunOptions) writeSummary(res *model.Results, changes []reports.Change) (string, error) {
+	path, flags := o.Summary, os.O_CREATE|os.O_WRONLY|os.O_TRUNC
+	if path == "" {
+		path, flags = os.Getenv("GITHUB_STEP_SUMMARY"), os.O_CREATE|os.O_WRONLY|os.O_APPEND
+	}
+	if path == "" {
+		return "", nil
+	}
+	f, err := os.OpenFile(path, flags, 0o644) //nolint:gosec // a summary is for the team to read
+	if err == nil {
+		err = reports.WriteSummary(f, res, changes)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("summary %s: %w", path, err)
+	}
+	return path, nil
 }
 
 // keepGood makes a passing run's results the baseline of --baseline-dir,
