@@ -73,10 +73,10 @@ type RunOptions struct {
 	Baseline string
 	// BaselineDir keeps the last good run's results.json: compared with
 	// when there, and replaced by this run's when it passes.
-	BaselineDir  string
+	BaselineDir string
 	// Summary is where a Markdown summary goes (--summary; else
 	// $GITHUB_STEP_SUMMARY, appended to, when set).
-	Summary string
+	Summary      string
 	Tolerance    string
 	SecondsSlack time.Duration
 
