@@ -12,7 +12,7 @@ GOLANGCI_LINT_VERSION := v2.15.0
 TOOLS     := $(CURDIR)/bin/tools
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
-.PHONY: all build image cluster-build cluster-up cluster-down demo test test-unit test-race test-e2e bench generate docs verify lint clean
+.PHONY: all build image in-cluster-demo cluster-build cluster-up cluster-down demo test test-unit test-race test-e2e bench generate docs verify lint clean
 
 all: build
 
@@ -21,6 +21,9 @@ build: ## Build bin/kdrill
 
 image: ## Build kdrill's container image without Docker (bin/image: an OCI layout and a tar), print its digest, load it into the real node
 	@VERSION=$(VERSION) hack/image.sh
+
+in-cluster-demo: cluster-up image ## Run scenarios/ inside the local cluster as a 4-shard Indexed Job of kdrill's image, merge, and print the merged report's path
+	@$(GO) run ./hack/incluster "$(KUBECONFIG_LOCAL)" kdrill-report/in-cluster
 
 cluster-build: ## Build the local cluster's binaries (cached; several minutes the first time)
 	$(CLUSTER) build

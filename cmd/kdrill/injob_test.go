@@ -1,9 +1,7 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"os"
 	"os/exec"
@@ -16,12 +14,11 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kdrill/kdrill/internal/injob"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
@@ -51,144 +48,54 @@ func makeImage(t *testing.T, dir string, load bool) string {
 	return digest
 }
 
-// packDir is a .tar.gz of a directory, as a ConfigMap carries it.
-func packDir(t *testing.T, dir string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		h, err := tar.FileInfoHeader(fi, "")
-		if err != nil {
-			return err
-		}
-		h.Name = filepath.ToSlash(rel)
-		if err := tw.WriteHeader(h); err != nil || fi.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = tw.Write(data)
-		return err
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err == nil {
-		err = gz.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// deployObjects reads a deploy/ file's objects, moved to the namespace and
-// onto the real node.
-func deployObjects(t *testing.T, path, ns string) []*unstructured.Unstructured {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs, err := scenario.ParseDocuments(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*unstructured.Unstructured
-	for _, d := range docs {
-		obj := &unstructured.Unstructured{Object: d.Value.(map[string]any)}
-		obj.SetNamespace(ns)
-		if obj.GetKind() == "Job" {
-			spec := []string{"spec", "template", "spec"}
-			_ = unstructured.SetNestedStringMap(obj.Object, map[string]string{testcluster.RealNodeLabel: "true"}, append(spec, "nodeSelector")...)
-			_ = unstructured.SetNestedSlice(obj.Object, []any{map[string]any{"key": testcluster.RealNodeLabel, "operator": "Exists", "effect": "NoSchedule"}}, append(spec, "tolerations")...)
-		}
-		out = append(out, obj)
-	}
-	return out
-}
-
-func applyObjects(t *testing.T, c *kube.Cluster, objs []*unstructured.Unstructured) {
-	t.Helper()
-	for _, obj := range objs {
-		m, err := c.Mapping(obj.GetAPIVersion(), obj.GetKind())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Resource(m, obj.GetNamespace()).Apply(context.Background(), obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "kdrill-tests", Force: true}); err != nil {
-			t.Fatalf("apply %s %s: %v", obj.GetKind(), obj.GetName(), err)
-		}
-	}
-}
-
-// waitJob waits until the Job completes or fails, and says which.
-func waitJob(t *testing.T, c *kube.Cluster, ns, name string, timeout time.Duration) *batchv1.Job {
-	t.Helper()
-	var job *batchv1.Job
-	err := wait.PollUntilContextTimeout(t.Context(), time.Second, timeout, true, func(ctx context.Context) (bool, error) {
-		j, err := c.Typed.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil //nolint:nilerr // poll again
-		}
-		job = j
-		for _, cond := range j.Status.Conditions {
-			if (cond.Type == batchv1.JobComplete || cond.Type == batchv1.JobFailed) && cond.Status == corev1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("job %s did not finish within %s: %+v", name, timeout, job.Status)
-	}
-	return job
-}
-
 // inClusterNamespace is a namespace of the test's own with the
 // ServiceAccount kdrill bound to the shipped ClusterRole, as rbac.yaml
 // binds it in the namespace kdrill.
 func inClusterNamespace(t *testing.T, admin *kube.Cluster) string {
 	t.Helper()
 	ns := testcluster.Namespace(t, admin)
-	applyFile(t, admin, "../../deploy/rbac.yaml", "", false)
-	ctx := context.Background()
-	if _, err := admin.Typed.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kdrill"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "kdrill-" + ns},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "kdrill"},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "kdrill", Namespace: ns}},
-	}
-	if _, err := admin.Typed.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = admin.Typed.RbacV1().ClusterRoleBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
-	})
-	return ns
-}
-
-// claimDir is where a claim's volume is on this machine (the local
-// cluster's provisioner makes a directory per volume).
-func claimDir(t *testing.T, c *kube.Cluster, ns, claim string) string {
-	t.Helper()
-	pvc, err := c.Typed.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), claim, metav1.GetOptions{})
+	unbind, err := injob.ServiceAccount(context.Background(), admin, "../../deploy/rbac.yaml", ns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pv, err := c.Typed.CoreV1().PersistentVolumes().Get(context.Background(), pvc.Spec.VolumeName, metav1.GetOptions{})
-	if err != nil || pv.Spec.HostPath == nil {
-		t.Fatalf("the volume of %s: %v", claim, err)
+	t.Cleanup(unbind)
+	return ns
+}
+
+// deployObjects reads a deploy/ file's objects, moved to the namespace and
+// onto the real node.
+func deployObjects(t *testing.T, path, ns string) []*unstructured.Unstructured {
+	t.Helper()
+	objs, err := injob.Objects(path, ns, true)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return pv.Spec.HostPath.Path
+	return objs
+}
+
+func applyObjects(t *testing.T, c *kube.Cluster, objs []*unstructured.Unstructured) {
+	t.Helper()
+	if err := injob.Apply(context.Background(), c, objs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitJob(t *testing.T, c *kube.Cluster, ns, name string, timeout time.Duration) *batchv1.Job {
+	t.Helper()
+	job, err := injob.Wait(t.Context(), c, ns, name, timeout)
+	if err != nil {
+		t.Fatalf("%v: %+v", err, job)
+	}
+	return job
+}
+
+func claimDir(t *testing.T, c *kube.Cluster, ns, claim string) string {
+	t.Helper()
+	dir, err := injob.ClaimDir(context.Background(), c, ns, claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // kdrill's image runs a scenario directory as an Indexed Job of four shards
@@ -207,10 +114,7 @@ func TestIndexedJobShardsOnTheRealNode(t *testing.T) {
 	ns := inClusterNamespace(t, admin)
 	ctx := context.Background()
 	const dir = "../../scenarios/deploy"
-	if _, err := admin.Typed.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "kdrill-scenarios"},
-		BinaryData: map[string][]byte{"scenarios.tgz": packDir(t, dir)},
-	}, metav1.CreateOptions{}); err != nil {
+	if err := injob.Scenarios(ctx, admin, ns, "kdrill-scenarios", dir); err != nil {
 		t.Fatal(err)
 	}
 
@@ -298,9 +202,7 @@ func TestCronJobComparesWithTheLastGoodNight(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(pack, "nightly.yaml"), nightScenario(nap), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kdrill-nightly-scenarios", Namespace: ns}, BinaryData: map[string][]byte{"scenarios.tgz": packDir(t, pack)}}
-		_ = admin.Typed.CoreV1().ConfigMaps(ns).Delete(ctx, cm.Name, metav1.DeleteOptions{})
-		if _, err := admin.Typed.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		if err := injob.Scenarios(ctx, admin, ns, "kdrill-nightly-scenarios", pack); err != nil {
 			t.Fatal(err)
 		}
 		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: *cron.Spec.JobTemplate.Spec.DeepCopy()}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,6 +93,7 @@ func reportMergeCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Required: true, Usage: "directory to write the merged results and reports into"},
 			&cli.IntFlag{Name: "shards", Usage: "the number of results expected (an Indexed Job's completions); fewer is an error"},
+			&cli.StringFlag{Name: "summary", Usage: "write the merged run's Markdown summary to this file; default: appended to $GITHUB_STEP_SUMMARY when that is set"},
 		},
 		Action: func(c *cli.Context) error {
 			files, err := resultsFiles(c.Args().Slice(), c.String("out"))
@@ -118,6 +120,11 @@ func reportMergeCommand() *cli.Command {
 				return err
 			}
 			written, err := reports.WriteRenderings(out, merged)
+			if p, serr := writeSummary(c.String("summary"), merged, nil); serr != nil {
+				err = errors.Join(err, serr)
+			} else if p != "" {
+				written = append(written, p)
+			}
 			for _, p := range append([]string{filepath.Join(out, reports.ResultsFile)}, written...) {
 				fmt.Fprintf(c.App.Writer, "wrote: %s\n", p)
 			}

@@ -398,7 +398,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 // appends it to $GITHUB_STEP_SUMMARY; it returns the file written ("" for
 // none).
 func (o *RunOptions) writeSummary(res *model.Results, changes []reports.Change) (string, error) {
-	path, flags := o.Summary, os.O_CREATE|os.O_WRONLY|os.O_TRUNC
+	return writeSummary(o.Summary, res, changes)
+}
+
+// writeSummary writes the Markdown summary to path, or appends it to
+// $GITHUB_STEP_SUMMARY when path is empty; it returns the file written
+// ("" for none).
+func writeSummary(path string, res *model.Results, changes []reports.Change) (string, error) {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	if path == "" {
 		path, flags = os.Getenv("GITHUB_STEP_SUMMARY"), os.O_CREATE|os.O_WRONLY|os.O_APPEND
 	}
