@@ -22,6 +22,7 @@ type connectRow struct {
 type connectCell struct {
 	Probed                     bool
 	OK                         bool
+	NA                         bool // not applicable on this cluster
 	Expected, Observed, Reason string
 	Address                    string
 }
@@ -48,7 +49,7 @@ func connectMatrixOf(st *model.StepResult) *connectMatrix {
 		for _, p := range out.Probes {
 			if p.From == from {
 				i := slices.Index(m.Targets, p.Target)
-				row.Cells[i] = connectCell{Probed: true, OK: p.Expected == p.Observed, Expected: p.Expected, Observed: p.Observed, Reason: p.Reason, Address: p.Address}
+				row.Cells[i] = connectCell{Probed: true, OK: p.Expected == p.Observed, NA: p.Observed == string(model.NotApplicable), Expected: p.Expected, Observed: p.Observed, Reason: p.Reason, Address: p.Address}
 			}
 		}
 		m.Rows = append(m.Rows, row)

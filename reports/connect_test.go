@@ -19,6 +19,7 @@ func TestHTMLDrawsAConnectMatrix(t *testing.T) {
 		{From: "client", Target: "service server:80", Address: "10.96.0.5:80", Expected: "allowed", Observed: "allowed"},
 		{From: "client", Target: "pod server-0:9999", Address: "10.244.0.3:9999", Expected: "denied", Observed: "denied", Reason: "refused"},
 		{From: hostile, Target: "service server:80", Address: "10.96.0.5:80", Expected: "denied", Observed: "allowed"},
+		{From: "stranger", Target: "service server:80", Address: "10.96.0.5:80", Expected: "denied", Observed: "notApplicable", Reason: "this cluster does not enforce NetworkPolicy"},
 	}}}}
 	var buf bytes.Buffer
 	if err := reports.WriteHTML(&buf, r); err != nil {
@@ -31,6 +32,8 @@ func TestHTMLDrawsAConnectMatrix(t *testing.T) {
 		`✓ denied</span> <span class="muted">refused</span>`,
 		`✗ allowed</span> <span class="muted">expected denied</span></td><td><span class="muted">·</span></td>`,
 		"&lt;script&gt;",
+		// Not applicable is neither a pass nor a failure.
+		`<span class="badge notApplicable" title="10.96.0.5:80: expected denied; this cluster does not enforce NetworkPolicy">○ not applicable</span>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
