@@ -168,6 +168,9 @@ type StepResult struct {
 	FinishedAt      time.Time `json:"finishedAt,omitzero"`
 	DurationSeconds float64   `json:"durationSeconds"`
 	Error           string    `json:"error,omitempty"`
+	// FailedAsExpected is the error of a step that was expected to fail
+	// (expectFailure) and did: it passed.
+	FailedAsExpected string `json:"failedAsExpected,omitempty"`
 	// Expression and Values show an assertion's condition and the values its
 	// field paths had when it was last evaluated.
 	Expression string         `json:"expression,omitempty"`

@@ -156,6 +156,7 @@ var docComments = map[string]string{
 	"StepResult.Diagnostics":          "Diagnostics are what kdrill gathered when the step failed: likely\ncauses and where the raw files are.",
 	"StepResult.Events":               "Events are the scenario namespace's latest events, collected when the\nstep failed, oldest first.",
 	"StepResult.Expression":           "Expression and Values show an assertion's condition and the values its\nfield paths had when it was last evaluated.",
+	"StepResult.FailedAsExpected":     "FailedAsExpected is the error of a step that was expected to fail\n(expectFailure) and did: it passed.",
 	"StepResult.Output":               "Output is what later expressions see as steps.NAME.",
 	"StepResult.Plan":                 "Plan is what the step would do, from a dry run.",
 	"StepResult.Progress":             "Progress is how far a long step has come (kill batches done, replicas\navailable), as the live console shows it.",

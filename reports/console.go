@@ -164,6 +164,9 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 				c.printf("      → %s\n", line)
 			}
 		}
+		if st.FailedAsExpected != "" && !c.Quiet {
+			c.printf("      failed as expected: %s\n", message.FirstLine(st.FailedAsExpected))
+		}
 		if st.Outcome == model.NotApplicable {
 			c.printf("      not applicable: %s\n", st.Error)
 		} else if st.Outcome != model.Passed {

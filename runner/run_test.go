@@ -387,3 +387,38 @@ func TestRunLoopPausesBeforeFinally(t *testing.T) {
 		t.Errorf("paused after a pass: %v", order)
 	}
 }
+
+// A step that says expectFailure passes when its action fails (with the
+// message, when given) and says so, fails when the action passes or fails
+// otherwise; an outage is not the failure expected.
+func TestRunLoopExpectedFailure(t *testing.T) {
+	sr, _ := runLoop(t, context.Background(), `spec:
+  steps:
+  - {name: broken rollout, expectFailure: {message: ImagePullBackOff}, fail: {msg: "pod web-1: ImagePullBackOff"}}
+  - {name: any failure, expectFailure: true, fail: {msg: boom}}
+  - {name: passes, expectFailure: true, continueOnError: true, pass: {}}
+  - {name: other failure, expectFailure: {message: ImagePullBackOff}, continueOnError: true, fail: {msg: quota exceeded}}
+  - {name: outage, expectFailure: true, continueOnError: true, infra: {}}
+`, runner.Options{})
+	if got := outcomes(sr); got != "broken rollout=passed any failure=passed passes=failed other failure=failed outage=error" {
+		t.Fatalf("outcomes %s", got)
+	}
+	if st := sr.Steps[0]; st.FailedAsExpected != "pod web-1: ImagePullBackOff" || st.Error != "" {
+		t.Errorf("failed as expected: %+v", st)
+	}
+	for i, want := range map[int]string{2: "expected to fail, but it passed", 3: `failed, but not as expected: the error does not say "ImagePullBackOff": quota exceeded`} {
+		if sr.Steps[i].Error != want {
+			t.Errorf("step %d: %q, want %q", i, sr.Steps[i].Error, want)
+		}
+	}
+	for body, want := range map[string]string{
+		"expectFailure: false":       "false expects nothing",
+		"expectFailure: {mesage: x}": "unknown field",
+		"expectFailure: [ImagePull]": "want true or {message: TEXT}, not a list",
+	} {
+		_, err := scenario.Parse("x.yaml", []byte("apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  steps:\n  - name: s\n    "+body+"\n    pass: {}\n"), loopRegistry())
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
+}

@@ -64,6 +64,8 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 	if stopped && errors.Is(err, context.Canceled) {
 		err = nil
 	}
+	var asExpected string
+	asExpected, err = expectedFailure(st, runCtx, err)
 	// Expressions see the output as plain values; the result records it with
 	// any Secret's value hidden. Both are worked out once, outside the lock.
 	var plain any
@@ -79,6 +81,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 		switch err {
 		case nil:
 			stepRes.Outcome = model.Passed
+			stepRes.FailedAsExpected = env.Cluster.Redactor.String(asExpected)
 		default:
 			stepRes.Outcome = outcomeOf(runCtx, err)
 			msg := err.Error()
@@ -209,4 +212,26 @@ func outcomeOf(runCtx context.Context, err error) model.Outcome {
 	default:
 		return model.Failed
 	}
+}
+
+// expectedFailure holds a step that says expectFailure to it: its action's
+// failure (with the message, when one is given) is what was expected, and
+// passes, said in the note; its success fails. An outage, an interrupt or
+// a check the cluster cannot make is not the failure expected, and stands.
+func expectedFailure(st *scenario.Step, runCtx context.Context, err error) (string, error) {
+	want := st.ExpectFailure
+	switch {
+	case want == nil:
+		return "", err
+	case err == nil:
+		if want.Message != "" {
+			return "", fmt.Errorf("expected to fail with %q, but it passed", want.Message)
+		}
+		return "", errors.New("expected to fail, but it passed")
+	case runCtx.Err() != nil || kube.IsInfra(err) || isNotApplicable(err):
+		return "", err
+	case want.Message != "" && !strings.Contains(err.Error(), want.Message):
+		return "", fmt.Errorf("failed, but not as expected: the error does not say %q: %w", want.Message, err)
+	}
+	return err.Error(), nil
 }

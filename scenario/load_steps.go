@@ -14,7 +14,7 @@ import (
 )
 
 // commonStepFields are the keys a step may have besides its one action.
-var commonStepFields = []string{"name", "timeout", "continueOnError", "background", "points", "hint", "setup", "cluster", "allowUnsafe"}
+var commonStepFields = []string{"name", "timeout", "continueOnError", "expectFailure", "background", "points", "hint", "setup", "cluster", "allowUnsafe"}
 
 // indexSteps pre-reads the names and positions of the scenario's steps,
 // included ones under their full names.

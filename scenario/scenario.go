@@ -9,6 +9,9 @@
 package scenario
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -151,6 +154,11 @@ type Step struct {
 	// ContinueOnError records a failure of this step without stopping the
 	// scenario's later steps.
 	ContinueOnError bool `json:"continueOnError,omitempty"`
+	// ExpectFailure says the step must fail: it passes when its action
+	// fails (with message in its error, when given: expectFailure:
+	// {message: TEXT}) and fails when the action succeeds. true expects
+	// any failure. An outage or an interrupt is not the failure expected.
+	ExpectFailure *ExpectFailure `json:"expectFailure,omitempty"`
 	// Background runs the step beside the following ones; a wait or stop
 	// step names it to join it, and the end of the steps joins it anyway
 	// (stopping it if it runs until stopped, like a monitor).
@@ -197,6 +205,51 @@ type Step struct {
 	// template, for a step whose fields hold ${{ }}, makes the action again
 	// when the step starts.
 	template *stepTemplate
+}
+
+// ExpectFailure is a step's expected failure: expectFailure: true, or
+// expectFailure: {message: TEXT}.
+type ExpectFailure struct {
+	// Message must be part of the step's error, when given.
+	Message string `json:"message,omitempty"`
+}
+
+// UnmarshalJSON takes true (any failure), false (none expected: the field
+// is as good as absent, and refused to say so) or {message}.
+func (e *ExpectFailure) UnmarshalJSON(data []byte) error {
+	switch strings.TrimSpace(string(data)) {
+	case "true":
+		*e = ExpectFailure{}
+		return nil
+	case "false":
+		return errors.New("false expects nothing: leave expectFailure out, or give true or {message: TEXT}")
+	}
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("want true or {message: TEXT}, not %s", describeJSONText(t))
+	}
+	type plain ExpectFailure
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		// Not wrapped: the loader names this field, not one inside it.
+		return fmt.Errorf("want true or {message: TEXT}: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	*e = ExpectFailure(p)
+	return nil
+}
+
+// describeJSONText names the kind of a JSON value, for messages.
+func describeJSONText(t []byte) string {
+	switch {
+	case len(t) == 0 || string(t) == "null":
+		return "empty"
+	case t[0] == '[':
+		return "a list"
+	case t[0] == '"':
+		return "text " + string(t)
+	}
+	return string(t)
 }
 
 // Label names the step the way errors and output do: steps[3] "kill web".

@@ -38,6 +38,7 @@ var (
 	durationType    = reflect.TypeFor[model.Duration]()
 	exprType        = reflect.TypeFor[expression.Expr]()
 	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
+	expectFailType  = reflect.TypeFor[scenario.ExpectFailure]()
 )
 
 // node is one schema object; a map keeps the generator simple and the
@@ -204,6 +205,13 @@ func typeSchema(t reflect.Type, defs node) node {
 		return node{"type": []string{"integer", "string"}}
 	case exprType:
 		return node{"type": "string", "minLength": 1, "x-kdrill-type": "expression"}
+	case expectFailType:
+		return node{"anyOf": []any{
+			node{"const": true, "description": "any failure"},
+			node{"type": "object", "additionalProperties": false, "required": []string{"message"}, "properties": node{
+				"message": node{"type": "string", "minLength": 1, "description": "text the step's error must contain"},
+			}},
+		}}
 	}
 	switch t.Kind() {
 	case reflect.String:
