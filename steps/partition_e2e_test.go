@@ -69,7 +69,8 @@ func TestPartitionAndHealOnTheRealNode(t *testing.T) {
 		t.Fatalf("monitor connections %+v", mon.Connections)
 	}
 	c := mon.Connections[0]
-	if len(c.Lost) != 1 || c.Lost[0].Seconds < 2 || c.Lost[0].End.IsZero() || c.Failures == 0 || c.Tries <= c.Failures {
+	// Lost for the 2s the scenario slept, give or take a try (500ms).
+	if len(c.Lost) != 1 || c.Lost[0].Seconds < 1.5 || c.Lost[0].End.IsZero() || c.Failures == 0 || c.Tries <= c.Failures {
 		t.Errorf("the connection's losses %+v (tries %d, failures %d)", c.Lost, c.Tries, c.Failures)
 	}
 	if len(c.Reconnected) != 1 || c.Reconnected[0] < 0 || c.Reconnected[0] > 10 {
