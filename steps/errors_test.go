@@ -163,7 +163,8 @@ func TestNodeChoiceIsReproducibleAndRestored(t *testing.T) {
 }
 
 // A node step never takes away the node kdrill itself runs on: a selector
-// passes over it, a name is refused.
+// passes over it, a name is refused. hosting narrows the choice to the
+// nodes a workload runs on.
 func TestNodeStepsLeaveKdrillsOwnNode(t *testing.T) {
 	objects := []runtime.Object{}
 	for _, n := range []string{"a", "b", "c"} {
@@ -188,6 +189,18 @@ func TestNodeStepsLeaveKdrillsOwnNode(t *testing.T) {
 		if err != nil || strings.Join(out.Nodes, ",") != "node-a,node-c" && strings.Join(out.Nodes, ",") != "node-c,node-a" {
 			t.Fatalf("seed %d chose %v (%v)", seed, out, err)
 		}
+	}
+	// hosting: only the nodes the workload runs on.
+	objects = append(objects, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "team", Labels: map[string]string{"app": "web"}},
+		Spec: corev1.PodSpec{NodeName: "node-c"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}})
+	for seed := int64(1); seed <= 10; seed++ {
+		out, err := run(`{"action": "cordon", "selector": "pool=drill", "hosting": "app=web", "count": 1}`, seed)
+		if err != nil || strings.Join(out.Nodes, ",") != "node-c" {
+			t.Fatalf("hosting app=web, seed %d: %v (%v)", seed, out, err)
+		}
+	}
+	if _, err := run(`{"action": "cordon", "selector": "pool=drill", "hosting": "app=db", "count": 1}`, 1); err == nil || !strings.Contains(err.Error(), "runs a Running pod -l app=db in team") {
+		t.Errorf("hosting a selector with no pods: %v", err)
 	}
 	if _, err := run(`{"action": "drain", "name": "node-b"}`, 1); err == nil || !strings.Contains(err.Error(), "node node-b is where kdrill itself runs") {
 		t.Errorf("a drain of kdrill's own node: %v", err)

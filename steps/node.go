@@ -3,13 +3,11 @@ package steps
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kdrill/kdrill/internal/nodestate"
@@ -48,6 +46,10 @@ type Node struct {
 	Names []string `json:"names,omitempty" domain:"dns1123Subdomain,unique"`
 	// Selector picks nodes by labels: "kubernetes.io/os=linux".
 	Selector string `json:"selector,omitempty"`
+	// Hosting narrows the selector's nodes to those running a pod of the
+	// scenario's namespace that this label selector matches (app=web): the
+	// drill takes a node its workload is on, not one it has no pod on.
+	Hosting string `json:"hosting,omitempty"`
 	// Count of the selected nodes to act on, chosen with the scenario's seed.
 	Count int `json:"count,omitempty"`
 	// Percent of the selected nodes to act on, rounded down (at least one
@@ -143,6 +145,9 @@ func (n *Node) Validate() error {
 			errs.Add("selector", "%v", err)
 		}
 	}
+	if n.Hosting != "" && n.Selector == "" {
+		errs.Add("hosting", "hosting narrows the nodes a selector picks: give a selector too")
+	}
 	if (n.Count != 0 || n.Percent != 0) && n.Selector == "" {
 		errs.Add("count", "count and percent choose among the nodes a selector picks")
 	} else {
@@ -180,87 +185,6 @@ func (n *Node) disrupts() bool {
 		return n.Taint.Effect != string(corev1.TaintEffectPreferNoSchedule)
 	}
 	return true
-}
-
-// targets lists the nodes the step acts on, chosen with the seed, and
-// refuses what the safety policy forbids.
-func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, error) {
-	list, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
-	}
-	all := make([]*corev1.Node, len(list.Items))
-	byName := map[string]*corev1.Node{}
-	for i := range list.Items {
-		all[i] = &list.Items[i]
-		byName[all[i].Name] = all[i]
-	}
-	var chosen []*corev1.Node
-	switch names := n.names(); {
-	case len(names) > 0:
-		for _, name := range names {
-			node, ok := byName[name]
-			if !ok {
-				return nil, fmt.Errorf("node %s does not exist (the cluster has %d nodes)", name, len(all))
-			}
-			if name == env.SelfNode && n.disrupts() {
-				return nil, fmt.Errorf("node %s is where kdrill itself runs: a run never takes its own node away", name)
-			}
-			chosen = append(chosen, node)
-		}
-	case n.Selector != "":
-		sel, err := labels.Parse(n.Selector)
-		if err != nil {
-			return nil, err
-		}
-		var matched []string
-		self := false
-		for _, node := range all {
-			switch {
-			case !sel.Matches(labels.Set(node.Labels)):
-			case node.Name == env.SelfNode && n.disrupts():
-				self = true // kdrill's own node is never chosen
-			default:
-				matched = append(matched, node.Name)
-			}
-		}
-		if len(matched) == 0 && self {
-			return nil, fmt.Errorf("only node %s matches %q, and kdrill itself runs there", env.SelfNode, n.Selector)
-		}
-		if len(matched) == 0 {
-			return nil, fmt.Errorf("no node matches %q", n.Selector)
-		}
-		k := len(matched)
-		switch {
-		case n.Count > 0:
-			k = min(n.Count, k)
-		case n.Percent > 0:
-			k = max(1, int(math.Floor(n.Percent/100*float64(k))))
-		}
-		for _, name := range pickByScore(matched, k, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1))) {
-			chosen = append(chosen, byName[name])
-		}
-	default: // restore with no target: every node kdrill marked
-		for _, node := range all {
-			if nodestate.Marked(node) {
-				chosen = append(chosen, node)
-			}
-		}
-	}
-	if !n.disrupts() || n.AllowUnsafe {
-		return chosen, nil
-	}
-	if len(chosen) == len(all) {
-		return nil, fmt.Errorf("%s would take every node of the cluster (%d) out of service; set allowUnsafe: true if that is really meant", n.Action, len(all))
-	}
-	for _, node := range chosen {
-		for _, l := range controlPlaneLabels {
-			if _, ok := node.Labels[l]; ok {
-				return nil, fmt.Errorf("node %s is a control plane node (label %s); set allowUnsafe: true to %s it", node.Name, l, n.Action)
-			}
-		}
-	}
-	return chosen, nil
 }
 
 func (n *Node) names() []string {
