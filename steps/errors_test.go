@@ -191,8 +191,10 @@ func TestNodeStepsLeaveKdrillsOwnNode(t *testing.T) {
 		}
 	}
 	// hosting: only the nodes the workload runs on.
-	objects = append(objects, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "team", Labels: map[string]string{"app": "web"}},
-		Spec: corev1.PodSpec{NodeName: "node-c"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}})
+	objects = append(objects, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "team", Labels: map[string]string{"app": "web"}},
+		Spec:       corev1.PodSpec{NodeName: "node-c"}, Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	})
 	for seed := int64(1); seed <= 10; seed++ {
 		out, err := run(`{"action": "cordon", "selector": "pool=drill", "hosting": "app=web", "count": 1}`, seed)
 		if err != nil || strings.Join(out.Nodes, ",") != "node-c" {
