@@ -64,11 +64,14 @@ type ClusterInfo struct {
 
 // ScenarioResult is one scenario's run.
 type ScenarioResult struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description,omitempty"`
-	File        string            `json:"file"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Namespace   string            `json:"namespace"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	// Digest is the SHA-256 of the scenario's file and the files it
+	// includes: runs with the same digest and vars had the same inputs.
+	Digest    string            `json:"digest,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Namespace string            `json:"namespace"`
 	// NamespaceCreated says the run created the namespace (and deleted it,
 	// unless it was kept).
 	NamespaceCreated bool `json:"namespaceCreated"`
@@ -103,6 +106,17 @@ type ScenarioResult struct {
 	// that leaves anything behind does not pass (kdrill leftovers lists
 	// and removes it).
 	LeftBehind []string `json:"leftBehind,omitempty"`
+	// Attempt numbers this run of the scenario when it may be retried
+	// (spec.retries, --retries): 1 for the first; 0 when it may not.
+	Attempt int `json:"attempt,omitempty"`
+	// Retried says this attempt failed and the scenario ran again.
+	Retried bool `json:"retried,omitempty"`
+	// Attempts are the earlier attempts of a retried scenario, first
+	// first, each failed; the scenario's own record is its last attempt.
+	Attempts []*ScenarioResult `json:"attempts,omitempty"`
+	// Flaky says the scenario passed on a later attempt after failing:
+	// passed, with Attempts holding the failures.
+	Flaky bool `json:"flaky,omitempty"`
 	// Score is a lab's grade.
 	Score *Score `json:"score,omitempty"`
 	// Tolerances are the scenario's, for comparisons with later runs.

@@ -37,6 +37,12 @@ func Metrics(r *model.Results) []Metric {
 				passed = 1
 			}
 			add("passed", passed, false, true)
+			// Flaky is an outcome of its own: passed, on a retry.
+			flaky := 0.0
+			if s.Flaky {
+				flaky = 1
+			}
+			add("flaky", flaky, false, false)
 			add("duration", s.DurationSeconds, true, false)
 			if s.Score != nil {
 				add("score", float64(s.Score.Earned), false, true)
@@ -113,6 +119,10 @@ type Change struct {
 	Baseline, Current Metric
 	Missing           bool // the current run did not record it
 	Regressed         bool
+	// BecameFlaky marks a scenario that passed at once in the baseline
+	// and only on a retry now: shown apart, not counted as a regression
+	// (the retry was the scenario's own choice), so a nightly run sees it.
+	BecameFlaky bool
 	// Tolerance is what the comparison allowed.
 	Tolerance Tolerance
 }
@@ -150,9 +160,12 @@ func Compare(baseline, current *model.Results, def Tolerance) []Change {
 		}
 		c, ok := cur[b.Scenario+"\x00"+b.Name]
 		ch := Change{Baseline: b, Current: c, Missing: !ok, Tolerance: tol}
-		if !ok {
+		switch {
+		case b.Name == "flaky":
+			ch.BecameFlaky = ok && c.Value > b.Value
+		case !ok:
 			ch.Regressed = true
-		} else {
+		default:
 			worse := c.Value - b.Value
 			if b.LowerIsWorse {
 				worse = -worse
@@ -194,6 +207,17 @@ func WriteComparison(w io.Writer, changes []Change) int {
 		}
 		fmt.Fprintf(&b, "  %-24s %-40s %12s %12s %8s\n", ch.Baseline.Scenario, ch.Baseline.Name, formatMetric(ch.Baseline), current, change)
 	}
+	var flaky []string
+	for _, ch := range changes {
+		if ch.BecameFlaky {
+			flaky = append(flaky, ch.Baseline.Scenario)
+		}
+	}
+	defer func() {
+		if len(flaky) > 0 {
+			fmt.Fprintf(w, "became flaky (passed on a retry; passed at once in the baseline): %s\n", strings.Join(flaky, ", "))
+		}
+	}()
 	if regressions == 0 {
 		fmt.Fprintf(w, "no regressions in %d metrics\n", len(changes))
 		return 0

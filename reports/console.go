@@ -193,7 +193,7 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 		if n := s.NotApplicable(); n > 0 {
 			na = fmt.Sprintf(" (%d not applicable here)", n)
 		}
-		c.printf("%s %s %s in %s%s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds), na)
+		c.printf("%s %s %s in %s%s%s\n", c.mark(s.Outcome), s.Name, strings.ToUpper(string(s.Outcome)), seconds(s.DurationSeconds), na, attemptNote(s))
 		if s.NamespaceKept {
 			c.printf("    namespace %s kept for inspection: kubectl get all,events -n %s; when done: kubectl delete namespace %s\n", s.Namespace, s.Namespace, s.Namespace)
 		}
@@ -259,6 +259,9 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 		na := 0
 		for _, sc := range r.Scenarios {
 			na += sc.NotApplicable()
+		}
+		if n := flakyCount(r); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d flaky (passed on a retry)", n))
 		}
 		if na > 0 {
 			parts = append(parts, fmt.Sprintf("%d checks not applicable on this cluster", na))

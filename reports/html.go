@@ -26,12 +26,14 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"seconds": func(s float64) string { return seconds(s) },
 	"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"value":   expression.FormatValue,
+	"attempt": func(i int) int { return i + 1 },
 }).Parse(htmlTemplate))
 
 // htmlReport is what the template renders.
 type htmlReport struct {
 	*model.Results
 	Counts    []outcomeCount
+	Flaky     int
 	Scenarios []htmlScenario
 	Matrices  []htmlMatrix
 	Clusters  *htmlClusters
@@ -179,6 +181,7 @@ func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 			doc.Counts = append(doc.Counts, outcomeCount{o, counts[o]})
 		}
 	}
+	doc.Flaky = flakyCount(r)
 	return doc
 }
 

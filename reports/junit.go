@@ -59,7 +59,14 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	// A retried scenario's earlier attempts, as Maven Surefire writes
+	// reruns: rerun* when the step failed in the end too, flaky* when it
+	// passed on a later attempt.
+	RerunFailures []junitRerun `xml:"rerunFailure,omitempty"`
+	RerunErrors   []junitRerun `xml:"rerunError,omitempty"`
+	FlakyFailures []junitRerun `xml:"flakyFailure,omitempty"`
+	FlakyErrors   []junitRerun `xml:"flakyError,omitempty"`
+	SystemOut     string       `xml:"system-out,omitempty"`
 }
 
 type junitProblem struct {
@@ -109,6 +116,9 @@ func junitDocument(r *model.Results) junitSuites {
 				{"outcome", string(s.Outcome)},
 			},
 		}
+		if len(s.Attempts) > 0 {
+			suite.Properties = append(suite.Properties, junitProperty{"attempts", fmt.Sprint(s.Attempt)}, junitProperty{"flaky", fmt.Sprint(s.Flaky)})
+		}
 		if !s.StartedAt.IsZero() {
 			suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
 		}
@@ -132,6 +142,7 @@ func junitDocument(r *model.Results) junitSuites {
 				c.Skipped = &junitSkipped{Message: "not reached"}
 				suite.Skipped++
 			}
+			addReruns(&c, s, st)
 			c.SystemOut = diagnosticsText(st.Diagnostics)
 			suite.Tests++
 			suite.Cases = append(suite.Cases, c)

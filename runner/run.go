@@ -59,6 +59,11 @@ type Options struct {
 	// Parallel runs up to this many scenarios at once (default 1), each in
 	// its own namespace. Results keep the scenarios' order.
 	Parallel int
+	// Retries re-run a failed scenario up to this many more times, each in
+	// a fresh namespace, unless the scenario sets spec.retries (see
+	// scenario.Spec.Retries). Scenarios in a given namespace are not
+	// retried.
+	Retries int
 	// PauseOnFailure, when set, is called after a scenario's steps fail and
 	// before its finally steps and cleanup, with the namespace as the
 	// failure left it; it returns when the run may go on (or ctx ends).
@@ -106,7 +111,7 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 		Outcome:       model.Running,
 		Cluster:       model.ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
 	}
-	r := &run{opts: opts, results: res}
+	r := &run{opts: opts, results: res, locks: locksOf(scenarios)}
 	// The clusters the scenarios run on: the run's, or each scenario's own
 	// in a run over several.
 	byCluster := map[*kube.Cluster][]*scenario.Scenario{}
@@ -188,7 +193,7 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 			if r.cluster(s).DryRun {
 				sr = r.plan(ctx, s)
 			} else {
-				sr = r.runScenario(ctx, s)
+				sr = r.runAttempts(ctx, s)
 			}
 			order[i] = sr
 			if opts.FailFast && sr.Outcome != model.Passed {
@@ -214,6 +219,9 @@ type run struct {
 	targets  []*kube.Cluster
 	results  *model.Results
 	notifyMu sync.Mutex
+	// locks are the scenarios' spec.lock names: one scenario at a time
+	// holds each.
+	locks map[string]*sync.Mutex
 }
 
 func (r *run) notify(ev model.Event, s *model.ScenarioResult, st *model.StepResult) {

@@ -87,6 +87,7 @@ func loopRegistry() scenario.Registry {
 		"make":       {New: runner.NewAction[makeKind], Effect: scenario.Writes},
 		"note":       {New: runner.NewAction[noteKind], Effect: scenario.Reads},
 		"na":         {New: runner.NewAction[naKind], Effect: scenario.Reads},
+		"flaky":      {New: runner.NewAction[flakyKind], Effect: scenario.Reads},
 	}
 	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
 		reg[k] = steps.Registry[k]

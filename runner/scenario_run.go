@@ -25,6 +25,7 @@ func (r *run) newScenarioResult(s *scenario.Scenario) *model.ScenarioResult {
 		Instance:    s.InstanceVars,
 		Description: s.Metadata.Description,
 		File:        s.File,
+		Digest:      s.Digest,
 		Labels:      s.Metadata.Labels,
 		Vars:        scenario.MergeVars(s.Spec.Vars, r.opts.Set),
 		Tolerances:  s.Spec.Tolerances,
@@ -57,7 +58,7 @@ func (r *run) undo(ctx context.Context, env *Env, sr *model.ScenarioResult) {
 	})
 }
 
-func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.ScenarioResult {
+func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) *model.ScenarioResult {
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.seed()
@@ -65,7 +66,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 		sr.Seed = seed
 		sr.Outcome = model.Running
 		sr.StartedAt = clk.Now()
-		r.results.Scenarios = append(r.results.Scenarios, sr)
+		a.record(r.results, sr)
 	})
 	env := r.newEnv(ctx, s, sr, seed)
 	timeout := s.Spec.Timeout.Duration
@@ -174,6 +175,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario) *model.Scen
 			sr.Outcome = model.Failed
 			sr.Error = fmt.Sprintf("scenario timed out after %s", timeout)
 		}
+		a.judge(ctx, sr)
 	})
 	r.notify(model.ScenarioFinished, sr, nil)
 	return sr

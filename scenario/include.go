@@ -129,6 +129,7 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 		l.fail(item.child("include").find("file").lineOf(), label, "include.file", "%s: %s", spec.File, err)
 		return nil
 	}
+	l.sum.Write(data)
 	inner := stepItem{
 		file:   l.rel(path),
 		via:    append(slices.Clone(it.via), fmt.Sprintf("%s:%d", it.file, item.line)),

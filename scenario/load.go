@@ -1,8 +1,10 @@
 package scenario
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"maps"
 	"path/filepath"
 	"reflect"
@@ -55,8 +57,11 @@ func Parse(path string, data []byte, reg Registry) (*Scenario, error) {
 const maxLoadErrors = 50
 
 func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario, error) {
-	l := &loader{file: path, reg: reg, opts: opts}
+	l := &loader{file: path, reg: reg, opts: opts, sum: sha256.New()}
 	s := l.parse(data)
+	if s != nil {
+		s.Digest = fmt.Sprintf("sha256:%x", l.sum.Sum(nil))
+	}
 	// Includes and matrices are read before the steps: report in the
 	// order of the file, each included file's problems where its include is.
 	sort.SliceStable(l.errs, func(i, j int) bool { return errLine(l.errs[i]) < errLine(l.errs[j]) })
@@ -87,6 +92,8 @@ type loader struct {
 	// cur is the step being read when it comes from an included file, so
 	// errors name that file and the includes that led there.
 	cur *stepItem
+	// sum hashes the scenario's file and the files it includes.
+	sum hash.Hash
 }
 
 func (l *loader) fail(line int, step, field, format string, args ...any) {
@@ -100,6 +107,7 @@ func (l *loader) fail(line int, step, field, format string, args ...any) {
 // parse loads a scenario from its text: the document, the envelope, the
 // spec, then the steps.
 func (l *loader) parse(data []byte) *Scenario {
+	l.sum.Write(data)
 	root := l.document(data)
 	if root == nil {
 		return nil
@@ -229,6 +237,19 @@ func (l *loader) spec(spec *tree, s *Scenario) {
 	if s.Spec.Namespace != "" {
 		if msg := checkName(s.Spec.Namespace); msg != "" {
 			l.fail(spec.find("namespace").lineOf(), "", "spec.namespace", "%s", msg)
+		}
+	}
+	if r := s.Spec.Retries; r != nil {
+		switch {
+		case *r < 0 || *r > MaxRetries:
+			l.fail(spec.find("retries").lineOf(), "", "spec.retries", "%d: want 0 to %d more attempts", *r, MaxRetries)
+		case *r > 0 && s.Spec.Namespace != "":
+			l.fail(spec.find("retries").lineOf(), "", "spec.retries", "a retry runs in a fresh namespace, and spec.namespace names one: remove one of them")
+		}
+	}
+	if s.Spec.Lock != "" {
+		if msg := checkName(s.Spec.Lock); msg != "" {
+			l.fail(spec.find("lock").lineOf(), "", "spec.lock", "%s", msg)
 		}
 	}
 	l.tolerances(spec.child("tolerances"), s)

@@ -44,6 +44,10 @@ type Scenario struct {
 
 	// File is the path the scenario was loaded from.
 	File string `json:"-"`
+	// Digest is the SHA-256 of the scenario's file and the files it
+	// includes, in the order read: two runs with the same digest and vars
+	// ran the same scenario.
+	Digest string `json:"-"`
 	// Dir is the directory that relative manifest paths resolve against.
 	Dir string `json:"-"`
 	// Instance is a matrix's combination this scenario runs with,
@@ -85,6 +89,9 @@ type Metadata struct {
 	Labels map[string]string `json:"labels,omitempty"`
 }
 
+// MaxRetries bounds spec.retries and --retries.
+const MaxRetries = 10
+
 // Spec is the body of a scenario.
 type Spec struct {
 	// Namespace the scenario works in. Empty: a fresh namespace is created for
@@ -118,6 +125,17 @@ type Spec struct {
 	// kind-spoke}}. A step with cluster: spoke runs there; the scenario's
 	// namespace is made on each cluster its steps use, and removed after.
 	Clusters map[string]ClusterRef `json:"clusters,omitempty"`
+	// Retries re-run the scenario when it fails, each time in a fresh
+	// namespace, up to this many more times (0 to 10; it overrides
+	// --retries). A scenario that passes on a later attempt is flaky:
+	// passed, and said so in every report. A passed scenario, an
+	// infrastructure error and an interrupt are never retried. It needs
+	// namespaces kdrill makes: it cannot be used with spec.namespace.
+	Retries *int `json:"retries,omitempty"`
+	// Lock names something the scenario needs to itself (nodes, a
+	// cluster-scoped object, a shared namespace): under --parallel,
+	// scenarios with the same lock never run at the same time.
+	Lock string `json:"lock,omitempty"`
 	// Contexts narrow where this scenario may delete or kill: kubeconfig
 	// context names (or patterns, * for any text). Disrupting needs a local
 	// cluster's context or one --allow-context names, and, when Contexts is

@@ -128,7 +128,7 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 	var all *model.Results
 	for _, ns := range namespaces {
 		res := runner.Run(ctx, []*scenario.Scenario{o.lab}, runner.Options{
-			Cluster: o.cluster, Namespace: ns, KdrillVersion: version, ProbeImage: o.ProbeImage,
+			Cluster: o.cluster, Namespace: ns, KdrillVersion: versionString(), ProbeImage: o.ProbeImage,
 			Observers: []model.Observer{reports.NewConsole(o.Stdout, false, false, false)},
 		})
 		if all == nil {

@@ -19,9 +19,6 @@ import (
 	"github.com/kdrill/kdrill/scenario"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // Exit codes, documented in the README.
 const (
 	exitPassed      = 0
@@ -116,7 +113,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:                 "kdrill",
 		Usage:                "run declarative YAML scenarios against a Kubernetes cluster and report what happened",
-		Version:              version,
+		Version:              versionString(),
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,

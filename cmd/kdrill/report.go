@@ -225,6 +225,7 @@ func (o *TrendOptions) Run() error {
 		return usagef("no metric in these runs matches %s; kdrill compare lists the names", strings.Join(o.Metrics, ", "))
 	}
 	reports.WriteTrendTable(o.Stdout, series)
+	reports.WriteFlips(o.Stdout, reports.Flips(o.runs))
 	charts, err := reports.TrendCharts(series)
 	if err != nil {
 		return err

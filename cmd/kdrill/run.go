@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
@@ -48,6 +47,8 @@ type RunOptions struct {
 	FailFast bool
 	// Parallel runs this many scenarios at once, each in its own namespace.
 	Parallel int
+	// Retries re-runs a failed scenario up to this many more times.
+	Retries int
 	// Output is how progress is printed: text, or json (one event a line).
 	Output string
 	// Quiet prints only scenario outcomes and failures; Verbose adds step
@@ -122,6 +123,7 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "shards", Usage: "run this pod's share of N: the share is $JOB_COMPLETION_INDEX (0-based), which an Indexed Job's controller sets (see deploy/indexed-job.yaml)"},
 			&cli.BoolFlag{Name: "fail-fast", Usage: "stop after the first scenario that does not pass"},
 			&cli.IntFlag{Name: "parallel", Value: 1, Usage: "run up to N scenarios at once, each in its own namespace"},
+			&cli.IntFlag{Name: "retries", Usage: "re-run a failed scenario up to N more times, in a fresh namespace; one that passes later is reported flaky (spec.retries overrides)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "progress on stdout: text, or json (one event per line, for other tools)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only scenario outcomes and failures"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "also print step starts and the values passing checks saw"},
@@ -151,6 +153,7 @@ func runCommand() *cli.Command {
 				Shards:            c.Int("shards"),
 				FailFast:          c.Bool("fail-fast"),
 				Parallel:          c.Int("parallel"),
+				Retries:           c.Int("retries"),
 				Output:            c.String("output"),
 				Quiet:             c.Bool("quiet"),
 				Verbose:           c.Bool("verbose"),
@@ -177,70 +180,6 @@ func runCommand() *cli.Command {
 			return o.Run(c.Context)
 		},
 	}
-}
-
-// Validate checks the flags for mistakes a person can fix, before anything
-// is read or sent.
-func (o *RunOptions) Validate() error {
-	if len(o.Paths) == 0 {
-		return usagef("kdrill run: name at least one scenario file or directory")
-	}
-	if _, err := parseSet(o.Set); err != nil {
-		return err
-	}
-	if _, err := parseLevel(o.LogLevel); err != nil {
-		return err
-	}
-	if o.Timeout < 0 || o.CleanupTimeout < 0 {
-		return usagef("--timeout and --cleanup-timeout must not be negative")
-	}
-	if _, err := labels.Parse(o.Selector); err != nil {
-		return usagef("--selector %q: %v", o.Selector, err)
-	}
-	if o.Shards != 0 {
-		shard, err := indexedShard(o.Shard, o.Shards, os.Getenv("JOB_COMPLETION_INDEX"))
-		if err != nil {
-			return err
-		}
-		o.Shard = shard
-	}
-	if _, _, err := parseShard(o.Shard); err != nil {
-		return err
-	}
-	if o.Output == "" {
-		o.Output = "text"
-	}
-	if o.Parallel < 1 {
-		return usagef("--parallel %d: want 1 or more", o.Parallel)
-	}
-	if o.Parallel > 1 && o.Namespace != "" {
-		return usagef("--parallel runs each scenario in its own namespace; it does not go with -n")
-	}
-	if o.Output != "text" && o.Output != "json" {
-		return usagef("--output %q: want text or json", o.Output)
-	}
-	switch runner.KeepPolicy(o.KeepNamespace) {
-	case runner.KeepNever, runner.KeepOnFailure, runner.KeepAlways:
-	case "":
-		o.KeepNamespace = string(runner.KeepNever)
-	default:
-		return usagef("--keep-namespace %q: want never, on-failure or always", o.KeepNamespace)
-	}
-	if o.PauseOnFailure && !interactive(o.Stdin) {
-		return usagef("--pause-on-failure waits for Enter on a terminal; it does not go with CI=true or without one (use --keep-namespace on-failure)")
-	}
-	if o.Quiet && o.Verbose {
-		return usagef("--quiet and --verbose contradict each other")
-	}
-	if o.Baseline != "" && o.BaselineDir != "" {
-		return usagef("give --baseline FILE or --baseline-dir DIR, not both")
-	}
-	// Checked whether or not a baseline is given: a mistake in a flag is
-	// said before the run, not after a night of it.
-	if _, err := parseTolerance(o.Tolerance, o.SecondsSlack); err != nil {
-		return err
-	}
-	return checkConnections(o.Connections)
 }
 
 // Complete loads and validates every scenario, then builds the cluster
@@ -338,10 +277,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		SelfNode:       os.Getenv("KDRILL_NODE_NAME"),
 		FailFast:       o.FailFast,
 		Parallel:       o.Parallel,
+		Retries:        o.Retries,
 		AllowContexts:  o.AllowContexts,
 		KeepNamespace:  runner.KeepPolicy(o.KeepNamespace),
 		PauseOnFailure: o.pauser(),
-		KdrillVersion:  version,
+		KdrillVersion:  versionString(),
 		Observers:      observers,
 	})
 	if ctx.Err() != nil {

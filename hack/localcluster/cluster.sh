@@ -125,7 +125,13 @@ up)
   rm -f "$kubeconfig"
   # The components kwokctl starts must not inherit the lock (fd 8): a
   # running cluster would hold it, and the next "up" would wait forever.
-  kwokctl create cluster 8>&- \
+  # kwokctl's own log (structured lines) goes to a file, shown when it
+  # fails: a newcomer's first screen says what happens, not how.
+  log="$cache/kwokctl-$name.log"
+  : >"$log"
+  echo "starting local cluster $name (kwokctl's log: $log)" >&2
+  quiet() { "$@" >>"$log" 2>&1 || { tail -n 40 "$log" >&2; return 1; }; }
+  quiet kwokctl create cluster 8>&- \
     --runtime binary \
     --kube-apiserver-binary "$bin/kube-apiserver" \
     --kube-controller-manager-binary "$bin/kube-controller-manager" \
@@ -135,14 +141,14 @@ up)
     --disable-qps-limits \
     --kubeconfig "$kubeconfig" \
     --config "$kwok_config" \
-    --wait 120s >&2
+    --wait 120s
   sha256sum < "$kwok_config" | cut -c1-64 > "$config_marker"
   # kwok's nodes answer (logs, exec, port-forward) at loopback addresses,
   # 127.0.0.1 up, which the API server reaches by address.
-  kwokctl scale node 8>&- --replicas "$nodes" \
+  quiet kwokctl scale node 8>&- --replicas "$nodes" \
     --param ".allocatable.pods=\"$pods_per_node\"" \
     --param '.allocatable.cpu="64"' --param '.allocatable.memory="256Gi"' \
-    --param '.nodeIPs=["127.0.0.1"]' >&2
+    --param '.nodeIPs=["127.0.0.1"]'
   node_up
   echo "local cluster $name is up with $nodes nodes; kubeconfig: $kubeconfig" >&2
   echo "$kubeconfig"
