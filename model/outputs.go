@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 )
 
@@ -79,6 +80,32 @@ type Measure struct {
 	Seconds bool
 	// LowerIsWorse is set for availability, success ratios and scores.
 	LowerIsWorse bool
+	// Samples counts the observations the figure summarises (the
+	// recoveries behind a p50, the requests behind a success ratio) and
+	// Spread is their standard deviation, so a comparison can tell a
+	// change from noise; both zero for a single figure.
+	Samples int
+	Spread  float64
+	// Tail marks a figure from the slow end of its samples (p95, max),
+	// whose noise is the samples' spread itself, not its standard error.
+	Tail bool
+}
+
+// SpreadOf is the sample standard deviation of xs (0 for fewer than two).
+func SpreadOf(xs []float64) float64 {
+	if len(xs) < 2 {
+		return 0
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	ss := 0.0
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(ss / float64(len(xs)-1))
 }
 
 // Measured is implemented by outputs that carry numbers worth comparing
@@ -101,10 +128,15 @@ type CommitmentCharted interface {
 
 // Measures are the monitor's recovery, time below desired and extremes.
 func (m *MonitorOutput) Measures() []Measure {
+	var rec []float64
+	for _, b := range m.Recovery.Batches {
+		rec = append(rec, b.Recovery.Seconds())
+	}
+	n, sd := len(rec), SpreadOf(rec)
 	return []Measure{
-		{Name: "recovery.p50", Value: m.Recovery.P50.Seconds(), Seconds: true},
-		{Name: "recovery.p95", Value: m.Recovery.P95.Seconds(), Seconds: true},
-		{Name: "recovery.max", Value: m.Recovery.Max.Seconds(), Seconds: true},
+		{Name: "recovery.p50", Value: m.Recovery.P50.Seconds(), Seconds: true, Samples: n, Spread: sd},
+		{Name: "recovery.p95", Value: m.Recovery.P95.Seconds(), Seconds: true, Samples: n, Spread: sd, Tail: true},
+		{Name: "recovery.max", Value: m.Recovery.Max.Seconds(), Seconds: true, Samples: n, Spread: sd, Tail: true},
 		{Name: "belowDesired", Value: m.BelowDesired.Seconds(), Seconds: true},
 		{Name: "minAvailable", Value: float64(m.MinAvailable), LowerIsWorse: true},
 		{Name: "maxUnavailable", Value: float64(m.MaxUnavailable)},
@@ -125,7 +157,8 @@ func (r *RolloutOutput) Measures() []Measure {
 // Measures are the requests' success ratio and slow end.
 func (h *HTTPOutput) Measures() []Measure {
 	return []Measure{
-		{Name: "successRatio", Value: h.SuccessRatio, LowerIsWorse: true},
+		// Each request passes or not: the ratio's spread is binomial.
+		{Name: "successRatio", Value: h.SuccessRatio, LowerIsWorse: true, Samples: h.Requests, Spread: math.Sqrt(h.SuccessRatio * (1 - h.SuccessRatio))},
 		{Name: "latencyP95", Value: h.LatencyP95.Seconds(), Seconds: true},
 	}
 }

@@ -20,6 +20,10 @@ type Metric struct {
 	Seconds bool
 	// LowerIsWorse is set for availability, success ratios and scores.
 	LowerIsWorse bool
+	// Samples, Spread and Tail say how noisy the figure is (model.Measure).
+	Samples int
+	Spread  float64
+	Tail    bool
 }
 
 // Metrics lists what a run measured: each scenario's outcome and duration,
@@ -59,7 +63,10 @@ func Metrics(r *model.Results) []Metric {
 				recorded, err := st.DecodedOutput()
 				if m, ok := recorded.(model.Measured); ok && err == nil {
 					for _, x := range m.Measures() {
-						add(prefix+x.Name, x.Value, x.Seconds, x.LowerIsWorse)
+						out = append(out, Metric{
+							Scenario: s.Name, Name: prefix + x.Name, Value: x.Value, Seconds: x.Seconds, LowerIsWorse: x.LowerIsWorse,
+							Samples: x.Samples, Spread: x.Spread, Tail: x.Tail,
+						})
 					}
 				}
 			}
@@ -166,15 +173,7 @@ func Compare(baseline, current *model.Results, def Tolerance) []Change {
 		case !ok:
 			ch.Regressed = true
 		default:
-			worse := c.Value - b.Value
-			if b.LowerIsWorse {
-				worse = -worse
-			}
-			allowed := tol.Relative * math.Abs(b.Value)
-			if b.Seconds {
-				allowed += tol.SecondsSlack
-			}
-			ch.Regressed = worse > allowed+1e-9
+			ch.Regressed = regressed(b, c, tol)
 		}
 		out = append(out, ch)
 	}
