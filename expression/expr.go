@@ -218,6 +218,14 @@ func containsToken(o, s string) bool {
 	}
 }
 
+// computed are the built-ins whose value a failure message shows; the
+// boolean ones (all, any, none, one) are the condition itself.
+var computed = map[string]bool{
+	"len": true, "count": true, "sum": true, "mean": true, "median": true, "min": true, "max": true,
+	"filter": true, "map": true, "first": true, "last": true, "abs": true, "ceil": true, "floor": true, "round": true,
+	"find": true, "groupBy": true, "sortBy": true, "uniq": true, "keys": true, "values": true,
+}
+
 type probeCollector struct {
 	found []string
 	calls map[string]bool
@@ -234,7 +242,9 @@ func (c *probeCollector) Visit(node *ast.Node) {
 			c.found = slices.DeleteFunc(c.found, func(s string) bool { return s == id.Value })
 		}
 	case *ast.BuiltinNode:
-		if n.Name == "len" {
+		// Computed values are shown with their value: a count, a mean, the
+		// items a filter kept.
+		if computed[n.Name] {
 			c.found = append(c.found, n.String())
 		}
 	case *ast.MemberNode, *ast.IdentifierNode:

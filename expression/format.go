@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -28,15 +29,63 @@ func Trim(v any) any {
 		if len(b) <= 300 {
 			return x
 		}
-		return fmt.Sprintf("<object with %d fields>", len(x))
+		if name := objectName(x); name != "" {
+			return "<" + name + ">"
+		}
+		keys := slices.Sorted(maps.Keys(x))
+		return fmt.Sprintf("<object with %d fields: %s>", len(x), firstFew(keys, len(keys)))
 	case []any:
 		b, _ := json.Marshal(x)
 		if len(b) <= 300 {
 			return x
 		}
-		return fmt.Sprintf("<list of %d>", len(x))
+		items := make([]string, 0, min(len(x), shownItems))
+		for _, item := range x[:min(len(x), shownItems)] {
+			items = append(items, itemText(item))
+		}
+		return fmt.Sprintf("<list of %d: %s>", len(x), firstFew(items, len(x)))
 	}
 	return v
+}
+
+// shownItems is how many items of a long list a message shows.
+const shownItems = 5
+
+// firstFew joins items, saying how many more there were.
+func firstFew(items []string, total int) string {
+	if len(items) > shownItems {
+		items = items[:shownItems]
+	}
+	out := strings.Join(items, ", ")
+	if total > len(items) {
+		out += fmt.Sprintf(", … %d more", total-len(items))
+	}
+	return out
+}
+
+// itemText is one item of a long list: an object by its kind and name, a
+// scalar as JSON, anything else summarised.
+func itemText(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		if name := objectName(m); name != "" {
+			return name
+		}
+	}
+	return message.Clip(FormatValue(Trim(v)), 60)
+}
+
+// objectName is a Kubernetes object's Kind/name (or its name alone), ""
+// for a map that is not one.
+func objectName(m map[string]any) string {
+	meta, _ := m["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		return ""
+	}
+	if kind, _ := m["kind"].(string); kind != "" {
+		return kind + "/" + name
+	}
+	return name
 }
 
 // FormatValues shows the values an expression saw, sorted by field path:

@@ -165,6 +165,9 @@ type CheckScore struct {
 	// Cause is the likeliest reason the check failed, from the step's
 	// diagnostics: "pod web-1 is Pending: 0/5 nodes are available: ...".
 	Cause string `json:"cause,omitempty"`
+	// Found is what a failed check saw: the values its expression read
+	// ("objects = <list of 0>"), or its error's first line.
+	Found string `json:"found,omitempty"`
 }
 
 // StepResult is one step's run.

@@ -203,31 +203,7 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 		for _, left := range s.LeftBehind {
 			c.printf("    left behind: %s (kdrill leftovers removes it)\n", left)
 		}
-		if sc := s.Score; sc != nil {
-			notGraded := ""
-			if sc.NotGraded > 0 {
-				notGraded = fmt.Sprintf("; %d points not graded on this cluster", sc.NotGraded)
-			}
-			c.printf("  score for %s: %d/%d (passing %d%s)\n", s.Namespace, sc.Earned, sc.Possible, sc.PassingScore, notGraded)
-			for _, ch := range sc.Checks {
-				outcome := model.Passed
-				switch {
-				case ch.NotApplicable != "":
-					c.printf("    %s %-40s not graded: %s\n", c.mark(model.NotApplicable), ch.Step, ch.NotApplicable)
-					continue
-				case !ch.Passed:
-					outcome = model.Failed
-				}
-				line := fmt.Sprintf("    %s %-40s %d/%d", c.mark(outcome), ch.Step, ch.Earned, ch.Points)
-				if ch.Cause != "" {
-					line += "  " + ch.Cause + "."
-				}
-				if ch.Hint != "" {
-					line += "  hint: " + ch.Hint
-				}
-				c.printf("%s\n", line)
-			}
-		}
+		c.printScore(s)
 	case model.RunFinished:
 		if c.stop != nil {
 			close(c.stop)

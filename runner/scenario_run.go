@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kdrill/kdrill/expression"
+	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
@@ -203,6 +205,7 @@ func score(s *scenario.Scenario, sr *model.ScenarioResult) *model.Score {
 			if d := res.Diagnostics; d != nil && len(d.Causes) > 0 {
 				c.Cause = d.Causes[0]
 			}
+			c.Found = found(res)
 		}
 		if c.NotApplicable == "" {
 			sc.Possible += c.Points
@@ -330,4 +333,13 @@ func (r *run) connectClusters(s *scenario.Scenario, env *Env) error {
 		env.clusters[name] = c
 	}
 	return nil
+}
+
+// found is what a failed lab check saw, for the student: the values its
+// expression last read, else its error's first line.
+func found(res *model.StepResult) string {
+	if len(res.Values) > 0 {
+		return message.Clip(expression.FormatValues(res.Values), 300)
+	}
+	return message.Clip(message.FirstLine(res.Error), 300)
 }

@@ -194,7 +194,7 @@ func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
 			ok, values, err = h.Expect.Eval(env.ExprEnv(map[string]any{"status": status, "headers": headers, "body": body, "json": object, "jsonList": list}))
 			env.Observe(h.Expect.Source, values)
 			if err == nil && !ok {
-				err = fmt.Errorf("expected %s; got status %d%s", h.Expect.Source, status, statusDetail(status, body))
+				err = fmt.Errorf("expected %s; got status %d%s%s", h.Expect.Source, status, statusDetail(status, body), responseDetail(headers, body))
 			}
 		}
 		if err != nil {
