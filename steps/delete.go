@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
@@ -74,8 +75,21 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 	policy := metav1.DeletionPropagation(d.Propagation)
 	opts := metav1.DeleteOptions{PropagationPolicy: &policy, GracePeriodSeconds: d.GracePeriodSeconds}
 	out := &model.DeleteOutput{Deleted: []string{}}
+	// The wait follows the objects deleted, by uid: a controller that makes
+	// one again under the same name (a StatefulSet's pod) or the same labels
+	// makes another object, which the wait must not take for this one.
+	deleted := map[types.UID]bool{}
 	if d.Name != "" {
-		err := res.client.Delete(ctx, d.Name, opts)
+		obj, err := res.client.Get(ctx, d.Name, metav1.GetOptions{})
+		if err == nil {
+			uid := obj.GetUID()
+			opts.Preconditions = &metav1.Preconditions{UID: &uid}
+			err = res.client.Delete(ctx, d.Name, opts)
+			if apierrors.IsConflict(err) {
+				err = nil // it was deleted, and another made, meanwhile
+			}
+			deleted[uid] = true
+		}
 		switch {
 		case apierrors.IsNotFound(err):
 			if d.MustExist {
@@ -99,6 +113,7 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 				return out, fmt.Errorf("delete %s %s: %w", item.GetKind(), item.GetName(), err)
 			}
 			out.Deleted = append(out.Deleted, item.GetName())
+			deleted[item.GetUID()] = true
 		}
 	}
 	if !*d.Wait || len(out.Deleted) == 0 {
@@ -106,7 +121,12 @@ func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
 	}
 	remaining := 0
 	err = watchUntil(ctx, d.query(res), func(objs []*unstructured.Unstructured) (bool, error) {
-		remaining = len(objs)
+		remaining = 0
+		for _, o := range objs {
+			if deleted[o.GetUID()] {
+				remaining++
+			}
+		}
 		return remaining == 0, nil
 	})
 	if isDeadline(err) {
