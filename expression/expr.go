@@ -7,6 +7,7 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -159,6 +160,9 @@ func (e *Expr) Eval(env map[string]any) (bool, map[string]any, error) {
 		if perr != nil {
 			seen[p.source] = "<" + brief(perr) + ">"
 			continue
+		}
+		if k := reflect.ValueOf(v).Kind(); k == reflect.Func || k == reflect.Chan {
+			continue // a method the expression calls (now().UnixMilli), not a value
 		}
 		seen[p.source] = Trim(v)
 	}

@@ -45,6 +45,10 @@ func Trim(v any) any {
 		}
 		return fmt.Sprintf("<list of %d: %s>", len(x), firstFew(items, len(x)))
 	}
+	// Whatever is shown must be writable into results.json.
+	if _, err := json.Marshal(v); err != nil {
+		return message.Clip(fmt.Sprint(v), 200)
+	}
 	return v
 }
 

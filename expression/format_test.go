@@ -1,6 +1,7 @@
 package expression
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,22 @@ func TestTrimShowsTheFirstItemsOfALongList(t *testing.T) {
 	}
 	if got := FormatValue(Trim(big)); !strings.Contains(got, "<object with 7 fields: alpha, bravo, charlie, delta, echo, … 2 more>") {
 		t.Errorf("%s", got)
+	}
+}
+
+// A method the expression calls is not a value to show, and what is shown
+// can always be written as JSON.
+func TestSeenLeavesOutMethods(t *testing.T) {
+	var e Expr
+	e.Source = `now().UnixMilli() % 2000 < 0`
+	if err := e.Compile(nil); err != nil {
+		t.Fatal(err)
+	}
+	_, seen, err := e.Eval(map[string]any{"vars": map[string]any{}, "steps": map[string]any{}, "namespace": "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := json.Marshal(seen); err != nil {
+		t.Errorf("seen %v: %v", seen, err)
 	}
 }

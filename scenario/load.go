@@ -247,6 +247,16 @@ func (l *loader) spec(spec *tree, s *Scenario) {
 			l.fail(spec.find("retries").lineOf(), "", "spec.retries", "a retry runs in a fresh namespace, and spec.namespace names one: remove one of them")
 		}
 	}
+	if lab := s.Spec.Lab; lab != nil {
+		for i, f := range lab.Solution {
+			if _, err := s.ResolvePath(f); err != nil {
+				l.fail(spec.find(fmt.Sprintf("lab.solution.%d", i)).lineOf(), "", fmt.Sprintf("spec.lab.solution[%d]", i), "%s", err)
+			}
+		}
+		if e := lab.EmptyScore; e != nil && *e < 0 {
+			l.fail(spec.find("lab.emptyScore").lineOf(), "", "spec.lab.emptyScore", "must not be negative")
+		}
+	}
 	if s.Spec.Lock != "" {
 		if msg := checkName(s.Spec.Lock); msg != "" {
 			l.fail(spec.find("lock").lineOf(), "", "spec.lock", "%s", msg)

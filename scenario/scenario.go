@@ -160,6 +160,14 @@ type ClusterRef struct {
 type Lab struct {
 	// PassingScore is the points needed to pass; default all of them.
 	PassingScore *int `json:"passingScore,omitempty"`
+	// Solution are manifest files, relative to the lab's file, that solve
+	// the lab: kdrill grade --self-test applies them in order (waiting
+	// until what they make is ready) to a fresh namespace and expects full
+	// marks, and expects emptyScore of a namespace with nothing in it.
+	Solution []string `json:"solution,omitempty"`
+	// EmptyScore is the points a namespace with nothing in it earns, as
+	// the lab means it to (default 0): --self-test checks it.
+	EmptyScore *int `json:"emptyScore,omitempty"`
 }
 
 // Step is one entry of a scenario's steps or finally list: a name, common

@@ -42,7 +42,8 @@ func TestRetriedScenariosAreReportedFlakyEverywhere(t *testing.T) {
 		scenario("always", `  retries: 1
   steps:
   - name: never
-    assert: {expr: "1 == 2", timeout: 1s}
+    timeout: 1s
+    assert: {expr: "1 == 2"}
 `),
 		scenario("locked-a", "  lock: shared-thing\n  steps:\n  - {name: hold, sleep: {duration: 1500ms}}\n"),
 		scenario("locked-b", "  lock: shared-thing\n  steps:\n  - {name: hold, sleep: {duration: 1500ms}}\n"),
@@ -68,9 +69,16 @@ func TestRetriedScenariosAreReportedFlakyEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	once, always := res.Scenarios[0], res.Scenarios[1]
+	byName := map[string]*model.ScenarioResult{}
+	for _, s := range res.Scenarios {
+		byName[s.Name] = s
+	}
+	once, always := byName["once"], byName["always"]
+	if once == nil || always == nil || len(res.Scenarios) != 4 {
+		t.Fatalf("%d scenarios in results.json", len(res.Scenarios))
+	}
 	if once.Outcome != model.Passed || !once.Flaky || once.Attempt != 2 || len(once.Attempts) != 1 || once.Digest == "" {
-		t.Fatalf("results.json: once %s flaky=%v attempt %d with %d earlier, digest %q", once.Outcome, once.Flaky, once.Attempt, len(once.Attempts), once.Digest)
+		t.Fatalf("results.json: once %s (%s) flaky=%v attempt %d with %d earlier, digest %q\n%s", once.Outcome, once.Error, once.Flaky, once.Attempt, len(once.Attempts), once.Digest, stdout)
 	}
 	first := once.Attempts[0]
 	if first.Outcome != model.Failed || !strings.Contains(first.Error, "the first attempt fails") || first.Namespace == once.Namespace {
@@ -84,7 +92,7 @@ func TestRetriedScenariosAreReportedFlakyEverywhere(t *testing.T) {
 	if always.Outcome != model.Failed || always.Flaky || always.Attempt != 2 || len(always.Attempts) != 1 {
 		t.Errorf("results.json: always %s flaky=%v attempt %d with %d earlier; want failed after 2 attempts (its own retries: 1)", always.Outcome, always.Flaky, always.Attempt, len(always.Attempts))
 	}
-	a, b := res.Scenarios[2], res.Scenarios[3]
+	a, b := byName["locked-a"], byName["locked-b"]
 	if a.StartedAt.Before(b.FinishedAt) && b.StartedAt.Before(a.FinishedAt) {
 		t.Errorf("scenarios sharing a lock overlapped: %s–%s and %s–%s", a.StartedAt, a.FinishedAt, b.StartedAt, b.FinishedAt)
 	}

@@ -29,13 +29,19 @@ type GradeOptions struct {
 	Namespaces        []string
 	NamespaceSelector string
 	// ProbeImage is --probe-image.
-	ProbeImage     string
-	ReportDir      string
+	ProbeImage string
+	ReportDir  string
+	// SelfTest grades the lab's reference solution and an empty
+	// namespace, Runs times each, instead of students' namespaces.
+	SelfTest       bool
+	Runs           int
 	Stdout, Stderr io.Writer
 
-	lab     *scenario.Scenario
-	cluster *kube.Cluster
-	dir     *reportDir // claimed in Complete
+	lab *scenario.Scenario
+	// solution applies the lab's reference solution (--self-test).
+	solution *scenario.Scenario
+	cluster  *kube.Cluster
+	dir      *reportDir // claimed in Complete
 }
 
 func gradeCommand() *cli.Command {
@@ -47,6 +53,8 @@ func gradeCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "namespace", Aliases: []string{"n"}, Usage: "a student's namespace (repeatable, or comma-separated)"},
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "grade every namespace with these labels, e.g. course=ocp101"},
 			&cli.StringFlag{Name: "report-dir", Usage: "where results, reports and scores.csv go (default: ./kdrill-report/<timestamp>)"},
+			&cli.BoolFlag{Name: "self-test", Usage: "test the lab itself: grade its reference solution (spec.lab.solution) in a fresh namespace, expecting full marks, and an empty one, expecting spec.lab.emptyScore (default 0)"},
+			&cli.IntFlag{Name: "runs", Value: 3, Usage: "with --self-test: grade each this many times, to catch checks that pass or fail by timing"},
 			&cli.StringFlag{Name: "probe-image", EnvVars: []string{"KDRILL_PROBE_IMAGE"}, Usage: "the image of kdrill's own probe pods (does the cluster enforce NetworkPolicy?); it needs nc (-z -w, -l -k -p) and sleep (default: the probing pod's own image)"},
 		),
 		Action: func(c *cli.Context) error {
@@ -56,6 +64,8 @@ func gradeCommand() *cli.Command {
 				NamespaceSelector: c.String("selector"),
 				ReportDir:         c.String("report-dir"),
 				ProbeImage:        c.String("probe-image"),
+				SelfTest:          c.Bool("self-test"),
+				Runs:              c.Int("runs"),
 				Stdout:            c.App.Writer,
 				Stderr:            c.App.ErrWriter,
 			}
@@ -83,6 +93,12 @@ func gradeCommand() *cli.Command {
 // Validate checks that students are named one way or the other.
 func (o *GradeOptions) Validate() error {
 	switch {
+	case o.SelfTest && (len(o.Namespaces) > 0 || o.NamespaceSelector != ""):
+		return usagef("kdrill grade --self-test grades namespaces of its own: give no -n or -l")
+	case o.SelfTest && (o.Runs < 1 || o.Runs > 20):
+		return usagef("--runs %d: want 1 to 20", o.Runs)
+	case o.SelfTest:
+		return nil
 	case len(o.Namespaces) == 0 && o.NamespaceSelector == "":
 		return usagef("kdrill grade: name the students' namespaces with -n, or select them with -l")
 	case len(o.Namespaces) > 0 && o.NamespaceSelector != "":
@@ -101,6 +117,11 @@ func (o *GradeOptions) Complete() error {
 		return &scenario.LoadError{File: o.Lab, Field: "spec.lab", Msg: "not a lab: kdrill grade needs a scenario with spec.lab"}
 	}
 	o.lab = s
+	if o.SelfTest {
+		if o.solution, err = solutionScenario(s); err != nil {
+			return err
+		}
+	}
 	if o.dir, err = claimReportDir(o.ReportDir); err != nil {
 		return err
 	}
@@ -111,6 +132,9 @@ func (o *GradeOptions) Complete() error {
 
 // Run grades each namespace in turn and writes the scores.
 func (o *GradeOptions) Run(ctx context.Context) error {
+	if o.SelfTest {
+		return o.selfTest(ctx)
+	}
 	defer o.dir.Release()
 	namespaces := o.Namespaces
 	if o.NamespaceSelector != "" {
