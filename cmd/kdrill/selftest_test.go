@@ -79,7 +79,9 @@ spec:
 	if l := lines["the settings exist"]; !strings.Contains(l, "✓") || !strings.Contains(l, "8/8 passed") {
 		t.Errorf("a sound check: %q", l)
 	}
-	named := func(l string) bool { return strings.Contains(l, "depends on timing") || strings.Contains(l, "empty namespace") }
+	named := func(l string) bool {
+		return strings.Contains(l, "depends on timing") || strings.Contains(l, "empty namespace")
+	}
 	if l := lines["the clock check"]; !strings.Contains(l, "✗") || !named(l) {
 		t.Errorf("the timing-dependent check: %q", l)
 	}
