@@ -20,6 +20,7 @@ var outputTypes = map[string]reflect.Type{
 	"expectRejection": reflect.TypeFor[ExpectRejectionOutput](),
 	"http":            reflect.TypeFor[HTTPOutput](),
 	"kill":            reflect.TypeFor[KillOutput](),
+	"load":            reflect.TypeFor[LoadOutput](),
 	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
 	"logs":            reflect.TypeFor[LogsOutput](),
 	"monitor":         reflect.TypeFor[MonitorOutput](),

@@ -66,6 +66,18 @@ func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, derr)
 					return
 				}
+				if l, ok := out.(*model.LoadOutput); ok && len(l.Series) > 1 {
+					var png []byte
+					title := fmt.Sprintf("%s: %s — load on %s", s.Name, st.Name, l.Target)
+					if png, err = loadPNG(title, l); err != nil {
+						return
+					}
+					charts = append(charts, Chart{
+						Scenario: s.Name, Title: title, PNG: png,
+						File: fmt.Sprintf("load-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+					})
+					continue
+				}
 				series, ok := out.(model.AvailabilityCharted)
 				if !ok {
 					continue

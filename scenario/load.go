@@ -334,7 +334,7 @@ func (l *loader) checkAcrossSteps(s *Scenario) {
 			names := slices.Sorted(maps.Keys(s.Spec.Clusters))
 			l.fail(st.Line, st.Label(), "cluster", "no cluster named %q in spec.clusters%s%s", st.Cluster, message.Suggest(st.Cluster, names), message.Declared("clusters", names))
 		}
-		if st.Info.Continuous && !st.Background && st.Action != nil {
+		if st.Info.Continuous && !st.Background && st.Action != nil && !endsOnItsOwn(st.Action) {
 			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
 		}
 		if st.Background && st.Phase == model.PhaseFinally {

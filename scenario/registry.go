@@ -65,3 +65,14 @@ func (r Registry) Has(kind string) bool {
 	_, ok := r[kind]
 	return ok && r[kind].New != nil
 }
+
+// Bounded is implemented by continuous kinds that may also end on their
+// own (a load with a duration): such a step may run in the foreground.
+type Bounded interface {
+	EndsOnItsOwn() bool
+}
+
+func endsOnItsOwn(a Action) bool {
+	b, ok := a.(Bounded)
+	return ok && b.EndsOnItsOwn()
+}

@@ -5,6 +5,7 @@ package scenario
 // docComments maps a type (Apply) or a field (Apply.File) to its doc comment.
 var docComments = map[string]string{
 	"Action":                        "Action is one step kind's spec as the scenario holds it. Its fields are\ndecoded strictly from the step's YAML; Default fills unset fields and\nValidate checks them without a cluster. What carries it out is the\nengine's (runner.Action adds Run), so loading a scenario needs no cluster\nand knows nothing of the run.",
+	"Bounded":                       "Bounded is implemented by continuous kinds that may also end on their\nown (a load with a duration): such a step may run in the foreground.",
 	"ClusterRef":                    "ClusterRef names a cluster by its kubeconfig context (in the kubeconfig\nthe run uses).",
 	"ClusterRef.Context":            "Context is the kubeconfig context.",
 	"Discovery":                     "Discovery is what Discover found under the paths a user named.",

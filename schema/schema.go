@@ -143,8 +143,13 @@ func fields(t reflect.Type, defaults *reflect.Value, defs, props node, required 
 		if enum := f.Tag.Get("enum"); enum != "" {
 			s["enum"] = strings.Split(enum, ",")
 		}
-		if minimum := f.Tag.Get("minimum"); minimum != "" {
-			s["minimum"] = json.Number(minimum)
+		for _, bound := range []string{"minimum", "exclusiveMinimum", "maximum"} {
+			if v := f.Tag.Get(bound); v != "" {
+				s[bound] = json.Number(v)
+			}
+		}
+		if pattern := f.Tag.Get("pattern"); pattern != "" {
+			s["pattern"] = pattern
 		}
 		if dv != nil {
 			if v, ok := scenario.DefaultValue(*dv); ok {

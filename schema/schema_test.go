@@ -183,6 +183,7 @@ var beyondTheSchema = map[string]string{
 	"http-method-with-path.yaml":                   "method tokens are checked by the step",
 	"json-patch-bad-op.yaml":                       "the patch's shape depends on its type",
 	"monitor-not-background.yaml":                  "continuous kinds need background, a rule across two fields",
+	"load-forever-in-foreground.yaml":              "a load without a duration needs background, a rule across two fields",
 	"namespace-not-a-name.yaml":                    "namespace names are DNS labels",
 	"rollback-not-a-switch.yaml":                   "step references are resolved across the list",
 	"rollback-unknown.yaml":                        "step references are resolved across the list",

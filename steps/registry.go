@@ -26,6 +26,7 @@ var Registry = scenario.Registry{
 	"http":            {New: runner.NewAction[HTTP], Effect: scenario.Reads},
 	"kill":            {New: runner.NewAction[Kill], Effect: scenario.Disrupts},
 	"killPoisson":     {New: runner.NewAction[KillPoisson], Effect: scenario.Disrupts},
+	"load":            {New: runner.NewAction[Load], Effect: scenario.Reads, Continuous: true},
 	"logs":            {New: runner.NewAction[Logs], Effect: scenario.Reads},
 	"monitor":         {New: runner.NewAction[Monitor], Effect: scenario.Reads, Continuous: true},
 	"node":            {New: runner.NewAction[Node], Effect: scenario.Disrupts},
