@@ -64,6 +64,7 @@ bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector 
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench SwitchSelector -benchtime 100x ./bench/
 	$(GO) test -run '^$$' -bench RenderHourOfMonitoring -benchtime 3x ./bench/
 	$(GO) test -run '^$$' -bench HostileRefusal -benchtime 3x ./bench/
+	$(GO) test -run '^$$' -bench 'LoadGenerator|LoadInFlight' -benchtime 2x ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ParallelScenarios -benchtime 1x -timeout 20m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ChaosLoad -benchtime 1x -timeout 30m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench NodeFailure -benchtime 1x -timeout 30m ./bench/
