@@ -291,6 +291,11 @@ func transientCause(req *http.Request, resp *http.Response, err error) error {
 		return nil // the answer of a program behind the API server, not of the control plane
 	}
 	switch resp.StatusCode {
+	case http.StatusForbidden:
+		if waitsForDefaultServiceAccount(resp) {
+			return fmt.Errorf("%s %s: the namespace's default ServiceAccount is not made yet", req.Method, req.URL.Path)
+		}
+		return nil
 	case http.StatusTooManyRequests:
 		if isEviction(req) {
 			return nil // a disruption budget's refusal: the caller decides
@@ -323,7 +328,8 @@ func mayRetry(req *http.Request, resp *http.Response, err error, uncertain bool)
 // a 429 that throttles before any work).
 func mayHaveReached(resp *http.Response, err error) bool {
 	if resp != nil {
-		return resp.StatusCode != http.StatusTooManyRequests
+		// A throttled or forbidden request was refused before any work.
+		return resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusForbidden
 	}
 	return !isDialError(err)
 }
@@ -354,4 +360,24 @@ func isProxied(req *http.Request) bool {
 
 func isEviction(req *http.Request) bool {
 	return req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/eviction")
+}
+
+// waitsForDefaultServiceAccount says whether a 403 is the ServiceAccount
+// admission refusing a pod because the namespace's default ServiceAccount
+// does not exist yet: a namespace made a moment ago (by the run, a step or
+// anyone), which the service account controller has not reached. Trying
+// again fixes it within a second or so. The body is read and put back.
+func waitsForDefaultServiceAccount(resp *http.Response) bool {
+	if resp.Body == nil {
+		return false
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	rest := resp.Body
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), rest), rest}
+	msg := string(data)
+	// JSON escapes the quotes around "default"; protobuf does not.
+	return strings.Contains(msg, "error looking up service account") && strings.Contains(msg, `default`) && strings.Contains(msg, "not found")
 }

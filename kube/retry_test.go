@@ -219,3 +219,36 @@ func TestRetryPolicyLeavesProxiedAnswersAlone(t *testing.T) {
 		t.Errorf("err %v after %d tries, outages %v", err, fs.count("GET "+path), c.Outages())
 	}
 }
+
+// A pod sent into a namespace made a moment ago, whose default
+// ServiceAccount the controller has not made yet, is refused with a 403
+// that trying again fixes; another 403 is final.
+func TestRetryPolicyWaitsForTheDefaultServiceAccount(t *testing.T) {
+	c, fs := retryCluster(t, func(w http.ResponseWriter, r *http.Request, try int) {
+		if r.URL.Path == "/api/v1/namespaces/ns/pods" && try <= 2 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(403)
+			fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","code":403,"reason":"Forbidden","message":"pods \"p\" is forbidden: error looking up service account ns/default: serviceaccount \"default\" not found"}`)
+			return
+		}
+		if r.URL.Path == "/api/v1/namespaces/other/pods" {
+			status(w, 403, "Forbidden")
+			return
+		}
+		pod(w, 201, time.Now(), "kdrill")
+	})
+	ctx := withDeadline(t, 10*time.Second)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}
+	if _, err := c.Typed.CoreV1().Pods("ns").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create once the ServiceAccount exists: %v", err)
+	}
+	if n := fs.count("POST /api/v1/namespaces/ns/pods"); n != 3 {
+		t.Errorf("%d tries, want 3", n)
+	}
+	if _, err := c.Typed.CoreV1().Pods("other").Create(ctx, p, metav1.CreateOptions{}); !apierrors.IsForbidden(err) || fs.count("POST /api/v1/namespaces/other/pods") != 1 {
+		t.Errorf("another refusal: %v after %d tries", err, fs.count("POST /api/v1/namespaces/other/pods"))
+	}
+	if out := c.Outages(); len(out) != 0 {
+		t.Errorf("outages %+v: a lagging controller is not the control plane down", out)
+	}
+}
