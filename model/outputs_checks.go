@@ -1,5 +1,7 @@
 package model
 
+import "time"
+
 // AssertOutput is what steps.NAME holds after an assert.
 type AssertOutput struct {
 	// Evaluations counts how often the expression was evaluated.
@@ -57,6 +59,27 @@ type CapacityOutput struct {
 	// Namespaces sums the pods' requests and limits per namespace (no
 	// allocatable: namespaces share the nodes).
 	Namespaces map[string]NodeCapacity `json:"namespaces" expr:"namespaces"`
+	// Samples are every reading of a capacity step that samples (every,
+	// duration), oldest first.
+	Samples []CapacitySample `json:"samples,omitempty" expr:"samples"`
+}
+
+// CapacitySample is one reading's commitment, per node and for the
+// cluster, in percent of allocatable.
+type CapacitySample struct {
+	Time    time.Time                 `json:"time" expr:"time"`
+	Nodes   map[string]NodeCommitment `json:"nodes" expr:"nodes"`
+	Cluster NodeCommitment            `json:"cluster" expr:"cluster"`
+}
+
+// NodeCommitment is a node's pods and its requests and limits in percent
+// of what it can allocate.
+type NodeCommitment struct {
+	Pods                  int     `json:"pods" expr:"pods"`
+	CPURequestsPercent    float64 `json:"cpuRequestsPercent" expr:"cpuRequestsPercent"`
+	CPULimitsPercent      float64 `json:"cpuLimitsPercent" expr:"cpuLimitsPercent"`
+	MemoryRequestsPercent float64 `json:"memoryRequestsPercent" expr:"memoryRequestsPercent"`
+	MemoryLimitsPercent   float64 `json:"memoryLimitsPercent" expr:"memoryLimitsPercent"`
 }
 
 // NodeCapacity is one node's (or the cluster's) commitment.

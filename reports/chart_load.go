@@ -35,10 +35,10 @@ func loadPNG(title string, l *model.LoadOutput) ([]byte, error) {
 	}
 	left, right := newIntScale(0, maxLeft*1.15), newIntScale(0, maxRight*1.15)
 	series := []chart.Series{
-		chart.TimeSeries{Name: "p99 latency, ms (left axis)", YAxis: chart.YAxisSecondary, XValues: xs, YValues: p99, Style: chart.Style{StrokeColor: colorP99, StrokeWidth: 2}},
-		chart.TimeSeries{Name: "p50 latency, ms (left axis)", YAxis: chart.YAxisSecondary, XValues: xs, YValues: p50, Style: chart.Style{StrokeColor: colorP50, StrokeWidth: 2}},
-		chart.TimeSeries{Name: "requests sent per second (right axis)", XValues: xs, YValues: sent, Style: chart.Style{StrokeColor: colorSent, StrokeWidth: 1, StrokeDashArray: []float64{4, 3}}},
-		chart.TimeSeries{Name: "failed or dropped per second (right axis)", XValues: xs, YValues: failed, Style: chart.Style{StrokeColor: colorFailed, StrokeWidth: 2}},
+		chart.TimeSeries{Name: "p99 latency, ms (left)", YAxis: chart.YAxisSecondary, XValues: xs, YValues: p99, Style: chart.Style{StrokeColor: colorP99, StrokeWidth: 2}},
+		chart.TimeSeries{Name: "p50 latency, ms (left)", YAxis: chart.YAxisSecondary, XValues: xs, YValues: p50, Style: chart.Style{StrokeColor: colorP50, StrokeWidth: 2}},
+		chart.TimeSeries{Name: "sent per second (right)", XValues: xs, YValues: sent, Style: chart.Style{StrokeColor: colorSent, StrokeWidth: 1, StrokeDashArray: []float64{4, 3}}},
+		chart.TimeSeries{Name: "failed or dropped per second (right)", XValues: xs, YValues: failed, Style: chart.Style{StrokeColor: colorFailed, StrokeWidth: 2}},
 	}
 	end := xs[len(xs)-1].Add(time.Second)
 	c := chart.Chart{

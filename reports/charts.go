@@ -59,6 +59,16 @@ func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 						Scenario: s.Name, Title: title, PNG: png,
 						File: fmt.Sprintf("capacity-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
 					})
+					if len(c.Samples) > 1 {
+						title = fmt.Sprintf("%s: %s — commitment over time", s.Name, st.Name)
+						if png, err = capacityTimePNG(title, c); err != nil {
+							return
+						}
+						charts = append(charts, Chart{
+							Scenario: s.Name, Title: title, PNG: png,
+							File: fmt.Sprintf("capacity-time-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+						})
+					}
 					continue
 				}
 				out, derr := st.DecodedOutput()

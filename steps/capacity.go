@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +13,7 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/scenario"
 )
 
 // Capacity reads the nodes and the pods on them and computes, per node and
@@ -32,21 +34,99 @@ type Capacity struct {
 	Expr expression.Expr `json:"expr,omitempty"`
 	// Selector limits the nodes to those with these labels.
 	Selector string `json:"selector,omitempty"`
+	// Every reads again at this interval for the duration (both needed):
+	// commitment per node over time, as while a load test runs (usually
+	// with background: true). The output is the last reading, with every
+	// reading's per-node percentages in samples; expr judges the last.
+	Every model.Duration `json:"every,omitempty"`
+	// Duration of the sampling (with every).
+	Duration model.Duration `json:"duration,omitempty"`
 }
 
 // Default does nothing: Capacity has no defaults.
 func (c *Capacity) Default() {}
 
-// Validate has nothing to check beyond the expression, compiled at load.
-func (c *Capacity) Validate() error { return nil }
+// Validate checks that sampling has an interval and a duration.
+func (c *Capacity) Validate() error {
+	var errs scenario.FieldErrors
+	switch {
+	case c.Every.IsZero() != c.Duration.IsZero():
+		errs.Add("every", "sampling needs every and duration together")
+	case c.Every.Duration < 0 || c.Duration.Duration < 0:
+		errs.Add("every", "must not be negative")
+	case !c.Every.IsZero() && c.Every.Duration < 100*time.Millisecond:
+		errs.Add("every", "%s: read at most ten times a second (every: 100ms or more)", c.Every.Duration)
+	}
+	return errs.Err()
+}
 
 // ExprNames adds capacity, typed, so an unknown field is a load error.
 func (c *Capacity) ExprNames() map[string]any {
 	return map[string]any{"capacity": model.CapacityOutput{}}
 }
 
-// Run reads nodes and pods and sums them.
+// Run reads nodes and pods and sums them, once or every interval for
+// the duration.
 func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
+	out, err := c.read(ctx, env)
+	if err != nil || c.Every.IsZero() {
+		return c.judge(env, out, err)
+	}
+	samples := []model.CapacitySample{sampleOf(env.Clock.Now(), out)}
+	end := env.Clock.Now().Add(c.Duration.Duration)
+	for env.Clock.Now().Before(end) {
+		t := env.Clock.NewTimer(c.Every.Duration)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			out.Samples = samples
+			return out, nil // stopped: what was read stands
+		case <-t.C():
+		}
+		next, err := c.read(ctx, env)
+		if err != nil {
+			out.Samples = samples
+			return c.judge(env, out, err)
+		}
+		out = next
+		samples = append(samples, sampleOf(env.Clock.Now(), out))
+	}
+	out.Samples = samples
+	return c.judge(env, out, nil)
+}
+
+// sampleOf keeps one reading's per-node percentages.
+func sampleOf(t time.Time, c *model.CapacityOutput) model.CapacitySample {
+	s := model.CapacitySample{Time: t, Nodes: map[string]model.NodeCommitment{}, Cluster: commitmentOf(c.Cluster)}
+	for name, n := range c.Nodes {
+		s.Nodes[name] = commitmentOf(n)
+	}
+	return s
+}
+
+func commitmentOf(n model.NodeCapacity) model.NodeCommitment {
+	return model.NodeCommitment{
+		Pods: n.Pods, CPURequestsPercent: n.CPU.RequestsPercent, CPULimitsPercent: n.CPU.LimitsPercent,
+		MemoryRequestsPercent: n.Memory.RequestsPercent, MemoryLimitsPercent: n.Memory.LimitsPercent,
+	}
+}
+
+// judge checks the expression against a reading.
+func (c *Capacity) judge(env *runner.Env, out *model.CapacityOutput, err error) (any, error) {
+	if err != nil || c.Expr.IsZero() {
+		return out, err
+	}
+	ok, values, eerr := c.Expr.Eval(env.ExprEnv(map[string]any{"capacity": *out}))
+	env.Observe(c.Expr.Source, values)
+	if eerr != nil || !ok {
+		msg := fmt.Sprintf("expected %s; it does not hold", c.Expr.Source) + expression.Seen(values, eerr)
+		return out, &AssertionError{Msg: msg}
+	}
+	return out, nil
+}
+
+// read lists nodes and pods and sums them.
+func (c *Capacity) read(ctx context.Context, env *runner.Env) (*model.CapacityOutput, error) {
 	nodes, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: c.Selector})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
@@ -92,15 +172,6 @@ func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
 	setPercents(&out.Cluster.CPU)
 	setPercents(&out.Cluster.Memory)
 	env.Log.Info("capacity", "nodes", len(names), "cpuRequestsPercent", out.Cluster.CPU.RequestsPercent, "memoryLimitsPercent", out.Cluster.Memory.LimitsPercent)
-	if c.Expr.IsZero() {
-		return out, nil
-	}
-	ok, values, err := c.Expr.Eval(env.ExprEnv(map[string]any{"capacity": *out}))
-	env.Observe(c.Expr.Source, values)
-	if err != nil || !ok {
-		msg := fmt.Sprintf("expected %s; it does not hold", c.Expr.Source) + expression.Seen(values, err)
-		return out, &AssertionError{Msg: msg}
-	}
 	return out, nil
 }
 
