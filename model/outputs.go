@@ -134,14 +134,15 @@ func (m *MonitorOutput) Measures() []Measure {
 		rec = append(rec, b.Recovery.Seconds())
 	}
 	n, sd := len(rec), SpreadOf(rec)
-	return []Measure{
+	out := m.faultMeasures()
+	return append(out, []Measure{
 		{Name: "recovery.p50", Value: m.Recovery.P50.Seconds(), Seconds: true, Samples: n, Spread: sd},
 		{Name: "recovery.p95", Value: m.Recovery.P95.Seconds(), Seconds: true, Samples: n, Spread: sd, Tail: true},
 		{Name: "recovery.max", Value: m.Recovery.Max.Seconds(), Seconds: true, Samples: n, Spread: sd, Tail: true},
 		{Name: "belowDesired", Value: m.BelowDesired.Seconds(), Seconds: true},
 		{Name: "minAvailable", Value: float64(m.MinAvailable), LowerIsWorse: true},
 		{Name: "maxUnavailable", Value: float64(m.MaxUnavailable)},
-	}
+	}...)
 }
 
 // AvailabilitySeries are the monitored workloads' samples.

@@ -162,6 +162,11 @@ type MonitorOutput struct {
 	// Connections are the connections the monitor tried, each with when
 	// it was lost and back.
 	Connections []ConnectionSeries `json:"connections,omitempty"`
+	// Faults is what each fault the monitor saw cost (and each partition
+	// of the scenario): pods short, failed and slow requests of the
+	// scenario's load steps, the longest gap. Filled as the scenario's
+	// other steps end, so an assert after the loads sees them.
+	Faults []FaultImpact `json:"faults,omitempty"`
 }
 
 // ConnectionSeries is one connection a monitor tried again and again.

@@ -65,8 +65,10 @@ type LoadSecond struct {
 	Sent    int       `json:"sent"`
 	Failed  int       `json:"failed"`
 	Dropped int       `json:"dropped"`
-	P50     Duration  `json:"p50"`
-	P99     Duration  `json:"p99"`
+	// Slow counts the answers slower than the load's slow threshold.
+	Slow int      `json:"slow"`
+	P50  Duration `json:"p50"`
+	P99  Duration `json:"p99"`
 }
 
 // Measures are the load's latencies and error rate, with the requests

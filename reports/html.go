@@ -27,6 +27,7 @@ var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap
 	"stamp":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"value":   expression.FormatValue,
 	"attempt": func(i int) int { return i + 1 },
+	"lasted":  func(a, b time.Time) string { return seconds(b.Sub(a).Seconds()) },
 }).Parse(htmlTemplate))
 
 // htmlReport is what the template renders.
@@ -84,6 +85,8 @@ type htmlScenario struct {
 	*model.ScenarioResult
 	Bars   []timelineBar
 	Charts []htmlChart
+	// Faults is what each fault cost, from the scenario's monitor.
+	Faults []model.FaultImpact
 }
 
 // timelineBar places a step on the scenario's Gantt chart, in percent of
@@ -162,6 +165,11 @@ func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 				bar.ValueEntries = append(bar.ValueEntries, valueEntry{k, st.Values[k]})
 			}
 			hs.Bars = append(hs.Bars, bar)
+			if out, err := st.DecodedOutput(); err == nil && hs.Faults == nil {
+				if m, ok := out.(*model.MonitorOutput); ok {
+					hs.Faults = m.Faults
+				}
+			}
 		}
 		for _, c := range charts {
 			// The page draws its own, interactive timeline; the PNG is for

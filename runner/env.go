@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
@@ -46,8 +47,11 @@ type Env struct {
 
 // shared is the state of one scenario run that its steps share.
 type shared struct {
-	mu       sync.Mutex
-	outputs  map[string]any
+	mu      sync.Mutex
+	outputs map[string]any
+	// typed are the steps' outputs as they returned them (outputs holds
+	// them as plain values for expressions).
+	typed    map[string]any
 	results  *model.Results
 	scenario *model.ScenarioResult
 	tasks    *tasks
@@ -149,10 +153,51 @@ func (e *Env) scoped(names []string) []string {
 	return out
 }
 
-func (e *Env) setOutput(name string, v any) {
+func (e *Env) setOutput(name string, plain, typed any) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
-	e.shared.outputs[name] = v
+	e.shared.outputs[name] = plain
+	if e.shared.typed == nil {
+		e.shared.typed = map[string]any{}
+	}
+	e.shared.typed[name] = typed
+	var monitors []string
+	var loads []*model.LoadOutput
+	partitions := map[string]*model.PartitionOutput{}
+	for n, o := range e.shared.typed {
+		switch x := o.(type) {
+		case *model.MonitorOutput:
+			monitors = append(monitors, n)
+		case *model.LoadOutput:
+			loads = append(loads, x)
+		case *model.PartitionOutput:
+			partitions[n] = x
+		}
+	}
+	if len(monitors) == 0 {
+		return
+	}
+	// What each fault cost needs every monitor, load and partition: it is
+	// made again as each of them ends, for the results and for the
+	// expressions of the steps after.
+	var mons []*model.MonitorOutput
+	for _, n := range monitors {
+		mons = append(mons, e.shared.typed[n].(*model.MonitorOutput))
+	}
+	faults := model.Faults(mons, loads, partitions)
+	e.shared.results.Update(func() {
+		for _, m := range mons {
+			m.Faults = faults
+		}
+	})
+	plainFaults := expression.Plain(faults)
+	for _, n := range monitors {
+		if old, ok := e.shared.outputs[n].(map[string]any); ok {
+			cp := maps.Clone(old)
+			cp["faults"] = plainFaults
+			e.shared.outputs[n] = cp
+		}
+	}
 }
 
 // Observe records an assertion's expression and the values it saw, so a

@@ -110,7 +110,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 		}
 	})
 	if out != nil {
-		env.setOutput(st.Name, plain)
+		env.setOutput(st.Name, plain, out)
 	}
 	failed := err != nil && !isNotApplicable(err)
 	if failed && runCtx.Err() == nil && env.Namespace != "" {

@@ -78,6 +78,10 @@ type Load struct {
 	// status, headers (lower-case names) and body. Default: a status from
 	// 200 to 399.
 	Expect expression.Expr `json:"expect,omitempty"`
+	// Slow is the latency above which an answered request counts as slow
+	// (default 1s): per second in the series, and per fault in a
+	// monitor's faults.
+	Slow model.Duration `json:"slow,omitempty"`
 	// MaxErrorRate fails the step when a larger share of the requests
 	// failed (0.01 is 1 %); unset: only a load with no success fails.
 	MaxErrorRate *float64 `json:"maxErrorRate,omitempty"`
@@ -101,6 +105,9 @@ func (l *Load) Default() {
 	}
 	if l.RequestTimeout.IsZero() {
 		l.RequestTimeout = model.Duration{Duration: 5 * time.Second}
+	}
+	if l.Slow.IsZero() {
+		l.Slow = model.Duration{Duration: time.Second}
 	}
 }
 

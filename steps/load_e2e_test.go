@@ -105,15 +105,23 @@ spec:
 	sr = runScenario(t, c, ns, `spec:
   stepTimeout: 90s
   steps:
+  - name: availability
+    background: true
+    monitor: {workloads: [{kind: Deployment, name: web}]}
   - name: load
     background: true
-    load: {url: "`+front.URL+`/info", rate: 40, requestTimeout: 2s}
+    load: {url: "`+front.URL+`/info", rate: 40, requestTimeout: 2s, slow: 50ms}
   - name: kills
     killPoisson: {workload: {kind: Deployment, name: web}, mode: rounds, mean: 1, interval: 2s, rounds: 4, recover: true}
   - name: end the load
-    stop: {steps: [load]}
+    stop: {steps: [load, availability]}
   - name: users were served
     assert: {expr: 'steps.load.requests > 200 && steps.load.errorRate < 0.5 && steps.load.latency.p99 > duration("0s")'}
+  - name: each kill round is a fault with its cost
+    assert:
+      expr: >-
+        len(steps.availability.faults) == len(filter(steps.kills.rounds, .killed > 0)) &&
+        all(steps.availability.faults, .requests > 0 && .cause == "kill" && .podSecondsBelowDesired > 0)
 `, nil)
 	if sr.Outcome != model.Passed {
 		for _, st := range sr.Steps {
@@ -143,6 +151,19 @@ spec:
 	p99 := proxy.took[max(int(0.99*float64(len(proxy.took))+0.5), 1)-1]
 	if got := load.Latency.P99.Duration; got < p99*95/100 || got > p99*105/100 {
 		t.Errorf("p99: kdrill %s, the proxy %s (more than 5 %% apart)", got, p99)
+	}
+	mon, err := stepNamed(t, sr, "availability").DecodedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFaults := 0
+	for _, f := range mon.(*model.MonitorOutput).Faults {
+		inFaults += f.FailedRequests
+		t.Logf("fault %s at %s for %s: %.1f pod-seconds short, %d requests, %d failed, %d slow, longest gap %s",
+			f.Cause, f.Start.Format("15:04:05.000"), f.End.Sub(f.Start).Round(time.Millisecond), f.PodSecondsBelowDesired, f.Requests, f.FailedRequests, f.SlowRequests, f.LongestGap.Duration)
+	}
+	if inFaults > load.Failed {
+		t.Errorf("faults count %d failed requests; the load had %d", inFaults, load.Failed)
 	}
 	t.Logf("load: %d requests at %.1f/s, %d failed (%v), p50 %s p99 %s max %s, client CPU %.2f of %d cores; proxy p99 %s",
 		load.Requests, load.Rate, load.Failed, load.Status, load.Latency.P50.Duration, load.Latency.P99.Duration, load.Latency.Max.Duration, load.ClientCPU, load.ClientCores, p99)

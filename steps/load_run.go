@@ -52,6 +52,7 @@ func (l *Load) generate(ctx context.Context, env *runner.Env, to *target, where 
 	}
 	start := time.Now()
 	rec := newLoadRecorder(start, l.RequestTimeout.Duration)
+	rec.slow = l.Slow.Duration
 	cpu0 := processCPU()
 	// Requests in flight finish when the load is stopped (bounded by their
 	// timeout): a stop is not the server's failure.
@@ -188,6 +189,7 @@ type loadRecorder struct {
 	seconds map[int]*loadSecond
 	out     *model.LoadOutput
 	maxLag  time.Duration
+	slow    time.Duration
 }
 
 type loadSecond struct {
@@ -268,6 +270,9 @@ func (r *loadRecorder) answered(sent time.Time, latency time.Duration, status in
 	s := r.second(sent)
 	s.Sent++
 	_ = s.hist.RecordValue(us)
+	if r.slow > 0 && latency > r.slow {
+		s.Slow++
+	}
 	if ok {
 		r.out.Succeeded++
 		return

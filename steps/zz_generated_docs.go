@@ -114,6 +114,7 @@ var docComments = map[string]string{
 	"Load.Rate":                     "Rate is the requests per second, constant. Give rate or ramp.",
 	"Load.RequestTimeout":           "RequestTimeout bounds each request (default 5s).",
 	"Load.Service":                  "Service is reached through the API server's service proxy, which\nspreads the requests over the Service's ready endpoints.",
+	"Load.Slow":                     "Slow is the latency above which an answered request counts as slow\n(default 1s): per second in the series, and per fault in a\nmonitor's faults.",
 	"Load.URL":                      "URL to request (http or https). Give a URL, a service or a\nportForward, as for http.",
 	"LoadRamp":                      "LoadRamp is a rate that changes linearly over a load's duration.",
 	"LoadRamp.From":                 "From is the rate at the start, in requests per second.",
