@@ -80,6 +80,9 @@ func Metrics(r *model.Results) []Metric {
 type Tolerance struct {
 	Relative     float64 // 0.2 = 20 %
 	SecondsSlack float64
+	// ownSlack says the scenario set the slack for this metric itself,
+	// which then holds for wall times too (see regressed).
+	ownSlack bool
 }
 
 // DefaultTolerance allows 20 % and, for durations, a quarter second.
@@ -116,7 +119,7 @@ func toleranceFor(name string, written map[string]model.Tolerance, def Tolerance
 		tol.Relative = *own.Relative
 	}
 	if own.Slack != nil {
-		tol.SecondsSlack = own.Slack.Seconds()
+		tol.SecondsSlack, tol.ownSlack = own.Slack.Seconds(), true
 	}
 	return tol, own.Ignore
 }

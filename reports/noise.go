@@ -1,6 +1,9 @@
 package reports
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // regressed is the comparison rule: the current figure c is worse than the
 // baseline's b by more than all of
@@ -8,7 +11,11 @@ import "math"
 //   - the relative tolerance, taken of the larger of the two values, so
 //     that comparing two runs in either order flags a change the same way
 //     (as worse in one order, better in the other);
-//   - for durations, the absolute slack (timing noise on any machine);
+//   - for durations, the absolute slack (timing noise on any machine),
+//     at least wallTimeFloor for a step's or a scenario's wall time, a
+//     single figure of whole cluster operations that a busy machine moves
+//     by a second without anything being wrong (a scenario's own slack
+//     for the metric holds as it is written);
 //   - the figures' own noise, when they summarise samples: twice the
 //     standard error of the difference, 2·√(s_b²/n_b + s_c²/n_c), for a
 //     middle figure (a p50, a ratio), and twice the larger spread for a
@@ -24,7 +31,11 @@ func regressed(b, c Metric, tol Tolerance) bool {
 	}
 	allowed := tol.Relative * max(math.Abs(b.Value), math.Abs(c.Value))
 	if b.Seconds {
-		allowed += tol.SecondsSlack
+		slack := tol.SecondsSlack
+		if isWallTime(b.Name) && !tol.ownSlack {
+			slack = max(slack, wallTimeFloor)
+		}
+		allowed += slack
 	}
 	if tol != (Tolerance{}) {
 		allowed += noise(b, c)
@@ -47,4 +58,12 @@ func noise(b, c Metric) float64 {
 		return 2 * max(b.Spread, c.Spread)
 	}
 	return 2 * math.Sqrt(b.Spread*b.Spread/float64(b.Samples)+c.Spread*c.Spread/float64(c.Samples))
+}
+
+// wallTimeFloor is the least slack of a wall time (see regressed).
+const wallTimeFloor = 1.0
+
+// isWallTime says whether a metric is a scenario's or a step's duration.
+func isWallTime(name string) bool {
+	return name == "duration" || strings.HasPrefix(name, "steps[") && strings.HasSuffix(name, "].duration")
 }

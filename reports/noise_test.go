@@ -21,7 +21,12 @@ func TestNoiseRule(t *testing.T) {
 		// A p95 moves with one slow sample: its noise is the spread.
 		{"a tail figure", rec(1.0, 10, 0.8, true), rec(2.5, 10, 0.9, true), false, false},
 		// A single figure has no noise of its own: tolerance and slack.
-		{"single figures", Metric{Name: "duration", Value: 10, Seconds: true}, Metric{Name: "duration", Value: 13, Seconds: true}, true, false},
+		{"single figures", Metric{Name: "duration", Value: 10, Seconds: true}, Metric{Name: "duration", Value: 14, Seconds: true}, true, false},
+		// A step's wall time on a busy machine: a second of slack at least.
+		{"a step's wall time", Metric{Name: "steps[deploy].duration", Value: 1.19, Seconds: true}, Metric{Name: "steps[deploy].duration", Value: 1.80, Seconds: true}, false, false},
+		{"a step's wall time, doubled", Metric{Name: "steps[deploy].duration", Value: 5, Seconds: true}, Metric{Name: "steps[deploy].duration", Value: 10, Seconds: true}, true, false},
+		// A latency keeps the plain slack.
+		{"a latency", Metric{Name: "steps[load].latency.p50", Value: 0.010, Seconds: true}, Metric{Name: "steps[load].latency.p50", Value: 0.600, Seconds: true}, true, false},
 		// The relative tolerance is of the larger value: symmetric.
 		{"just inside 20 %", Metric{Name: "x", Value: 100}, Metric{Name: "x", Value: 124}, false, false},
 		{"outside 20 %", Metric{Name: "x", Value: 100}, Metric{Name: "x", Value: 130}, true, false},
