@@ -140,23 +140,32 @@ func sortedNames[T any](m map[string]T) []string {
 	return names
 }
 
-// faultMeasures are the faults' costs summed, for comparisons across runs;
-// none when the monitor saw no fault.
+// faultMeasures are what a fault cost on average, with the faults as
+// samples (how many there were is the schedule's draw, so sums would not
+// compare), and the longest gap; none when the monitor saw no fault.
 func (m *MonitorOutput) faultMeasures() []Measure {
 	if len(m.Faults) == 0 {
 		return nil
 	}
-	var short, failed, slow, gap float64
+	var short, failed, slow []float64
+	gap := 0.0
 	for _, f := range m.Faults {
-		short += f.PodSecondsBelowDesired
-		failed += float64(f.FailedRequests)
-		slow += float64(f.SlowRequests)
+		short = append(short, f.PodSecondsBelowDesired)
+		failed = append(failed, float64(f.FailedRequests))
+		slow = append(slow, float64(f.SlowRequests))
 		gap = max(gap, f.LongestGap.Seconds())
 	}
+	mean := func(name string, xs []float64) Measure {
+		sum := 0.0
+		for _, x := range xs {
+			sum += x
+		}
+		return Measure{Name: name, Value: sum / float64(len(xs)), Samples: len(xs), Spread: SpreadOf(xs)}
+	}
 	return []Measure{
-		{Name: "faults.podSecondsBelowDesired", Value: short},
-		{Name: "faults.failedRequests", Value: failed},
-		{Name: "faults.slowRequests", Value: slow},
-		{Name: "faults.longestGap", Value: gap, Seconds: true},
+		mean("faults.podSecondsBelowDesired", short),
+		mean("faults.failedRequests", failed),
+		mean("faults.slowRequests", slow),
+		{Name: "faults.longestGap", Value: gap, Seconds: true, Tail: true},
 	}
 }
