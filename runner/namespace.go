@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,10 @@ import (
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
 )
+
+// namespaceReadyLimit bounds the wait for a new namespace's default
+// ServiceAccount and CA ConfigMap (milliseconds on a healthy cluster).
+const namespaceReadyLimit = 30 * time.Second
 
 // namespace returns the scenario's namespace, creating it when the run
 // should own it.
@@ -41,6 +46,7 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return name, false, fmt.Errorf("create namespace %s: %w", name, err)
 		}
+		kube.WaitNamespaceReady(ctx, r.cluster(s).Typed, name, namespaceReadyLimit)
 		return name, false, nil
 	}
 	prefix := s.Metadata.Name
@@ -63,6 +69,7 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 	if err != nil {
 		return "", false, fmt.Errorf("create namespace: %w", err)
 	}
+	kube.WaitNamespaceReady(ctx, r.cluster(s).Typed, name, namespaceReadyLimit)
 	return name, true, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdrill/kdrill/kube"
@@ -106,6 +107,9 @@ func Namespace(t testing.TB, c *kube.Cluster) string {
 		defer cancel()
 		_ = c.Typed.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
 	})
+	if !kube.WaitNamespaceReady(ctx, c.Typed, ns.Name, 25*time.Second) {
+		t.Fatalf("namespace %s: no default ServiceAccount or %s after 25 s", ns.Name, kube.RootCAConfigMap)
+	}
 	return ns.Name
 }
 
@@ -118,6 +122,14 @@ func Fake(objects ...runtime.Object) *kube.Cluster {
 	_ = corev1.AddToScheme(scheme)
 	_ = appsv1.AddToScheme(scheme)
 	typed := kubefake.NewClientset(objects...)
+	// As the controller manager does, a new namespace gets its default
+	// ServiceAccount and CA ConfigMap (kdrill waits for both).
+	typed.PrependReactor("create", "namespaces", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		name := a.(k8stesting.CreateAction).GetObject().(metav1.Object).GetName()
+		_ = typed.Tracker().Add(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: name}})
+		_ = typed.Tracker().Add(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: kube.RootCAConfigMap, Namespace: name}})
+		return false, nil, nil
+	})
 	mapper := meta.NewDefaultRESTMapper(nil)
 	fd := typed.Discovery().(*fakediscovery.FakeDiscovery)
 	for _, group := range []struct {
