@@ -23,6 +23,7 @@ var outputTypes = map[string]reflect.Type{
 	"load":            reflect.TypeFor[LoadOutput](),
 	"killPoisson":     reflect.TypeFor[KillPoissonOutput](),
 	"logs":            reflect.TypeFor[LogsOutput](),
+	"metrics":         reflect.TypeFor[MetricsOutput](),
 	"monitor":         reflect.TypeFor[MonitorOutput](),
 	"node":            reflect.TypeFor[NodeOutput](),
 	"patch":           reflect.TypeFor[PatchOutput](),

@@ -28,6 +28,7 @@ var Registry = scenario.Registry{
 	"killPoisson":     {New: runner.NewAction[KillPoisson], Effect: scenario.Disrupts},
 	"load":            {New: runner.NewAction[Load], Effect: scenario.Reads, Continuous: true},
 	"logs":            {New: runner.NewAction[Logs], Effect: scenario.Reads},
+	"metrics":         {New: runner.NewAction[Metrics], Effect: scenario.Reads, Continuous: true},
 	"monitor":         {New: runner.NewAction[Monitor], Effect: scenario.Reads, Continuous: true},
 	"node":            {New: runner.NewAction[Node], Effect: scenario.Disrupts},
 	"partition":       {New: runner.NewAction[Partition], Effect: scenario.Disrupts},
