@@ -149,7 +149,12 @@ func (m *Metrics) EndsOnItsOwn() bool { return true }
 
 // ExprNames adds the figures' names to expect's environment.
 func (m *Metrics) ExprNames() map[string]any {
-	return expression.Plain(&model.MetricsOutput{APIServer: &model.APIServerMetrics{}}).(map[string]any)
+	names := expression.Plain(&model.MetricsOutput{APIServer: &model.APIServerMetrics{}}).(map[string]any)
+	for _, n := range []string{"result", "min", "max", "mean"} {
+		names[n] = 0.0
+	}
+	names["series"] = []any{}
+	return names
 }
 
 // window is the time the step measures over, zero for an instant.
@@ -180,8 +185,12 @@ func (m *Metrics) Run(ctx context.Context, env *runner.Env) (any, error) {
 	if err == nil && !ok {
 		err = fmt.Errorf("expect %s does not hold; %s", m.Expect.Source, expression.FormatValues(values))
 	}
-	if err != nil && out.Result == nil && len(out.Series) != 1 && expression.Reads(m.Expect.Source, "result", "min", "max", "mean") {
-		err = fmt.Errorf("%w: the query's answer has %d series, so result has no value; aggregate them (sum(...), max(...)) or read series", err, len(out.Series))
+	if err != nil && out.Result == nil && expression.Reads(m.Expect.Source, "result", "min", "max", "mean") {
+		if len(out.Series) == 0 {
+			err = fmt.Errorf("%w: the query's answer has no series (nothing matched it, or not yet scraped), so result has no value", err)
+		} else {
+			err = fmt.Errorf("%w: the query's answer has %d series, so result has no value; aggregate them (sum(...), max(...)) or read series", err, len(out.Series))
+		}
 	}
 	return out, err
 }

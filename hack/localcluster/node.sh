@@ -3,8 +3,9 @@
 # and kube-proxy built from the same k8s.io/kubernetes module as the
 # control plane, Debian's containerd, runc and CNI plugins, the cluster's
 # DNS (CoreDNS, built from its module, run as a pod), NetworkPolicy
-# enforced by kube-router in firewall-only mode, and the default
-# StorageClass's provisioner (volumes are directories on this machine). Images come from this
+# enforced by kube-router in firewall-only mode, the default
+# StorageClass's provisioner (volumes are directories on this machine) and
+# a Prometheus scraping it and the API server (Debian's, prometheus.sh). Images come from this
 # repository's Go code, imported into containerd without a registry.
 #
 # The node is named kdrill-real, labelled and tainted kdrill.dev/real=true
@@ -273,6 +274,7 @@ import_images() {
       readlink -f "$tar" >"$state/image-$t"
     fi
   done
+  "$here/prometheus.sh" image "$sock" "$out/images/bin/mkimage"
 }
 
 up() {
@@ -281,6 +283,8 @@ up() {
     # Running: its images still follow the checkout (kdrill's own).
     out=$(build)
     import_images "$out"
+    # Its add-ons follow the checkout too.
+    "$out/realnode" up "$kubeconfig" "$node"
     log "running"
     return 0
   fi
@@ -325,7 +329,7 @@ up() {
     log "a component stopped while starting; its logs: $run/logs"
     return 1
   fi
-  log "node $node is Ready with the cluster's DNS at $cluster_dns"
+  log "node $node is Ready with the cluster's DNS at $cluster_dns and Prometheus at monitoring/prometheus:9090"
 }
 
 # down takes the node away: pods first, through the API while the kubelet

@@ -37,8 +37,13 @@ var corednsManifests []byte
 //go:embed storage.yaml
 var storageManifests []byte
 
+// prometheusManifests name the node's address as NODE_IP.
+//
+//go:embed prometheus.yaml
+var prometheusManifests []byte
+
 // addons are what up adds to the cluster and forget removes.
-var addons = [][]byte{corednsManifests, storageManifests}
+var addons = [][]byte{corednsManifests, storageManifests, prometheusManifests}
 
 const fieldManager = "kdrill-localcluster"
 
@@ -70,12 +75,19 @@ func run(cmd string, cfg *rest.Config, node string) error {
 		if err := waitReady(ctx, cs, node); err != nil {
 			return err
 		}
+		ip, err := nodeIP(ctx, cs, node)
+		if err != nil {
+			return err
+		}
 		for _, m := range addons {
-			if err := apply(ctx, cfg, m); err != nil {
-				return fmt.Errorf("adding the cluster's DNS and storage: %w", err)
+			if err := apply(ctx, cfg, bytes.ReplaceAll(m, []byte("NODE_IP"), []byte(ip))); err != nil {
+				return fmt.Errorf("adding the cluster's DNS, storage and Prometheus: %w", err)
 			}
 		}
-		return waitDNS(ctx, cs)
+		if err := waitDNS(ctx, cs); err != nil {
+			return err
+		}
+		return waitPodReady(ctx, cs, "monitoring", "app=prometheus", "the cluster's Prometheus (monitoring/prometheus)")
 	case "drain":
 		return drain(ctx, cs, node)
 	case "forget":
@@ -121,8 +133,27 @@ func waitReady(ctx context.Context, cs kubernetes.Interface, node string) error 
 }
 
 func waitDNS(ctx context.Context, cs kubernetes.Interface) error {
-	return poll(ctx, "the cluster's DNS (kube-system/coredns) to be ready", func() (bool, string, error) {
-		pods, err := cs.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-dns"})
+	return waitPodReady(ctx, cs, "kube-system", "k8s-app=kube-dns", "the cluster's DNS (kube-system/coredns)")
+}
+
+// nodeIP is the node's InternalIP, which its kubelet serves on.
+func nodeIP(ctx context.Context, cs kubernetes.Interface, node string) (string, error) {
+	n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address, nil
+		}
+	}
+	return "", fmt.Errorf("node %s has no InternalIP", node)
+}
+
+// waitPodReady waits until a pod of the selector in ns is Ready.
+func waitPodReady(ctx context.Context, cs kubernetes.Interface, ns, selector, what string) error {
+	return poll(ctx, what+" to be ready", func() (bool, string, error) {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, err.Error(), nil
 		}
