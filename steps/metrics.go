@@ -67,6 +67,9 @@ type Metrics struct {
 	// Optional makes an unreachable or failing Prometheus leave the step
 	// not applicable, with the cause, instead of failed.
 	Optional bool `json:"optional,omitempty"`
+	// Until reads again, every 2s, until expect holds; the step's timeout
+	// bounds the wait. For something about to be scraped, at an instant.
+	Until bool `json:"until,omitempty"`
 }
 
 // PrometheusRef is where a Prometheus answers its HTTP API.
@@ -113,6 +116,9 @@ func (m *Metrics) Validate() error {
 	}
 	if m.Resolution.Duration < 0 {
 		errs.Add("resolution", "must not be negative")
+	}
+	if m.Until && (m.Expect.IsZero() || !m.Duration.IsZero()) {
+		errs.Add("until", "reads again until expect holds: give an expect, and no duration")
 	}
 	if m.Optional && m.APIServer {
 		errs.Add("optional", "is for a Prometheus that may be missing; the API server is always there")
@@ -168,6 +174,22 @@ func (m *Metrics) window(env *runner.Env) (time.Duration, bool) {
 // Run reads the figures, over the window when there is one, and judges
 // them.
 func (m *Metrics) Run(ctx context.Context, env *runner.Env) (any, error) {
+	for {
+		out, err := m.once(ctx, env)
+		var na *runner.NotApplicableError
+		if !m.Until || err == nil || out == nil || ctx.Err() != nil || errors.As(err, &na) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// once reads the figures and judges them.
+func (m *Metrics) once(ctx context.Context, env *runner.Env) (*model.MetricsOutput, error) {
 	var out *model.MetricsOutput
 	var err error
 	if m.APIServer {
