@@ -50,11 +50,20 @@ type Steps struct {
 	pos    map[string]int
 	labels map[string]string
 	kinds  map[string]string
+	// background steps, those a wait or stop has ended so far, and how
+	// each is written; absent are the output fields a spec leaves null.
+	background, ended map[string]bool
+	written           map[string]string
+	absent            map[string]map[string]string
 }
 
 // NewSteps is an empty index.
 func NewSteps() *Steps {
-	return &Steps{pos: map[string]int{}, labels: map[string]string{}, kinds: map[string]string{}}
+	return &Steps{
+		pos: map[string]int{}, labels: map[string]string{}, kinds: map[string]string{},
+		background: map[string]bool{}, ended: map[string]bool{}, written: map[string]string{},
+		absent: map[string]map[string]string{},
+	}
 }
 
 // Add records the step named name (an included step under its full name)
@@ -150,6 +159,9 @@ func (sc *Scope) check(src string) error {
 	}
 	if sc == nil || sc.Steps == nil {
 		return nil
+	}
+	if err := sc.checkMeaning(tree.Node); err != nil {
+		return err
 	}
 	for _, m := range v.members {
 		if v.inner[m] {
@@ -250,6 +262,9 @@ func (sc *Scope) checkPath(root string, segs []segment) error {
 			return fmt.Errorf("%s: no earlier step is named %q%s", at, first, message.Suggest(first, sc.Steps.Within(sc.Prefix, sc.Steps.earlier(sc.Pos))))
 		case pos >= sc.Pos:
 			return fmt.Errorf("%s: %s has not run yet at this point; an expression sees only earlier steps' outputs", at, sc.Steps.labels[name])
+		}
+		if err := sc.checkStepState(name, at, segs[1:]); err != nil {
+			return err
 		}
 		kind := sc.Steps.kinds[name]
 		if kind == "" {

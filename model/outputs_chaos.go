@@ -80,6 +80,8 @@ type Recovery struct {
 	P50     Duration        `json:"p50"`
 	P95     Duration        `json:"p95"`
 	Max     Duration        `json:"max"`
+	// Mean is the batches' mean recovery.
+	Mean Duration `json:"mean"`
 	// Unrecovered counts batches after which availability had not come back
 	// when the monitor stopped; their time is a lower bound.
 	Unrecovered int `json:"unrecovered"`

@@ -166,6 +166,7 @@ var docComments = map[string]string{
 	"QuotaRejection":                     "QuotaRejection is a ResourceQuota's refusal, parsed from its message.",
 	"QuotaRejection.MustSpecify":         "MustSpecify lists what a compute quota requires every pod to set.",
 	"Recovery":                           "Recovery measures how fast availability came back after kill batches.",
+	"Recovery.Mean":                      "Mean is the batches' mean recovery.",
 	"Recovery.Unrecovered":               "Unrecovered counts batches after which availability had not come back\nwhen the monitor stopped; their time is a lower bound.",
 	"Rejection":                          "Rejection is a refusal as expressions see it.",
 	"ResolveOutput":                      "ResolveOutput is what steps.NAME holds after a resolve: the name as the\npod's resolver found it and its addresses, or that it does not exist.",

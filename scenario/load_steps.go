@@ -128,6 +128,9 @@ func (l *loader) checkLab(s *Scenario, st *Step) {
 
 func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step {
 	defer func() { l.cur = nil }()
+	if phase == model.PhaseFinally {
+		l.index.EndAll() // the steps' end joins every background step
+	}
 	var out []*Step
 	for i, it := range items {
 		if it.failed {
@@ -157,6 +160,7 @@ func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step
 			kind = st.Kind
 		}
 		l.index.Decoded(st.Name, kind)
+		l.stepState(st)
 	}
 	return out
 }
@@ -348,4 +352,23 @@ func CompileExprs(a Action, extra map[string]any) error {
 		}
 	})
 	return first
+}
+
+// stepState tells the expression index what the step means for later
+// expressions: a background step is not whole until a wait or stop names
+// it, and a spec may leave output fields null.
+func (l *loader) stepState(st *Step) {
+	if st.Background {
+		l.index.Background(st.Name, strings.TrimPrefix(st.Name, st.Prefix))
+	}
+	if ref, ok := st.Action.(StepReferrer); ok {
+		for _, r := range ref.StepRefs() {
+			if r.Background {
+				l.index.Ended(st.Prefix + r.Name)
+			}
+		}
+	}
+	if a, ok := st.Action.(OutputAbsence); ok {
+		l.index.Absent(st.Name, a.AbsentOutputs())
+	}
 }

@@ -76,3 +76,10 @@ func endsOnItsOwn(a Action) bool {
 	b, ok := a.(Bounded)
 	return ok && b.EndsOnItsOwn()
 }
+
+// OutputAbsence is implemented by kinds whose spec can leave fields of
+// their output null: AbsentOutputs names each, with why and the fix, so an
+// expression reading one is a load error.
+type OutputAbsence interface {
+	AbsentOutputs() map[string]string
+}

@@ -44,6 +44,7 @@ var docComments = map[string]string{
 	"Metadata.Description":          "Description says in a sentence what the scenario checks.",
 	"Metadata.Labels":               "Labels let a run select scenarios.",
 	"Metadata.Name":                 "Name identifies the scenario in reports; it also prefixes the namespace\ncreated for a run.",
+	"OutputAbsence":                 "OutputAbsence is implemented by kinds whose spec can leave fields of\ntheir output null: AbsentOutputs names each, with why and the fix, so an\nexpression reading one is a load error.",
 	"PolicyOptions":                 "PolicyOptions are what the policy checks a run against before it starts.",
 	"PolicyOptions.AllowContexts":   "AllowContexts are patterns (* for any text) of contexts where\ndisrupting scenarios may run, besides LocalContexts.",
 	"PolicyOptions.Context":         "Context is the kubeconfig context the run talks to (\"\" in a pod).",

@@ -135,3 +135,12 @@ func (k *Kill) Plan(ctx context.Context, env *runner.Env) (string, error) {
 	}
 	return fmt.Sprintf("delete %d of %d eligible pods in %s (seed %d): %s", len(chosen), elig, target.namespace, env.Seed, strings.Join(chosen, ", ")), nil
 }
+
+// AbsentOutputs says that without recover the kill does not wait, and has no
+// recovery to report.
+func (k *Kill) AbsentOutputs() map[string]string {
+	if k.Recover {
+		return nil
+	}
+	return map[string]string{"recovery": "the kill does not wait for its workload to recover; set recover: true (with a workload)", "recovered": "the kill does not wait for its workload to recover; set recover: true (with a workload)"}
+}

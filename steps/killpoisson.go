@@ -388,3 +388,12 @@ func (k *KillPoisson) Plan(_ context.Context, env *runner.Env) (string, error) {
 	return fmt.Sprintf("%s mode, seed %d: %d kills in %d batches (at most %.0f%% of the eligible pods a batch); schedule %s",
 		k.Mode, seed, total, len(plan), k.MaxKillFraction*100, strings.Join(parts, ", ")), nil
 }
+
+// AbsentOutputs says that without recover the kills do not wait, and have no
+// recovery to report.
+func (k *KillPoisson) AbsentOutputs() map[string]string {
+	if k.Recover {
+		return nil
+	}
+	return map[string]string{"recovery": "the kills do not wait for their workload to recover; set recover: true", "recovered": "the kills do not wait for their workload to recover; set recover: true"}
+}

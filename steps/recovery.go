@@ -53,8 +53,10 @@ func summarize(batches []model.BatchRecovery) model.Recovery {
 		return r
 	}
 	d := make([]time.Duration, len(batches))
+	var sum time.Duration
 	for i, b := range batches {
 		d[i] = b.Recovery.Duration
+		sum += b.Recovery.Duration
 		if !b.Recovered {
 			r.Unrecovered++
 		}
@@ -63,6 +65,7 @@ func summarize(batches []model.BatchRecovery) model.Recovery {
 	r.P50.Duration = percentile(d, 0.50)
 	r.P95.Duration = percentile(d, 0.95)
 	r.Max.Duration = d[len(d)-1]
+	r.Mean.Duration = sum / time.Duration(len(d))
 	return r
 }
 
