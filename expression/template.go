@@ -153,7 +153,7 @@ func CompileValue(v any, extra map[string]any) (*ValueTemplate, error) {
 func (sc *Scope) CompileValue(v any) (*ValueTemplate, error) {
 	vt := &ValueTemplate{value: v, templates: map[string]*Template{}}
 	var firstErr error
-	walkStrings(v, func(s string) {
+	WalkStrings(v, func(s string) {
 		if firstErr != nil || !strings.Contains(s, "${{") {
 			return
 		}
@@ -224,17 +224,18 @@ func normalizeNumber(v any) any {
 	return v
 }
 
-func walkStrings(v any, fn func(string)) {
+// WalkStrings calls fn for every string in v (maps and lists included).
+func WalkStrings(v any, fn func(string)) {
 	switch x := v.(type) {
 	case string:
 		fn(x)
 	case map[string]any:
 		for _, e := range x {
-			walkStrings(e, fn)
+			WalkStrings(e, fn)
 		}
 	case []any:
 		for _, e := range x {
-			walkStrings(e, fn)
+			WalkStrings(e, fn)
 		}
 	}
 }

@@ -66,6 +66,7 @@ func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *
 			for k, c := range t.fields {
 				next := fieldType(ft, k)
 				if next.tag == "template" {
+					l.checkKindTemplates(st, c, joinField(path, k), sc)
 					continue
 				}
 				if text, ok := c.value.(string); ok && next.tag == "shell" && strings.Contains(text, "${{") {
@@ -318,4 +319,35 @@ func setAt(v any, path []string, value any) any {
 		}
 	}
 	return v
+}
+
+// checkKindTemplates evaluates, at load, the templates in a field the step
+// kind expands itself (a manifest, a patch) that read only vars, so that a
+// broken one, or one past the expression engine's memory budget
+// (repeat("x", 2e9)), is a load error at its line, not a failure halfway
+// through a run. Templates that read steps or namespace wait for the run;
+// those the scope cannot compile are the kind's to report.
+func (l *loader) checkKindTemplates(st *Step, t *tree, path string, sc *expression.Scope) {
+	switch {
+	case t.fields != nil:
+		for _, k := range sortedKeys(t.fields) {
+			l.checkKindTemplates(st, t.fields[k], joinField(path, k), sc)
+		}
+	case t.items != nil:
+		for i, c := range t.items {
+			l.checkKindTemplates(st, c, joinField(path, strconv.Itoa(i)), sc)
+		}
+	default:
+		s, ok := t.value.(string)
+		if !ok || !strings.Contains(s, "${{") {
+			return
+		}
+		tmpl, err := sc.CompileTemplate(s)
+		if err != nil || tmpl.Reads("steps", "namespace") {
+			return
+		}
+		if _, err := tmpl.Value(expression.Env(sc.Vars, nil, "")); err != nil {
+			l.fail(t.lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
+		}
+	}
 }

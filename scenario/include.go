@@ -151,7 +151,10 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 				"%s declares no var %q%s%s", spec.File, k, message.Suggest(k, slices.Sorted(maps.Keys(declared))), message.Declared("vars", slices.Sorted(maps.Keys(declared))))
 			continue
 		}
-		v, err := withValue(def, spec.With[k])
+		v, err := l.atLoad(it.vars, spec.With[k])
+		if err == nil {
+			v, err = withValue(def, v)
+		}
 		if err != nil {
 			l.fail(item.child("include").find("with."+k).lineOf(), label, "include.with."+k, "%s", err)
 			continue

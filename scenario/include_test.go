@@ -149,3 +149,38 @@ func TestIncludesCannotMultiplyWithoutBound(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// include.with takes templates of the including file's vars, a matrix's
+// among them: each instance's included steps get its own value, typed as the
+// included file declares the var.
+func TestIncludeWithTemplatesOfVars(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"checks/quota.yaml": quotaChecks,
+		"lab.yaml": `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: lab}
+spec:
+  vars: {team: a, size: 2}
+  matrix: {team: [a, b]}
+  steps:
+  - name: q
+    include: {file: checks/quota.yaml, with: {quota: "quota-${{ vars.team }}", pods: "${{ vars.size * 2 }}"}}
+`,
+	})
+	s, err := scenario.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instances, err := scenario.Instances(s, steps.Registry, scenario.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, in := range instances {
+		st := in.Spec.Steps[0]
+		got = append(got, fmt.Sprintf("%v %v", st.Vars["quota"], st.Vars["pods"]))
+	}
+	if want := "quota-a 4,quota-b 4"; strings.Join(got, ",") != want {
+		t.Errorf("included vars %v, want %s", got, want)
+	}
+}

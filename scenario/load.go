@@ -94,6 +94,8 @@ type loader struct {
 	cur *stepItem
 	// sum hashes the scenario's file and the files it includes.
 	sum hash.Hash
+	// vars are the scenario's vars, once read (with --set).
+	vars map[string]any
 }
 
 func (l *loader) fail(line int, step, field, format string, args ...any) {
@@ -135,6 +137,7 @@ func (l *loader) parse(data []byte) *Scenario {
 	if f := spec.child("finally"); f != nil && f.items == nil && f.value != nil {
 		l.fail(f.lineOf(), "", "spec.finally", "must be a list of steps")
 	}
+	l.vars = s.Spec.Vars
 	top := stepItem{file: l.file}
 	items, finally := l.flatten(steps, model.PhaseSteps, top, nil), l.flatten(spec.child("finally"), model.PhaseFinally, top, nil)
 	l.index, l.nSteps = indexSteps(items, finally)

@@ -153,6 +153,17 @@ func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step
 			sub.Spec.Vars, sub.Dir, sub.Root = it.vars, it.dir, l.root
 			host = &sub
 		}
+		if strings.Contains(st.Cluster, "${{") {
+			v, err := l.atLoad(host.Spec.Vars, st.Cluster)
+			if text, ok := v.(string); err == nil && !ok {
+				err = fmt.Errorf("names a cluster of spec.clusters: want text, not %v", v)
+			} else {
+				st.Cluster = text
+			}
+			if err != nil {
+				l.fail(it.t.child("cluster").lineOf(), st.Label(), "cluster", "%s", err)
+			}
+		}
 		l.action(host, st, body)
 		out = append(out, st)
 		kind := ""

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kdrill/kdrill/expression"
 )
@@ -72,4 +73,32 @@ func scalarOrText(v any, text string) any {
 		return v
 	}
 	return text
+}
+
+// atLoad expands the ${{ }} of a value set when the scenario loads
+// (include.with, a step's cluster), where vars are all there is: in the
+// scenario's vars, or an included file's (vars). A template that reads
+// steps or namespace cannot be given a value then.
+func (l *loader) atLoad(vars map[string]any, v any) (any, error) {
+	if vars == nil {
+		vars = l.vars
+	}
+	sc := &expression.Scope{Vars: vars, Steps: expression.NewSteps()}
+	var bad error
+	expression.WalkStrings(v, func(s string) {
+		if !strings.Contains(s, "${{") || bad != nil {
+			return
+		}
+		if t, err := sc.CompileTemplate(s); err == nil && t.Reads("steps", "namespace") {
+			bad = fmt.Errorf("%s: this is set when the scenario loads, before any step runs: it may read vars only, not steps or namespace", s)
+		}
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	vt, err := sc.CompileValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return vt.Expand(expression.Env(vars, nil, ""))
 }
