@@ -185,6 +185,10 @@ func (l *loader) decode(t *tree, v any, step, prefix string) bool {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		at := t.find(field)
+		if k := mapEntryOfKind(at, typeErr.Value); k != "" {
+			// A map's value of the wrong kind: its own key, not the map's.
+			field, at = joinField(field, k), at.fields[k]
+		}
 		l.fail(at.lineOf(), step, joinField(prefix, field), "must be %s, not %s%s", describeType(typeErr.Type), describeJSON(typeErr.Value), yaml11Bool(typeErr.Type, at))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
@@ -287,4 +291,36 @@ func describeJSON(v string) string {
 		return "a boolean"
 	}
 	return v
+}
+
+// mapEntryOfKind is the first key (in order) of a mapping whose value is of
+// the JSON kind a type error names (array, object, number, bool, string),
+// or "" when t is not a mapping holding one.
+func mapEntryOfKind(t *tree, kind string) string {
+	if t == nil || t.fields == nil || kind == "object" {
+		return ""
+	}
+	for _, k := range sortedKeys(t.fields) {
+		c := t.fields[k]
+		var got string
+		switch v := c.value.(type) {
+		case []any:
+			got = "array"
+		case map[string]any:
+			got = "object"
+		case bool:
+			got = "bool"
+		case string:
+			got = "string"
+		case nil:
+			got = "null"
+		default:
+			_ = v
+			got = "number"
+		}
+		if got == kind {
+			return k
+		}
+	}
+	return ""
 }

@@ -72,19 +72,20 @@ func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
 	}
 	for _, r := range ref.StepRefs() {
 		field := joinField(st.Kind, r.Field)
+		line := st.fieldLine(field, r.Name)
 		target, ok := seen[st.Prefix+r.Name]
 		switch {
 		case !ok && l.index.Label(st.Prefix+r.Name) != "":
-			l.fail(st.Line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.Label(st.Prefix+r.Name))
+			l.fail(line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.Label(st.Prefix+r.Name))
 		case !ok && includedAs(seen, st.Prefix, r.Name) != "":
 			full := includedAs(seen, st.Prefix, r.Name)
-			l.fail(st.Line, st.Label(), field, "no earlier step is named %q; the included step is named %q (an include's steps are named INCLUDE/STEP): write %q", r.Name, full, full)
+			l.fail(line, st.Label(), field, "no earlier step is named %q; the included step is named %q (an include's steps are named INCLUDE/STEP): write %q", r.Name, full, full)
 		case !ok:
-			l.fail(st.Line, st.Label(), field, "no earlier step is named %q%s", r.Name, message.Suggest(r.Name, l.index.Within(st.Prefix, slices.Collect(maps.Keys(seen)))))
+			l.fail(line, st.Label(), field, "no earlier step is named %q%s", r.Name, message.Suggest(r.Name, l.index.Within(st.Prefix, slices.Collect(maps.Keys(seen)))))
 		case r.Kind != "" && target.Kind != r.Kind:
-			l.fail(st.Line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
+			l.fail(line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
 		case r.Background && !target.Background:
-			l.fail(st.Line, st.Label(), field, "%s does not run in the background (add background: true to it)", target.Label())
+			l.fail(line, st.Label(), field, "%s does not run in the background (add background: true to it)", target.Label())
 		}
 	}
 }
@@ -137,7 +138,7 @@ func (l *loader) steps(s *Scenario, items []stepItem, phase model.Phase) []*Step
 			continue // its include's problem is reported
 		}
 		l.cur = &items[i]
-		st := &Step{Index: i, Phase: phase, Line: it.t.line, Prefix: it.prefix, Vars: it.vars, Via: it.via}
+		st := &Step{Index: i, Phase: phase, Line: it.t.line, Prefix: it.prefix, Vars: it.vars, Via: it.via, node: it.t}
 		if it.prefix != "" {
 			st.File = it.file
 		}
@@ -273,7 +274,12 @@ func (l *loader) action(s *Scenario, st *Step, body *tree) {
 		s.loading = nil
 	}
 	if msg := checkNamespaces(st, s.Spec.Namespace, ", the scenario's namespace"); msg != "" {
-		l.fail(body.lineOf(), st.Label(), st.Kind, "%s", msg)
+		// At the field that names the namespace, when the step names it.
+		line, field := body.lineOf(), st.Kind
+		if path, n := body.findScalar(strings.Fields(msg)[0]); n != nil {
+			line, field = n.lineOf(), joinField(st.Kind, path)
+		}
+		l.fail(line, st.Label(), field, "%s", msg)
 	}
 }
 
@@ -382,4 +388,23 @@ func (l *loader) stepState(st *Step) {
 	if a, ok := st.Action.(OutputAbsence); ok {
 		l.index.Absent(st.Name, a.AbsentOutputs())
 	}
+}
+
+// fieldLine is the line of the step's field at path: of the list item
+// whose value is value, when the field is a list; the step's own line when
+// the field is not written (a default).
+func (st *Step) fieldLine(path, value string) int {
+	if st.node == nil {
+		return st.Line
+	}
+	n := st.node.find(path)
+	for _, item := range n.items {
+		if v, ok := item.value.(string); ok && v == value {
+			return item.lineOf()
+		}
+	}
+	if n == st.node {
+		return st.Line
+	}
+	return n.lineOf()
 }

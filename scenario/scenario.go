@@ -231,6 +231,8 @@ type Step struct {
 	// template, for a step whose fields hold ${{ }}, makes the action again
 	// when the step starts.
 	template *stepTemplate
+	// node is the step as written, for the lines of its fields.
+	node *tree
 }
 
 // ExpectFailure is a step's expected failure: expectFailure: true, or

@@ -127,6 +127,28 @@ func (t *tree) findValue(msg string) (string, *tree) {
 	return "", nil
 }
 
+// findScalar finds the first scalar, depth first in key order, that is the
+// text value, and returns its dotted path.
+func (t *tree) findScalar(value string) (string, *tree) {
+	if t.fields == nil && t.items == nil {
+		if s, ok := t.value.(string); ok && s == value {
+			return "", t
+		}
+		return "", nil
+	}
+	for i, c := range t.items {
+		if p, n := c.findScalar(value); n != nil {
+			return joinField(strconv.Itoa(i), p), n
+		}
+	}
+	for _, k := range sortedKeys(t.fields) {
+		if p, n := t.fields[k].findScalar(value); n != nil {
+			return joinField(k, p), n
+		}
+	}
+	return "", nil
+}
+
 // lineOf returns the best line for a node: its key's line when it has one.
 func (t *tree) lineOf() int {
 	if t.keyLine > 0 {

@@ -170,6 +170,9 @@ func readManifests(s *scenario.Scenario, src manifestSource) ([]manifest, string
 		}
 		t, err := s.CompileValue(obj)
 		if err != nil {
+			if text, ok := inline.(string); ok {
+				line = max(line, lineOfBrokenTemplate(s, obj, text))
+			}
 			return nil, source, fail("%v", err)
 		}
 		out = append(out, manifest{source: where, template: t})
@@ -345,4 +348,23 @@ func (a *Apply) Plan(ctx context.Context, env *runner.Env) (string, error) {
 		lines = append(lines, "then wait until each is ready")
 	}
 	return strings.Join(lines, "\n"), err
+}
+
+// lineOfBrokenTemplate is the line, within inline text, of the first string
+// of obj whose template does not compile; 0 when it cannot be told.
+func lineOfBrokenTemplate(s *scenario.Scenario, obj map[string]any, text string) int {
+	line := 0
+	expression.WalkStrings(obj, func(str string) {
+		if line > 0 || !strings.Contains(str, "${{") {
+			return
+		}
+		if _, err := s.CompileValue(str); err == nil {
+			return
+		}
+		first, _, _ := strings.Cut(str, "\n")
+		if i := strings.Index(text, first); i >= 0 {
+			line = strings.Count(text[:i], "\n") + 1
+		}
+	})
+	return line
 }
