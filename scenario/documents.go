@@ -85,6 +85,9 @@ func textEncodingProblem(data []byte) string {
 		}
 		return ""
 	}
+	if i := bytes.IndexByte(data, 0); i > 0 && utf8.Valid(data[:i]) && bytes.Count(data, []byte{0}) < 4 {
+		return "a NUL byte, which YAML text cannot hold: remove it"
+	}
 	// Without a byte order mark, UTF-16 shows as every other byte zero.
 	zeros := 0
 	n := min(len(data), 512)
@@ -97,4 +100,20 @@ func textEncodingProblem(data []byte) string {
 		return "the file looks like UTF-16 or UTF-32 text (every other byte is zero)" + fix
 	}
 	return "binary data, not YAML"
+}
+
+// textProblemLine is the line of the first byte that makes data not UTF-8
+// text (a NUL, an invalid sequence), 0 for a problem of the whole file.
+func textProblemLine(data []byte) int {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0, 0, 0xFE, 0xFF}) {
+		return 0
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == 0 || r == utf8.RuneError && size <= 1 {
+			return bytes.Count(data[:i], []byte{'\n'}) + 1
+		}
+		i += size
+	}
+	return 0
 }

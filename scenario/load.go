@@ -150,7 +150,11 @@ func (l *loader) parse(data []byte) *Scenario {
 // document parses the text into its one YAML document.
 func (l *loader) document(data []byte) *tree {
 	if msg := textEncodingProblem(data); msg != "" {
-		l.fail(0, "", "", "%s", msg)
+		line := 0
+		if !strings.Contains(msg, "UTF-16") && !strings.Contains(msg, "UTF-32") {
+			line = textProblemLine(data)
+		}
+		l.fail(line, "", "", "%s", msg)
 		return nil
 	}
 	docs, err := parseYAMLDocuments(data)
@@ -269,9 +273,12 @@ func (l *loader) spec(spec *tree, s *Scenario) {
 	l.setVars(spec, s)
 	l.matrix(spec, s)
 	for _, name := range slices.Sorted(maps.Keys(s.Spec.Clusters)) {
-		if s.Spec.Clusters[name].Context == "" {
+		ref := s.Spec.Clusters[name]
+		if ref.Context == "" {
 			l.fail(spec.find("clusters."+name).lineOf(), "", "spec.clusters."+name+".context", "required: the kubeconfig context of the cluster")
 		}
+		ref.Line = spec.find("clusters." + name + ".context").lineOf()
+		s.Spec.Clusters[name] = ref
 	}
 }
 
@@ -327,7 +334,14 @@ func (l *loader) setVars(spec *tree, s *Scenario) {
 // references to other steps, a lab's rules, and where background goes.
 func (l *loader) checkAcrossSteps(s *Scenario) {
 	seen := map[string]*Step{}
+	defer func() { l.cur = nil }()
 	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
+		// An included step's problems are in its file, reached through its
+		// includes.
+		l.cur = nil
+		if st.File != "" {
+			l.cur = &stepItem{file: st.File, via: st.Via}
+		}
 		if prev, dup := seen[st.Name]; dup {
 			l.fail(st.Line, st.Label(), "name", "duplicate step name (also %s at line %d); names must be unique so steps.NAME is clear", prev.Label(), prev.Line)
 		}

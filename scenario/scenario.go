@@ -154,6 +154,8 @@ type Spec struct {
 type ClusterRef struct {
 	// Context is the kubeconfig context.
 	Context string `json:"context"`
+	// Line is where the context is written, for messages.
+	Line int `json:"-"`
 }
 
 // Lab configures grading.

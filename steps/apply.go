@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,8 +153,19 @@ func readManifests(s *scenario.Scenario, src manifestSource) ([]manifest, string
 		if file == "" {
 			line = d.Line
 		}
+		// A manifest written as YAML under inline: its own path there.
+		at := field
+		if _, isList := inline.([]any); isList {
+			at = joinField(field, strconv.Itoa(i))
+		}
 		fail := func(format string, args ...any) error {
 			return &scenario.FieldError{Field: field, Msg: where + ": " + fmt.Sprintf(format, args...), Line: line}
+		}
+		failAt := func(sub, format string, args ...any) error {
+			if _, isText := inline.(string); file != "" || isText || src.Kustomize != "" {
+				return fail(format, args...)
+			}
+			return &scenario.FieldError{Field: joinField(at, sub), Msg: where + ": " + fmt.Sprintf(format, args...)}
 		}
 		obj, ok := d.Value.(map[string]any)
 		if !ok {
@@ -166,7 +178,10 @@ func readManifests(s *scenario.Scenario, src manifestSource) ([]manifest, string
 		}
 		md, _ := obj["metadata"].(map[string]any)
 		if name, _ := md["name"].(string); name == "" {
-			return nil, source, fail("metadata.name is required")
+			if gn, _ := md["generateName"].(string); gn != "" {
+				return nil, source, failAt("metadata.generateName", "metadata.name is required: kdrill applies objects by name (so that a run can be repeated and undone), which generateName cannot give; name the object")
+			}
+			return nil, source, failAt("metadata", "metadata.name is required")
 		}
 		t, err := s.CompileValue(obj)
 		if err != nil {

@@ -83,11 +83,15 @@ func (e *Exec) Validate() error {
 		errs.Add("command", "the first element names the program")
 	}
 	for _, name := range slices.Sorted(maps.Keys(e.Env)) {
+		field := "env" // at the key's own line, when a path can name it
+		if name != "" && !strings.Contains(name, ".") {
+			field += "." + name
+		}
 		switch {
 		case name == "" || strings.ContainsAny(name, "= \t\n"):
-			errs.Add("env", "%q is not an environment variable name", name)
+			errs.Add(field, "%q is not an environment variable name", name)
 		case name == "KUBECONFIG" || name == "KDRILL_NAMESPACE" || name == "KDRILL_SCENARIO" || strings.HasPrefix(name, "KDRILL_VAR_"):
-			errs.Add("env", "%s is kdrill's to set (the run's cluster and namespace, the scenario's vars); a step cannot replace it", name)
+			errs.Add(field, "%s is kdrill's to set (the run's cluster and namespace, the scenario's vars); a step cannot replace it", name)
 		}
 	}
 	return errs.Err()

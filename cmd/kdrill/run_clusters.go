@@ -50,7 +50,7 @@ func (o *RunOptions) connect() error {
 			conn.Context, conn.DryRun = ref.Context, o.DryRun
 			c, err := kube.Connect(conn)
 			if err != nil {
-				return &scenario.LoadError{File: s.File, Field: "spec.clusters." + name + ".context", Msg: fmt.Sprintf("%v (the kubeconfig the run uses must hold it: merge files with KUBECONFIG=a:b)", err)}
+				return &scenario.LoadError{File: s.File, Line: ref.Line, Field: "spec.clusters." + name + ".context", Msg: fmt.Sprintf("%v (the kubeconfig the run uses must hold it: merge files with KUBECONFIG=a:b)", err)}
 			}
 			c.Redactor = o.cluster.Redactor
 			o.named[ref.Context] = c
