@@ -56,6 +56,7 @@ go test -count=1 -p 1 -timeout 30m "$@" ./...
 fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$2" -fuzzminimizetime 100x "$3"; }
 fuzz FuzzParse 20000x ./scenario/
 fuzz FuzzScenarioWithManifests 8000x ./scenario/
+fuzz FuzzIncludeMatrixKustomize 4000x ./scenario/
 fuzz FuzzExprCompile 150000x ./expression/
 
 # Every benchmark once, so none rots unnoticed (make bench runs them at

@@ -86,3 +86,62 @@ spec:
 		}
 	})
 }
+
+// FuzzIncludeMatrixKustomize loads a scenario with a matrix that includes a
+// steps file and applies a kustomization, the three made of fuzzed text:
+// every instance loads, or the errors are load errors naming a file (the
+// scenario, or one it reaches), never a panic; kustomize stays in the
+// directory's in-memory copy, so nothing is fetched.
+func FuzzIncludeMatrixKustomize(f *testing.F) {
+	text := `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: fuzz}
+spec:
+  vars: {app: web, replicas: 2}
+  matrix: {replicas: [1, 3]}
+  steps:
+  - name: deploy
+    apply: {kustomize: k}
+  - name: checks
+    include: {file: checks.yaml, with: {app: "${{ vars.app }}-x"}}
+`
+	checks := `apiVersion: kdrill.dev/v1alpha1
+kind: Steps
+metadata: {name: checks}
+spec:
+  vars: {app: ""}
+  steps:
+  - name: there
+    assert: {resource: {kind: Deployment, name: "${{ vars.app }}"}, expr: object.spec.replicas >= 1}
+`
+	kust := "resources: [deploy.yaml]\nnamePrefix: fuzz-\n"
+	deploy, _ := os.ReadFile("../scenarios/real/manifests/demo-app.yaml")
+	f.Add([]byte(text), []byte(checks), []byte(kust), deploy)
+	f.Add([]byte(text), []byte(checks), []byte("resources: [https://example.com/x.yaml]\n"), deploy)
+	f.Add([]byte(text), []byte(strings.Replace(checks, `"${{ vars.app }}"`, `"${{ vars.ap`, 1)), []byte(kust), deploy)
+	f.Fuzz(func(t *testing.T, scenarioText, stepsText, kustText, resourceText []byte) {
+		if len(scenarioText)+len(stepsText)+len(kustText)+len(resourceText) > 64<<10 {
+			t.Skip("the size limits have their own tests")
+		}
+		dir := t.TempDir()
+		for name, data := range map[string][]byte{"s.yaml": scenarioText, "checks.yaml": stepsText, "k/kustomization.yaml": kustText, "k/deploy.yaml": resourceText} {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		path := filepath.Join(dir, "s.yaml")
+		s, err := scenario.Load(path, steps.Registry)
+		if err == nil {
+			_, err = scenario.Instances(s, steps.Registry, scenario.LoadOptions{})
+		}
+		if err == nil {
+			return
+		}
+		if !scenario.IsInvalidInput(err) || !strings.HasPrefix(err.Error(), dir) {
+			t.Fatalf("error is not a load error naming a file of the scenario: %T %v", err, err)
+		}
+	})
+}
