@@ -20,8 +20,10 @@ import (
 )
 
 // namespaceReadyLimit bounds the wait for a new namespace's default
-// ServiceAccount and CA ConfigMap (milliseconds on a healthy cluster).
-const namespaceReadyLimit = 30 * time.Second
+// ServiceAccount and CA ConfigMap (milliseconds on a healthy cluster; a
+// controller manager backing off after a control-plane fault can take a
+// minute, and the run goes on without them, saying so).
+const namespaceReadyLimit = 10 * time.Second
 
 // namespace returns the scenario's namespace, creating it when the run
 // should own it.
@@ -46,7 +48,7 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return name, false, fmt.Errorf("create namespace %s: %w", name, err)
 		}
-		kube.WaitNamespaceReady(ctx, r.cluster(s).Typed, name, namespaceReadyLimit)
+		r.waitReady(ctx, s, name)
 		return name, false, nil
 	}
 	prefix := s.Metadata.Name
@@ -69,8 +71,17 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 	if err != nil {
 		return "", false, fmt.Errorf("create namespace: %w", err)
 	}
-	kube.WaitNamespaceReady(ctx, r.cluster(s).Typed, name, namespaceReadyLimit)
+	r.waitReady(ctx, s, name)
 	return name, true, nil
+}
+
+// waitReady waits, within its bound, for what the controller manager gives
+// a new namespace, and logs when it did not come.
+func (r *run) waitReady(ctx context.Context, s *scenario.Scenario, ns string) {
+	if !kube.WaitNamespaceReady(ctx, r.cluster(s).Typed, ns, namespaceReadyLimit) && ctx.Err() == nil {
+		Logger(ctx).Warn("the namespace has no default ServiceAccount or CA ConfigMap yet; going on without them (pods may be refused until the controller manager makes them)",
+			"namespace", ns, "waited", namespaceReadyLimit)
+	}
 }
 
 // tidyUp removes what the run made: the objects steps created outside the
