@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -61,45 +60,6 @@ func (l *loader) unknownStepKey(k string, kinds []string) string {
 	}
 	return fmt.Sprintf("unknown step kind or field%s; step kinds: %s; step fields: %s",
 		message.Suggest(k, append(l.reg.Kinds(), commonStepFields...)), strings.Join(l.reg.Kinds(), ", "), strings.Join(commonStepFields, ", "))
-}
-
-// checkRefs checks the steps an action names: each must come earlier and
-// be what the reference needs.
-func (l *loader) checkRefs(st *Step, seen map[string]*Step) {
-	ref, ok := st.Action.(StepReferrer)
-	if !ok {
-		return
-	}
-	for _, r := range ref.StepRefs() {
-		field := joinField(st.Kind, r.Field)
-		line := st.fieldLine(field, r.Name)
-		target, ok := seen[st.Prefix+r.Name]
-		switch {
-		case !ok && l.index.Label(st.Prefix+r.Name) != "":
-			l.fail(line, st.Label(), field, "%s comes later; a step can name only earlier steps", l.index.Label(st.Prefix+r.Name))
-		case !ok && includedAs(seen, st.Prefix, r.Name) != "":
-			full := includedAs(seen, st.Prefix, r.Name)
-			l.fail(line, st.Label(), field, "no earlier step is named %q; the included step is named %q (an include's steps are named INCLUDE/STEP): write %q", r.Name, full, full)
-		case !ok:
-			l.fail(line, st.Label(), field, "no earlier step is named %q%s", r.Name, message.Suggest(r.Name, l.index.Within(st.Prefix, slices.Collect(maps.Keys(seen)))))
-		case r.Kind != "" && target.Kind != r.Kind:
-			l.fail(line, st.Label(), field, "%s is a %s step, not a %s", target.Label(), target.Kind, r.Kind)
-		case r.Background && !target.Background:
-			l.fail(line, st.Label(), field, "%s does not run in the background (add background: true to it)", target.Label())
-		}
-	}
-}
-
-// includedAs returns the full name of an earlier step an include brought
-// in whose own name is name (a reference written without the include's
-// prefix), or "".
-func includedAs(seen map[string]*Step, prefix, name string) string {
-	for _, full := range slices.Sorted(maps.Keys(seen)) {
-		if rest, ok := strings.CutPrefix(full, prefix); ok && strings.HasSuffix(rest, "/"+name) {
-			return rest
-		}
-	}
-	return ""
 }
 
 // checkLab enforces what a lab promises: checks carry points and never
@@ -369,42 +329,4 @@ func CompileExprs(a Action, extra map[string]any) error {
 		}
 	})
 	return first
-}
-
-// stepState tells the expression index what the step means for later
-// expressions: a background step is not whole until a wait or stop names
-// it, and a spec may leave output fields null.
-func (l *loader) stepState(st *Step) {
-	if st.Background {
-		l.index.Background(st.Name, strings.TrimPrefix(st.Name, st.Prefix))
-	}
-	if ref, ok := st.Action.(StepReferrer); ok {
-		for _, r := range ref.StepRefs() {
-			if r.Background {
-				l.index.Ended(st.Prefix + r.Name)
-			}
-		}
-	}
-	if a, ok := st.Action.(OutputAbsence); ok {
-		l.index.Absent(st.Name, a.AbsentOutputs())
-	}
-}
-
-// fieldLine is the line of the step's field at path: of the list item
-// whose value is value, when the field is a list; the step's own line when
-// the field is not written (a default).
-func (st *Step) fieldLine(path, value string) int {
-	if st.node == nil {
-		return st.Line
-	}
-	n := st.node.find(path)
-	for _, item := range n.items {
-		if v, ok := item.value.(string); ok && v == value {
-			return item.lineOf()
-		}
-	}
-	if n == st.node {
-		return st.Line
-	}
-	return n.lineOf()
 }
