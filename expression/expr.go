@@ -120,6 +120,9 @@ func (e *Expr) CompileIn(sc *Scope) error {
 	if err := checkExprShape(e.Source); err != nil {
 		return err
 	}
+	if err := sc.spend(); err != nil {
+		return err
+	}
 	// kdrill's own check first: it names fields as the file writes them.
 	if err := sc.check(e.Source); err != nil {
 		return err

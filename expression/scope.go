@@ -41,6 +41,8 @@ type Scope struct {
 	// Prefix is an included step's "<include>/": steps.NAME names the
 	// steps of its own file.
 	Prefix string
+	// Budget, when set, counts and bounds what the load compiles.
+	Budget *Budget
 }
 
 // Steps is every step of a scenario by name, as scopes check steps.NAME:

@@ -49,6 +49,9 @@ func (sc *Scope) CompileTemplate(text string) (*Template, error) {
 			return nil, fmt.Errorf("%q has ${{ without a closing }}", message.Clip(rest[i:], 40))
 		}
 		src := strings.TrimSpace(rest[i+3 : i+j])
+		if err := sc.spend(); err != nil {
+			return nil, err
+		}
 		if err := checkExprShape(src); err != nil {
 			return nil, fmt.Errorf("${{ %s }}: %w", message.Clip(src, 40), err)
 		}

@@ -18,7 +18,7 @@ const maxIncludeDepth = 8
 
 // maxIncludedSteps bounds the steps includes may bring in all, so files
 // that include each other many times over cannot multiply without end.
-const maxIncludedSteps = 10000
+const maxIncludedSteps = MaxSteps
 
 // stepItem is one step as written, with where it comes from: the
 // scenario's own steps, or the steps of an included file.

@@ -145,7 +145,7 @@ func TestIncludesCannotMultiplyWithoutBound(t *testing.T) {
 	files["lab.yaml"] = "apiVersion: kdrill.dev/v1alpha1\nkind: Scenario\nmetadata: {name: lab}\nspec:\n  steps:\n  - name: all\n    include: {file: level0.yaml}\n"
 	dir := writeTree(t, files)
 	_, err := scenario.Load(filepath.Join(dir, "lab.yaml"), steps.Registry)
-	if err == nil || !strings.Contains(err.Error(), "includes bring in more than 10000 steps") {
+	if err == nil || !strings.Contains(err.Error(), "includes bring in more than 2000 steps") {
 		t.Fatalf("got %v", err)
 	}
 }

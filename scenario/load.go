@@ -35,7 +35,19 @@ type LoadOptions struct {
 	// as each is declared; a var the scenario does not declare is left out.
 	// Expressions and templates are checked against the result.
 	Set map[string]string
+	// Budget bounds what the load compiles (MaxCompiled when nil); a
+	// matrix's instances share one.
+	Budget *expression.Budget
 }
+
+// MaxSteps bounds a scenario's steps and finally steps, included ones
+// counted.
+const MaxSteps = 2000
+
+// MaxCompiled bounds the expressions and templates one load compiles, a
+// matrix's instances together: past it a scenario is refused, not loaded
+// for minutes into gigabytes.
+const MaxCompiled = 20_000
 
 // LoadWith is Load with options.
 func LoadWith(path string, reg Registry, opts LoadOptions) (*Scenario, error) {
@@ -57,10 +69,15 @@ func Parse(path string, data []byte, reg Registry) (*Scenario, error) {
 const maxLoadErrors = 50
 
 func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario, error) {
+	if opts.Budget == nil {
+		opts.Budget = &expression.Budget{Limit: MaxCompiled}
+	}
 	l := &loader{file: path, reg: reg, opts: opts, sum: sha256.New()}
+	before := opts.Budget.Used()
 	s := l.parse(data)
 	if s != nil {
 		s.Digest = fmt.Sprintf("sha256:%x", l.sum.Sum(nil))
+		s.compiled = opts.Budget.Used() - before
 	}
 	// Includes and matrices are read before the steps: report in the
 	// order of the file, each included file's problems where its include is.
@@ -140,6 +157,11 @@ func (l *loader) parse(data []byte) *Scenario {
 	l.vars = s.Spec.Vars
 	top := stepItem{file: l.file}
 	items, finally := l.flatten(steps, model.PhaseSteps, top, nil), l.flatten(spec.child("finally"), model.PhaseFinally, top, nil)
+	if n := len(items) + len(finally); n > MaxSteps {
+		// Refused before any is read: each costs time and memory.
+		l.fail(lineOr(steps, spec.lineOf()), "", "spec.steps", "%d steps (with those includes bring in); a scenario may have at most %d: split it into several scenarios", n, MaxSteps)
+		return s
+	}
 	l.index, l.nSteps = indexSteps(items, finally)
 	s.Spec.Steps = l.steps(s, items, model.PhaseSteps)
 	s.Spec.Finally = l.steps(s, finally, model.PhaseFinally)

@@ -272,7 +272,7 @@ func (l *loader) scope(s *Scenario, st *Step) *expression.Scope {
 	if st.Phase == model.PhaseFinally {
 		pos += l.nSteps
 	}
-	sc := &expression.Scope{Vars: s.Spec.Vars, Steps: l.index, Pos: pos, Prefix: st.Prefix}
+	sc := &expression.Scope{Vars: s.Spec.Vars, Steps: l.index, Pos: pos, Prefix: st.Prefix, Budget: l.opts.Budget}
 	if es, ok := st.Action.(ExprScope); ok {
 		sc.Extra = es.ExprNames()
 	}

@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/kube"
 )
@@ -24,6 +25,7 @@ func (l *loader) matrix(spec *tree, s *Scenario) {
 	if m == nil {
 		return
 	}
+	s.matrixLine = m.lineOf()
 	if m.fields == nil {
 		l.fail(m.lineOf(), "", "spec.matrix", "must be a mapping of var names to lists of values: {replicas: [3, 300]}")
 		return
@@ -85,10 +87,22 @@ func Instances(s *Scenario, reg Registry, opts LoadOptions) ([]*Scenario, error)
 		}
 		combos = next
 	}
+	// Every instance compiles what one did: refused before any is loaded
+	// when all of them would be past the budget.
+	if n := int64(len(combos)) * s.compiled; n > MaxCompiled {
+		return nil, LoadErrors{{File: s.File, Line: s.matrixLine, Field: "spec.matrix", Msg: fmt.Sprintf(
+			"%d instances × %d expressions and templates each (in the file and the files it reads) is %d, more than the %d kdrill compiles in one load: vary fewer values, or pin a dimension with --set",
+			len(combos), s.compiled, n, MaxCompiled)}}
+	}
+	budget := opts.Budget
+	if budget == nil {
+		budget = &expression.Budget{Limit: MaxCompiled}
+	}
 	var out []*Scenario
 	var errs LoadErrors
 	for _, c := range combos {
 		o := opts
+		o.Budget = budget
 		o.Set = maps.Clone(opts.Set)
 		if o.Set == nil {
 			o.Set = map[string]string{}

@@ -69,6 +69,10 @@ type Scenario struct {
 
 	// loading is the expression scope of the step being loaded.
 	loading *expression.Scope
+	// compiled counts the expressions and templates its load compiled;
+	// matrixLine is where spec.matrix is written.
+	compiled   int64
+	matrixLine int
 }
 
 // CompileValue compiles every template in v in the scope of the step being

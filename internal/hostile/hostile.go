@@ -50,6 +50,13 @@ func cases() map[string]text {
 		b.WriteString("  steps:\n" + badStep)
 		return b.String()
 	}
+	numbers := func(n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprint(i)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
 	list := func(n int, item string) string { return "[" + strings.Repeat(item+",", n-1) + item + "]" }
 	mapping := func(n int, item string) string {
 		parts := make([]string, n)
@@ -71,17 +78,23 @@ func cases() map[string]text {
 		return b.String()
 	}
 	return map[string]text{
-		"aliased-long-strings": {aliased(`"`+strings.Repeat("x", 100_000)+`"`, 10, 4, list), "expands to more than"},
-		"aliased-mappings":     {aliased(`"`+strings.Repeat("y", 50_000)+`"`, 10, 4, mapping), "expands to more than"},
-		"alias-fan-out":        {aliased("z", 20, 6, list), "expands to more than"},
-		"nested-parentheses":   {expr(strings.Repeat("(", 200_000) + "1" + strings.Repeat(")", 200_000) + " == 1"), "longer than"},
-		"nested-within-size":   {expr(strings.Repeat("(", 5_000) + "1" + strings.Repeat(")", 5_000) + " == 1"), "nests deeper than"},
-		"unary-chain":          {expr(strings.Repeat("!", 10_000) + "true"), "nests deeper than"},
-		"long-member-chain":    {expr("vars" + strings.Repeat(".a", 300_000)), "longer than"},
-		"many-steps":           {steps(6_000, "  - name: s%d\n    assert: {expr: \"vars.x == 1\"}\n"), "must be >= 0"},
-		"many-errors":          {steps(6_000, "  - name: s%d\n    scale: {kind: Deployment, name: w, replicas: -2}\n"), "more problems"},
-		"many-templates":       {steps(4_000, "  - name: s%d\n    scale: {kind: Deployment, name: \"w${{ vars.x }}\", replicas: \"${{ vars.x }}\"}\n"), "must be >= 0"},
-		"deep-yaml":            {head + "  vars:\n    v: " + strings.Repeat("[", 50_000) + strings.Repeat("]", 50_000) + "\n  steps:\n" + badStep, "depth"},
-		"wide-mapping":         {head + "  vars: " + mapping(50_000, "1") + "\n  steps:\n" + badStep, "must be >= 0"},
+		"aliased-long-strings":   {aliased(`"`+strings.Repeat("x", 100_000)+`"`, 10, 4, list), "expands to more than"},
+		"aliased-mappings":       {aliased(`"`+strings.Repeat("y", 50_000)+`"`, 10, 4, mapping), "expands to more than"},
+		"alias-fan-out":          {aliased("z", 20, 6, list), "expands to more than"},
+		"nested-parentheses":     {expr(strings.Repeat("(", 200_000) + "1" + strings.Repeat(")", 200_000) + " == 1"), "longer than"},
+		"nested-within-size":     {expr(strings.Repeat("(", 5_000) + "1" + strings.Repeat(")", 5_000) + " == 1"), "nests deeper than"},
+		"unary-chain":            {expr(strings.Repeat("!", 10_000) + "true"), "nests deeper than"},
+		"long-member-chain":      {expr("vars" + strings.Repeat(".a", 300_000)), "longer than"},
+		"many-steps":             {steps(6_000, "  - name: s%d\n    assert: {expr: \"vars.x == 1\"}\n"), "a scenario may have at most 2000"},
+		"many-errors":            {steps(6_000, "  - name: s%d\n    scale: {kind: Deployment, name: w, replicas: -2}\n"), "a scenario may have at most 2000"},
+		"many-templates":         {steps(4_000, "  - name: s%d\n    scale: {kind: Deployment, name: \"w${{ vars.x }}\", replicas: \"${{ vars.x }}\"}\n"), "a scenario may have at most 2000"},
+		"errors-within-bound":    {steps(1_990, "  - name: s%d\n    scale: {kind: Deployment, name: w, replicas: -2}\n"), "more problems"},
+		"templates-within-bound": {steps(1_990, "  - name: s%d\n    scale: {kind: Deployment, name: \"w${{ vars.x }}\", replicas: \"${{ vars.x }}\"}\n"), "must be >= 0"},
+		"templates-past-budget": {head + "  steps:\n  - name: big\n    apply:\n      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: big}, data: " +
+			mapping(21_000, `"${{1}}"`) + "}\n" + badStep, "more than 20000 expressions and templates"},
+		"matrix-times-templates": {head + "  vars: {a: 1, b: 1}\n  matrix: {a: " + numbers(16) + ", b: " + numbers(16) + "}\n  steps:\n  - name: big\n    apply:\n      inline: {apiVersion: v1, kind: ConfigMap, metadata: {name: big}, data: " +
+			mapping(100, `"${{vars.a}}"`) + "}\n", "more than the 20000 kdrill compiles in one load"},
+		"deep-yaml":    {head + "  vars:\n    v: " + strings.Repeat("[", 50_000) + strings.Repeat("]", 50_000) + "\n  steps:\n" + badStep, "depth"},
+		"wide-mapping": {head + "  vars: " + mapping(50_000, "1") + "\n  steps:\n" + badStep, "must be >= 0"},
 	}
 }
