@@ -9,9 +9,6 @@
 package scenario
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -239,38 +236,6 @@ type Step struct {
 	template *stepTemplate
 	// node is the step as written, for the lines of its fields.
 	node *tree
-}
-
-// ExpectFailure is a step's expected failure: expectFailure: true, or
-// expectFailure: {message: TEXT}.
-type ExpectFailure struct {
-	// Message must be part of the step's error, when given.
-	Message string `json:"message,omitempty"`
-}
-
-// UnmarshalJSON takes true (any failure), false (none expected: the field
-// is as good as absent, and refused to say so) or {message}.
-func (e *ExpectFailure) UnmarshalJSON(data []byte) error {
-	switch strings.TrimSpace(string(data)) {
-	case "true":
-		*e = ExpectFailure{}
-		return nil
-	case "false":
-		return errors.New("false expects nothing: leave expectFailure out, or give true or {message: TEXT}")
-	}
-	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
-		return fmt.Errorf("want true or {message: TEXT}, not %s", describeJSONText(t))
-	}
-	type plain ExpectFailure
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var p plain
-	if err := dec.Decode(&p); err != nil {
-		// Not wrapped: the loader names this field, not one inside it.
-		return fmt.Errorf("want true or {message: TEXT}: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	*e = ExpectFailure(p)
-	return nil
 }
 
 // describeJSONText names the kind of a JSON value, for messages.
