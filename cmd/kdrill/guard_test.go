@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -85,5 +86,49 @@ func TestDestructiveScenariosRefuseUnknownContexts(t *testing.T) {
 		case tc.refusal != "" && (code != exitInvalid || !strings.Contains(stderr, tc.refusal)):
 			t.Errorf("context %s (flag %q): exit %d, want 2 with %q\n%s", tc.context, tc.flag, code, tc.refusal, stderr)
 		}
+	}
+}
+
+// Loading makes no request anywhere: validate and run of a scenario whose
+// kustomization names a remote base, a URL and a local server refuse it
+// (exit 2, at its line) with no request to that server, to git's host, or
+// to the cluster.
+func TestLoadingMakesNoOutboundRequest(t *testing.T) {
+	var fetched atomic.Int64
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		fmt.Fprint(w, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\n")
+	}))
+	t.Cleanup(remote.Close)
+	server, requests := countingServer(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "k"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "k"), "kustomization.yaml", "resources:\n- cm.yaml\n- "+remote.URL+"/more.yaml\n- github.com/kubernetes-sigs/kustomize/examples/multibases?ref=v1.0.6\n")
+	writeFile(t, filepath.Join(dir, "k"), "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+	file := writeFile(t, dir, "s.yaml", `apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: remote}
+spec:
+  steps:
+  - name: deploy
+    apply: {kustomize: k}
+`)
+	kubeconfig := kubeconfigFor(t, dir, server, "kind-dev")
+	for _, args := range [][]string{
+		{"validate", file},
+		{"run", "--kubeconfig", kubeconfig, "--report-dir", filepath.Join(dir, "r"), file},
+	} {
+		code, _, stderr := kdrill(t, args...)
+		if code != exitInvalid || !strings.Contains(stderr, file+":7:") || !strings.Contains(stderr, "is remote") {
+			t.Errorf("%s: exit %d, want 2 naming %s:7 and the remote resource\n%s", args[0], code, file, stderr)
+		}
+	}
+	if n := fetched.Load(); n != 0 {
+		t.Errorf("%d requests reached the remote resource's server while loading", n)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the cluster before the refusal", n)
 	}
 }
