@@ -155,3 +155,58 @@ spec:
 		t.Errorf("%s %q; unwatched %.2fs, want about 1.5s", st.Outcome, st.Error, out.UnwatchedSeconds)
 	}
 }
+
+// A noisy link through the shipped Poisson kill drill: every request 20 ms
+// late, deletes and lists throttled with Retry-After, connections reset
+// before the server sees them, and deletes whose answer is lost after the
+// server did them. The verdict is the fair-weather one, the drill's count
+// of kills is the count of pods the server deleted, and no pod was deleted
+// twice.
+func TestBadWeatherNoisyLinkDuringPoissonKills(t *testing.T) {
+	proxy := testcluster.StartProxy(t)
+	proxy.Latency(20 * time.Millisecond)
+	noisy := &onStep{name: "poisson kills", fn: func() {
+		proxy.Throttle(http.MethodDelete, 3, 1)
+		pause(t, 4*time.Second)
+		proxy.ResetNext(http.MethodDelete, 3)
+		pause(t, 4*time.Second)
+		proxy.FailAfter(http.MethodDelete, 3, http.StatusBadGateway)
+		proxy.ResetNext(http.MethodGet, 5)
+	}}
+	res := runShipped(t, proxy, "../scenarios/chaos/poisson-kill.yaml", map[string]string{"replicas": "100"}, noisy)
+	wantFairWeather(t, res)
+	sr := res.Scenarios[0]
+	kills := stepNamed(t, sr, "poisson kills").Output.(*model.KillPoissonOutput)
+	deletedPods, twice := 0, 0
+	for path, statuses := range proxy.Deleted() {
+		if !strings.Contains(path, "/pods/") {
+			continue
+		}
+		ok := 0
+		for _, s := range statuses {
+			if s < 300 {
+				ok++
+			}
+		}
+		if ok > 0 {
+			deletedPods++
+		}
+		if ok > 1 {
+			twice++
+			t.Errorf("pod %s deleted %d times (%v)", path, ok, statuses)
+		}
+	}
+	if deletedPods != kills.Total {
+		t.Errorf("the drill counts %d kills; the server deleted %d pods", kills.Total, deletedPods)
+	}
+	t.Logf("%d kills, %d pods deleted, %d twice; requests retried: %d", kills.Total, deletedPods, twice, retriesOf(sr))
+}
+
+// retriesOf counts the requests a scenario's steps sent again.
+func retriesOf(sr *model.ScenarioResult) int {
+	n := 0
+	for _, st := range sr.Steps {
+		n += st.Retries
+	}
+	return n
+}

@@ -41,6 +41,7 @@ type Proxy struct {
 	failStatus map[string]int // by method: the status injected
 	stalled    chan struct{}  // non-nil: requests wait for it, unanswered
 	requests   map[string]int // by method, as received
+	noise      noise
 }
 
 // StartProxy starts a proxy in front of the local cluster; it stops when
@@ -114,6 +115,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		injected(w, status)
 		return
 	}
+	if p.noisy(w, r) {
+		return
+	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(p.target)
@@ -124,11 +128,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if after {
 		// The server does the work; its answer is lost on the way back.
-		proxy.ServeHTTP(discard{header: http.Header{}}, r)
+		lost := &statusRecorder{ResponseWriter: discard{header: http.Header{}}, status: http.StatusOK}
+		proxy.ServeHTTP(lost, r)
+		p.logDelete(r, lost.status)
 		injected(w, status)
 		return
 	}
-	proxy.ServeHTTP(w, r)
+	if r.Method != http.MethodDelete {
+		proxy.ServeHTTP(w, r) // as it is: upgrades (exec, port-forward) hijack it
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	proxy.ServeHTTP(rec, r)
+	p.logDelete(r, rec.status)
 }
 
 func injected(w http.ResponseWriter, status int) {
