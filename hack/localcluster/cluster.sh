@@ -64,6 +64,18 @@ running() {
     KUBECONFIG="$kubeconfig" "$bin/kwokctl" --name "$name" kubectl get --raw /readyz >/dev/null 2>&1
 }
 
+# holdport_bin builds (or finds) the program that holds a stopped
+# server's port, keyed by its own source, and prints its path.
+holdport_bin() {
+  local k out
+  k=$(cat "$here/go.mod" "$here/go.sum" "$here"/cmd/holdport/* | sha256sum | cut -c1-16)
+  out="$cache/localcluster/holdport-$k"
+  if [ ! -x "$out" ]; then
+    (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$out.tmp.$$" ./cmd/holdport >&2) && mv "$out.tmp.$$" "$out"
+  fi
+  echo "$out"
+}
+
 # real_node says whether this cluster gets the real node: kdrill's own,
 # on a machine that can run one (node.sh can says why not).
 real_node() {
@@ -190,12 +202,26 @@ stop-apiserver|stop-etcd)
     echo "no $component of $name runs (pid file $dir/pids/$component.pid)" >&2
     exit 1
   fi
+  hold=$(holdport_bin)
   mapfile -d '' args < "/proc/$pid/cmdline"
   workdir=$(readlink "/proc/$pid/cwd")
+  # The port it serves on, held while it is down so that nothing else on
+  # the machine (another local cluster) takes it meanwhile.
+  port=""
+  for a in "${args[@]}"; do
+    case "$a" in
+    --secure-port=*) port=${a#--secure-port=} ;;
+    --listen-client-urls=*) port=${a##*:} ;;
+    esac
+  done
   kill -KILL "$pid" # as a crash would: connections reset at once
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   echo "$component stopped for ${seconds}s" >&2
-  sleep "$seconds"
+  if [ -n "$port" ]; then
+    "$hold" ":$port" "$seconds" || sleep "$seconds"
+  else
+    sleep "$seconds"
+  fi
   (cd "$workdir" && exec setsid "${args[@]}" >>"$dir/logs/$component.log" 2>&1 </dev/null) &
   for _ in $(seq 600); do
     if running; then break; fi
