@@ -136,6 +136,9 @@ func (n *Node) drain(ctx context.Context, env *runner.Env, out *model.NodeOutput
 // thousands of pods are gone in about a second.
 func (n *Node) fail(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
 	h := n.helper(ctx, env.Cluster.Typed)
+	// A lost node loses every pod it ran but its DaemonSets', whoever owns
+	// them (a neighbour's bare pod too), as the node controller deletes them.
+	h.Force = true
 	var pods []corev1.Pod
 	for _, node := range out.Nodes {
 		on, err := podsToMove(h, node, out)
