@@ -124,6 +124,11 @@ func WriteCharts(dir string, r *model.Results) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return writeCharts(dir, charts)
+}
+
+// writeCharts writes charts already drawn.
+func writeCharts(dir string, charts []Chart) ([]string, error) {
 	var paths []string
 	var errs []error
 	for _, c := range charts {

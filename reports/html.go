@@ -118,6 +118,11 @@ func WriteHTML(w io.Writer, r *model.Results) error {
 	if err != nil {
 		return err
 	}
+	return writeHTML(w, r, charts)
+}
+
+// writeHTML renders the page with charts already drawn.
+func writeHTML(w io.Writer, r *model.Results, charts []Chart) error {
 	metrics := Metrics(r)
 	var doc htmlReport
 	r.Read(func() {
@@ -130,8 +135,16 @@ func WriteHTML(w io.Writer, r *model.Results) error {
 
 // WriteHTMLFile writes report.html into dir atomically.
 func WriteHTMLFile(dir string, r *model.Results) (string, error) {
+	charts, err := AvailabilityCharts(r)
+	if err != nil {
+		return "", err
+	}
+	return writeHTMLFile(dir, r, charts)
+}
+
+func writeHTMLFile(dir string, r *model.Results, charts []Chart) (string, error) {
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, r); err != nil {
+	if err := writeHTML(&buf, r, charts); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, HTMLFile)

@@ -75,8 +75,13 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 	// Each file is tried even when one before it failed (a full disk may
 	// take a large chart and leave room for junit.xml); every one missing is
 	// named.
+	// The charts are drawn once, for their files and for report.html.
 	var errs []error
-	paths, err := WriteCharts(dir, r)
+	charts, err := AvailabilityCharts(r)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := writeCharts(dir, charts)
 	errs = append(errs, err)
 	diag, err := WriteDiagnostics(dir, r)
 	paths = append(paths, diag...)
@@ -86,7 +91,7 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 	} else {
 		paths = append(paths, junit)
 	}
-	if html, err := WriteHTMLFile(dir, r); err != nil {
+	if html, err := writeHTMLFile(dir, r, charts); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", filepath.Join(dir, HTMLFile), err))
 	} else {
 		paths = append(paths, html)
