@@ -58,6 +58,9 @@ func (st *StepResult) DecodedOutput() (any, error) {
 	if t == nil || st.Output == nil {
 		return nil, nil
 	}
+	if reflect.TypeOf(st.Output) == reflect.PointerTo(t) {
+		return st.Output, nil // a live run's, typed already: readers do not change it
+	}
 	v := reflect.New(t).Interface()
 	return v, DecodeOutput(st.Output, v)
 }

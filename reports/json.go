@@ -44,6 +44,15 @@ func ReadJSON(path string) (*model.Results, error) {
 	if r.FormatVersion > model.ResultsVersion {
 		return nil, fmt.Errorf("%s: results format %d is newer than this kdrill reads (%d)", path, r.FormatVersion, model.ResultsVersion)
 	}
+	// Each output typed once, as a live run has it, not decoded again by
+	// every chart and table that reads it.
+	for _, s := range r.Scenarios {
+		for _, st := range s.Steps {
+			if v, err := st.DecodedOutput(); err == nil && v != nil {
+				st.Output = v
+			}
+		}
+	}
 	return &r, nil
 }
 
