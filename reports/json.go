@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/kdrill/kdrill/model"
 )
@@ -56,19 +58,34 @@ func ReadJSON(path string) (*model.Results, error) {
 	return &r, nil
 }
 
-// JSONWriter is a model.Observer that rewrites results.json whenever a
-// step or scenario finishes.
+// JSONWriter is a model.Observer that writes results.json as the run
+// goes: when a scenario or the run finishes, and after a step finishes at
+// most once a second (a suite of quick steps would otherwise rewrite and
+// sync the whole file for each). A run that is killed outright loses at
+// most its last second of steps.
 type JSONWriter struct {
 	Path string
 	// Err is the last write error, if any.
 	Err error
+
+	mu   sync.Mutex
+	last time.Time
 }
 
-// Observe writes the file on every event except a step's start.
+// stepBatch is the longest a finished step waits to be written.
+const stepBatch = time.Second
+
+// Observe writes the file as the events say.
 func (w *JSONWriter) Observe(ev model.Event, r *model.Results, _ *model.ScenarioResult, _ *model.StepResult) {
 	if ev == model.StepStarted {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ev == model.StepFinished && time.Since(w.last) < stepBatch {
+		return
+	}
+	w.last = time.Now()
 	if err := WriteJSON(w.Path, r); err != nil {
 		w.Err = err
 	}
