@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,5 +60,33 @@ spec:
 	}
 	if len(order) != 2 || order[0] != "CA published" {
 		t.Errorf("order %v: the first step ran before the namespace's CA ConfigMap was there", order)
+	}
+}
+
+// What kdrill may not read is not waited for: under a role without
+// ServiceAccounts, the first step starts at once, not after the bound.
+func TestNamespaceWaitSkipsWhatItMayNotRead(t *testing.T) {
+	c := testcluster.Fake()
+	typed := c.Typed.(*kubefake.Clientset)
+	typed.PrependReactor("get", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(corev1.Resource("serviceaccounts"), "default", nil)
+	})
+	s, err := scenario.Parse("ns.yaml", []byte(`apiVersion: kdrill.dev/v1alpha1
+kind: Scenario
+metadata: {name: ns}
+spec:
+  steps:
+  - {name: a, write: {name: x}}
+`), loopRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res := runner.Run(context.Background(), []*scenario.Scenario{s}, runner.Options{Cluster: c})
+	if res.Scenarios[0].Outcome != model.Passed {
+		t.Fatalf("outcome %s: %s", res.Scenarios[0].Outcome, res.Scenarios[0].Error)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the run took %s: it waited for a ServiceAccount it may not read", took)
 	}
 }

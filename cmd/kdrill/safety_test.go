@@ -33,12 +33,12 @@ func TestSystemNamespacesAreSpared(t *testing.T) {
 		code int
 		want string
 	}{
-		{"selector-step-namespace.yaml", nil, exitInvalid, `selector-step-namespace.yaml:7: steps[0] "kill by selector": kill: kube-system is a system namespace; disrupting steps refuse it unless the step sets allowUnsafe: true`},
-		{"workload-namespace.yaml", nil, exitInvalid, `workload-namespace.yaml:7: steps[0] "kill the workload's pods": kill: kube-system is a system namespace`},
+		{"selector-step-namespace.yaml", nil, exitInvalid, `selector-step-namespace.yaml:7: steps[0] "kill by selector": kill.namespace: kube-system is a system namespace; disrupting steps refuse it unless the step sets allowUnsafe: true`},
+		{"workload-namespace.yaml", nil, exitInvalid, `workload-namespace.yaml:7: steps[0] "kill the workload's pods": kill.workload.namespace: kube-system is a system namespace`},
 		{"scenario-namespace.yaml", nil, exitInvalid, `scenario-namespace.yaml:8: steps[0] "poisson kills": killPoisson: kube-system is a system namespace, the scenario's namespace`},
 		{"flag-namespace.yaml", []string{"-n", "kube-system"}, exitInvalid, `flag-namespace.yaml:6: steps[0] "kill where -n says": kill: kube-system is a system namespace (given with -n)`},
-		{"delete-by-name.yaml", nil, exitInvalid, `delete-by-name.yaml:7: steps[0] "delete the deployment": delete: kube-system is a system namespace`},
-		{"delete-by-selector.yaml", nil, exitInvalid, `delete-by-selector.yaml:7: steps[0] "delete the pods": delete: kube-system is a system namespace`},
+		{"delete-by-name.yaml", nil, exitInvalid, `delete-by-name.yaml:7: steps[0] "delete the deployment": delete.namespace: kube-system is a system namespace`},
+		{"delete-by-selector.yaml", nil, exitInvalid, `delete-by-selector.yaml:7: steps[0] "delete the pods": delete.namespace: kube-system is a system namespace`},
 		// Only the API server knows which namespaces a selector matches: the
 		// wire guard refuses the DELETE before it is sent.
 		{"delete-namespace-by-selector.yaml", nil, exitFailed, "refused to delete the namespace kube-system: kube-system is a system namespace"},
