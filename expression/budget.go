@@ -23,11 +23,15 @@ func (b *Budget) Used() int64 {
 }
 
 // spend counts one compilation, and refuses it past the limit.
-func (b *Budget) spend() error {
+func (b *Budget) spend() error { return b.spendN(1) }
+
+// spendN counts n compilations at once, before any is made: a value past
+// the limit is refused without compiling the part that would fit.
+func (b *Budget) spendN(n int64) error {
 	if b == nil || b.Limit <= 0 {
 		return nil
 	}
-	if n := b.used.Add(1); n > b.Limit {
+	if used := b.used.Add(n); used > b.Limit {
 		return fmt.Errorf("more than %d expressions and templates in one load (with the files it reads): a scenario this large is a mistake; split it, or move repeated objects into fewer manifests without templates", b.Limit)
 	}
 	return nil
@@ -39,4 +43,13 @@ func (sc *Scope) spend() error {
 		return nil
 	}
 	return sc.Budget.spend()
+}
+
+// Fits says, without counting them, whether n more compilations would stay
+// within the limit.
+func (b *Budget) Fits(n int64) error {
+	if b == nil || b.Limit <= 0 || b.used.Load()+n <= b.Limit {
+		return nil
+	}
+	return fmt.Errorf("more than %d expressions and templates in one load (with the files it reads): a scenario this large is a mistake; split it, or move repeated objects into fewer manifests without templates", b.Limit)
 }

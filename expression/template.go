@@ -155,6 +155,16 @@ func CompileValue(v any, extra map[string]any) (*ValueTemplate, error) {
 // CompileValue compiles every template in v in the scope.
 func (sc *Scope) CompileValue(v any) (*ValueTemplate, error) {
 	vt := &ValueTemplate{value: v, templates: map[string]*Template{}}
+	if sc != nil && sc.Budget != nil {
+		// Counted before any is compiled, so a value past the load's
+		// budget costs a scan, not thousands of compilations.
+		var n int64
+		WalkStrings(v, func(s string) { n += int64(strings.Count(s, "${{")) })
+		if err := sc.Budget.spendN(n); err != nil {
+			return nil, err
+		}
+		sc = &Scope{Vars: sc.Vars, Steps: sc.Steps, Pos: sc.Pos, Extra: sc.Extra, Prefix: sc.Prefix}
+	}
 	var firstErr error
 	WalkStrings(v, func(s string) {
 		if firstErr != nil || !strings.Contains(s, "${{") {

@@ -66,7 +66,17 @@ func (l *loader) findFieldTemplates(st *Step, typ reflect.Type, body *tree, sc *
 			for k, c := range t.fields {
 				next := fieldType(ft, k)
 				if next.tag == "template" {
-					l.checkKindTemplates(st, c, joinField(path, k), sc)
+					// Counted when the kind compiles them: checked here
+					// without counting, and refused at once past the budget.
+					var n int64
+					expression.WalkStrings(c.value, func(s string) { n += int64(strings.Count(s, "${{")) })
+					if err := sc.Budget.Fits(n); err != nil {
+						l.fail(c.lineOf(), st.Label(), joinField(st.Kind, joinField(path, k)), "%s", err)
+						continue
+					}
+					free := *sc
+					free.Budget = nil
+					l.checkKindTemplates(st, c, joinField(path, k), &free)
 					continue
 				}
 				if text, ok := c.value.(string); ok && next.tag == "shell" && strings.Contains(text, "${{") {
