@@ -49,7 +49,9 @@ type PodExec struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Container to run in; default the pod's first.
 	Container string `json:"container,omitempty" domain:"dns1123Label"`
-	// Command and its arguments, run in the container without a shell.
+	// Command and its arguments, run in the container without a shell. A
+	// command that ends the container's first process (kill 1) may be
+	// ended with it, by the kernel: exit 137 then means it was sent.
 	Command []string `json:"command"`
 	// Stdin is written to the command's standard input.
 	Stdin string `json:"stdin,omitempty"`

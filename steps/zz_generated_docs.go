@@ -182,7 +182,7 @@ var docComments = map[string]string{
 	"Patch.Type":                    "Type of patch: merge (RFC 7386), strategic (Kubernetes strategic merge,\nbuilt-in kinds only) or json (RFC 6902) (default merge).",
 	"PodExec":                       "PodExec runs a command inside a pod's container through the API server,\nas kubectl exec does (WebSocket, falling back to SPDY): in one pod by\nname, or in the first Ready pod a selector matches, or in all of them.\nBy default it must exit 0; expect can say more over exitCode, stdout and\nstderr (and json, stdout parsed when it is JSON). It only reads unless\nwrites says otherwise, so a lab can grade what is visible only from\ninside a container.\n\nExample:\n\n\tsteps:\n\t- name: the app reports 2.0\n\t  podExec: {selector: app=web, command: [cat, /etc/app/version], expect: 'stdout contains \"2.0\"'}",
 	"PodExec.All":                   "All runs the command in every Ready pod the selector matches; each\nmust meet expect.",
-	"PodExec.Command":               "Command and its arguments, run in the container without a shell.",
+	"PodExec.Command":               "Command and its arguments, run in the container without a shell. A\ncommand that ends the container's first process (kill 1) may be\nended with it, by the kernel: exit 137 then means it was sent.",
 	"PodExec.Container":             "Container to run in; default the pod's first.",
 	"PodExec.Expect":                "Expect must hold once the command exits (default exitCode == 0).",
 	"PodExec.Namespace":             "Namespace of the pods; defaults to the scenario's.",
