@@ -63,7 +63,9 @@ type Node struct {
 	// 2m.
 	DrainTimeout model.Duration `json:"drainTimeout,omitempty"`
 	// Force drains pods that no controller manages too (they are not
-	// recreated anywhere). Default false: such a pod fails the drain.
+	// recreated anywhere). Default false: a selector's choice leaves out
+	// the nodes where other namespaces run such pods, and such a pod on a
+	// node the step names, or of the scenario's own, fails the drain.
 	Force bool `json:"force,omitempty"`
 	// GracePeriodSeconds overrides the pods' termination grace period for
 	// drain and fail.

@@ -54,6 +54,10 @@ func (n *Node) helper(ctx context.Context, client kubernetes.Interface) *drain.H
 func podsToMove(h *drain.Helper, node string, out *model.NodeOutput) ([]corev1.Pod, error) {
 	list, errs := h.GetPodsForDeletion(node)
 	if len(errs) > 0 {
+		if msg := errs[0].Error(); strings.Contains(msg, "(use --force to override)") {
+			// kubectl's words name its flag; a scenario names the field.
+			return nil, fmt.Errorf("node %s: %s", node, strings.ReplaceAll(msg, "(use --force to override)", "(a drain would delete them for good; set force: true to drain them anyway)"))
+		}
 		return nil, fmt.Errorf("node %s: %w", node, errs[0])
 	}
 	pods := list.Pods()

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/kubectl/pkg/drain"
 
 	"github.com/kdrill/kdrill/internal/nodestate"
 	"github.com/kdrill/kdrill/runner"
@@ -71,6 +73,9 @@ func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, er
 		if len(matched) == 0 {
 			return nil, fmt.Errorf("no node matches %q", n.Selector)
 		}
+		if matched, err = n.spareNeighbours(ctx, env, matched); err != nil {
+			return nil, err
+		}
 		k := len(matched)
 		switch {
 		case n.Count > 0:
@@ -102,6 +107,53 @@ func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, er
 		}
 	}
 	return chosen, nil
+}
+
+// spareNeighbours leaves out of a drain's choice the nodes where pods of
+// other namespaces run that no controller manages: a drain would delete
+// them for good (kubectl drain refuses them without --force). With force,
+// or when no node is left, the step says which pods stand in the way.
+func (n *Node) spareNeighbours(ctx context.Context, env *runner.Env, matched []string) ([]string, error) {
+	if n.Action != nodeDrain || n.Force {
+		return matched, nil
+	}
+	var free, held []string
+	for _, node := range matched {
+		pods, err := unmanagedPods(n.helper(ctx, env.Cluster.Typed), node, env.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		if len(pods) == 0 {
+			free = append(free, node)
+			continue
+		}
+		held = append(held, fmt.Sprintf("%s (%s)", node, strings.Join(pods, ", ")))
+	}
+	if len(free) == 0 {
+		return nil, fmt.Errorf("every node matching %q runs pods of other namespaces that no controller manages, which a drain would delete for good: %s; set force: true to drain them anyway", n.Selector, strings.Join(held, "; "))
+	}
+	if len(held) > 0 {
+		env.Log.Info("drain leaves out nodes running other namespaces' unmanaged pods", "nodes", strings.Join(held, "; "))
+	}
+	return free, nil
+}
+
+// unmanagedPods are the pods on a node, outside namespace, that a drain
+// would delete and that no controller recreates, by kubectl's drain rules.
+func unmanagedPods(h *drain.Helper, node, namespace string) ([]string, error) {
+	h.Force = true // see them all, rather than stop at the first one
+	var pods []string
+	h.AdditionalFilters = append(h.AdditionalFilters, func(p corev1.Pod) drain.PodDeleteStatus {
+		finished := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+		if p.Namespace != namespace && !finished && metav1.GetControllerOf(&p) == nil {
+			pods = append(pods, p.Namespace+"/"+p.Name)
+		}
+		return drain.MakePodDeleteStatusOkay()
+	})
+	if _, errs := h.GetPodsForDeletion(node); len(errs) > 0 {
+		return nil, fmt.Errorf("list pods on %s: %w", node, errs[0])
+	}
+	return pods, nil
 }
 
 // hosts are the nodes running a Running pod that hosting matches, in the

@@ -147,7 +147,7 @@ var docComments = map[string]string{
 	"Node.AllowUnsafe":              "AllowUnsafe permits acting on every node of the cluster, on control\nplane nodes, and evicting pods in system namespaces. Default false.",
 	"Node.Count":                    "Count of the selected nodes to act on, chosen with the scenario's seed.",
 	"Node.DrainTimeout":             "DrainTimeout bounds a drain's evictions: pods a PodDisruptionBudget\nstill holds back then are recorded in blockedByPDB and left. Default\n2m.",
-	"Node.Force":                    "Force drains pods that no controller manages too (they are not\nrecreated anywhere). Default false: such a pod fails the drain.",
+	"Node.Force":                    "Force drains pods that no controller manages too (they are not\nrecreated anywhere). Default false: a selector's choice leaves out\nthe nodes where other namespaces run such pods, and such a pod on a\nnode the step names, or of the scenario's own, fails the drain.",
 	"Node.GracePeriodSeconds":       "GracePeriodSeconds overrides the pods' termination grace period for\ndrain and fail.",
 	"Node.Hosting":                  "Hosting narrows the selector's nodes to those running a pod of the\nscenario's namespace that this label selector matches (app=web): the\ndrill takes a node its workload is on, not one it has no pod on.",
 	"Node.Name":                     "Name of one node.",
