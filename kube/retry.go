@@ -187,14 +187,13 @@ func buffered(resp *http.Response) *http.Response {
 	return &copied
 }
 
-// rewind returns the request to send as the given try: the request
-// itself first, a copy with a fresh body after.
+// rewind returns the request to send as the given try: a copy of it
+// (transports below may change what they are given: the WebSocket one
+// rewrites the URL's scheme and takes out the protocol header), with a
+// fresh body after the first.
 func rewind(req *http.Request, attempt int) (*http.Request, error) {
-	if attempt == 1 {
-		return req, nil
-	}
 	try := req.Clone(req.Context())
-	if req.Body != nil && req.Body != http.NoBody {
+	if attempt > 1 && req.Body != nil && req.Body != http.NoBody {
 		body, err := req.GetBody()
 		if err != nil {
 			return nil, err

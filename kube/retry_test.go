@@ -3,10 +3,13 @@ package kube
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -250,5 +253,46 @@ func TestRetryPolicyWaitsForTheDefaultServiceAccount(t *testing.T) {
 	}
 	if out := c.Outages(); len(out) != 0 {
 		t.Errorf("outages %+v: a lagging controller is not the control plane down", out)
+	}
+}
+
+// changingTransport does what client-go's WebSocket transport does to a
+// request (rewrites the URL's scheme, takes out the protocol header), and
+// fails the first try as a refused connection.
+type changingTransport struct{ tries []string }
+
+func (c *changingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.tries = append(c.tries, req.URL.Scheme+" "+req.Header.Get("Sec-WebSocket-Protocol"))
+	req.URL.Scheme = "ws"
+	req.Header.Del("Sec-WebSocket-Protocol")
+	if len(c.tries) == 1 {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	return &http.Response{StatusCode: http.StatusSwitchingProtocols, Body: http.NoBody}, nil
+}
+
+// A retried request goes out as it was first given, whatever the
+// transport below did to the first try (an exec's WebSocket dial during
+// an outage was sent again as "ws://", which no transport knows).
+func TestRetryResendsTheRequestAsItWasGiven(t *testing.T) {
+	next := &changingTransport{}
+	rt := newRetryTransport(next, &health{})
+	req, err := http.NewRequestWithContext(withDeadline(t, 5*time.Second), http.MethodGet, "http://127.0.0.1:1/api/v1/namespaces/ns/pods/p/exec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Sec-WebSocket-Protocol", "v5.channel.k8s.io")
+	saved := RetryBackoff
+	RetryBackoff.Duration, RetryBackoff.Cap = time.Millisecond, 5*time.Millisecond
+	t.Cleanup(func() { RetryBackoff = saved })
+	rt.(*retryTransport).backoff = RetryBackoff
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	want := []string{"http v5.channel.k8s.io", "http v5.channel.k8s.io"}
+	if !slices.Equal(next.tries, want) {
+		t.Errorf("tries saw %q, want %q", next.tries, want)
 	}
 }
