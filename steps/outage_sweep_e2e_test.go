@@ -38,6 +38,7 @@ var sweepKinds = []struct{ kind, step string }{
     sleep: {duration: 3s}
   - name: end
     stop: {steps: [the step]}`},
+	{"switchSelector", `switchSelector: {service: web, selector: {app: web}, replace: true}`},
 	{"capacity", `capacity: {expr: 'capacity.namespaces[namespace].pods == 3'}`},
 	{"events", `events: {resource: {kind: Deployment, name: web}, children: true, expr: 'any(events, .reason == "SuccessfulCreate")'}`},
 	{"node", `node: {action: cordon, selector: POOL, count: 1}`},
@@ -55,10 +56,12 @@ func TestOutageSweepEveryKindSurvivesAnOutageWithinItsTimeout(t *testing.T) {
 	outageSweep(t, admin, sweepKinds, `
   - name: deploy
     apply: {file: deployment.yaml, wait: true}
+  - name: service
+    apply: {inline: {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: old}, ports: [{port: 80}]}}}
   - name: quota
-    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: no-services}, spec: {hard: {services: "0"}}}}
+    apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: one-service}, spec: {hard: {services: "1"}}}}
   - name: quota counts
-    assert: {resource: {kind: ResourceQuota, name: no-services}, expr: 'object.status.used.services == "0"'}`,
+    assert: {resource: {kind: ResourceQuota, name: one-service}, expr: 'object.status.used.services == "1"'}`,
 		map[string]string{
 			"deployment.yaml": deployment,
 			"cm.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
@@ -76,6 +79,10 @@ func TestOutageSweepRealNodeKinds(t *testing.T) {
 		{"logs", `logs: {pod: service, expr: 'len(lines) > 0'}`},
 		{"http", `http: {portForward: {pod: service, path: /info}, expect: status == 200}`},
 		{"connect", `connect: {from: {selector: app=toolbox}, to: {selector: app=service, port: 9876}, expect: allowed}`},
+		{"load", `load: {portForward: {pod: service, path: /info}, rate: 20, duration: 3s, maxErrorRate: 0}`},
+		{"metrics", `metrics: {apiServer: true, expect: 'apiServer.verbs.GET.requests > 0'}`},
+		{"prometheus", `metrics: {prometheus: {service: {name: prometheus, namespace: monitoring, port: 9090}}, query: count(up), expect: result > 0}`},
+		{"partition", `partition: {selector: app=service, from: {selector: app=toolbox}, direction: ingress, duration: 2s}`},
 		{"resolve", `resolve: {pod: toolbox, name: kubernetes.default, expect: 'addresses == ["10.96.0.1"]'}`},
 	}, `
   - name: pods
