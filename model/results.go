@@ -144,6 +144,11 @@ type Score struct {
 	// earned nor lost.
 	Possible  int `json:"possible"`
 	NotGraded int `json:"notGraded,omitempty"`
+	// Ungraded counts the points of checks the cluster failed while they
+	// ran (an infrastructure error: grade again); they are neither earned
+	// nor lost, and Passed holds only when the points earned reach the
+	// passing score without them.
+	Ungraded int `json:"ungraded,omitempty"`
 	// PassingScore is the lab's, scaled down in proportion when some
 	// points could not be graded.
 	PassingScore int          `json:"passingScore"`
@@ -162,6 +167,9 @@ type CheckScore struct {
 	// NotApplicable says why the check could not be made on this cluster;
 	// its points are counted apart (Score.NotGraded).
 	NotApplicable string `json:"notApplicable,omitempty"`
+	// Ungraded says why the check could not be made this time: the
+	// cluster failed while it ran (Score.Ungraded).
+	Ungraded string `json:"ungraded,omitempty"`
 	// Cause is the likeliest reason the check failed, from the step's
 	// diagnostics: "pod web-1 is Pending: 0/5 nodes are available: ...".
 	Cause string `json:"cause,omitempty"`

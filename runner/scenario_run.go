@@ -200,6 +200,10 @@ func score(s *scenario.Scenario, sr *model.ScenarioResult) *model.Score {
 		case res.Outcome == model.NotApplicable:
 			c.NotApplicable = res.Error
 			sc.NotGraded += c.Points
+		case res.Outcome == model.Errored:
+			// The cluster's fault, not the student's: no verdict on it.
+			c.Ungraded = res.Error
+			sc.Ungraded += c.Points
 		default:
 			c.Hint = st.Hint
 			if d := res.Diagnostics; d != nil && len(d.Causes) > 0 {

@@ -69,8 +69,13 @@ func watchAround(ctx context.Context, q watchQuery, afterSync func(context.Conte
 					o.Start.UTC().Format("15:04:05.000"), o.Error)}
 			}
 			werr := informer.lastError()
-			if werr != nil && (kube.IsInfra(werr) || !synced) {
+			switch {
+			case werr != nil && (kube.IsInfra(werr) || !synced):
 				return &kube.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", werr)}
+			case !synced && isDeadline(ctx.Err()):
+				// Nothing was seen, so nothing can be judged: the server
+				// did not answer the first list in time (throttled, say).
+				return &kube.InfraError{Err: errors.New("the API server did not answer the first list of the objects before the step's deadline (throttled or stalled): nothing could be judged")}
 			}
 			return ctx.Err()
 		case <-syncedCh:

@@ -187,8 +187,8 @@ func (o *GradeOptions) Run(ctx context.Context) error {
 		if !s.Score.Passed {
 			result = "FAIL"
 		}
-		if s.Score.NotGraded > 0 {
-			result += fmt.Sprintf(" (%d points not graded here: %s)", s.Score.NotGraded, strings.Join(notGraded(s.Score), "; "))
+		if n := s.Score.NotGraded + s.Score.Ungraded; n > 0 {
+			result += fmt.Sprintf(" (%d points not graded: %s)", n, strings.Join(notGraded(s.Score), "; "))
 		}
 		fmt.Fprintf(o.Stdout, "%-32s %8s  %s\n", s.Namespace, fmt.Sprintf("%d/%d", s.Score.Earned, s.Score.Possible), result)
 	}
@@ -214,7 +214,7 @@ func writeScores(dir string, r *model.Results) (string, error) {
 		}
 		var failed []string
 		for _, c := range s.Score.Checks {
-			if !c.Passed && c.NotApplicable == "" {
+			if !c.Passed && c.NotApplicable == "" && c.Ungraded == "" {
 				failed = append(failed, c.Step)
 			}
 		}
@@ -237,8 +237,11 @@ func writeScores(dir string, r *model.Results) (string, error) {
 func notGraded(sc *model.Score) []string {
 	var out []string
 	for _, c := range sc.Checks {
-		if c.NotApplicable != "" {
+		switch {
+		case c.NotApplicable != "":
 			out = append(out, c.Step+" ("+c.NotApplicable+")")
+		case c.Ungraded != "":
+			out = append(out, c.Step+" (the cluster failed while it ran: grade again)")
 		}
 	}
 	return out

@@ -117,6 +117,9 @@ func (o *GradeOptions) selfTest(ctx context.Context) error {
 			switch {
 			case ch.NotApplicable != "":
 				t.notApplicable = ch.NotApplicable
+			case ch.Ungraded != "" && firstErr == nil:
+				// No verdict on the check: the cluster failed under it.
+				firstErr = fmt.Errorf("check %q could not be made (%s, run %d): the cluster failed while it ran: %s", ch.Step, c.name, run, ch.Ungraded)
 			case ch.Passed && c.apply != nil:
 				t.solutionPass++
 			case ch.Passed:

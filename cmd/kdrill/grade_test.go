@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/kube"
+	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
@@ -91,6 +93,37 @@ func TestLabGradesStudents(t *testing.T) {
 		if len(cms.Items) > 1 { // kube-root-ca.crt
 			t.Errorf("%s: the lab created objects: %d configmaps", ns, len(cms.Items))
 		}
+	}
+	// The same grades in bad weather: the pods' reads late, their
+	// connections reset and answered 503, within the checks' 2 s timeouts.
+	proxy := testcluster.StartProxy(t)
+	proxy.Only("/pods") // the checks' reads, not the start-up's
+	proxy.Latency(20 * time.Millisecond)
+	proxy.ResetNext(http.MethodGet, 2)
+	proxy.FailNext(http.MethodGet, 2, http.StatusServiceUnavailable)
+	noisyDir := t.TempDir()
+	noisy, noisyOut, noisyErr := kdrill(t, "grade", "--kubeconfig", proxy.Kubeconfig(t), "-n", good+","+bad, "--report-dir", noisyDir, "../../scenarios/labs/grade-quota-lab.yaml")
+	for _, want := range []string{"score for " + good + ": 8/8 (passing 6)", "score for " + bad + ": 0/8 (passing 6)"} {
+		if noisy != 1 || !strings.Contains(noisyOut, want) {
+			t.Errorf("through a noisy link: exit %d; output lacks %q:\n%s\n%s", noisy, want, noisyOut, noisyErr)
+		}
+	}
+	if res, err := reports.ReadJSON(filepath.Join(noisyDir, reports.ResultsFile)); err != nil || retried(res) < 2 {
+		t.Errorf("through a noisy link: %d requests sent again (%v), want the failed reads'", retried(res), err)
+	}
+	// Throttling that outlasts a check's 2 s timeout: the check is not
+	// graded (the cluster's fault, not the student's), the run says so
+	// with exit 3, and scores.csv does not call it failed.
+	storm := testcluster.StartProxy(t)
+	storm.Only("/pods")
+	storm.Throttle(http.MethodGet, 4, 1)
+	stormDir := t.TempDir()
+	code, out, errOut = kdrill(t, "grade", "--kubeconfig", storm.Kubeconfig(t), "-n", good, "--report-dir", stormDir, "../../scenarios/labs/grade-quota-lab.yaml")
+	if code != 3 || !strings.Contains(out, "not graded this time") || strings.Contains(out, "FAIL") && !strings.Contains(out, "points not graded") {
+		t.Errorf("throttled past a check's timeout: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if csvText, err := os.ReadFile(filepath.Join(stormDir, ScoresFile)); err != nil || !strings.Contains(string(csvText), "the cluster failed while it ran: grade again") {
+		t.Errorf("scores.csv after the storm (%v):\n%s", err, csvText)
 	}
 	// The quota check comes from checks/quota.yaml, which the labs share.
 	if got := res.Scenarios[0].Score.Checks[0].Step; got != "pod-demo quota/allows the lab's pods" {
@@ -221,4 +254,18 @@ func networkPolicyStudents(t *testing.T, kubeconfig string, c *kube.Cluster) (go
 	case <-t.Context().Done():
 	}
 	return good, open
+}
+
+// retried counts the requests a run's steps sent again.
+func retried(res *model.Results) int {
+	n := 0
+	if res == nil {
+		return 0
+	}
+	for _, sr := range res.Scenarios {
+		for _, st := range sr.Steps {
+			n += st.Retries
+		}
+	}
+	return n
 }

@@ -94,13 +94,14 @@ func (p *Proxy) serve(lis net.Listener) {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.requests[r.Method]++
+	if p.noise.only != "" && !strings.Contains(r.URL.Path, p.noise.only) {
+		p.mu.Unlock()
+		p.forward(w, r, false)
+		return
+	}
 	fail := p.failWrites[r.Method] > 0
 	if fail {
 		p.failWrites[r.Method]--
-	}
-	after := !fail && p.failAfter[r.Method] > 0
-	if after {
-		p.failAfter[r.Method]--
 	}
 	status, stalled := p.failStatus[r.Method], p.stalled
 	p.mu.Unlock()
@@ -118,6 +119,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.noisy(w, r) {
 		return
 	}
+	p.forward(w, r, true)
+}
+
+// forward sends the request on to the API server, noting the answers to
+// deletes; with lose, it answers as failAfter says once the server did
+// the work.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, lose bool) {
+	p.mu.Lock()
+	after := lose && p.failAfter[r.Method] > 0
+	if after {
+		p.failAfter[r.Method]--
+	}
+	status := p.failStatus[r.Method]
+	p.mu.Unlock()
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(p.target)

@@ -19,6 +19,7 @@ type noise struct {
 	throttle   map[string]int // by method: how many more to answer 429
 	retryAfter int
 	reset      map[string]int // by method: how many more connections to reset
+	only       string         // when set, faults strike only paths holding it
 	// deleted maps a path to the statuses the server answered its deletes.
 	deleted map[string][]int
 }
@@ -51,6 +52,14 @@ func (p *Proxy) ResetNext(method string, n int) {
 		p.noise.reset = map[string]int{}
 	}
 	p.noise.reset[strings.ToUpper(method)] = n
+}
+
+// Only has the faults strike only requests whose path holds part ("/pods",
+// say); the others pass untouched (a run's own start-up reads).
+func (p *Proxy) Only(part string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.noise.only = part
 }
 
 // Deleted returns, for each path deleted through the proxy, the statuses
