@@ -20,6 +20,7 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -58,7 +59,7 @@ spec:
 	if err != nil {
 		b.Fatal(err)
 	}
-	step := s.Spec.Steps[0]
+	st := s.Spec.Steps[0]
 	// Warm the discovery cache so trials measure the watch, not discovery.
 	if _, err := kd.Mapping("", "ConfigMap"); err != nil {
 		b.Fatal(err)
@@ -74,7 +75,7 @@ spec:
 		errc := make(chan error, 1)
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		go func() {
-			_, err := step.Action.(runner.Action).Run(tctx, env)
+			_, err := st.Action.(step.Action).Run(tctx, env)
 			done <- time.Now()
 			errc <- err
 		}()

@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -88,10 +89,10 @@ spec:
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		target := []string{"b", "a"}[i%2]
-		step := s.Spec.Steps[i%2]
+		st := s.Spec.Steps[i%2]
 		env := runner.NewEnv(kd, s, ns, nil)
 		tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-		if _, err := step.Action.(runner.Action).Run(tctx, env); err != nil {
+		if _, err := st.Action.(step.Action).Run(tctx, env); err != nil {
 			b.Fatalf("trial %d: %v", i, err)
 		}
 		finished := time.Now()

@@ -12,6 +12,7 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // flakyKind fails its first Fails runs under one key, then passes.
@@ -25,7 +26,7 @@ var flakyRuns sync.Map // key → *int
 func (*flakyKind) Default()        {}
 func (*flakyKind) Validate() error { return nil }
 
-func (f *flakyKind) Run(context.Context, *runner.Env) (any, error) {
+func (f *flakyKind) Run(context.Context, *step.Env) (any, error) {
 	v, _ := flakyRuns.LoadOrStore(f.Key, new(int))
 	n := v.(*int)
 	*n++

@@ -102,7 +102,7 @@ func (ts *tasks) wasStopped(t *task) bool {
 
 // background starts a step that runs beside the following ones; a wait or
 // stop step, or the end of the steps, joins it.
-func (r *run) background(sctx, runCtx context.Context, env *Env, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult) {
+func (r *run) background(sctx, runCtx context.Context, env *scope, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult) {
 	bctx, cancel := context.WithCancel(sctx)
 	t := &task{step: st, result: stepRes, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
 	env.shared.tasks.add(t)

@@ -12,28 +12,17 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
-
-// Subject names an object a step is about, for the diagnostics of its
-// failure.
-type Subject struct {
-	APIVersion, Kind, Name, Namespace string
-}
-
-// Subjecter is implemented by actions that act on or watch named objects
-// (their resource, workload, Service).
-type Subjecter interface {
-	Subjects() []Subject
-}
 
 // diagnose collects, after a step failed, what is needed to see why: the
 // objects it was about, and the workloads, pods, events, Services and logs
 // of the namespaces involved, within diagnose's bounds. It costs nothing
 // when every step passes, and never changes the outcome.
-func (r *run) diagnose(ctx context.Context, env *Env, st *scenario.Step, action Action, sr *model.ScenarioResult) *model.Diagnostics {
+func (r *run) diagnose(ctx context.Context, env *scope, st *scenario.Step, action step.Action, sr *model.ScenarioResult) *model.Diagnostics {
 	namespaces := []string{env.Namespace}
 	var subjects []diagnose.Subject
-	if s, ok := action.(Subjecter); ok {
+	if s, ok := action.(step.Subjecter); ok {
 		for _, sub := range s.Subjects() {
 			ns := sub.Namespace
 			if ns == "" {
@@ -53,7 +42,7 @@ func (r *run) diagnose(ctx context.Context, env *Env, st *scenario.Step, action 
 }
 
 // subject reads a subject's current state, when it can.
-func subject(ctx context.Context, c *kube.Cluster, sub Subject, ns string) diagnose.Subject {
+func subject(ctx context.Context, c *kube.Cluster, sub step.Subject, ns string) diagnose.Subject {
 	out := diagnose.Subject{Kind: sub.Kind, Name: sub.Name, Namespace: ns}
 	m, err := c.Mapping(sub.APIVersion, sub.Kind)
 	if err != nil {

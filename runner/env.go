@@ -15,28 +15,16 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
-// Env is what a step sees while it runs: the cluster, the scenario's
-// namespace and values, a clock and a seeded random source, and ways to
-// record what it observed. Each step gets its own Env; steps running in the
-// background share the scenario's outputs and timeline safely.
-type Env struct {
-	Cluster   *kube.Cluster
-	Scenario  *scenario.Scenario
-	Namespace string
-	Vars      map[string]any
-	Clock     clock.WithTicker
-	// Seed is the scenario's recorded seed; steps that choose at random
-	// derive their sources from it.
-	Seed int64
-	Log  *slog.Logger
-	Step *scenario.Step
-	// ProbeImage is the image kdrill's own probe pods run (--probe-image);
-	// empty: the probing pod's own.
-	ProbeImage string
-	// SelfNode is the node kdrill runs on, which node steps leave alone.
-	SelfNode string
+// scope is one step's side of a scenario run: what its step.Env is made
+// of, and the capabilities step.Env offers (outputs, recorder, background
+// steps, cleanup), over the state the scenario's steps share. Each step
+// gets its own scope; steps running in the background share the
+// scenario's state safely.
+type scope struct {
+	step.Values
 
 	shared *shared
 	record *model.StepResult
@@ -63,20 +51,27 @@ type shared struct {
 	undo, remove undoList
 }
 
-// NewEnv returns an Env for running steps outside a scenario run, as tests
-// and benchmarks do.
-func NewEnv(c *kube.Cluster, s *scenario.Scenario, namespace string, vars map[string]any) *Env {
+// NewEnv returns a step.Env for running steps outside a scenario run, as
+// tests and benchmarks do.
+func NewEnv(c *kube.Cluster, s *scenario.Scenario, namespace string, vars map[string]any) *step.Env {
 	res := &model.Results{}
-	return &Env{
-		Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
-		Clock: clock.RealClock{}, Seed: 1,
-		Log:    slog.New(slog.DiscardHandler),
+	return (&scope{
+		Values: step.Values{
+			Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
+			Clock: clock.RealClock{}, Seed: 1, Log: slog.New(slog.DiscardHandler),
+		},
 		shared: &shared{outputs: map[string]any{}, results: res, scenario: &model.ScenarioResult{}, tasks: newTasks()},
-	}
+	}).public()
+}
+
+// public is the step.Env the step runs with: the scope's values, and the
+// scope as its capabilities.
+func (e *scope) public() *step.Env {
+	return &step.Env{Values: e.Values, Outputs: e, Recorder: e, Background: e, Cleanup: e}
 }
 
 // forStep returns a copy of the env for one step.
-func (e *Env) forStep(st *scenario.Step, record *model.StepResult, log *slog.Logger) *Env {
+func (e *scope) forStep(st *scenario.Step, record *model.StepResult, log *slog.Logger) *scope {
 	cp := *e
 	cp.Step, cp.record, cp.Log = st, record, log
 	if st.Vars != nil {
@@ -88,43 +83,33 @@ func (e *Env) forStep(st *scenario.Step, record *model.StepResult, log *slog.Log
 	return &cp
 }
 
-// Ready tells the runner that a step running in the background is set up
-// (a monitor's watches have their initial state), so the steps after it may
-// start. The runner waits for it from steps that run until stopped.
-func (e *Env) Ready() {
+// Ready is step.Background's.
+func (e *scope) Ready() {
 	if e.ready != nil {
 		e.ready()
 	}
 }
 
-// ExprEnv is the environment expressions evaluate in, with extra names
-// (such as object) added.
-func (e *Env) ExprEnv(extra map[string]any) map[string]any {
+// Visible is step.Outputs': the outputs this step sees, by name.
+func (e *scope) Visible() map[string]any {
 	e.shared.mu.Lock()
-	var outputs map[string]any
-	if prefix := e.prefix(); prefix == "" {
-		outputs = maps.Clone(e.shared.outputs)
-	} else {
-		// An included step's steps.NAME are its own file's steps.
-		outputs = map[string]any{}
-		for k, v := range e.shared.outputs {
-			if rest, ok := strings.CutPrefix(k, prefix); ok {
-				outputs[rest] = v
-			}
+	defer e.shared.mu.Unlock()
+	prefix := e.prefix()
+	if prefix == "" {
+		return maps.Clone(e.shared.outputs)
+	}
+	// An included step's steps.NAME are its own file's steps.
+	outputs := map[string]any{}
+	for k, v := range e.shared.outputs {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			outputs[rest] = v
 		}
 	}
-	e.shared.mu.Unlock()
-	env := map[string]any{
-		"vars":      e.Vars,
-		"steps":     outputs,
-		"namespace": e.Namespace,
-	}
-	maps.Copy(env, extra)
-	return env
+	return outputs
 }
 
 // Output returns an earlier step's output, as expressions see it.
-func (e *Env) Output(name string) (any, bool) {
+func (e *scope) Output(name string) (any, bool) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
 	v, ok := e.shared.outputs[e.prefix()+name]
@@ -133,7 +118,7 @@ func (e *Env) Output(name string) (any, bool) {
 
 // prefix is an included step's "<include>/": the names it gives other
 // steps are its own file's.
-func (e *Env) prefix() string {
+func (e *scope) prefix() string {
 	if e.Step == nil {
 		return ""
 	}
@@ -141,7 +126,7 @@ func (e *Env) prefix() string {
 }
 
 // scoped turns the step names an action gives into the scenario's.
-func (e *Env) scoped(names []string) []string {
+func (e *scope) scoped(names []string) []string {
 	p := e.prefix()
 	if p == "" {
 		return names
@@ -153,7 +138,7 @@ func (e *Env) scoped(names []string) []string {
 	return out
 }
 
-func (e *Env) setOutput(name string, plain, typed any) {
+func (e *scope) setOutput(name string, plain, typed any) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
 	e.shared.outputs[name] = plain
@@ -202,7 +187,7 @@ func (e *Env) setOutput(name string, plain, typed any) {
 
 // Observe records an assertion's expression and the values it saw, so a
 // failure (or a report) can show them.
-func (e *Env) Observe(expression string, values map[string]any) {
+func (e *scope) Observe(expression string, values map[string]any) {
 	if e.record == nil {
 		return
 	}
@@ -221,7 +206,7 @@ const progressEvery = 200 * time.Millisecond
 // Progress records how far a long step has come, for the live console and
 // results.json; calls closer together than progressEvery are dropped, but
 // for the last one a step makes with final set.
-func (e *Env) Progress(values map[string]any, final bool) {
+func (e *scope) Progress(values map[string]any, final bool) {
 	if e.record == nil {
 		return
 	}
@@ -240,7 +225,7 @@ func (e *Env) Progress(values map[string]any, final bool) {
 	}
 }
 
-func (e *Env) redactor() *kube.Redactor {
+func (e *scope) redactor() *kube.Redactor {
 	if e.Cluster == nil {
 		return nil
 	}
@@ -248,7 +233,7 @@ func (e *Env) redactor() *kube.Redactor {
 }
 
 // Record adds an event to the scenario's timeline.
-func (e *Env) Record(ev model.TimelineEvent) {
+func (e *scope) Record(ev model.TimelineEvent) {
 	if ev.Step == "" && e.Step != nil {
 		ev.Step = e.Step.Name
 	}
@@ -258,7 +243,7 @@ func (e *Env) Record(ev model.TimelineEvent) {
 }
 
 // Timeline returns the scenario's events of a kind so far, in time order.
-func (e *Env) Timeline(kind string) []model.TimelineEvent {
+func (e *scope) Timeline(kind string) []model.TimelineEvent {
 	var out []model.TimelineEvent
 	e.shared.results.Read(func() {
 		for _, ev := range e.shared.scenario.Timeline {
@@ -273,12 +258,12 @@ func (e *Env) Timeline(kind string) []model.TimelineEvent {
 
 // Join waits until the named background steps finish and returns an error
 // naming any that failed.
-func (e *Env) Join(ctx context.Context, names []string) error {
+func (e *scope) Join(ctx context.Context, names []string) error {
 	return e.shared.tasks.join(ctx, e.scoped(names), false)
 }
 
 // Stop stops the named background steps and waits until they finish.
-func (e *Env) Stop(ctx context.Context, names []string) error {
+func (e *scope) Stop(ctx context.Context, names []string) error {
 	return e.shared.tasks.join(ctx, e.scoped(names), true)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // namespaceReadyLimit bounds the wait for a new namespace's default
@@ -43,7 +44,7 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 		}
 		_, err = nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name:   name,
-			Labels: map[string]string{LabelManagedBy: "kdrill"},
+			Labels: map[string]string{step.LabelManagedBy: "kdrill"},
 		}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return name, false, fmt.Errorf("create namespace %s: %w", name, err)
@@ -62,7 +63,7 @@ func (r *run) namespace(ctx context.Context, s *scenario.Scenario) (string, bool
 		name = "kdrill-" + prefix + "-" + utilrand.String(5)
 		_, err = nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name:   name,
-			Labels: map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
+			Labels: map[string]string{step.LabelManagedBy: "kdrill", step.LabelScenario: s.Metadata.Name},
 		}}, metav1.CreateOptions{})
 		if !apierrors.IsAlreadyExists(err) {
 			break
@@ -87,7 +88,7 @@ func (r *run) waitReady(ctx context.Context, s *scenario.Scenario, ns string) {
 // tidyUp removes what the run made: the objects steps created outside the
 // run's namespace, then the namespace itself when the run created it, on
 // every cluster used; all of it stays when keep says so.
-func (r *run) tidyUp(ctx context.Context, env *Env, sr *model.ScenarioResult, others []*kube.Cluster, created, keep bool) {
+func (r *run) tidyUp(ctx context.Context, env *scope, sr *model.ScenarioResult, others []*kube.Cluster, created, keep bool) {
 	ns := env.Namespace
 	if keep {
 		r.results.Update(func() { sr.NamespaceKept = created })

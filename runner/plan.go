@@ -6,6 +6,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // DryRunNamespace is where a dry run checks namespaced objects when the
@@ -50,16 +51,17 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 		r.results.Update(func() { stepRes.Outcome, stepRes.StartedAt = model.Running, clk.Now() })
 		r.notify(model.StepStarted, sr, stepRes)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
-		action, aerr := actionFor(st, senv)
-		if p, ok := action.(Planner); ok && aerr == nil {
+		public := senv.public()
+		action, aerr := actionFor(st, public)
+		if p, ok := action.(step.Planner); ok && aerr == nil {
 			pctx, cancel := context.WithTimeout(withStepPolicy(ctx, st), 30*time.Second)
-			text, err = p.Plan(pctx, senv)
+			text, err = p.Plan(pctx, public)
 			cancel()
 		}
 		if aerr != nil {
 			err = aerr
 		}
-		_, planned := st.Action.(Planner)
+		_, planned := st.Action.(step.Planner)
 		r.results.Update(func() {
 			stepRes.FinishedAt = clk.Now()
 			stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()

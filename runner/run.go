@@ -23,12 +23,6 @@ import (
 // interrupt.
 const DefaultCleanupTimeout = 30 * time.Second
 
-// Labels kdrill puts on the namespaces it creates.
-const (
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	LabelScenario  = "kdrill.dev/scenario"
-)
-
 // Options configure a run.
 type Options struct {
 	Cluster *kube.Cluster
@@ -78,6 +72,10 @@ type Options struct {
 	// Clusters are the clusters scenarios name in spec.clusters, by
 	// kubeconfig context; a scenario naming one that is not here fails.
 	Clusters map[string]*kube.Cluster
+	// Over runs every scenario once on each of these clusters, in a
+	// namespace of its own there, its results named name@CONTEXT (kdrill
+	// run --context a --context b); fewer than two: on Cluster only.
+	Over []*kube.Cluster
 	// Observers are told of every change to the results, in order.
 	Observers []model.Observer
 }
@@ -111,7 +109,9 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 		Outcome:       model.Running,
 		Cluster:       model.ClusterInfo{Server: opts.Cluster.Server, Context: opts.Cluster.Context},
 	}
-	r := &run{opts: opts, results: res, locks: locksOf(scenarios)}
+	var on map[*scenario.Scenario]*kube.Cluster
+	scenarios, on = onClusters(scenarios, opts.Over)
+	r := &run{opts: opts, results: res, locks: locksOf(scenarios), on: on}
 	// The clusters the scenarios run on: the run's, or each scenario's own
 	// in a run over several.
 	byCluster := map[*kube.Cluster][]*scenario.Scenario{}
@@ -216,7 +216,10 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 type run struct {
 	opts Options
 	// targets are the clusters the scenarios run on.
-	targets  []*kube.Cluster
+	targets []*kube.Cluster
+	// on maps each copy of a scenario in a run over several clusters to
+	// its cluster (Options.Over).
+	on       map[*scenario.Scenario]*kube.Cluster
 	results  *model.Results
 	notifyMu sync.Mutex
 	// locks are the scenarios' spec.lock names: one scenario at a time

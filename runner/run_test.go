@@ -19,6 +19,7 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -46,48 +47,48 @@ func (*naKind) Validate() error    { return nil }
 func (*writeKind) Default()        {}
 func (*writeKind) Validate() error { return nil }
 
-func (p *passKind) Run(context.Context, *runner.Env) (any, error) {
+func (p *passKind) Run(context.Context, *step.Env) (any, error) {
 	return map[string]any{"n": p.N}, nil
 }
 
-func (f *failKind) Run(context.Context, *runner.Env) (any, error) { return nil, errors.New(f.Msg) }
+func (f *failKind) Run(context.Context, *step.Env) (any, error) { return nil, errors.New(f.Msg) }
 
-func (*blockKind) Run(ctx context.Context, _ *runner.Env) (any, error) {
+func (*blockKind) Run(ctx context.Context, _ *step.Env) (any, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
 
-func (*infraKind) Run(context.Context, *runner.Env) (any, error) {
+func (*infraKind) Run(context.Context, *step.Env) (any, error) {
 	return nil, &kube.InfraError{Err: errors.New("the API server answered 503")}
 }
 
-func (*naKind) Run(context.Context, *runner.Env) (any, error) {
-	return nil, runner.NotApplicable("the pods are simulated")
+func (*naKind) Run(context.Context, *step.Env) (any, error) {
+	return nil, step.NotApplicable("the pods are simulated")
 }
 
-func (w *writeKind) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (w *writeKind) Run(ctx context.Context, env *step.Env) (any, error) {
 	_, err := env.Cluster.Typed.CoreV1().ConfigMaps(env.Namespace).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: w.Name}}, metav1.CreateOptions{})
 	return nil, err
 }
 
-func (w *writeKind) Plan(context.Context, *runner.Env) (string, error) {
+func (w *writeKind) Plan(context.Context, *step.Env) (string, error) {
 	return "would create ConfigMap " + w.Name, nil
 }
 
 // loopRegistry has the test kinds plus the real control kinds.
 func loopRegistry() scenario.Registry {
 	reg := scenario.Registry{
-		"pass":       {New: runner.NewAction[passKind], Effect: scenario.Reads},
-		"fail":       {New: runner.NewAction[failKind], Effect: scenario.Reads},
-		"block":      {New: runner.NewAction[blockKind], Effect: scenario.Reads},
-		"infra":      {New: runner.NewAction[infraKind], Effect: scenario.Reads},
-		"write":      {New: runner.NewAction[writeKind], Effect: scenario.Writes},
-		"undeclared": {New: runner.NewAction[passKind]},
-		"change":     {New: runner.NewAction[changeKind], Effect: scenario.Writes},
-		"make":       {New: runner.NewAction[makeKind], Effect: scenario.Writes},
-		"note":       {New: runner.NewAction[noteKind], Effect: scenario.Reads},
-		"na":         {New: runner.NewAction[naKind], Effect: scenario.Reads},
-		"flaky":      {New: runner.NewAction[flakyKind], Effect: scenario.Reads},
+		"pass":       {New: step.NewAction[passKind], Effect: scenario.Reads},
+		"fail":       {New: step.NewAction[failKind], Effect: scenario.Reads},
+		"block":      {New: step.NewAction[blockKind], Effect: scenario.Reads},
+		"infra":      {New: step.NewAction[infraKind], Effect: scenario.Reads},
+		"write":      {New: step.NewAction[writeKind], Effect: scenario.Writes},
+		"undeclared": {New: step.NewAction[passKind]},
+		"change":     {New: step.NewAction[changeKind], Effect: scenario.Writes},
+		"make":       {New: step.NewAction[makeKind], Effect: scenario.Writes},
+		"note":       {New: step.NewAction[noteKind], Effect: scenario.Reads},
+		"na":         {New: step.NewAction[naKind], Effect: scenario.Reads},
+		"flaky":      {New: step.NewAction[flakyKind], Effect: scenario.Reads},
 	}
 	for _, k := range []string{"wait", "stop", "sleep", "assert"} {
 		reg[k] = steps.Registry[k]

@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 func (r *run) newScenarioResult(s *scenario.Scenario) *model.ScenarioResult {
@@ -41,7 +42,7 @@ func (r *run) newScenarioResult(s *scenario.Scenario) *model.ScenarioResult {
 
 // undo runs the scenario's deferred undos and records what they did; one
 // that fails fails the scenario, naming what is left to restore.
-func (r *run) undo(ctx context.Context, env *Env, sr *model.ScenarioResult) {
+func (r *run) undo(ctx context.Context, env *scope, sr *model.ScenarioResult) {
 	done, errs := env.undoAll(ctx)
 	for _, d := range done {
 		env.Log.Info("restored", "what", d)
@@ -238,10 +239,12 @@ func drawSeed() int64 {
 
 // newEnv is the environment a scenario's steps share; its namespace is set
 // once known.
-func (r *run) newEnv(ctx context.Context, s *scenario.Scenario, sr *model.ScenarioResult, seed int64) *Env {
-	return &Env{
-		Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed, ProbeImage: r.opts.ProbeImage, SelfNode: r.opts.SelfNode,
-		Log:    Logger(ctx).With("scenario", s.Metadata.Name),
+func (r *run) newEnv(ctx context.Context, s *scenario.Scenario, sr *model.ScenarioResult, seed int64) *scope {
+	return &scope{
+		Values: step.Values{
+			Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed, ProbeImage: r.opts.ProbeImage, SelfNode: r.opts.SelfNode,
+			Log: Logger(ctx).With("scenario", s.Metadata.Name),
+		},
 		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
 	}
 }
@@ -280,8 +283,8 @@ func anyFailed(sr *model.ScenarioResult) bool {
 // cluster is the cluster the scenario runs on: its own target in a run
 // over several clusters, else the run's.
 func (r *run) cluster(s *scenario.Scenario) *kube.Cluster {
-	if s.Target != nil {
-		return s.Target
+	if c := r.on[s]; c != nil {
+		return c
 	}
 	return r.opts.Cluster
 }
@@ -300,7 +303,7 @@ func (r *run) outages() []model.Outage {
 // otherClusters connects the scenario's named clusters to its env and
 // makes its namespace on each one a step uses besides the run's cluster,
 // which it returns (their namespaces are deleted with the scenario's).
-func (r *run) otherClusters(ctx context.Context, s *scenario.Scenario, env *Env, ns string) ([]*kube.Cluster, error) {
+func (r *run) otherClusters(ctx context.Context, s *scenario.Scenario, env *scope, ns string) ([]*kube.Cluster, error) {
 	if err := r.connectClusters(s, env); err != nil || len(env.clusters) == 0 {
 		return nil, err
 	}
@@ -312,7 +315,7 @@ func (r *run) otherClusters(ctx context.Context, s *scenario.Scenario, env *Env,
 		}
 		_, err := c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name:   ns,
-			Labels: map[string]string{LabelManagedBy: "kdrill", LabelScenario: s.Metadata.Name},
+			Labels: map[string]string{step.LabelManagedBy: "kdrill", step.LabelScenario: s.Metadata.Name},
 		}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return others, fmt.Errorf("create namespace %s on %s: %w", ns, c.Context, err)
@@ -323,7 +326,7 @@ func (r *run) otherClusters(ctx context.Context, s *scenario.Scenario, env *Env,
 }
 
 // connectClusters gives the env the scenario's named clusters.
-func (r *run) connectClusters(s *scenario.Scenario, env *Env) error {
+func (r *run) connectClusters(s *scenario.Scenario, env *scope) error {
 	if len(s.Spec.Clusters) == 0 {
 		return nil
 	}

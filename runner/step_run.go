@@ -16,12 +16,13 @@ import (
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // step runs one step and reports whether it passed. stepParent bounds the
 // step; runCtx tells an interrupt from a timeout; t is set for a background
 // step, whose stop is not a failure.
-func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) bool {
+func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) bool {
 	clk := r.opts.Clock
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
@@ -54,10 +55,11 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 	})
 	r.notify(model.StepStarted, sr, stepRes)
 
-	action, err := actionFor(st, senv)
+	public := senv.public()
+	action, err := actionFor(st, public)
 	var out any
 	if err == nil {
-		out, err = action.Run(ctx, senv)
+		out, err = action.Run(ctx, public)
 	}
 
 	stopped := t != nil && env.shared.tasks.wasStopped(t) && runCtx.Err() == nil
@@ -99,7 +101,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 			if errors.As(err, &refused) {
 				msg = refused.Msg
 			}
-			var na *NotApplicableError
+			var na *step.NotApplicableError
 			if errors.As(err, &na) {
 				msg = na.Reason
 			}
@@ -112,7 +114,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *Env, st *scenario.St
 	if out != nil {
 		env.setOutput(st.Name, plain, out)
 	}
-	failed := err != nil && !isNotApplicable(err)
+	failed := err != nil && !step.IsNotApplicable(err)
 	if failed && runCtx.Err() == nil && env.Namespace != "" {
 		events := recentEvents(runCtx, env.Cluster, env.Namespace, sr.StartedAt)
 		r.results.Update(func() { stepRes.Events = events })
@@ -207,7 +209,7 @@ func outcomeOf(runCtx context.Context, err error) model.Outcome {
 		return model.Cancelled
 	case kube.IsInfra(err):
 		return model.Errored
-	case isNotApplicable(err):
+	case step.IsNotApplicable(err):
 		return model.NotApplicable
 	default:
 		return model.Failed
@@ -228,7 +230,7 @@ func expectedFailure(st *scenario.Step, runCtx context.Context, err error) (stri
 			return "", fmt.Errorf("expected to fail with %q, but it passed", want.Message)
 		}
 		return "", errors.New("expected to fail, but it passed")
-	case runCtx.Err() != nil || kube.IsInfra(err) || isNotApplicable(err):
+	case runCtx.Err() != nil || kube.IsInfra(err) || step.IsNotApplicable(err):
 		return "", err
 	case want.Message != "" && !strings.Contains(err.Error(), want.Message):
 		return "", fmt.Errorf("failed, but not as expected: the error does not say %q: %w", want.Message, err)

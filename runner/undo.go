@@ -3,25 +3,22 @@ package runner
 import (
 	"context"
 	"fmt"
-)
 
-// Undo undoes a change a step made to an object the scenario does not own.
-// It must be idempotent: the scenario's end calls it even when a later step
-// already put things back.
-type Undo func(ctx context.Context) (string, error)
+	"github.com/kdrill/kdrill/step"
+)
 
 // undoList is what steps asked to have put back when the scenario ends, by
 // key, in the order asked.
 type undoList struct {
-	fns  map[string]Undo
+	fns  map[string]step.Undo
 	keys []string
 }
 
 // add keeps one function per key: a later one replaces it and keeps its
 // place.
-func (l *undoList) add(key string, fn Undo) {
+func (l *undoList) add(key string, fn step.Undo) {
 	if l.fns == nil {
-		l.fns = map[string]Undo{}
+		l.fns = map[string]step.Undo{}
 	}
 	if _, ok := l.fns[key]; !ok {
 		l.keys = append(l.keys, key)
@@ -29,22 +26,15 @@ func (l *undoList) add(key string, fn Undo) {
 	l.fns[key] = fn
 }
 
-// Defer asks for undo to run when the scenario ends, passed or failed,
-// timed out or interrupted, before its finally steps. One undo is kept
-// per key (a node's name): a later Defer with the same key replaces the
-// function and keeps its place.
-func (e *Env) Defer(key string, undo Undo) {
+// Defer is step.Cleanup's.
+func (e *scope) Defer(key string, undo step.Undo) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
 	e.shared.undo.add(key, undo)
 }
 
-// Created asks for remove to run when the scenario ends, after its finally
-// steps, where the run's namespace is deleted: for an object a step
-// created outside that namespace (cluster-scoped, or in another one), which
-// the namespace's deletion would leave behind. Whatever keeps the namespace
-// (--keep-namespace) keeps these too. One remove is kept per key.
-func (e *Env) Created(key string, remove Undo) {
+// Created is step.Cleanup's.
+func (e *scope) Created(key string, remove step.Undo) {
 	e.shared.mu.Lock()
 	defer e.shared.mu.Unlock()
 	e.shared.remove.add(key, remove)
@@ -53,7 +43,7 @@ func (e *Env) Created(key string, remove Undo) {
 // runAll empties the list taken from the env's shared state and runs its
 // functions, the last asked first; it returns what they said and the
 // errors they met, each naming its key.
-func (e *Env) runAll(ctx context.Context, list *undoList, what string) (done []string, errs []error) {
+func (e *scope) runAll(ctx context.Context, list *undoList, what string) (done []string, errs []error) {
 	e.shared.mu.Lock()
 	keys, fns := list.keys, list.fns
 	*list = undoList{}
@@ -70,11 +60,11 @@ func (e *Env) runAll(ctx context.Context, list *undoList, what string) (done []s
 }
 
 // undoAll runs the deferred undos.
-func (e *Env) undoAll(ctx context.Context) ([]string, []error) {
+func (e *scope) undoAll(ctx context.Context) ([]string, []error) {
 	return e.runAll(ctx, &e.shared.undo, "undo")
 }
 
 // removeAll removes what steps created outside the run's namespace.
-func (e *Env) removeAll(ctx context.Context) ([]string, []error) {
+func (e *scope) removeAll(ctx context.Context) ([]string, []error) {
 	return e.runAll(ctx, &e.shared.remove, "remove")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // journal records, in order, what the test kinds below did.
@@ -51,7 +52,7 @@ func (*makeKind) Validate() error   { return nil }
 func (*noteKind) Default()          {}
 func (*noteKind) Validate() error   { return nil }
 
-func (c *changeKind) Run(_ context.Context, env *runner.Env) (any, error) {
+func (c *changeKind) Run(_ context.Context, env *step.Env) (any, error) {
 	note("change:" + c.Key)
 	env.Defer(c.Key, func(context.Context) (string, error) {
 		note("undo:" + c.Key)
@@ -63,7 +64,7 @@ func (c *changeKind) Run(_ context.Context, env *runner.Env) (any, error) {
 	return nil, nil
 }
 
-func (m *makeKind) Run(_ context.Context, env *runner.Env) (any, error) {
+func (m *makeKind) Run(_ context.Context, env *step.Env) (any, error) {
 	note("make:" + m.Key)
 	env.Created(m.Key, func(context.Context) (string, error) {
 		note("remove:" + m.Key)
@@ -72,7 +73,7 @@ func (m *makeKind) Run(_ context.Context, env *runner.Env) (any, error) {
 	return nil, nil
 }
 
-func (n *noteKind) Run(context.Context, *runner.Env) (any, error) {
+func (n *noteKind) Run(context.Context, *step.Env) (any, error) {
 	note(n.Say)
 	return nil, nil
 }

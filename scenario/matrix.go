@@ -11,7 +11,6 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/message"
-	"github.com/kdrill/kdrill/kube"
 )
 
 // MaxInstances bounds the combinations a matrix may have.
@@ -162,37 +161,4 @@ func (s *Scenario) DisplayName() string {
 		name += "@" + s.TargetName
 	}
 	return name
-}
-
-// OnClusters copies every scenario once per cluster, for a run over
-// several: each copy runs on its cluster, in a namespace of its own there,
-// and its results are named name@CONTEXT. The clusters share one Redactor,
-// so a Secret read on one is hidden in everything the run records. With
-// one cluster the scenarios come back as they are.
-func OnClusters(scenarios []*Scenario, clusters []*kube.Cluster) []*Scenario {
-	if len(clusters) < 2 {
-		return scenarios
-	}
-	names := map[string]int{}
-	tags := make([]string, len(clusters))
-	for i, c := range clusters {
-		c.Redactor = clusters[0].Redactor
-		tag := c.Context
-		if tag == "" {
-			tag = c.Server
-		}
-		if names[tag]++; names[tag] > 1 {
-			tag = fmt.Sprintf("%s#%d", tag, names[tag])
-		}
-		tags[i] = tag
-	}
-	var out []*Scenario
-	for _, s := range scenarios {
-		for i, c := range clusters {
-			cp := *s
-			cp.Target, cp.TargetName = c, tags[i]
-			out = append(out, &cp)
-		}
-	}
-	return out
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/expression"
-	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -52,11 +51,10 @@ type Scenario struct {
 	// empty for a scenario without a matrix.
 	Instance     string         `json:"-"`
 	InstanceVars map[string]any `json:"-"`
-	// Target is the cluster this copy of the scenario runs on in a run over
-	// several (OnClusters), and TargetName names it in results; nil: the
+	// TargetName names the cluster this copy of the scenario runs on in a
+	// run over several (runner.Options.Over), in its results; empty: the
 	// run's cluster.
-	Target     *kube.Cluster `json:"-"`
-	TargetName string        `json:"-"`
+	TargetName string `json:"-"`
 	// Root is the directory paths may not leave: the scenario file's, also
 	// for the steps an included file brings, whose Dir is that file's.
 	// Empty: Dir.
@@ -259,7 +257,7 @@ func (s *Step) Label() string {
 // Action is one step kind's spec as the scenario holds it. Its fields are
 // decoded strictly from the step's YAML; Default fills unset fields and
 // Validate checks them without a cluster. What carries it out is the
-// engine's (runner.Action adds Run), so loading a scenario needs no cluster
+// engine's (step.Action adds Run), so loading a scenario needs no cluster
 // and knows nothing of the run.
 type Action interface {
 	Default()

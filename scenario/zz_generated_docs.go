@@ -4,7 +4,7 @@ package scenario
 
 // docComments maps a type (Apply) or a field (Apply.File) to its doc comment.
 var docComments = map[string]string{
-	"Action":                        "Action is one step kind's spec as the scenario holds it. Its fields are\ndecoded strictly from the step's YAML; Default fills unset fields and\nValidate checks them without a cluster. What carries it out is the\nengine's (runner.Action adds Run), so loading a scenario needs no cluster\nand knows nothing of the run.",
+	"Action":                        "Action is one step kind's spec as the scenario holds it. Its fields are\ndecoded strictly from the step's YAML; Default fills unset fields and\nValidate checks them without a cluster. What carries it out is the\nengine's (step.Action adds Run), so loading a scenario needs no cluster\nand knows nothing of the run.",
 	"Bounded":                       "Bounded is implemented by continuous kinds that may also end on their\nown (a load with a duration): such a step may run in the foreground.",
 	"ClusterRef":                    "ClusterRef names a cluster by its kubeconfig context (in the kubeconfig\nthe run uses).",
 	"ClusterRef.Context":            "Context is the kubeconfig context.",
@@ -61,7 +61,7 @@ var docComments = map[string]string{
 	"Scenario.File":                 "File is the path the scenario was loaded from.",
 	"Scenario.Instance":             "Instance is a matrix's combination this scenario runs with,\n\"replicas=3,strategy=Recreate\", and InstanceVars the same as values;\nempty for a scenario without a matrix.",
 	"Scenario.Root":                 "Root is the directory paths may not leave: the scenario file's, also\nfor the steps an included file brings, whose Dir is that file's.\nEmpty: Dir.",
-	"Scenario.Target":               "Target is the cluster this copy of the scenario runs on in a run over\nseveral (OnClusters), and TargetName names it in results; nil: the\nrun's cluster.",
+	"Scenario.TargetName":           "TargetName names the cluster this copy of the scenario runs on in a\nrun over several (runner.Options.Over), in its results; empty: the\nrun's cluster.",
 	"Scenario.compiled":             "compiled counts the expressions and templates its load compiled;\nmatrixLine is where spec.matrix is written.",
 	"Scenario.loading":              "loading is the expression scope of the step being loaded.",
 	"SkippedFile":                   "SkippedFile is a file or directory Discover passed over, and why.",

@@ -21,7 +21,6 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/steps"
 )
@@ -61,7 +60,7 @@ func Generate(registry scenario.Registry) ([]byte, error) {
 		action := registry[kind].New()
 		t := reflect.TypeOf(action).Elem()
 		defaults := reflect.ValueOf(registry[kind].New()).Elem()
-		defaults.Addr().Interface().(runner.Action).Default()
+		defaults.Addr().Interface().(scenario.Action).Default()
 		def := object(t, &defaults, defs)
 		summary, _, _ := strings.Cut(doc(t, ""), "Example:")
 		def["description"] = strings.TrimSpace(summary)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // FieldManager is the server-side apply field manager kdrill writes as.
@@ -225,7 +225,7 @@ type applyTarget struct {
 
 // Run expands the manifests, resolves every kind before writing anything,
 // applies the objects in order and optionally waits until they are ready.
-func (a *Apply) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (a *Apply) Run(ctx context.Context, env *step.Env) (any, error) {
 	out, targets, err := a.applyAll(ctx, env)
 	if err != nil || !a.Wait {
 		return out, err
@@ -249,7 +249,7 @@ var crdKind = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResou
 // waitServed waits until the kind an established CustomResourceDefinition
 // defines is in the API server's discovery, which follows the Established
 // condition by a moment: a later step can then name the kind.
-func waitServed(ctx context.Context, env *runner.Env, crd *unstructured.Unstructured) error {
+func waitServed(ctx context.Context, env *step.Env, crd *unstructured.Unstructured) error {
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
@@ -279,7 +279,7 @@ func waitServed(ctx context.Context, env *runner.Env, crd *unstructured.Unstruct
 }
 
 // applyAll expands and applies every object, in order.
-func (a *Apply) applyAll(ctx context.Context, env *runner.Env) (*model.ApplyOutput, []applyTarget, error) {
+func (a *Apply) applyAll(ctx context.Context, env *step.Env) (*model.ApplyOutput, []applyTarget, error) {
 	type target = applyTarget
 	var targets []target
 	for _, m := range a.manifests {
@@ -349,7 +349,7 @@ func waitReady(ctx context.Context, q watchQuery, what string) error {
 }
 
 // Plan applies every object as a server-side dry run.
-func (a *Apply) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (a *Apply) Plan(ctx context.Context, env *step.Env) (string, error) {
 	out, targets, err := a.applyAll(ctx, env)
 	var lines []string
 	for i, t := range targets {

@@ -10,17 +10,17 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Objects an apply writes outside the run's namespace (cluster-scoped
 // kinds, or a manifest that names another namespace) outlive the
 // namespace's deletion. Those the apply created are removed when the
-// scenario ends (runner.Env.Created); those that were there before are the
+// scenario ends (step.Env.Created); those that were there before are the
 // cluster's and stay.
 
 // outside reports whether the object lives outside the run's namespace.
-func outside(env *runner.Env, t applyTarget) bool {
+func outside(env *step.Env, t applyTarget) bool {
 	if t.mapping.Scope.Name() != meta.RESTScopeNameNamespace {
 		// The run's own namespace, applied as an object, goes with the run.
 		return t.obj.GetKind() != "Namespace" || t.obj.GetName() != env.Namespace
@@ -30,7 +30,7 @@ func outside(env *runner.Env, t applyTarget) bool {
 
 // createdOutside reports whether applying t will create an object outside
 // the run's namespace: one the cluster does not have yet.
-func createdOutside(ctx context.Context, env *runner.Env, client dynamic.ResourceInterface, t applyTarget) (bool, error) {
+func createdOutside(ctx context.Context, env *step.Env, client dynamic.ResourceInterface, t applyTarget) (bool, error) {
 	if !outside(env, t) {
 		return false, nil
 	}
@@ -50,7 +50,7 @@ func createdOutside(ctx context.Context, env *runner.Env, client dynamic.Resourc
 
 // removeAtEnd asks for the object to be deleted when the scenario ends,
 // if it is still the one the apply created (its uid).
-func removeAtEnd(env *runner.Env, client dynamic.ResourceInterface, t applyTarget, uid types.UID) {
+func removeAtEnd(env *step.Env, client dynamic.ResourceInterface, t applyTarget, uid types.UID) {
 	what := t.obj.GetKind() + " " + t.obj.GetName()
 	if ns := t.obj.GetNamespace(); ns != "" {
 		what += " in namespace " + ns

@@ -11,8 +11,8 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Assert waits until an expression holds. With a resource, the expression is
@@ -66,7 +66,7 @@ func (a *Assert) ExprNames() map[string]any {
 
 // Run evaluates the expression on every watch event until it holds (or, with
 // holdFor, until the window passes without it failing).
-func (a *Assert) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (a *Assert) Run(ctx context.Context, env *step.Env) (any, error) {
 	start := env.Clock.Now()
 	out := &model.AssertOutput{}
 	var lastValues map[string]any
@@ -171,4 +171,4 @@ type AssertionError struct{ Msg string }
 func (e *AssertionError) Error() string { return e.Msg }
 
 // Subjects names the watched object, for the diagnostics of a failure.
-func (a *Assert) Subjects() []runner.Subject { return subjectsOf(a.Resource) }
+func (a *Assert) Subjects() []step.Subject { return subjectsOf(a.Resource) }

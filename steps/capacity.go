@@ -12,8 +12,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Capacity reads the nodes and the pods on them and computes, per node and
@@ -67,7 +67,7 @@ func (c *Capacity) ExprNames() map[string]any {
 
 // Run reads nodes and pods and sums them, once or every interval for
 // the duration.
-func (c *Capacity) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (c *Capacity) Run(ctx context.Context, env *step.Env) (any, error) {
 	out, err := c.read(ctx, env)
 	if err != nil || c.Every.IsZero() {
 		return c.judge(env, out, err)
@@ -112,7 +112,7 @@ func commitmentOf(n model.NodeCapacity) model.NodeCommitment {
 }
 
 // judge checks the expression against a reading.
-func (c *Capacity) judge(env *runner.Env, out *model.CapacityOutput, err error) (any, error) {
+func (c *Capacity) judge(env *step.Env, out *model.CapacityOutput, err error) (any, error) {
 	if err != nil || c.Expr.IsZero() {
 		return out, err
 	}
@@ -126,7 +126,7 @@ func (c *Capacity) judge(env *runner.Env, out *model.CapacityOutput, err error) 
 }
 
 // read lists nodes and pods and sums them.
-func (c *Capacity) read(ctx context.Context, env *runner.Env) (*model.CapacityOutput, error) {
+func (c *Capacity) read(ctx context.Context, env *step.Env) (*model.CapacityOutput, error) {
 	nodes, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: c.Selector})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)

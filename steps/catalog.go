@@ -10,8 +10,8 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/jsonfields"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // KindDoc describes a step kind for people: what it does, its fields and an
@@ -48,7 +48,7 @@ func Describe(kind string) KindDoc {
 	summary, example, _ := strings.Cut(docComments[t.Name()], "Example:")
 	kd := KindDoc{Kind: kind, Summary: strings.TrimSpace(summary), Example: dedent(example), Effect: info.Effect.String()}
 	defaults := reflect.ValueOf(ctor()).Elem()
-	defaults.Addr().Interface().(runner.Action).Default()
+	defaults.Addr().Interface().(step.Action).Default()
 	kd.Fields = fieldDocs(t, "", defaults)
 	if ot := model.OutputType(kind); ot != nil {
 		kd.Outputs = fieldDocs(ot, "", reflect.Value{})

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -72,7 +72,7 @@ func TestEveryWritingKindPlansAndEveryDisruptingKindIsGuarded(t *testing.T) {
 		if info.Effect == scenario.Reads {
 			continue
 		}
-		if _, ok := info.New().(runner.Planner); !ok {
+		if _, ok := info.New().(step.Planner); !ok {
 			t.Errorf("%s %s but has no Plan: --dry-run cannot say what it would do", kind, info.Effect)
 		}
 		if info.Effect != scenario.Disrupts {

@@ -11,8 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Connect checks whether traffic flows, from inside pods: each Running pod
@@ -182,7 +182,7 @@ func (c *Connect) checks() []ConnectCheck {
 type connectTarget struct{ name, address string }
 
 // Plan says which pairs would be probed; a dry run sends nothing.
-func (c *Connect) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (c *Connect) Plan(ctx context.Context, env *step.Env) (string, error) {
 	var parts []string
 	for _, k := range c.checks() {
 		from, err := c.sources(ctx, env, k.From)
@@ -201,11 +201,11 @@ func (c *Connect) Plan(ctx context.Context, env *runner.Env) (string, error) {
 // Run probes every pair and fails when any observation differs from its
 // expectation, naming each that did; with until, again every second until
 // none does or the step's time is up.
-func (c *Connect) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (c *Connect) Run(ctx context.Context, env *step.Env) (any, error) {
 	return untilHolds(ctx, c.Until, func() (*model.ConnectOutput, error) { return c.runOnce(ctx, env) })
 }
 
-func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectOutput, error) {
+func (c *Connect) runOnce(ctx context.Context, env *step.Env) (*model.ConnectOutput, error) {
 	out := &model.ConnectOutput{Probes: []model.ConnectProbe{}}
 	var wrong, why []string
 	for _, k := range c.checks() {
@@ -252,9 +252,9 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 		}
 		return out, &AssertionError{Msg: msg}
 	case out.NotApplicable == len(out.Probes):
-		return out, runner.NotApplicable("%s", strings.Join(why, "; "))
+		return out, step.NotApplicable("%s", strings.Join(why, "; "))
 	case out.NotApplicable > 0:
-		return out, runner.NotApplicable("%d of %d connections: %s", out.NotApplicable, len(out.Probes), strings.Join(why, "; "))
+		return out, step.NotApplicable("%d of %d connections: %s", out.NotApplicable, len(out.Probes), strings.Join(why, "; "))
 	}
 	return out, nil
 }
@@ -263,7 +263,7 @@ func (c *Connect) runOnce(ctx context.Context, env *runner.Env) (*model.ConnectO
 // simulated nodes cannot be probed, and an expected denial cannot count
 // where NetworkPolicy is not enforced: those probes are not applicable,
 // with the reason.
-func (c *Connect) probeCheck(ctx context.Context, env *runner.Env, k ConnectCheck, from []corev1.Pod, to []connectTarget) ([]model.ConnectProbe, error) {
+func (c *Connect) probeCheck(ctx context.Context, env *step.Env, k ConnectCheck, from []corev1.Pod, to []connectTarget) ([]model.ConnectProbe, error) {
 	var real []corev1.Pod
 	var out []model.ConnectProbe
 	notApplicable := func(pod, reason string) {

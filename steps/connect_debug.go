@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Probing from pods whose image has no nc: an ephemeral container of
@@ -38,7 +38,7 @@ func (c *Connect) Effect() scenario.Effect {
 // debugContainer adds an ephemeral container to the pod and returns its
 // name once it runs; it lives for the step's remaining time (at most an
 // hour).
-func debugContainer(ctx context.Context, env *runner.Env, ns, pod, image string) (string, error) {
+func debugContainer(ctx context.Context, env *step.Env, ns, pod, image string) (string, error) {
 	life := time.Hour
 	if d, ok := ctx.Deadline(); ok {
 		life = min(life, time.Until(d)+5*time.Second)

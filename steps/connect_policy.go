@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Whether a denial can be checked here: pods on simulated nodes carry no
@@ -27,7 +27,7 @@ import (
 const simulatedNodeAnnotation = "kwok.x-k8s.io/node"
 
 // simulated says why pods on the node cannot carry traffic, or "".
-func simulated(ctx context.Context, env *runner.Env, node string) string {
+func simulated(ctx context.Context, env *step.Env, node string) string {
 	v, err := env.Cluster.Learn("simulated-node/"+node, func() (any, error) {
 		n, err := env.Cluster.Typed.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 		if err != nil {
@@ -60,7 +60,7 @@ const policyProbePort = 8080
 // source pod's node; pick chooses it, only when the run has not found out
 // yet. The namespace goes when the probe ends; a run killed
 // meanwhile leaves it for kdrill leftovers.
-func policyEnforced(ctx context.Context, env *runner.Env, pick func() (*corev1.Pod, string, error)) (policyVerdict, error) {
+func policyEnforced(ctx context.Context, env *step.Env, pick func() (*corev1.Pod, string, error)) (policyVerdict, error) {
 	v, err := env.Cluster.Learn("networkpolicy-enforced", func() (any, error) {
 		source, container, err := pick()
 		if err != nil {
@@ -74,7 +74,7 @@ func policyEnforced(ctx context.Context, env *runner.Env, pick func() (*corev1.P
 	return v.(policyVerdict), nil
 }
 
-func probePolicy(ctx context.Context, env *runner.Env, source *corev1.Pod, container string) (policyVerdict, error) {
+func probePolicy(ctx context.Context, env *step.Env, source *corev1.Pod, container string) (policyVerdict, error) {
 	image := env.ProbeImage
 	if image == "" {
 		image = containerImage(source, container)
@@ -94,7 +94,7 @@ func probePolicy(ctx context.Context, env *runner.Env, source *corev1.Pod, conta
 	env.Created("namespace/"+ns, remove)
 	_, err := env.Cluster.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   ns,
-		Labels: map[string]string{runner.LabelManagedBy: "kdrill", runner.LabelScenario: "networkpolicy-probe"},
+		Labels: map[string]string{step.LabelManagedBy: "kdrill", step.LabelScenario: "networkpolicy-probe"},
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		return policyVerdict{}, fmt.Errorf("NetworkPolicy probe: create namespace %s: %w", ns, err)
@@ -179,7 +179,7 @@ func containerImage(p *corev1.Pod, container string) string {
 
 // waitProbePods waits until both probe pods run; it returns the server's
 // address.
-func waitProbePods(ctx context.Context, env *runner.Env, ns string) (string, error) {
+func waitProbePods(ctx context.Context, env *step.Env, ns string) (string, error) {
 	ip := ""
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -237,7 +237,7 @@ func firstNonEmpty(s, otherwise string) string {
 
 // withNC is the first of the pods whose container has an nc kdrill can run
 // (tried with nc -z on a closed local port), for the probe's image.
-func withNC(ctx context.Context, env *runner.Env, candidates []corev1.Pod) (*corev1.Pod, error) {
+func withNC(ctx context.Context, env *step.Env, candidates []corev1.Pod) (*corev1.Pod, error) {
 	for i := range candidates {
 		p := &candidates[i]
 		exec := &PodExec{Namespace: p.Namespace, Command: []string{"nc", "-z", "-w", "1", "127.0.0.1", "1"}}

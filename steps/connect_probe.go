@@ -15,13 +15,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Where a connect step's connections start and end, and how each is tried
 // and judged.
 
-func namespaceOr(ns string, env *runner.Env) string {
+func namespaceOr(ns string, env *step.Env) string {
 	if ns != "" {
 		return ns
 	}
@@ -29,7 +29,7 @@ func namespaceOr(ns string, env *runner.Env) string {
 }
 
 // sources lists the Running pods the selector matches, by name.
-func (c *Connect) sources(ctx context.Context, env *runner.Env, from *ConnectFrom) ([]corev1.Pod, error) {
+func (c *Connect) sources(ctx context.Context, env *step.Env, from *ConnectFrom) ([]corev1.Pod, error) {
 	ns := namespaceOr(from.Namespace, env)
 	list, err := env.Cluster.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: from.Selector})
 	if err != nil {
@@ -50,7 +50,7 @@ func (c *Connect) sources(ctx context.Context, env *runner.Env, from *ConnectFro
 
 // targets resolves the destination: a Service's cluster IP and port, the
 // Running pods' IPs, or the host as given.
-func (c *Connect) targets(ctx context.Context, env *runner.Env, to *ConnectTo) ([]connectTarget, error) {
+func (c *Connect) targets(ctx context.Context, env *step.Env, to *ConnectTo) ([]connectTarget, error) {
 	ns := namespaceOr(to.Namespace, env)
 	port := strconv.Itoa(to.Port)
 	switch {
@@ -106,7 +106,7 @@ const parallelProbes = 8
 
 // probeAll probes every source pod to every destination, a few at a time,
 // and returns the probes in order (source by source).
-func (c *Connect) probeAll(ctx context.Context, env *runner.Env, from *ConnectFrom, pods []string, to []connectTarget) []model.ConnectProbe {
+func (c *Connect) probeAll(ctx context.Context, env *step.Env, from *ConnectFrom, pods []string, to []connectTarget) []model.ConnectProbe {
 	probes := make([]model.ConnectProbe, len(pods)*len(to))
 	if from.DebugImage != "" {
 		// One debug container per source pod, for all its probes.
@@ -146,7 +146,7 @@ func (c *Connect) probeAll(ctx context.Context, env *runner.Env, from *ConnectFr
 }
 
 // probe runs nc -z in the source pod and says what it saw.
-func (c *Connect) probe(ctx context.Context, env *runner.Env, from *ConnectFrom, pod string, t connectTarget) model.ConnectProbe {
+func (c *Connect) probe(ctx context.Context, env *step.Env, from *ConnectFrom, pod string, t connectTarget) model.ConnectProbe {
 	host, port, _ := net.SplitHostPort(t.address)
 	seconds := strconv.Itoa(max(1, int(c.Timeout.Seconds()+0.5)))
 	container := from.Container

@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Delete removes one object by name, or every object a label selector
@@ -67,7 +67,7 @@ func (d *Delete) Validate() error {
 }
 
 // Run deletes the objects and waits for them to disappear.
-func (d *Delete) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (d *Delete) Run(ctx context.Context, env *step.Env) (any, error) {
 	res, err := d.resolve(env)
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func isNamespaceKind(apiVersion, kind string) bool {
 func ptrTo[T any](v T) *T { return &v }
 
 // Plan names what would be deleted now.
-func (d *Delete) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (d *Delete) Plan(ctx context.Context, env *step.Env) (string, error) {
 	res, err := d.resolve(env)
 	if err != nil {
 		return "", err

@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -69,7 +70,7 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testcluster.Fake(objects...)
-			action := steps.Registry[tc.kind].New().(runner.Action)
+			action := steps.Registry[tc.kind].New().(step.Action)
 			dec := json.NewDecoder(bytes.NewReader([]byte(tc.spec)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(action); err != nil {
@@ -88,14 +89,7 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 					t.Fatalf("prepare: %v", err)
 				}
 			}
-			// An assert judges nothing before the first list: under the
-			// race detector on a busy machine the fake's can take longer
-			// than the other cases' 300 ms.
-			timeout := 300 * time.Millisecond
-			if tc.kind == "assert" {
-				timeout = 3 * time.Second
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			env := runner.NewEnv(c, s, "team", map[string]any{})
 			env.Step = &scenario.Step{Name: tc.name, Kind: tc.kind}
@@ -109,7 +103,7 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 
 // compile compiles the expressions of an action decoded outside a
 // scenario, as the loader would.
-func compile(a runner.Action) error {
+func compile(a step.Action) error {
 	var names map[string]any
 	if es, ok := a.(scenario.ExprScope); ok {
 		names = es.ExprNames()

@@ -11,8 +11,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Events waits until an expression over the events of an object holds —
@@ -59,7 +59,7 @@ func (e *Events) ExprNames() map[string]any {
 }
 
 // Run watches the namespace's events until the expression holds.
-func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (e *Events) Run(ctx context.Context, env *step.Env) (any, error) {
 	res, err := e.Resource.resolve(env)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (e *Events) Run(ctx context.Context, env *runner.Env) (any, error) {
 // ownedSet is an object and, transitively, what it owns, found through the
 // owner references of the kinds that own pods.
 type ownedSet struct {
-	env       *runner.Env
+	env       *step.Env
 	namespace string
 	uids      map[string]bool
 	checked   map[string]bool // event subjects already looked up
@@ -172,4 +172,4 @@ func sortEvents(evs []*unstructured.Unstructured) {
 }
 
 // Subjects names the object whose events are read.
-func (e *Events) Subjects() []runner.Subject { return subjectsOf(&e.Resource) }
+func (e *Events) Subjects() []step.Subject { return subjectsOf(&e.Resource) }

@@ -17,8 +17,8 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // maxOutputBytes is how much of stdout and of stderr an exec keeps.
@@ -129,7 +129,7 @@ func (e *Exec) ExprNames() map[string]any {
 }
 
 // Run runs the command and judges what it did.
-func (e *Exec) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (e *Exec) Run(ctx context.Context, env *step.Env) (any, error) {
 	tmp, err := os.MkdirTemp("", "kdrill-exec-")
 	if err != nil {
 		return nil, err
@@ -175,7 +175,7 @@ func (e *Exec) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // Plan says what would run; a dry run never runs it.
-func (e *Exec) Plan(context.Context, *runner.Env) (string, error) {
+func (e *Exec) Plan(context.Context, *step.Env) (string, error) {
 	return "would run " + e.describe() + " (not run in a dry run)", nil
 }
 
@@ -187,7 +187,7 @@ func (e *Exec) command(ctx context.Context) *exec.Cmd {
 }
 
 // environment is what kdrill adds to the command's environment.
-func (e *Exec) environment(env *runner.Env, kubeconfig string) []string {
+func (e *Exec) environment(env *step.Env, kubeconfig string) []string {
 	out := []string{"KUBECONFIG=" + kubeconfig, "KDRILL_NAMESPACE=" + env.Namespace}
 	if env.Scenario != nil {
 		out = append(out, "KDRILL_SCENARIO="+env.Scenario.Metadata.Name)

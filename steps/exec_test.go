@@ -18,6 +18,7 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -42,7 +43,7 @@ func runExec(t *testing.T, spec string, timeout time.Duration) (*model.ExecOutpu
 	env.Step = s.Spec.Steps[0]
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	out, err := s.Spec.Steps[0].Action.(runner.Action).Run(ctx, env)
+	out, err := s.Spec.Steps[0].Action.(step.Action).Run(ctx, env)
 	o, _ := out.(*model.ExecOutput)
 	return o, err
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // ExpectRejection creates objects and passes only if the API server refuses
@@ -105,7 +105,7 @@ func (e *ExpectRejection) Prepare(s *scenario.Scenario) error {
 }
 
 // Run creates each object and judges the refusal.
-func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (e *ExpectRejection) Run(ctx context.Context, env *step.Env) (any, error) {
 	out := &model.ExpectRejectionOutput{}
 	for _, m := range e.manifests {
 		v, err := m.template.Expand(env.ExprEnv(nil))
@@ -145,7 +145,7 @@ func (e *ExpectRejection) Run(ctx context.Context, env *runner.Env) (any, error)
 // is refused is the real create sent. A real create the server still
 // accepts is deleted at once, counted in admitted, and the probing goes on
 // until the step's deadline, which fails the step.
-func refusal(ctx context.Context, env *runner.Env, client dynamic.ResourceInterface, obj *unstructured.Unstructured, what string, out *model.ExpectRejectionOutput) error {
+func refusal(ctx context.Context, env *step.Env, client dynamic.ResourceInterface, obj *unstructured.Unstructured, what string, out *model.ExpectRejectionOutput) error {
 	probe := metav1.CreateOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
 	for {
 		_, err := client.Create(ctx, obj, probe)
@@ -194,7 +194,7 @@ func accepted(what string, admitted int, dryRun bool) error {
 }
 
 // judge checks one refusal against the matchers.
-func (e *ExpectRejection) judge(env *runner.Env, r model.Rejection) error {
+func (e *ExpectRejection) judge(env *step.Env, r model.Rejection) error {
 	if r.Reason != e.Reason {
 		return &AssertionError{Msg: fmt.Sprintf("%s was refused with reason %s, want %s: %s", r.Object, r.Reason, e.Reason, r.Message)}
 	}
@@ -266,7 +266,7 @@ func quantities(s string) map[string]float64 {
 
 // Plan creates the objects as dry runs: admission, quota included, still
 // decides, so the plan shows whether each would be refused.
-func (e *ExpectRejection) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (e *ExpectRejection) Plan(ctx context.Context, env *step.Env) (string, error) {
 	out, err := e.Run(ctx, env)
 	if err != nil {
 		return "", err

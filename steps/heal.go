@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Heal ends a partition before its time: its NetworkPolicies are removed
@@ -43,12 +43,12 @@ func (h *Heal) StepRefs() []scenario.StepRef {
 }
 
 // Plan says what would be healed.
-func (h *Heal) Plan(context.Context, *runner.Env) (string, error) {
+func (h *Heal) Plan(context.Context, *step.Env) (string, error) {
 	return "would remove the partition's NetworkPolicies (none were made in a dry run)", nil
 }
 
 // Run removes the partitions' policies.
-func (h *Heal) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (h *Heal) Run(ctx context.Context, env *step.Env) (any, error) {
 	names := []string{h.Partition}
 	if h.Partition == "" {
 		names = nil

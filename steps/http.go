@@ -13,8 +13,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // maxBodyBytes is how much of a response the http step reads.
@@ -141,7 +141,7 @@ func (h *HTTP) ExprNames() map[string]any {
 }
 
 // Run sends the requests and judges the responses.
-func (h *HTTP) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (h *HTTP) Run(ctx context.Context, env *step.Env) (any, error) {
 	to, err := h.target(ctx, env)
 	if to != nil && to.close != nil {
 		defer to.close()

@@ -17,8 +17,8 @@ import (
 	"k8s.io/client-go/transport/spdy"
 	"k8s.io/streaming/pkg/httpstream"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // PortForwardTarget is a pod port reached as kubectl port-forward reaches
@@ -63,7 +63,7 @@ func (p *PortForwardTarget) String() string {
 
 // forward finds the pod and port, starts forwarding a local port on the
 // loopback to it, and returns the URL there; close stops the forward.
-func (p *PortForwardTarget) forward(ctx context.Context, env *runner.Env) (*target, error) {
+func (p *PortForwardTarget) forward(ctx context.Context, env *step.Env) (*target, error) {
 	ns := p.Namespace
 	if ns == "" {
 		ns = env.Namespace
@@ -124,7 +124,7 @@ func (p *PortForwardTarget) forward(ctx context.Context, env *runner.Env) (*targ
 // resolve finds the pod and its port number: the pod named, or the first
 // Ready pod (by name) the Service selects, and the Service port's
 // targetPort there.
-func (p *PortForwardTarget) resolve(ctx context.Context, env *runner.Env, ns string) (string, int32, error) {
+func (p *PortForwardTarget) resolve(ctx context.Context, env *step.Env, ns string) (string, int32, error) {
 	if p.Pod != "" {
 		pod, err := env.Cluster.Typed.CoreV1().Pods(ns).Get(ctx, p.Pod, metav1.GetOptions{})
 		if err != nil {

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // ServiceProxy names a Service port and a path to request through the API
@@ -68,7 +68,7 @@ type target struct {
 
 // target resolves the URL, or the Service proxy URL and the API server's
 // authenticated client.
-func (h *HTTP) target(ctx context.Context, env *runner.Env) (*target, error) {
+func (h *HTTP) target(ctx context.Context, env *step.Env) (*target, error) {
 	if h.PortForward != nil {
 		return h.PortForward.forward(ctx, env)
 	}

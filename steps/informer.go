@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/kdrill/kdrill/kube"
 )
 
 // informer is a watch-fed cache that remembers the last error its watch
@@ -22,8 +24,11 @@ type informer struct {
 	lastErr error
 }
 
-func newInformer(lw *cache.ListWatch, example runtime.Object, transform cache.TransformFunc) *informer {
-	inf := &informer{SharedIndexInformer: cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})}
+// newInformer makes an informer over lw. client is the client lw lists
+// with: a fake one (cluster-free tests) cannot stream its initial list as
+// a watch, and client-go's reflector asks the client whether it can.
+func newInformer(lw *cache.ListWatch, example runtime.Object, transform cache.TransformFunc, client any) *informer {
+	inf := &informer{SharedIndexInformer: cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, client), example, 0, cache.Indexers{})}
 	if transform != nil {
 		_ = inf.SetTransform(transform)
 	}
@@ -59,12 +64,20 @@ func objectsInformer(q watchQuery) *informer {
 			q.apply(&opts)
 			return q.client.Watch(ctx, opts)
 		},
-	}, &unstructured.Unstructured{}, nil)
+	}, &unstructured.Unstructured{}, nil, dynamicOf(q.cluster))
+}
+
+// dynamicOf is the cluster's dynamic client, when known.
+func dynamicOf(c *kube.Cluster) any {
+	if c == nil {
+		return nil
+	}
+	return c.Dynamic
 }
 
 // podsInformer follows the pods a label selector picks, keeping only what
 // chaos steps and monitors read of each.
-func podsInformer(pods typedcorev1.PodInterface, selector string) *informer {
+func podsInformer(pods typedcorev1.PodInterface, selector string, client any) *informer {
 	return newInformer(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.LabelSelector = selector
@@ -74,7 +87,7 @@ func podsInformer(pods typedcorev1.PodInterface, selector string) *informer {
 			opts.LabelSelector = selector
 			return pods.Watch(ctx, opts)
 		},
-	}, &corev1.Pod{}, trimPod)
+	}, &corev1.Pod{}, trimPod, client)
 }
 
 // trimPod keeps only what chaos steps and monitors read of a pod (its

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Kill deletes one batch of pods now: a count or a percentage of the
@@ -76,7 +76,7 @@ func (k *Kill) Validate() error {
 }
 
 // Run deletes the batch.
-func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (k *Kill) Run(ctx context.Context, env *step.Env) (any, error) {
 	target, chosen, uids, elig, err := k.victims(ctx, env)
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (k *Kill) Run(ctx context.Context, env *runner.Env) (any, error) {
 
 // victims lists the target's pods and chooses, with the scenario's seed,
 // the ones to delete; elig counts the pods that could have been chosen.
-func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPods, chosen []string, uids map[string]types.UID, elig int, err error) {
+func (k *Kill) victims(ctx context.Context, env *step.Env) (target *resolvedPods, chosen []string, uids map[string]types.UID, elig int, err error) {
 	if target, err = k.resolve(ctx, env); err != nil {
 		return nil, nil, nil, 0, err
 	}
@@ -123,7 +123,7 @@ func (k *Kill) victims(ctx context.Context, env *runner.Env) (target *resolvedPo
 }
 
 // Plan names the victims the seed chooses among the pods running now.
-func (k *Kill) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (k *Kill) Plan(ctx context.Context, env *step.Env) (string, error) {
 	target, chosen, _, elig, err := k.victims(ctx, env)
 	if apierrors.IsNotFound(err) {
 		return "kill: " + notYet("the workload"), nil

@@ -13,8 +13,8 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // KillPoisson deletes Running pods on a Poisson schedule, as the course
@@ -191,7 +191,7 @@ const maxDeletesInFlight = 32
 // Victims are chosen on time from a watch-fed cache; their deletions are
 // sent without waiting for earlier ones to return, so a slow API server
 // delays no kill behind another.
-func (k *KillPoisson) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (k *KillPoisson) Run(ctx context.Context, env *step.Env) (any, error) {
 	seed := k.seed(env)
 	out := &model.KillPoissonOutput{Seed: seed, Mode: k.Mode, Rounds: []model.KillRound{}}
 	target, err := k.resolve(ctx, env)
@@ -323,8 +323,8 @@ type podCache struct {
 
 // watchPods keeps a watch-fed cache of the target's pods, so each round
 // sees the current pods without listing them again.
-func watchPods(ctx context.Context, env *runner.Env, target *resolvedPods) (*podCache, error) {
-	informer := podsInformer(env.Cluster.Typed.CoreV1().Pods(target.namespace), target.selector.String())
+func watchPods(ctx context.Context, env *step.Env, target *resolvedPods) (*podCache, error) {
+	informer := podsInformer(env.Cluster.Typed.CoreV1().Pods(target.namespace), target.selector.String(), env.Cluster.Typed)
 	ictx, cancel := context.WithCancel(ctx)
 	go informer.RunWithContext(ictx)
 	select {
@@ -363,7 +363,7 @@ func (c *podCache) get(name string) (*corev1.Pod, bool) {
 
 // seed is the step's own seed, or one derived from the scenario's recorded
 // seed and the step's position.
-func (k *KillPoisson) seed(env *runner.Env) int64 {
+func (k *KillPoisson) seed(env *step.Env) int64 {
 	if k.Seed != nil {
 		return *k.Seed
 	}
@@ -371,7 +371,7 @@ func (k *KillPoisson) seed(env *runner.Env) int64 {
 }
 
 // Plan gives the kill schedule the seed draws.
-func (k *KillPoisson) Plan(_ context.Context, env *runner.Env) (string, error) {
+func (k *KillPoisson) Plan(_ context.Context, env *step.Env) (string, error) {
 	seed := k.seed(env)
 	plan := k.schedule(seed)
 	total := 0

@@ -9,8 +9,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Bounds of a load, so that a typo cannot turn kdrill into a flood.
@@ -196,7 +196,7 @@ func (l *Load) at(i int) time.Duration {
 }
 
 // Run sends the load and records it.
-func (l *Load) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (l *Load) Run(ctx context.Context, env *step.Env) (any, error) {
 	h := &HTTP{URL: l.URL, Service: l.Service, PortForward: l.PortForward}
 	to, err := h.target(ctx, env)
 	if to != nil && to.close != nil {

@@ -23,7 +23,7 @@ import (
 
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // maxLoadBody is how much of each response the generator reads (the rest
@@ -32,7 +32,7 @@ const maxLoadBody = 64 << 10
 
 // generate sends the requests on schedule until the duration ends or ctx
 // does, and returns what happened.
-func (l *Load) generate(ctx context.Context, env *runner.Env, to *target, where string) *model.LoadOutput {
+func (l *Load) generate(ctx context.Context, env *step.Env, to *target, where string) *model.LoadOutput {
 	client := to.client
 	if client == http.DefaultClient {
 		// The default transport keeps two idle connections per host: the

@@ -13,8 +13,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // keptLines is how many of the latest log lines a logs step keeps for its
@@ -75,15 +75,15 @@ func validatePodOrSelector(errs *scenario.FieldErrors, pod, selector string) {
 func (l *Logs) ExprNames() map[string]any { return map[string]any{"lines": []any{}} }
 
 // Subjects names the pod, for the diagnostics of a failure.
-func (l *Logs) Subjects() []runner.Subject {
+func (l *Logs) Subjects() []step.Subject {
 	if l.Pod == "" {
 		return nil
 	}
-	return []runner.Subject{{Kind: "Pod", Name: l.Pod, Namespace: l.Namespace}}
+	return []step.Subject{{Kind: "Pod", Name: l.Pod, Namespace: l.Namespace}}
 }
 
 // Run follows the logs until the expression holds.
-func (l *Logs) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (l *Logs) Run(ctx context.Context, env *step.Env) (any, error) {
 	ns := l.Namespace
 	if ns == "" {
 		ns = env.Namespace
@@ -127,7 +127,7 @@ func (l *Logs) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // pods lists the pods to follow.
-func (l *Logs) pods(ctx context.Context, env *runner.Env, ns string) ([]string, error) {
+func (l *Logs) pods(ctx context.Context, env *step.Env, ns string) ([]string, error) {
 	if l.Pod != "" {
 		return []string{l.Pod}, nil
 	}
@@ -150,7 +150,7 @@ func (l *Logs) pods(ctx context.Context, env *runner.Env, ns string) ([]string, 
 // follow streams one pod's logs into seen. A stream that ends (a runtime
 // that does not follow, a restart) is opened again after a second, and
 // the lines it gives replace that pod's.
-func (l *Logs) follow(ctx context.Context, env *runner.Env, ns, pod string, seen *logLines) {
+func (l *Logs) follow(ctx context.Context, env *step.Env, ns, pod string, seen *logLines) {
 	for ctx.Err() == nil {
 		req := env.Cluster.Typed.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: l.Container, Follow: !l.Previous, Previous: l.Previous})
 		stream, err := req.Stream(ctx)

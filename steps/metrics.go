@@ -11,8 +11,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Metrics reads what the cluster measures of itself and judges it: a
@@ -164,7 +164,7 @@ func (m *Metrics) ExprNames() map[string]any {
 }
 
 // window is the time the step measures over, zero for an instant.
-func (m *Metrics) window(env *runner.Env) (time.Duration, bool) {
+func (m *Metrics) window(env *step.Env) (time.Duration, bool) {
 	if !m.Duration.IsZero() {
 		return m.Duration.Duration, true
 	}
@@ -173,10 +173,10 @@ func (m *Metrics) window(env *runner.Env) (time.Duration, bool) {
 
 // Run reads the figures, over the window when there is one, and judges
 // them.
-func (m *Metrics) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (m *Metrics) Run(ctx context.Context, env *step.Env) (any, error) {
 	for {
 		out, err := m.once(ctx, env)
-		var na *runner.NotApplicableError
+		var na *step.NotApplicableError
 		if !m.Until || err == nil || out == nil || ctx.Err() != nil || errors.As(err, &na) {
 			return out, err
 		}
@@ -189,7 +189,7 @@ func (m *Metrics) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // once reads the figures and judges them.
-func (m *Metrics) once(ctx context.Context, env *runner.Env) (*model.MetricsOutput, error) {
+func (m *Metrics) once(ctx context.Context, env *step.Env) (*model.MetricsOutput, error) {
 	var out *model.MetricsOutput
 	var err error
 	if m.APIServer {
@@ -219,7 +219,7 @@ func (m *Metrics) once(ctx context.Context, env *runner.Env) (*model.MetricsOutp
 
 // waitWindow waits out the step's duration, or until it is stopped in the
 // background; a stop is the window's end, a deadline is an error.
-func (m *Metrics) waitWindow(ctx context.Context, env *runner.Env) error {
+func (m *Metrics) waitWindow(ctx context.Context, env *step.Env) error {
 	env.Ready()
 	d, ok := m.window(env)
 	if !ok {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // The API server's metric families the step reads. The SLI histogram
@@ -38,7 +38,7 @@ type apiCounts struct {
 
 // apiServer reads the API server's request metrics at an instant (since it
 // started) or over the window (the counters' difference).
-func (m *Metrics) readAPIServer(ctx context.Context, env *runner.Env) (*model.MetricsOutput, error) {
+func (m *Metrics) readAPIServer(ctx context.Context, env *step.Env) (*model.MetricsOutput, error) {
 	out := &model.MetricsOutput{Source: "apiserver /metrics"}
 	var before *apiCounts
 	if _, windowed := m.window(env); windowed {

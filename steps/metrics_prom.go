@@ -16,7 +16,7 @@ import (
 
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Bounds of a Prometheus answer kdrill keeps.
@@ -38,7 +38,7 @@ func (e *promError) Error() string {
 }
 
 // prometheus asks the query at the step's end, or over its window.
-func (m *Metrics) prometheus(ctx context.Context, env *runner.Env) (*model.MetricsOutput, error) {
+func (m *Metrics) prometheus(ctx context.Context, env *step.Env) (*model.MetricsOutput, error) {
 	p := m.Prometheus
 	h := &HTTP{URL: p.URL, Service: p.Service, PortForward: p.PortForward}
 	to, err := h.target(ctx, env)
@@ -94,7 +94,7 @@ func (m *Metrics) unavailable(where string, err error) error {
 		return err
 	}
 	if m.Optional {
-		return runner.NotApplicable("no answer from %s (the check is optional): %s", where, message.FirstLine(err.Error()))
+		return step.NotApplicable("no answer from %s (the check is optional): %s", where, message.FirstLine(err.Error()))
 	}
 	return fmt.Errorf("no answer from %s: %w", where, err)
 }

@@ -16,8 +16,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Monitor samples the availability of workloads from watch events, not
@@ -76,7 +76,7 @@ func (m *Monitor) Validate() error {
 }
 
 // Run samples until ctx ends, then computes the measures.
-func (m *Monitor) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (m *Monitor) Run(ctx context.Context, env *step.Env) (any, error) {
 	var watchers []*workloadWatcher
 	for _, ref := range m.Workloads {
 		w, err := startWorkloadWatcher(ctx, env, ref)
@@ -158,7 +158,7 @@ type workloadWatcher struct {
 	sampling bool
 }
 
-func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (*workloadWatcher, error) {
+func startWorkloadWatcher(ctx context.Context, env *step.Env, ref ObjectRef) (*workloadWatcher, error) {
 	res, err := ref.resolve(env)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func startWorkloadWatcher(ctx context.Context, env *runner.Env, ref ObjectRef) (
 		UpdateFunc: func(_, o any) { w.setWorkload(o) },
 		DeleteFunc: func(any) { w.setWorkload(nil) },
 	})
-	pods := podsInformer(env.Cluster.Typed.CoreV1().Pods(res.namespace), sel.String())
+	pods := podsInformer(env.Cluster.Typed.CoreV1().Pods(res.namespace), sel.String(), env.Cluster.Typed)
 	preg, _ := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.setPod(o, false) },
 		UpdateFunc: func(_, o any) { w.setPod(o, false) },
@@ -357,8 +357,8 @@ func (w *workloadWatcher) series(end time.Time, kills []model.TimelineEvent) mod
 }
 
 // Subjects names the monitored workloads.
-func (m *Monitor) Subjects() []runner.Subject {
-	var out []runner.Subject
+func (m *Monitor) Subjects() []step.Subject {
+	var out []step.Subject
 	for i := range m.Workloads {
 		out = append(out, m.Workloads[i].Subjects()...)
 	}

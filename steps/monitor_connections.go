@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // MonitorConnection is a connection a monitor tries every interval, from
@@ -53,7 +53,7 @@ type connectionWatcher struct {
 }
 
 // startConnectionWatchers starts a watcher per connection.
-func (m *Monitor) startConnectionWatchers(ctx context.Context, env *runner.Env) []*connectionWatcher {
+func (m *Monitor) startConnectionWatchers(ctx context.Context, env *step.Env) []*connectionWatcher {
 	var out []*connectionWatcher
 	for i := range m.Connections {
 		w := &connectionWatcher{conn: &m.Connections[i], done: make(chan struct{})}
@@ -64,7 +64,7 @@ func (m *Monitor) startConnectionWatchers(ctx context.Context, env *runner.Env) 
 	return out
 }
 
-func (w *connectionWatcher) run(ctx context.Context, env *runner.Env, every time.Duration) {
+func (w *connectionWatcher) run(ctx context.Context, env *step.Env, every time.Duration) {
 	defer close(w.done)
 	c := &Connect{Timeout: model.Duration{Duration: time.Second}}
 	t := time.NewTicker(every)
@@ -91,7 +91,7 @@ func (w *connectionWatcher) run(ctx context.Context, env *runner.Env, every time
 
 // try makes one connection; a source or destination that cannot be found
 // is a failure too, with the reason.
-func (w *connectionWatcher) try(ctx context.Context, env *runner.Env, c *Connect) (bool, string) {
+func (w *connectionWatcher) try(ctx context.Context, env *step.Env, c *Connect) (bool, string) {
 	from, err := c.sources(ctx, env, w.conn.From)
 	if err != nil {
 		return false, err.Error()

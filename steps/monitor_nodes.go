@@ -17,7 +17,7 @@ import (
 
 	"github.com/kdrill/kdrill/internal/nodestate"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // nodeWatcher follows the cluster's nodes for a monitor: each cordon,
@@ -50,7 +50,7 @@ type nodeState struct {
 
 // startNodeWatcher follows the nodes; it returns nil when the monitor may
 // not read nodes (a grader's namespaced role), which is no failure.
-func startNodeWatcher(ctx context.Context, env *runner.Env) *nodeWatcher {
+func startNodeWatcher(ctx context.Context, env *step.Env) *nodeWatcher {
 	nodes := env.Cluster.Typed.CoreV1().Nodes()
 	if _, err := nodes.List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 		if apierrors.IsForbidden(err) {
@@ -67,7 +67,7 @@ func startNodeWatcher(ctx context.Context, env *runner.Env) *nodeWatcher {
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			return nodes.Watch(ctx, opts)
 		},
-	}, &corev1.Node{}, nil)
+	}, &corev1.Node{}, nil, env.Cluster.Typed)
 	w := &nodeWatcher{list: func(ctx context.Context) (*corev1.NodeList, error) { return nodes.List(ctx, metav1.ListOptions{}) }, clock: env.Clock.Now, state: map[string]nodeState{}, baseline: map[string][]string{}, open: map[string]*model.NodeWindow{}}
 	wctx, cancel := context.WithCancel(ctx)
 	w.stop = cancel
@@ -211,7 +211,7 @@ func (w *nodeWatcher) finish(ctx context.Context) ([]model.NodeEvent, []model.No
 
 // lossEvents are the scenario's batches of lost pods: kills, and node
 // steps that deleted or evicted pods, in time order, each with its cause.
-func lossEvents(env *runner.Env) []model.TimelineEvent {
+func lossEvents(env *step.Env) []model.TimelineEvent {
 	var out []model.TimelineEvent
 	for _, ev := range env.Timeline("kill") {
 		ev.Action = "kill"

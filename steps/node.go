@@ -12,8 +12,8 @@ import (
 
 	"github.com/kdrill/kdrill/internal/nodestate"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Node takes nodes out of service and brings them back: cordon, uncordon,
@@ -197,7 +197,7 @@ func (n *Node) names() []string {
 }
 
 // change is what the action does to a node's spec and labels.
-func (n *Node) change(env *runner.Env) nodestate.Change {
+func (n *Node) change(env *step.Env) nodestate.Change {
 	var ch nodestate.Change
 	switch n.Action {
 	case nodeCordon, nodeDrain:
@@ -223,7 +223,7 @@ func (t *NodeTaint) taint() corev1.Taint {
 }
 
 // Run acts on the nodes.
-func (n *Node) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (n *Node) Run(ctx context.Context, env *step.Env) (any, error) {
 	nodes, err := n.targets(ctx, env)
 	if err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func (n *Node) Run(ctx context.Context, env *runner.Env) (any, error) {
 	return out, err
 }
 
-func (n *Node) act(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
+func (n *Node) act(ctx context.Context, env *step.Env, out *model.NodeOutput) error {
 	client := env.Cluster.Typed
 	if n.Action == nodeRestore {
 		for _, name := range out.Nodes {
@@ -277,7 +277,7 @@ func (n *Node) act(ctx context.Context, env *runner.Env, out *model.NodeOutput) 
 
 // Plan names the nodes the seed chooses and the pods a drain or a failure
 // would move.
-func (n *Node) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (n *Node) Plan(ctx context.Context, env *step.Env) (string, error) {
 	nodes, err := n.targets(ctx, env)
 	if err != nil {
 		return "", err

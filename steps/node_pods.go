@@ -22,7 +22,7 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // helper is kubectl's drain, set up as the step says. Pods in system
@@ -76,7 +76,7 @@ func podsToMove(h *drain.Helper, node string, out *model.NodeOutput) ([]corev1.P
 // drain evicts the nodes' pods with kubectl's drain. A pod a
 // PodDisruptionBudget still holds back at the drain timeout is recorded,
 // not an error.
-func (n *Node) drain(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
+func (n *Node) drain(ctx context.Context, env *step.Env, out *model.NodeOutput) error {
 	var mu sync.Mutex
 	blocked := map[string]bool{}
 	client, err := evictionObserver(env.Cluster.Config, func(pod string) {
@@ -138,7 +138,7 @@ func (n *Node) drain(ctx context.Context, env *runner.Env, out *model.NodeOutput
 // a node is lost: no eviction, no budget, DaemonSet and mirror pods left.
 // The deletions go out side by side, as they would from the controller, so
 // thousands of pods are gone in about a second.
-func (n *Node) fail(ctx context.Context, env *runner.Env, out *model.NodeOutput) error {
+func (n *Node) fail(ctx context.Context, env *step.Env, out *model.NodeOutput) error {
 	h := n.helper(ctx, env.Cluster.Typed)
 	// A lost node loses every pod it ran but its DaemonSets', whoever owns
 	// them (a neighbour's bare pod too), as the node controller deletes them.

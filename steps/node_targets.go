@@ -12,14 +12,14 @@ import (
 	"k8s.io/kubectl/pkg/drain"
 
 	"github.com/kdrill/kdrill/internal/nodestate"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Which nodes a node step acts on.
 
 // targets lists the nodes the step acts on, chosen with the seed, and
 // refuses what the safety policy forbids.
-func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, error) {
+func (n *Node) targets(ctx context.Context, env *step.Env) ([]*corev1.Node, error) {
 	list, err := env.Cluster.Typed.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
@@ -113,7 +113,7 @@ func (n *Node) targets(ctx context.Context, env *runner.Env) ([]*corev1.Node, er
 // other namespaces run that no controller manages: a drain would delete
 // them for good (kubectl drain refuses them without --force). With force,
 // or when no node is left, the step says which pods stand in the way.
-func (n *Node) spareNeighbours(ctx context.Context, env *runner.Env, matched []string) ([]string, error) {
+func (n *Node) spareNeighbours(ctx context.Context, env *step.Env, matched []string) ([]string, error) {
 	if n.Action != nodeDrain || n.Force {
 		return matched, nil
 	}
@@ -158,7 +158,7 @@ func unmanagedPods(h *drain.Helper, node, namespace string) ([]string, error) {
 
 // hosts are the nodes running a Running pod that hosting matches, in the
 // scenario's namespace; nil without hosting (every node counts).
-func (n *Node) hosts(ctx context.Context, env *runner.Env) (map[string]bool, error) {
+func (n *Node) hosts(ctx context.Context, env *step.Env) (map[string]bool, error) {
 	if n.Hosting == "" {
 		return nil, nil
 	}

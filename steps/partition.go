@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Partition cuts pods off the network with NetworkPolicies of kdrill's
@@ -118,7 +118,7 @@ func (p *Partition) TargetNamespaces() []string {
 func (p *Partition) AllowsUnsafe() bool { return p.AllowUnsafe }
 
 // Plan says what would be cut; a dry run cuts nothing.
-func (p *Partition) Plan(_ context.Context, env *runner.Env) (string, error) {
+func (p *Partition) Plan(_ context.Context, env *step.Env) (string, error) {
 	what := "from every other pod"
 	if p.From != nil {
 		what = "from -l " + p.From.Selector + " in " + namespaceOr(p.From.Namespace, env)
@@ -128,14 +128,14 @@ func (p *Partition) Plan(_ context.Context, env *runner.Env) (string, error) {
 
 // Run checks that a partition can hold here, makes the policies, and heals
 // them after duration when one is given.
-func (p *Partition) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (p *Partition) Run(ctx context.Context, env *step.Env) (any, error) {
 	ns := namespaceOr(p.Namespace, env)
 	pods, err := (&Connect{}).sources(ctx, env, &ConnectFrom{Selector: p.Selector, Namespace: p.Namespace})
 	if err != nil {
 		return nil, fmt.Errorf("nothing to cut off: %w", err)
 	}
 	if why := simulated(ctx, env, pods[0].Spec.NodeName); why != "" {
-		return nil, runner.NotApplicable("cannot partition pod %s: %s", pods[0].Name, why)
+		return nil, step.NotApplicable("cannot partition pod %s: %s", pods[0].Name, why)
 	}
 	verdict, err := policyEnforced(ctx, env, func() (*corev1.Pod, string, error) {
 		if env.ProbeImage != "" {
@@ -154,7 +154,7 @@ func (p *Partition) Run(ctx context.Context, env *runner.Env) (any, error) {
 		return nil, err
 	}
 	if !verdict.enforced {
-		return nil, runner.NotApplicable("cannot partition: %s", verdict.reason)
+		return nil, step.NotApplicable("cannot partition: %s", verdict.reason)
 	}
 	policies, err := p.policies(env)
 	if err != nil {
@@ -190,13 +190,13 @@ func (p *Partition) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // policies are the NetworkPolicies that make the partition.
-func (p *Partition) policies(env *runner.Env) ([]*networkingv1.NetworkPolicy, error) {
+func (p *Partition) policies(env *step.Env) ([]*networkingv1.NetworkPolicy, error) {
 	ns := namespaceOr(p.Namespace, env)
 	meta := func(namespace string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{
 			Name:      "kdrill-partition-" + rand.String(8),
 			Namespace: namespace,
-			Labels:    map[string]string{runner.LabelManagedBy: "kdrill", PartitionLabel: partitionValue(env.Step.Name)},
+			Labels:    map[string]string{step.LabelManagedBy: "kdrill", PartitionLabel: partitionValue(env.Step.Name)},
 			Annotations: map[string]string{
 				"kdrill.dev/step": env.Step.Name, "kdrill.dev/scenario": env.Scenario.Metadata.Name,
 			},
@@ -326,7 +326,7 @@ func negatedPeers(text, ns string) ([]networkingv1.NetworkPolicyPeer, error) {
 
 // removePartitionPolicy deletes one of kdrill's partition policies,
 // namespace/name; one already gone is fine.
-func removePartitionPolicy(ctx context.Context, env *runner.Env, name string) (string, error) {
+func removePartitionPolicy(ctx context.Context, env *step.Env, name string) (string, error) {
 	ns, n, _ := strings.Cut(name, "/")
 	err := env.Cluster.Typed.NetworkingV1().NetworkPolicies(ns).Delete(ctx, n, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
@@ -339,7 +339,7 @@ func removePartitionPolicy(ctx context.Context, env *runner.Env, name string) (s
 }
 
 // healPolicies removes a partition's policies and records the heal.
-func healPolicies(ctx context.Context, env *runner.Env, partition string, policies []string) (time.Time, error) {
+func healPolicies(ctx context.Context, env *step.Env, partition string, policies []string) (time.Time, error) {
 	var errs []string
 	for _, name := range policies {
 		if _, err := removePartitionPolicy(ctx, env, name); err != nil {

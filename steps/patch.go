@@ -16,8 +16,8 @@ import (
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Patch changes one object with a JSON merge patch, a strategic merge patch
@@ -111,7 +111,7 @@ func (p *Patch) Prepare(s *scenario.Scenario) error {
 }
 
 // Run sends the patch.
-func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (p *Patch) Run(ctx context.Context, env *step.Env) (any, error) {
 	res, err := p.resolve(env)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (p *Patch) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // Plan sends the patch as a dry run.
-func (p *Patch) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (p *Patch) Plan(ctx context.Context, env *step.Env) (string, error) {
 	if _, err := p.Run(ctx, env); apierrors.IsNotFound(err) {
 		return "patch " + notYet(p.String()), nil
 	} else if err != nil {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // PodExec runs a command inside a pod's container through the API server,
@@ -100,15 +100,15 @@ func (p *PodExec) ExprNames() map[string]any {
 }
 
 // Subjects names the pod, for the diagnostics of a failure.
-func (p *PodExec) Subjects() []runner.Subject {
+func (p *PodExec) Subjects() []step.Subject {
 	if p.Pod == "" {
 		return nil
 	}
-	return []runner.Subject{{Kind: "Pod", Name: p.Pod, Namespace: p.Namespace}}
+	return []step.Subject{{Kind: "Pod", Name: p.Pod, Namespace: p.Namespace}}
 }
 
 // Plan says where the command would run; a dry run does not run it.
-func (p *PodExec) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (p *PodExec) Plan(ctx context.Context, env *step.Env) (string, error) {
 	pods, err := p.targets(ctx, env)
 	if err != nil {
 		return "", err
@@ -119,7 +119,7 @@ func (p *PodExec) Plan(ctx context.Context, env *runner.Env) (string, error) {
 // Run runs the command in the pod (or pods) and judges each result; with
 // until, again every second until the results meet expect or the step's
 // time is up, when the last failure is what it says.
-func (p *PodExec) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (p *PodExec) Run(ctx context.Context, env *step.Env) (any, error) {
 	return untilHolds(ctx, p.Until, func() (*model.ExecOutput, error) { return p.runOnce(ctx, env) })
 }
 
@@ -144,7 +144,7 @@ func untilHolds[T any](ctx context.Context, until bool, once func() (T, error)) 
 // errNoReadyPod: the selector matches no Ready pod (yet).
 var errNoReadyPod = errors.New("no Ready pod matches")
 
-func (p *PodExec) runOnce(ctx context.Context, env *runner.Env) (*model.ExecOutput, error) {
+func (p *PodExec) runOnce(ctx context.Context, env *step.Env) (*model.ExecOutput, error) {
 	pods, err := p.targets(ctx, env)
 	if err != nil {
 		return nil, err
@@ -171,7 +171,7 @@ func (p *PodExec) runOnce(ctx context.Context, env *runner.Env) (*model.ExecOutp
 
 // targets lists the pods to run in: the named one, or the Ready pods the
 // selector matches (the first, or all).
-func (p *PodExec) targets(ctx context.Context, env *runner.Env) ([]string, error) {
+func (p *PodExec) targets(ctx context.Context, env *step.Env) ([]string, error) {
 	if p.Pod != "" {
 		return []string{p.Pod}, nil
 	}
@@ -195,7 +195,7 @@ func (p *PodExec) targets(ctx context.Context, env *runner.Env) ([]string, error
 	return ready, nil
 }
 
-func (p *PodExec) namespace(env *runner.Env) string {
+func (p *PodExec) namespace(env *step.Env) string {
 	if p.Namespace != "" {
 		return p.Namespace
 	}
@@ -203,7 +203,7 @@ func (p *PodExec) namespace(env *runner.Env) string {
 }
 
 // runIn streams the command through pods/exec and collects what it printed.
-func (p *PodExec) runIn(ctx context.Context, env *runner.Env, pod string) (*model.ExecOutput, error) {
+func (p *PodExec) runIn(ctx context.Context, env *step.Env, pod string) (*model.ExecOutput, error) {
 	req := env.Cluster.Typed.CoreV1().RESTClient().Post().Resource("pods").Name(pod).Namespace(p.namespace(env)).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: p.Container, Command: p.Command, Stdin: p.Stdin != "", Stdout: true, Stderr: true}, scheme.ParameterCodec)
 	ws, err := remotecommand.NewWebSocketExecutor(env.Cluster.Config, "GET", req.URL().String())

@@ -20,8 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // PodTarget selects the pods a chaos step may delete: Running pods, not
@@ -84,7 +84,7 @@ type resolvedPods struct {
 
 // resolve finds the namespace and selector. The engine's safety policy
 // guards the namespace, here and on the wire.
-func (p *PodTarget) resolve(ctx context.Context, env *runner.Env) (*resolvedPods, error) {
+func (p *PodTarget) resolve(ctx context.Context, env *step.Env) (*resolvedPods, error) {
 	ns := p.Namespace
 	if ns == "" {
 		ns = env.Namespace
@@ -132,7 +132,7 @@ func workloadSelector(obj *unstructured.Unstructured) (labels.Selector, error) {
 }
 
 // list lists the pods the target selects.
-func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod, error) {
+func (r *resolvedPods) list(ctx context.Context, env *step.Env) ([]*corev1.Pod, error) {
 	list, err := env.Cluster.Typed.CoreV1().Pods(r.namespace).List(ctx, metav1.ListOptions{LabelSelector: r.selector.String()})
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
@@ -147,7 +147,7 @@ func (r *resolvedPods) list(ctx context.Context, env *runner.Env) ([]*corev1.Pod
 // nothingEligible says why no pod can be chosen: a chaos step that kills
 // nothing did not run. When pods that match run in other namespaces (a
 // manifest that names its own namespace, say), it says where.
-func (r *resolvedPods) nothingEligible(ctx context.Context, env *runner.Env) error {
+func (r *resolvedPods) nothingEligible(ctx context.Context, env *step.Env) error {
 	if pods, err := r.list(ctx, env); err == nil && len(pods) > 0 {
 		which := fmt.Sprintf("%d pods match", len(pods))
 		if len(pods) == 1 {
@@ -246,7 +246,7 @@ func pickByScore(names []string, n int, key uint64) []string {
 // from), so a deletion the retry policy sends again never takes a pod a
 // controller made since under the same name (a StatefulSet's): that pod
 // counts as gone.
-func (p *PodTarget) deletePods(ctx context.Context, env *runner.Env, namespace string, names []string, uids map[string]types.UID, at time.Time) (deleted []string, blocked int, err error) {
+func (p *PodTarget) deletePods(ctx context.Context, env *step.Env, namespace string, names []string, uids map[string]types.UID, at time.Time) (deleted []string, blocked int, err error) {
 	pods := env.Cluster.Typed.CoreV1().Pods(namespace)
 	for _, name := range names {
 		opts := metav1.DeleteOptions{GracePeriodSeconds: p.GracePeriodSeconds}
@@ -294,7 +294,7 @@ func seedBits(seed int64) uint64 {
 }
 
 // Subjects names the workload whose pods are the targets.
-func (p *PodTarget) Subjects() []runner.Subject { return subjectsOf(p.Workload) }
+func (p *PodTarget) Subjects() []step.Subject { return subjectsOf(p.Workload) }
 
 // validateAmount checks a count or a percent of a set to act on: at most
 // one, a count above zero, a percent between 0 and 100.

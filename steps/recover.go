@@ -10,12 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // recoverRef is the workload whose recovery a kill waits for, with its
 // namespace filled in.
-func (p *PodTarget) recoverRef(env *runner.Env) ObjectRef {
+func (p *PodTarget) recoverRef(env *step.Env) ObjectRef {
 	ref := *p.Workload
 	if ref.Namespace == "" {
 		ref.Namespace = p.Namespace
@@ -31,7 +31,7 @@ func (p *PodTarget) recoverRef(env *runner.Env) ObjectRef {
 // it returns the time since at. The pods come from a watch started before
 // the kills, so the wait cannot pass on a status older than the last kill:
 // the victims' replacements must be Ready.
-func waitRecovered(ctx context.Context, env *runner.Env, ref ObjectRef, timeout time.Duration, pods *podCache, victims []string, at time.Time) (*model.Duration, bool, error) {
+func waitRecovered(ctx context.Context, env *step.Env, ref ObjectRef, timeout time.Duration, pods *podCache, victims []string, at time.Time) (*model.Duration, bool, error) {
 	res, err := ref.resolve(env)
 	if err != nil {
 		return nil, false, err

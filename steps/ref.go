@@ -8,8 +8,8 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // ObjectRef names one object by kind and name, or a set of objects by kind
@@ -76,7 +76,7 @@ type resolved struct {
 }
 
 // resolve finds the resource for the reference in the scenario's cluster.
-func (r *ObjectRef) resolve(env *runner.Env) (*resolved, error) {
+func (r *ObjectRef) resolve(env *step.Env) (*resolved, error) {
 	m, err := env.Cluster.Mapping(r.APIVersion, r.Kind)
 	if err != nil {
 		return nil, err
@@ -118,16 +118,16 @@ func kindIs(m *meta.RESTMapping, kinds ...string) bool {
 
 // Subjects names the referenced object, for the diagnostics of a failure;
 // kinds that embed an ObjectRef (delete, patch, scale, rollout) get it.
-func (r ObjectRef) Subjects() []runner.Subject {
+func (r ObjectRef) Subjects() []step.Subject {
 	if r.Name == "" {
 		return nil
 	}
-	return []runner.Subject{{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}}
+	return []step.Subject{{APIVersion: r.APIVersion, Kind: r.Kind, Name: r.Name, Namespace: r.Namespace}}
 }
 
 // subjectsOf gathers the subjects of several references.
-func subjectsOf(refs ...*ObjectRef) []runner.Subject {
-	var out []runner.Subject
+func subjectsOf(refs ...*ObjectRef) []step.Subject {
+	var out []step.Subject
 	for _, r := range refs {
 		if r != nil {
 			out = append(out, r.Subjects()...)

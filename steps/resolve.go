@@ -9,8 +9,8 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Resolve looks a name up from inside a pod, through the pod's own
@@ -68,7 +68,7 @@ func (r *Resolve) ExprNames() map[string]any {
 }
 
 // Plan says where the name would be looked up.
-func (r *Resolve) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (r *Resolve) Plan(ctx context.Context, env *step.Env) (string, error) {
 	pod, err := r.pod(ctx, env)
 	if err != nil {
 		return "", err
@@ -78,11 +78,11 @@ func (r *Resolve) Plan(ctx context.Context, env *runner.Env) (string, error) {
 
 // Run looks the name up and judges the answer; with until, again every
 // second until expect holds or the step's time is up.
-func (r *Resolve) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (r *Resolve) Run(ctx context.Context, env *step.Env) (any, error) {
 	return untilHolds(ctx, r.Until, func() (*model.ResolveOutput, error) { return r.runOnce(ctx, env) })
 }
 
-func (r *Resolve) runOnce(ctx context.Context, env *runner.Env) (*model.ResolveOutput, error) {
+func (r *Resolve) runOnce(ctx context.Context, env *step.Env) (*model.ResolveOutput, error) {
 	pod, err := r.pod(ctx, env)
 	if err != nil {
 		return nil, err
@@ -123,7 +123,7 @@ func (r *Resolve) runOnce(ctx context.Context, env *runner.Env) (*model.ResolveO
 // pod is where the name is looked up: the one named, or the first Running
 // pod the selector matches. A pod on a simulated node has no resolver: the
 // lookup is not applicable there.
-func (r *Resolve) pod(ctx context.Context, env *runner.Env) (string, error) {
+func (r *Resolve) pod(ctx context.Context, env *step.Env) (string, error) {
 	name, node := r.Pod, ""
 	if name != "" {
 		p, err := env.Cluster.Typed.CoreV1().Pods(namespaceOr(r.Namespace, env)).Get(ctx, r.Pod, metav1.GetOptions{})
@@ -139,7 +139,7 @@ func (r *Resolve) pod(ctx context.Context, env *runner.Env) (string, error) {
 		name, node = pods[0].Name, pods[0].Spec.NodeName
 	}
 	if why := simulated(ctx, env, node); why != "" {
-		return "", runner.NotApplicable("cannot look %s up from pod %s: %s", r.Name, name, why)
+		return "", step.NotApplicable("cannot look %s up from pod %s: %s", r.Name, name, why)
 	}
 	return name, nil
 }

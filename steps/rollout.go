@@ -18,8 +18,8 @@ import (
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // revisionAnnotation is where the Deployment controller numbers revisions.
@@ -84,7 +84,7 @@ func (r *Rollout) Validate() error {
 }
 
 // Run changes the template, then watches until the rollout completes.
-func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (r *Rollout) Run(ctx context.Context, env *step.Env) (any, error) {
 	res, err := r.resolve(env)
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (r *Rollout) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // patch sends the change and returns the object as patched.
-func (r *Rollout) patch(ctx context.Context, env *runner.Env, res *resolved) (*unstructured.Unstructured, error) {
+func (r *Rollout) patch(ctx context.Context, env *step.Env, res *resolved) (*unstructured.Unstructured, error) {
 	var pt types.PatchType
 	var body any
 	switch {
@@ -197,7 +197,7 @@ type revision struct {
 // with kubectl's checks (a paused Deployment, a revision that is not
 // there). It is not retried: a second "previous revision" would be
 // another one.
-func (r *Rollout) undo(ctx context.Context, env *runner.Env, res *resolved) (*unstructured.Unstructured, error) {
+func (r *Rollout) undo(ctx context.Context, env *step.Env, res *resolved) (*unstructured.Unstructured, error) {
 	obj, err := res.client.Get(ctx, r.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", r.String(), err)
@@ -223,7 +223,7 @@ func (r *Rollout) undo(ctx context.Context, env *runner.Env, res *resolved) (*un
 
 // workloadRevisions lists the revisions a Deployment, StatefulSet or
 // DaemonSet owns and the number of the current one.
-func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, obj *unstructured.Unstructured) ([]revision, int64, error) {
+func workloadRevisions(ctx context.Context, env *step.Env, namespace string, obj *unstructured.Unstructured) ([]revision, int64, error) {
 	kind := "ReplicaSet"
 	if obj.GetKind() != "Deployment" {
 		kind = "ControllerRevision"
@@ -274,7 +274,7 @@ func workloadRevisions(ctx context.Context, env *runner.Env, namespace string, o
 }
 
 // Plan says what would roll out.
-func (r *Rollout) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (r *Rollout) Plan(ctx context.Context, env *step.Env) (string, error) {
 	res, err := r.resolve(env)
 	if err != nil {
 		return "", err

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Scale sets the replica count of a Deployment, ReplicaSet, StatefulSet or
@@ -53,7 +53,7 @@ func (s *Scale) Validate() error {
 }
 
 // Run patches the scale subresource and waits for the new availability.
-func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (s *Scale) Run(ctx context.Context, env *step.Env) (any, error) {
 	res, err := s.resolve(env)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func (s *Scale) Run(ctx context.Context, env *runner.Env) (any, error) {
 }
 
 // Plan says what the replica count would become.
-func (s *Scale) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (s *Scale) Plan(ctx context.Context, env *step.Env) (string, error) {
 	res, err := s.resolve(env)
 	if err != nil {
 		return "", err

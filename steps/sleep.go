@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Sleep waits for a while; an interrupt ends it at once.
@@ -34,7 +34,7 @@ func (s *Sleep) Validate() error {
 }
 
 // Run waits on the injected clock or until ctx ends.
-func (s *Sleep) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (s *Sleep) Run(ctx context.Context, env *step.Env) (any, error) {
 	t := env.Clock.NewTimer(s.Duration.Duration)
 	defer t.Stop()
 	select {

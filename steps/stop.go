@@ -3,8 +3,8 @@ package steps
 import (
 	"context"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Stop ends background steps now, such as a monitor whose measurements
@@ -34,6 +34,6 @@ func (s *Stop) Validate() error { return validateStepNames(s.Steps) }
 func (s *Stop) StepRefs() []scenario.StepRef { return backgroundRefs(s.Steps) }
 
 // Run stops the steps and waits for them.
-func (s *Stop) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (s *Stop) Run(ctx context.Context, env *step.Env) (any, error) {
 	return nil, env.Stop(ctx, s.Steps)
 }

@@ -19,8 +19,8 @@ import (
 
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // SwitchSelector points a Service at other pods by changing its selector —
@@ -79,7 +79,7 @@ func (s *SwitchSelector) StepRefs() []scenario.StepRef {
 }
 
 // Run switches the selector and waits until the endpoints follow.
-func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (s *SwitchSelector) Run(ctx context.Context, env *step.Env) (any, error) {
 	service, namespace, target, replace := s.Service, s.Namespace, s.Selector, s.Replace
 	if s.Rollback != "" {
 		prev, ok := env.Output(s.Rollback)
@@ -118,8 +118,9 @@ func (s *SwitchSelector) Run(ctx context.Context, env *runner.Env) (any, error) 
 	endpoints := objectsInformer(watchQuery{
 		client:   env.Cluster.Resource(sliceMapping, namespace),
 		selector: "kubernetes.io/service-name=" + service,
+		cluster:  env.Cluster,
 	})
-	pods := podsInformer(env.Cluster.Typed.CoreV1().Pods(namespace), labels.SelectorFromSet(next).String())
+	pods := podsInformer(env.Cluster.Typed.CoreV1().Pods(namespace), labels.SelectorFromSet(next).String(), env.Cluster.Typed)
 	changed := make(chan struct{}, 1)
 	poke := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { notify(changed) },
@@ -238,7 +239,7 @@ func readyPods(store cache.Store) []string {
 }
 
 // Plan says which selector the Service would get.
-func (s *SwitchSelector) Plan(ctx context.Context, env *runner.Env) (string, error) {
+func (s *SwitchSelector) Plan(ctx context.Context, env *step.Env) (string, error) {
 	if s.Rollback != "" {
 		return fmt.Sprintf("restore the selector step %q replaced, then wait for the endpoints", s.Rollback), nil
 	}
@@ -256,9 +257,9 @@ func (s *SwitchSelector) Plan(ctx context.Context, env *runner.Env) (string, err
 }
 
 // Subjects names the Service being switched.
-func (s *SwitchSelector) Subjects() []runner.Subject {
+func (s *SwitchSelector) Subjects() []step.Subject {
 	if s.Service == "" {
 		return nil
 	}
-	return []runner.Subject{{Kind: "Service", Name: s.Service, Namespace: s.Namespace}}
+	return []step.Subject{{Kind: "Service", Name: s.Service, Namespace: s.Namespace}}
 }

@@ -3,8 +3,8 @@ package steps
 import (
 	"context"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // Wait waits until background steps finish, and fails if one of them
@@ -34,7 +34,7 @@ func (w *Wait) Validate() error { return validateStepNames(w.Steps) }
 func (w *Wait) StepRefs() []scenario.StepRef { return backgroundRefs(w.Steps) }
 
 // Run joins the steps.
-func (w *Wait) Run(ctx context.Context, env *runner.Env) (any, error) {
+func (w *Wait) Run(ctx context.Context, env *step.Env) (any, error) {
 	return nil, env.Join(ctx, w.Steps)
 }
 

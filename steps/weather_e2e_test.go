@@ -16,6 +16,7 @@ import (
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -102,7 +103,7 @@ spec:
 		t.Errorf("outcome %s, left behind %q, error %q", sr.Outcome, sr.LeftBehind, sr.Error)
 	}
 	ns, err := testcluster.Admin(t).CoreV1().Namespaces().Get(context.Background(), sr.Namespace, metav1.GetOptions{})
-	if err != nil || ns.Labels[runner.LabelManagedBy] != "kdrill" {
+	if err != nil || ns.Labels[step.LabelManagedBy] != "kdrill" {
 		t.Errorf("the namespace left behind: %v %v", err, ns.Labels)
 	}
 }

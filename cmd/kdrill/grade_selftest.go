@@ -22,6 +22,7 @@ import (
 	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/scenario"
+	"github.com/kdrill/kdrill/step"
 )
 
 // selfTestParallel is how many namespaces a self-test grades at once.
@@ -202,7 +203,7 @@ func (o *GradeOptions) gradeFresh(ctx context.Context, c selfTestCase) (*model.S
 	}
 	ns, err := nsClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   "kdrill-selftest-" + prefix + "-" + utilrand.String(5),
-		Labels: map[string]string{runner.LabelManagedBy: "kdrill", runner.LabelScenario: o.lab.Metadata.Name},
+		Labels: map[string]string{step.LabelManagedBy: "kdrill", step.LabelScenario: o.lab.Metadata.Name},
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("create a namespace for the self-test: %w", err)

@@ -16,15 +16,15 @@ import (
 
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 func leftoversCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "leftovers",
 		Usage: "list, or remove, the namespaces runs made and left behind (a run killed before its cleanup, an outage during it)",
-		Description: "Every namespace kdrill creates carries the label " + runner.LabelManagedBy + "=kdrill and the scenario's name (" +
-			runner.LabelScenario + "). leftovers lists them with their scenario and age; --delete removes those older than " +
+		Description: "Every namespace kdrill creates carries the label " + step.LabelManagedBy + "=kdrill and the scenario's name (" +
+			step.LabelScenario + "). leftovers lists them with their scenario and age; --delete removes those older than " +
 			"--older-than, so the namespaces of runs still going on the cluster are left alone. Nodes a run changed are put back by kdrill restore.",
 		Flags: append(kubeconfigFlags(),
 			&cli.StringFlag{Name: "selector", Aliases: []string{"l"}, Usage: "only namespaces with these labels too, e.g. -l kdrill.dev/scenario=poisson-kill"},
@@ -45,7 +45,7 @@ func leftoversCommand() *cli.Command {
 			}
 			ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 			defer cancel()
-			selector := runner.LabelManagedBy + "=kdrill"
+			selector := step.LabelManagedBy + "=kdrill"
 			if extra := c.String("selector"); extra != "" {
 				if _, err := labels.Parse(extra); err != nil {
 					return usagef("--selector %q: %v", extra, err)
@@ -73,7 +73,7 @@ func leftovers(ctx context.Context, w io.Writer, c *kube.Cluster, selector strin
 	var failed []string
 	for _, ns := range items {
 		age := now.Sub(ns.CreationTimestamp.Time)
-		line := fmt.Sprintf("namespace %s  scenario %s  age %s", ns.Name, ns.Labels[runner.LabelScenario], duration.HumanDuration(age))
+		line := fmt.Sprintf("namespace %s  scenario %s  age %s", ns.Name, ns.Labels[step.LabelScenario], duration.HumanDuration(age))
 		if ns.Status.Phase == corev1.NamespaceTerminating {
 			line += "  (being deleted)"
 		}

@@ -9,8 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/step"
 )
 
 // leftovers lists the namespaces kdrill made and left, keeps young ones
@@ -21,13 +21,13 @@ func TestLeftoversListsAndRemovesKdrillNamespaces(t *testing.T) {
 	scen := "leftover-" + utilrand.String(5)
 	name := "kdrill-" + scen
 	_, err := admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: name, Labels: map[string]string{runner.LabelManagedBy: "kdrill", runner.LabelScenario: scen},
+		Name: name, Labels: map[string]string{step.LabelManagedBy: "kdrill", step.LabelScenario: scen},
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = admin.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	sel := runner.LabelScenario + "=" + scen
+	sel := step.LabelScenario + "=" + scen
 	code, out, errOut := kdrill(t, "leftovers", "--kubeconfig", kubeconfig, "-l", sel)
 	if code != 0 || !strings.Contains(out, "namespace "+name+"  scenario "+scen) {
 		t.Errorf("list: exit %d\n%s%s", code, out, errOut)

@@ -12,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/internal/nodestate"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -92,7 +92,7 @@ func TestRestoreUndoesWhatAKilledRunLeft(t *testing.T) {
 	admin := testcluster.Admin(t)
 	t.Cleanup(func() {
 		// The killed run never deleted its namespace.
-		list, err := admin.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: runner.LabelScenario + "=killed-during-fail"})
+		list, err := admin.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: step.LabelScenario + "=killed-during-fail"})
 		if err != nil {
 			return
 		}

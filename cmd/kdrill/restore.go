@@ -12,7 +12,7 @@ import (
 
 	"github.com/kdrill/kdrill/internal/nodestate"
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 	"github.com/kdrill/kdrill/steps"
 )
 
@@ -67,7 +67,7 @@ func restoreCommand() *cli.Command {
 // namespace ("": in every one).
 func healPartitions(ctx context.Context, cluster *kube.Cluster, namespace string) ([]string, error) {
 	client := cluster.Typed.NetworkingV1()
-	list, err := client.NetworkPolicies(namespace).List(ctx, metav1.ListOptions{LabelSelector: runner.LabelManagedBy + "=kdrill," + steps.PartitionLabel})
+	list, err := client.NetworkPolicies(namespace).List(ctx, metav1.ListOptions{LabelSelector: step.LabelManagedBy + "=kdrill," + steps.PartitionLabel})
 	if err != nil {
 		return nil, fmt.Errorf("list partition policies: %w", err)
 	}

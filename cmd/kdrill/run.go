@@ -89,8 +89,10 @@ type RunOptions struct {
 	dir       *reportDir                    // claimed in Complete
 	results   atomic.Pointer[model.Results] // the run's record while it goes
 	named     map[string]*kube.Cluster
-	logger    *slog.Logger
-	baseline  *model.Results
+	// over are the clusters every scenario runs on, in a run over several.
+	over     []*kube.Cluster
+	logger   *slog.Logger
+	baseline *model.Results
 }
 
 // kubeconfigFlags are kubectl's flags for choosing a cluster.
@@ -252,7 +254,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	resultsPath := filepath.Join(o.ReportDir, reports.ResultsFile)
 	writer := &reports.JSONWriter{Path: resultsPath}
 	console := reports.NewConsole(o.Stdout, o.Quiet, o.Verbose, o.Parallel > 1)
-	console.Total = len(o.scenarios)
+	console.Total = len(o.scenarios) * max(1, len(o.over))
 	var progress model.Observer = console
 	notes := o.Stdout // where the paths written go
 	if o.Output == "json" {
@@ -268,6 +270,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	res := runner.Run(runner.WithLogger(ctx, o.logger), o.scenarios, runner.Options{
 		Cluster:        o.cluster,
 		Clusters:       o.named,
+		Over:           o.over,
 		Namespace:      o.Namespace,
 		Set:            o.vars,
 		Timeout:        o.Timeout,

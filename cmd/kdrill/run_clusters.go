@@ -56,7 +56,7 @@ func (o *RunOptions) connect() error {
 			o.named[ref.Context] = c
 		}
 	}
-	o.scenarios = scenario.OnClusters(o.scenarios, clusters)
+	o.over = clusters
 	return nil
 }
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/reports"
-	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
+	"github.com/kdrill/kdrill/step"
 )
 
 // buildKdrill builds the binary once per test binary run.
@@ -134,7 +134,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	t.Cleanup(func() {
 		// kdrill exits without cleaning up, as asked: remove its namespace here.
 		nss := cluster.Typed.CoreV1().Namespaces()
-		list, err := nss.List(context.Background(), metav1.ListOptions{LabelSelector: runner.LabelScenario + "=stuck-cleanup"})
+		list, err := nss.List(context.Background(), metav1.ListOptions{LabelSelector: step.LabelScenario + "=stuck-cleanup"})
 		if err != nil {
 			return
 		}

@@ -25,7 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdrill/kdrill/kube"
-	"github.com/kdrill/kdrill/runner"
+	"github.com/kdrill/kdrill/step"
 )
 
 // EnvKubeconfig names the variable that points tests at the local cluster.
@@ -98,7 +98,7 @@ func Namespace(t testing.TB, c *kube.Cluster) string {
 	defer cancel()
 	ns, err := c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		GenerateName: "kdrill-test-",
-		Labels:       map[string]string{runner.LabelManagedBy: "kdrill-tests"},
+		Labels:       map[string]string{step.LabelManagedBy: "kdrill-tests"},
 	}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create test namespace: %v", err)
