@@ -62,7 +62,7 @@ func (ts *tasks) join(ctx context.Context, names []string, stop bool) error {
 		}
 	}
 	ts.mu.Unlock()
-	var failed []string
+	var failed failures
 	for _, t := range list {
 		select {
 		case <-t.done:
@@ -70,14 +70,27 @@ func (ts *tasks) join(ctx context.Context, names []string, stop bool) error {
 			return fmt.Errorf("waiting for background step %q: %w", t.step.Name, ctx.Err())
 		}
 		if t.err != nil {
-			failed = append(failed, fmt.Sprintf("%q: %v", t.step.Name, t.err))
+			failed = append(failed, fmt.Errorf("%q: %w", t.step.Name, t.err))
 		}
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("background step %s", strings.Join(failed, "; "))
+		return fmt.Errorf("background step %w", failed)
 	}
 	return nil
 }
+
+// failures are the background steps' errors, each keeping its class.
+type failures []error
+
+func (f failures) Error() string {
+	msgs := make([]string, len(f))
+	for i, err := range f {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (f failures) Unwrap() []error { return f }
 
 // finish ends every background task at the end of a scenario's steps:
 // continuous ones (and all of them when the steps failed) are stopped, the
@@ -110,9 +123,7 @@ func (r *run) background(sctx, runCtx context.Context, env *scope, st *scenario.
 	go func() {
 		defer close(t.done)
 		defer cancel()
-		if !r.step(bctx, runCtx, env, st, sr, stepRes, t) {
-			r.results.Read(func() { t.err = fmt.Errorf("%s", stepRes.Error) })
-		}
+		t.err = r.step(bctx, runCtx, env, st, sr, stepRes, t)
 	}()
 	// A step that runs until stopped (a monitor) says when it is set up; the
 	// next step starts only then, so it cannot act before it is observed.

@@ -169,6 +169,11 @@ func TestRunLoopPaths(t *testing.T) {
   - {name: bg, background: true, fail: {msg: bad}}
   - {name: w, wait: {steps: [bg]}}
 `, model.Failed, "bg=failed w=failed", "bad"},
+		{"waiting on a background step the cluster failed is the cluster's fault too", `spec:
+  steps:
+  - {name: bg, background: true, infra: {}}
+  - {name: w, wait: {steps: [bg]}}
+`, model.Errored, "bg=error w=error", "503"},
 		{"the scenario's timeout", `spec:
   timeout: 30ms
   steps:

@@ -107,7 +107,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 		}
 		// A lab's failed check costs its points and the grading goes on.
 		labCheck := s.Spec.Lab != nil && !st.Setup
-		if !r.step(sctx, ctx, env, st, sr, stepResults[i], nil) && !st.ContinueOnError && !labCheck {
+		if r.step(sctx, ctx, env, st, sr, stepResults[i], nil) != nil && !st.ContinueOnError && !labCheck {
 			failed = true
 		}
 	}

@@ -22,7 +22,7 @@ import (
 // step runs one step and reports whether it passed. stepParent bounds the
 // step; runCtx tells an interrupt from a timeout; t is set for a background
 // step, whose stop is not a failure.
-func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) bool {
+func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) error {
 	clk := r.opts.Clock
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
@@ -125,7 +125,33 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 		r.results.Update(func() { stepRes.Diagnostics = diag })
 	}
 	r.notify(model.StepFinished, sr, stepRes)
-	return !failed
+	if !failed {
+		return nil
+	}
+	f := &stepFailure{cause: err}
+	r.results.Read(func() { f.msg, f.outcome = stepRes.Error, stepRes.Outcome })
+	return f
+}
+
+// stepFailure is a failed step's error as its result records it (redacted,
+// with its likely cause), keeping the class of what it met: a step that
+// waits for it (wait, stop) fails the same way, the cluster's fault or a
+// regression.
+type stepFailure struct {
+	msg     string
+	outcome model.Outcome
+	cause   error
+}
+
+func (f *stepFailure) Error() string { return f.msg }
+
+// Unwrap is what the step met; an outcome the runner judged the
+// cluster's fault (an outage during the step) is an InfraError.
+func (f *stepFailure) Unwrap() error {
+	if f.outcome == model.Errored && !kube.IsInfra(f.cause) {
+		return &kube.InfraError{Err: f.cause}
+	}
+	return f.cause
 }
 
 // redactOutput returns what a step's result records of its output: the
