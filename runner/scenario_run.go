@@ -135,7 +135,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 	// use up the cleanup time.
 	r.undo(cleanupCtx, env, sr)
 	for i, st := range s.Spec.Finally {
-		r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
+		_ = r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
 	}
 	stepFailed := false
 	r.results.Read(func() { stepFailed = anyFailed(sr) })
