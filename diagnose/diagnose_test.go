@@ -2,14 +2,20 @@ package diagnose
 
 import (
 	"context"
+	"errors"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // The causes a person would dig out with kubectl describe, from the
@@ -64,5 +70,30 @@ func TestCauses(t *testing.T) {
 	}
 	if len(d.Pods) != 4 || d.Contents["team-describe.txt"] == nil || d.Bytes == 0 {
 		t.Errorf("pods %d, files %v, bytes %d", len(d.Pods), d.Files, d.Bytes)
+	}
+}
+
+// A namespace that cannot be read because the API server is unreachable
+// gives that as a cause, known by the error's class; one kdrill may not
+// read is only skipped.
+func TestUnreachableIsACauseByItsClass(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		cause bool
+	}{
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"503", apierrors.NewServiceUnavailable("etcd is down"), true},
+		{"forbidden", apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("no")), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := kubefake.NewClientset()
+			client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) { return true, nil, tc.err })
+			d := Collect(context.Background(), Request{Client: client, Namespaces: []string{"team"}, Dir: "diagnostics/s/step"})
+			got := len(d.Causes) > 0 && strings.Contains(d.Causes[0], "the API server was unreachable")
+			if got != tc.cause {
+				t.Errorf("causes %q; want the unreachable cause: %v", d.Causes, tc.cause)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package diagnose
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kdrill/kdrill/internal/message"
+	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -46,8 +48,9 @@ func (c *collector) namespace(ctx context.Context, ns string) {
 // server is down, that is the likeliest cause of all.
 func (c *collector) unreachable(ns string, err error) {
 	msg := err.Error()
-	if strings.Contains(msg, "connection refused") || strings.Contains(msg, "connect:") || strings.Contains(msg, "EOF") ||
-		strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "i/o timeout") {
+	// By the error's class (a refused or cut connection, a timeout, the
+	// server's 5xx or 429, kdrill's own bound running out), not its text.
+	if kube.IsInfra(err) || kube.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {
 		c.cause("the API server was unreachable while kdrill collected diagnostics: %s", message.FirstLine(msg))
 	}
 	c.skip("namespace %s: %s", ns, message.FirstLine(msg))
