@@ -95,11 +95,7 @@ func objectName(m map[string]any) string {
 // FormatValues shows the values an expression saw, sorted by field path:
 // "object.status.replicas = 3, vars.replicas = 5".
 func FormatValues(values map[string]any) string {
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(values))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + " = " + FormatValue(values[k])

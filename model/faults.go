@@ -1,6 +1,8 @@
 package model
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
@@ -132,12 +134,7 @@ func earlier(a, b time.Time) time.Time {
 }
 
 func sortedNames[T any](m map[string]T) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
 // faultMeasures are what a fault cost on average, with the faults as

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
@@ -37,12 +38,7 @@ func capacityTable(w io.Writer, c *model.CapacityOutput) {
 }
 
 func sortedNodes(c *model.CapacityOutput) []string {
-	names := make([]string, 0, len(c.Nodes))
-	for n := range c.Nodes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(c.Nodes))
 }
 
 func bytesIEC(b float64) string {

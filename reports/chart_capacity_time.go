@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -27,11 +28,7 @@ func capacityTimePNG(title string, c *model.CapacityOutput) ([]byte, error) {
 			}
 		}
 	}
-	names := make([]string, 0, len(nodes))
-	for n := range nodes {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(nodes))
 	top := 100.0
 	var series []chart.Series
 	for i, name := range names {

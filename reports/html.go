@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -169,11 +170,7 @@ func buildHTMLReport(r *model.Results, charts []Chart) htmlReport {
 				bar.Left = min(bar.Left, 99.6)
 				bar.Width = min(bar.Width, 100-bar.Left)
 			}
-			keys := make([]string, 0, len(st.Values))
-			for k := range st.Values {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
+			keys := slices.Sorted(maps.Keys(st.Values))
 			for _, k := range keys {
 				bar.ValueEntries = append(bar.ValueEntries, valueEntry{k, st.Values[k]})
 			}
@@ -218,11 +215,7 @@ func matrices(scenarios []*model.ScenarioResult, metrics []Metric) []htmlMatrix 
 		base, _, _ := strings.Cut(s.Name, "[")
 		i, ok := index[base]
 		if !ok {
-			vars := make([]string, 0, len(s.Instance))
-			for k := range s.Instance {
-				vars = append(vars, k)
-			}
-			sort.Strings(vars)
+			vars := slices.Sorted(maps.Keys(s.Instance))
 			i = len(out)
 			index[base] = i
 			out = append(out, htmlMatrix{Name: base, Vars: vars})

@@ -4,9 +4,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/kdrill/kdrill/internal/message"
@@ -221,11 +222,7 @@ func problemText(st *model.StepResult) string {
 	if st.Expression != "" {
 		fmt.Fprintf(&b, "\nexpression: %s", st.Expression)
 	}
-	keys := make([]string, 0, len(st.Values))
-	for k := range st.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(st.Values))
 	for _, k := range keys {
 		fmt.Fprintf(&b, "\n  %s = %v", k, st.Values[k])
 	}

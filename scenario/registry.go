@@ -1,6 +1,9 @@
 package scenario
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // Effect says what a step kind does to the cluster. The zero value is
 // Disrupts, so a kind that declares nothing is held to the strictest rules.
@@ -52,12 +55,7 @@ type Registry map[string]KindInfo
 
 // Kinds lists the registered step kinds in order.
 func (r Registry) Kinds() []string {
-	kinds := make([]string, 0, len(r))
-	for k := range r {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	return kinds
+	return slices.Sorted(maps.Keys(r))
 }
 
 // Has reports whether kind is registered.

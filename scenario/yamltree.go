@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -114,11 +115,7 @@ func (t *tree) findValue(msg string) (string, *tree) {
 			return joinField(strconv.Itoa(i), p), n
 		}
 	}
-	keys := make([]string, 0, len(t.fields))
-	for k := range t.fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(t.fields))
 	for _, k := range keys {
 		if p, n := t.fields[k].findValue(msg); n != nil {
 			return joinField(k, p), n

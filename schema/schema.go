@@ -12,7 +12,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,11 +48,7 @@ type node = map[string]any
 
 // Generate builds the schema for a registry of step kinds.
 func Generate(registry scenario.Registry) ([]byte, error) {
-	kinds := make([]string, 0, len(registry))
-	for k := range registry {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
+	kinds := slices.Sorted(maps.Keys(registry))
 
 	defs := node{}
 	step := object(reflect.TypeFor[scenario.Step](), nil, defs)

@@ -3,7 +3,8 @@ package steps
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -155,11 +156,7 @@ func (c *Capacity) read(ctx context.Context, env *step.Env) (*model.CapacityOutp
 		countPod(&ns, req, lim)
 		out.Namespaces[p.Namespace] = ns
 	}
-	names := make([]string, 0, len(out.Nodes))
-	for name := range out.Nodes {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(out.Nodes))
 	for _, name := range names {
 		nc := out.Nodes[name]
 		setPercents(&nc.CPU)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -192,11 +191,7 @@ func (e *Exec) environment(env *step.Env, kubeconfig string) []string {
 	if env.Scenario != nil {
 		out = append(out, "KDRILL_SCENARIO="+env.Scenario.Metadata.Name)
 	}
-	names := make([]string, 0, len(env.Vars))
-	for name := range env.Vars {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(env.Vars))
 	for _, name := range names {
 		v := env.Vars[name]
 		text, ok := v.(string)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,11 +158,7 @@ func (r *Rollout) patch(ctx context.Context, env *step.Env, res *resolved) (*uns
 	var body any
 	switch {
 	case len(r.Images) > 0:
-		names := make([]string, 0, len(r.Images))
-		for name := range r.Images {
-			names = append(names, name)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(r.Images))
 		containers := make([]map[string]any, len(names))
 		for i, name := range names {
 			containers[i] = map[string]any{"name": name, "image": r.Images[name]}

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -241,11 +242,7 @@ func (o *TrendOptions) Run() error {
 	for _, c := range charts {
 		files[c.File] = c.PNG
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(files))
 	for _, name := range names {
 		p := filepath.Join(o.OutDir, name)
 		if err := os.WriteFile(p, files[name], 0o644); err != nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -209,11 +210,7 @@ func (rec *Record) undo(node *corev1.Node) []string {
 			undone = append(undone, "put back taint "+TaintString(t))
 		}
 	}
-	keys := make([]string, 0, len(rec.Labels))
-	for k := range rec.Labels {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(rec.Labels))
 	for _, k := range keys {
 		old := rec.Labels[k]
 		cur, has := node.Labels[k]
