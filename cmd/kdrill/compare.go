@@ -45,13 +45,7 @@ func compareCommand() *cli.Command {
 				Baseline: c.Args().Get(0), Current: c.Args().Get(1), Tolerance: c.String("tolerance"),
 				SecondsSlack: c.Duration("seconds-slack"), Stdout: c.App.Writer,
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run()
+			return validateCompleteRun(o, o.Run)
 		},
 	}
 }

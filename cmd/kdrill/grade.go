@@ -79,13 +79,7 @@ func gradeCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usagef("kdrill grade: give one lab file")
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context)
+			return validateCompleteRun(o, func() error { return o.Run(c.Context) })
 		},
 	}
 }

@@ -127,3 +127,19 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{runCommand(), validateCommand(), schemaCommand(), stepsCommand(), docsCommand(), completionCommand(), reportCommand(), gradeCommand(), compareCommand(), restoreCommand(), leftoversCommand()},
 	}
 }
+
+// validateCompleteRun is every subcommand's order: its options checked
+// without touching anything (Validate: a usage error, exit 2), made ready
+// (Complete: files read, clusters connected), then run.
+func validateCompleteRun(o interface {
+	Validate() error
+	Complete() error
+}, run func() error) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if err := o.Complete(); err != nil {
+		return err
+	}
+	return run()
+}

@@ -42,13 +42,7 @@ func reportCommand() *cli.Command {
 			if c.NArg() > 1 {
 				return usagef("kdrill report: give one results file")
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run()
+			return validateCompleteRun(o, o.Run)
 		},
 	}
 }
@@ -185,13 +179,7 @@ func reportTrendCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			o := &TrendOptions{Results: c.Args().Slice(), Metrics: c.StringSlice("metric"), OutDir: c.String("out"), Stdout: c.App.Writer}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run()
+			return validateCompleteRun(o, o.Run)
 		},
 	}
 }

@@ -173,13 +173,7 @@ func runCommand() *cli.Command {
 				Stdout:            c.App.Writer,
 				Stderr:            c.App.ErrWriter,
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context)
+			return validateCompleteRun(o, func() error { return o.Run(c.Context) })
 		},
 	}
 }

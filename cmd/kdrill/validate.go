@@ -37,13 +37,7 @@ func validateCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			o := &ValidateOptions{Paths: c.Args().Slice(), AllowOutsidePaths: c.Bool("allow-outside-paths"), Verbose: c.Bool("verbose"), Set: c.StringSlice("set"), Stdout: c.App.Writer}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run()
+			return validateCompleteRun(o, o.Run)
 		},
 	}
 }
