@@ -128,13 +128,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
+// preparer is a subcommand's options before they run.
+type preparer interface {
+	Validate() error
+	Complete() error
+}
+
 // validateCompleteRun is every subcommand's order: its options checked
 // without touching anything (Validate: a usage error, exit 2), made ready
 // (Complete: files read, clusters connected), then run.
-func validateCompleteRun(o interface {
-	Validate() error
-	Complete() error
-}, run func() error) error {
+func validateCompleteRun(o preparer, run func() error) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
