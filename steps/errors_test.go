@@ -212,3 +212,26 @@ func TestNodeStepsLeaveKdrillsOwnNode(t *testing.T) {
 		t.Errorf("a selector matching only kdrill's own node: %v", err)
 	}
 }
+
+// A dry run refuses what the run would: scale and rollout of a kind they
+// do not work on (a dry run said it would scale a ConfigMap).
+func TestPlanRefusesWhatRunRefuses(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "team"}}
+	for kind, spec := range map[string]string{
+		"scale":   `{"kind": "ConfigMap", "name": "cm", "replicas": 2}`,
+		"rollout": `{"kind": "ConfigMap", "name": "cm", "images": {"c": "x:1"}}`,
+	} {
+		action := steps.Registry[kind].New().(step.Action)
+		if err := json.Unmarshal([]byte(spec), action); err != nil {
+			t.Fatal(err)
+		}
+		action.Default()
+		env := runner.NewEnv(testcluster.Fake(cm), &scenario.Scenario{Metadata: scenario.Metadata{Name: "s"}}, "team", nil)
+		env.Step = &scenario.Step{Name: kind, Kind: kind}
+		_, runErr := action.Run(context.Background(), env)
+		_, planErr := action.(step.Planner).Plan(context.Background(), env)
+		if runErr == nil || planErr == nil || runErr.Error() != planErr.Error() || !strings.Contains(planErr.Error(), "works on Deployments") {
+			t.Errorf("%s of a ConfigMap: run %v, plan %v; want the same refusal", kind, runErr, planErr)
+		}
+	}
+}

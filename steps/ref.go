@@ -107,6 +107,24 @@ func joinField(a, b string) string {
 }
 
 // kindIs reports whether a mapping is the given kind, case-insensitively.
+// resolveFor resolves the reference for an action that works on these
+// kinds only, and says which when it names another.
+func (r *ObjectRef) resolveFor(env *step.Env, action string, kinds ...string) (*resolved, error) {
+	res, err := r.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	if !kindIs(res.mapping, kinds...) {
+		plural := make([]string, len(kinds))
+		for i, k := range kinds {
+			plural[i] = k + "s"
+		}
+		last := len(plural) - 1
+		return nil, fmt.Errorf("%s works on %s and %s, not %s", action, strings.Join(plural[:last], ", "), plural[last], res.mapping.GroupVersionKind.Kind)
+	}
+	return res, nil
+}
+
 func kindIs(m *meta.RESTMapping, kinds ...string) bool {
 	for _, k := range kinds {
 		if strings.EqualFold(m.GroupVersionKind.Kind, k) {

@@ -87,12 +87,9 @@ func (r *Rollout) Validate() error {
 
 // Run changes the template, then watches until the rollout completes.
 func (r *Rollout) Run(ctx context.Context, env *step.Env) (any, error) {
-	res, err := r.resolve(env)
+	res, err := r.resolveFor(env, "rollout", "Deployment", "StatefulSet", "DaemonSet")
 	if err != nil {
 		return nil, err
-	}
-	if !kindIs(res.mapping, "Deployment", "StatefulSet", "DaemonSet") {
-		return nil, fmt.Errorf("rollout works on Deployments, StatefulSets and DaemonSets, not %s", res.mapping.GroupVersionKind.Kind)
 	}
 	start := env.Clock.Now()
 	out := &model.RolloutOutput{MinAvailable: -1}
@@ -273,7 +270,7 @@ func workloadRevisions(ctx context.Context, env *step.Env, namespace string, obj
 
 // Plan says what would roll out.
 func (r *Rollout) Plan(ctx context.Context, env *step.Env) (string, error) {
-	res, err := r.resolve(env)
+	res, err := r.resolveFor(env, "rollout", "Deployment", "StatefulSet", "DaemonSet")
 	if err != nil {
 		return "", err
 	}

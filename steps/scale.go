@@ -52,14 +52,14 @@ func (s *Scale) Validate() error {
 	return errs.Err()
 }
 
+// scaleKinds are what scale works on.
+var scaleKinds = []string{"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"}
+
 // Run patches the scale subresource and waits for the new availability.
 func (s *Scale) Run(ctx context.Context, env *step.Env) (any, error) {
-	res, err := s.resolve(env)
+	res, err := s.resolveFor(env, "scale", scaleKinds...)
 	if err != nil {
 		return nil, err
-	}
-	if !kindIs(res.mapping, "Deployment", "ReplicaSet", "StatefulSet", "ReplicationController") {
-		return nil, fmt.Errorf("scale works on Deployments, ReplicaSets, StatefulSets and ReplicationControllers, not %s", res.mapping.GroupVersionKind.Kind)
 	}
 	cur, err := res.client.Get(ctx, s.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Scale) Run(ctx context.Context, env *step.Env) (any, error) {
 
 // Plan says what the replica count would become.
 func (s *Scale) Plan(ctx context.Context, env *step.Env) (string, error) {
-	res, err := s.resolve(env)
+	res, err := s.resolveFor(env, "scale", scaleKinds...)
 	if err != nil {
 		return "", err
 	}
