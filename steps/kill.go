@@ -64,14 +64,7 @@ func (k *Kill) Validate() error {
 	} else {
 		validateAmount(&errs, k.Count, k.Percent)
 	}
-	switch {
-	case k.Recover && k.Workload == nil:
-		errs.Add("recover", "needs workload: the recovery is the workload's, back at its desired count")
-	case !k.Recover && k.RecoverTimeout.Duration != 0:
-		errs.Add("recoverTimeout", "only with recover: true")
-	case k.RecoverTimeout.Duration < 0:
-		errs.Add("recoverTimeout", "must be > 0")
-	}
+	validateRecover(&errs, k.Recover, k.Workload != nil, k.RecoverTimeout)
 	return errs.Err()
 }
 

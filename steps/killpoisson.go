@@ -121,14 +121,7 @@ func (k *KillPoisson) Validate() error {
 	if k.MaxKillFraction <= 0 || k.MaxKillFraction > 1 {
 		errs.Add("maxKillFraction", "must be > 0 and at most 1")
 	}
-	switch {
-	case k.Recover && k.Workload == nil:
-		errs.Add("recover", "needs workload: the recovery is the workload's, back at its desired count")
-	case !k.Recover && k.RecoverTimeout.Duration != 0:
-		errs.Add("recoverTimeout", "only with recover: true")
-	case k.RecoverTimeout.Duration < 0:
-		errs.Add("recoverTimeout", "must be > 0")
-	}
+	validateRecover(&errs, k.Recover, k.Workload != nil, k.RecoverTimeout)
 	return errs.Err()
 }
 

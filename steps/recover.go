@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/scenario"
 	"github.com/kdrill/kdrill/step"
 )
 
@@ -69,5 +70,18 @@ func waitRecovered(ctx context.Context, env *step.Env, ref ObjectRef, timeout ti
 			}
 			return rec, false, ctx.Err()
 		}
+	}
+}
+
+// validateRecover checks a kill step's recover and recoverTimeout: the
+// recovery is a workload's, and its timeout goes with it.
+func validateRecover(errs *scenario.FieldErrors, recover, hasWorkload bool, timeout model.Duration) {
+	switch {
+	case recover && !hasWorkload:
+		errs.Add("recover", "needs workload: the recovery is the workload's, back at its desired count")
+	case !recover && timeout.Duration != 0:
+		errs.Add("recoverTimeout", "only with recover: true")
+	case timeout.Duration < 0:
+		errs.Add("recoverTimeout", "must be > 0")
 	}
 }
