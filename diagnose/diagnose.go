@@ -60,7 +60,22 @@ type collector struct {
 	// crashes are the causes of crash-looping containers, by pod/container,
 	// which their last log line joins.
 	crashes map[string]int
+	// ranks are the causes' ranks, in the order found.
+	ranks []rank
 }
+
+// rank orders causes from the likeliest: what stops the cluster or a pod
+// outright, before what follows from it (a pod not Ready, a Deployment
+// past its deadline), before what follows from that (a Service with no
+// ready pod). Within a rank, the order found.
+type rank int
+
+const (
+	rankControlPlane rank = iota // the API server cannot be read
+	rankCause                    // a pod cannot be made, scheduled, pulled, started or kept running
+	rankSymptom                  // a pod not Ready, a failing probe, a rollout past its deadline
+	rankConsequence              // a Service with no ready pod behind it
+)
 
 // Collect gathers the diagnostics. It never fails: what it cannot read is
 // listed in Skipped, and an unreachable API server is a cause of its own.
@@ -82,7 +97,7 @@ func Collect(ctx context.Context, req Request) *model.Diagnostics {
 		}
 		c.namespace(ctx, ns)
 	}
-	c.out.Causes = dedupe(c.out.Causes)
+	c.out.Causes = dedupe(c.ranked())
 	sort.Strings(c.out.Files)
 	c.out.Seconds = time.Since(start).Seconds()
 	return c.out
@@ -92,8 +107,23 @@ func (c *collector) skip(format string, args ...any) {
 	c.out.Skipped = append(c.out.Skipped, fmt.Sprintf(format, args...))
 }
 
-func (c *collector) cause(format string, args ...any) {
+func (c *collector) cause(r rank, format string, args ...any) {
 	c.out.Causes = append(c.out.Causes, c.req.Redact(fmt.Sprintf(format, args...)))
+	c.ranks = append(c.ranks, r)
+}
+
+// ranked are the causes, the likeliest first.
+func (c *collector) ranked() []string {
+	idx := make([]int, len(c.out.Causes))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return c.ranks[idx[a]] < c.ranks[idx[b]] })
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = c.out.Causes[j]
+	}
+	return out
 }
 
 // file keeps a file unless the size bound is reached.

@@ -68,6 +68,29 @@ func TestCauses(t *testing.T) {
 			t.Errorf("no cause %q in:\n%s", want, strings.Join(d.Causes, "\n"))
 		}
 	}
+	// The likeliest first: what stops pods outright, then what follows
+	// from it, then what follows from that.
+	last := func(prefix string) int {
+		at := -1
+		for i, c := range d.Causes {
+			if strings.HasPrefix(c, prefix) {
+				at = i
+			}
+		}
+		return at
+	}
+	first := func(prefix string) int {
+		for i, c := range d.Causes {
+			if strings.HasPrefix(c, prefix) {
+				return i
+			}
+		}
+		return -1
+	}
+	if last("ReplicaSet web-7d9 cannot create pods") > first("pod unready runs") || last("pod unready runs") > first("Service web") ||
+		last("container app of pod crash") > first("Deployment slow") {
+		t.Errorf("causes not the likeliest first:\n%s", strings.Join(d.Causes, "\n"))
+	}
 	if len(d.Pods) != 4 || d.Contents["team-describe.txt"] == nil || d.Bytes == 0 {
 		t.Errorf("pods %d, files %v, bytes %d", len(d.Pods), d.Files, d.Bytes)
 	}

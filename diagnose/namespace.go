@@ -51,7 +51,7 @@ func (c *collector) unreachable(ns string, err error) {
 	// By the error's class (a refused or cut connection, a timeout, the
 	// server's 5xx or 429, kdrill's own bound running out), not its text.
 	if kube.IsInfra(err) || kube.IsTransient(err) || errors.Is(err, context.DeadlineExceeded) {
-		c.cause("the API server was unreachable while kdrill collected diagnostics: %s", message.FirstLine(msg))
+		c.cause(rankControlPlane, "the API server was unreachable while kdrill collected diagnostics: %s", message.FirstLine(msg))
 	}
 	c.skip("namespace %s: %s", ns, message.FirstLine(msg))
 }
@@ -66,7 +66,7 @@ func (c *collector) workloads(ctx context.Context, ns string, w io.Writer) {
 			for _, cond := range d.Status.Conditions {
 				fmt.Fprintf(w, "  %s=%s %s: %s\n", cond.Type, cond.Status, cond.Reason, cond.Message)
 				if cond.Type == appsv1.DeploymentProgressing && cond.Reason == "ProgressDeadlineExceeded" {
-					c.cause("Deployment %s is past its progress deadline: %s", d.Name, cond.Message)
+					c.cause(rankSymptom, "Deployment %s is past its progress deadline: %s", d.Name, cond.Message)
 				}
 			}
 		}
@@ -96,7 +96,7 @@ func (c *collector) workloads(ctx context.Context, ns string, w io.Writer) {
 			fmt.Fprintf(w, "Job %s: %d active, %d succeeded, %d failed\n", j.Name, j.Status.Active, j.Status.Succeeded, j.Status.Failed)
 			for _, cond := range j.Status.Conditions {
 				if cond.Type == "Failed" && cond.Status == corev1.ConditionTrue {
-					c.cause("Job %s failed: %s", j.Name, cond.Message)
+					c.cause(rankCause, "Job %s failed: %s", j.Name, cond.Message)
 				}
 			}
 		}
@@ -127,7 +127,7 @@ func (c *collector) podCauses(p *corev1.Pod) {
 	}
 	for _, cond := range p.Status.Conditions {
 		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable {
-			c.cause("pod %s is Pending: %s", p.Name, cond.Message)
+			c.cause(rankCause, "pod %s is Pending: %s", p.Name, cond.Message)
 			return
 		}
 	}
@@ -137,7 +137,7 @@ func (c *collector) podCauses(p *corev1.Pod) {
 		}
 		switch cs.State.Waiting.Reason {
 		case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
-			c.cause("container %s of pod %s cannot pull image %s: %s", cs.Name, p.Name, cs.Image, orNone(cs.State.Waiting.Message))
+			c.cause(rankCause, "container %s of pod %s cannot pull image %s: %s", cs.Name, p.Name, cs.Image, orNone(cs.State.Waiting.Message))
 			return
 		case "CrashLoopBackOff":
 			msg := fmt.Sprintf("container %s of pod %s is crash-looping (%d restarts)", cs.Name, p.Name, cs.RestartCount)
@@ -145,15 +145,15 @@ func (c *collector) podCauses(p *corev1.Pod) {
 				msg += fmt.Sprintf("; it last exited %d (%s)", t.ExitCode, t.Reason)
 			}
 			c.crashes[p.Name+"/"+cs.Name] = len(c.out.Causes)
-			c.cause("%s", msg)
+			c.cause(rankCause, "%s", msg)
 			return
 		case "CreateContainerConfigError", "CreateContainerError":
-			c.cause("container %s of pod %s cannot start: %s", cs.Name, p.Name, cs.State.Waiting.Message)
+			c.cause(rankCause, "container %s of pod %s cannot start: %s", cs.Name, p.Name, cs.State.Waiting.Message)
 			return
 		}
 	}
 	if p.Status.Phase == corev1.PodRunning && !podReady(p) {
-		c.cause("pod %s runs but is not Ready: its readiness checks do not pass", p.Name)
+		c.cause(rankSymptom, "pod %s runs but is not Ready: its readiness checks do not pass", p.Name)
 	}
 }
 
@@ -182,13 +182,13 @@ func (c *collector) eventCauses(events []corev1.Event) {
 		msg := latest[k]
 		switch k.reason {
 		case "FailedCreate":
-			c.cause("%s cannot create pods: %s", k.obj, msg)
+			c.cause(rankCause, "%s cannot create pods: %s", k.obj, msg)
 		case "FailedScheduling":
-			c.cause("%s cannot be scheduled: %s", k.obj, msg)
+			c.cause(rankCause, "%s cannot be scheduled: %s", k.obj, msg)
 		case "Unhealthy":
-			c.cause("%s: %s", k.obj, msg)
+			c.cause(rankSymptom, "%s: %s", k.obj, msg)
 		case "FailedMount", "FailedAttachVolume":
-			c.cause("%s cannot mount a volume: %s", k.obj, msg)
+			c.cause(rankCause, "%s cannot mount a volume: %s", k.obj, msg)
 		}
 	}
 }
@@ -217,7 +217,7 @@ func (c *collector) services(ctx context.Context, ns string, pods []corev1.Pod, 
 		endpoints := c.readyEndpoints(ctx, ns, svc.Name)
 		fmt.Fprintf(w, "Service %s: selector %s, %d pods match, %d ready, ready endpoints: %s\n", svc.Name, sel, matched, ready, orNone(strings.Join(endpoints, ", ")))
 		if ready == 0 {
-			c.cause("Service %s selects no ready pod (selector %s: %d pods match, none Ready)", svc.Name, sel, matched)
+			c.cause(rankConsequence, "Service %s selects no ready pod (selector %s: %d pods match, none Ready)", svc.Name, sel, matched)
 		}
 	}
 }
