@@ -149,8 +149,12 @@ spec:
 	// The same rank as the HDR histogram's 99th percentile
 	// (hdrhistogram-go: the count at 0.99·n, rounded).
 	p99 := proxy.took[max(int(0.99*float64(len(proxy.took))+0.5), 1)-1]
-	if got := load.Latency.P99.Duration; got < p99*95/100 || got > p99*105/100 {
-		t.Errorf("p99: kdrill %s, the proxy %s (more than 5 %% apart)", got, p99)
+	// kdrill times a request from its side of the wire, the proxy from
+	// its own: the client's share (up to a few milliseconds on a busy
+	// 2-core machine) comes on top of the histogram's precision.
+	const clientSide = 5 * time.Millisecond
+	if got := load.Latency.P99.Duration; got < p99*95/100 || got > p99*105/100+clientSide {
+		t.Errorf("p99: kdrill %s, the proxy %s (more than 5 %% and %s apart)", got, p99, clientSide)
 	}
 	mon, err := stepNamed(t, sr, "availability").DecodedOutput()
 	if err != nil {
