@@ -56,10 +56,15 @@ func TestOutageSweepEveryKindSurvivesAnOutageWithinItsTimeout(t *testing.T) {
 	outageSweep(t, admin, sweepKinds, `
   - name: deploy
     apply: {file: deployment.yaml, wait: true}
-  - name: service
-    apply: {inline: {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: old}, ports: [{port: 80}]}}}
   - name: quota
     apply: {inline: {apiVersion: v1, kind: ResourceQuota, metadata: {name: one-service}, spec: {hard: {services: "1"}}}}
+  - name: quota is known
+    assert: {resource: {kind: ResourceQuota, name: one-service}, expr: 'object.status.hard.services == "1"'}
+  # Made after the quota, the Service is charged to it as it is created;
+  # one made before waits for the quota controller's count, which a busy
+  # controller manager can leave at 0 for its resync period.
+  - name: service
+    apply: {inline: {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: old}, ports: [{port: 80}]}}}
   - name: quota counts
     assert: {resource: {kind: ResourceQuota, name: one-service}, expr: 'object.status.used.services == "1"'}`,
 		map[string]string{
