@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // sentTwiceDoesTwice says whether a write would do its work again if sent
@@ -42,7 +45,8 @@ type objectMeta struct {
 	} `json:"managedFields"`
 }
 
-// postedMeta reads the metadata of a POST's JSON body.
+// postedMeta reads the metadata of a POST's body: JSON, or the protobuf
+// client-go sends built-in types as.
 func postedMeta(req *http.Request) (objectMeta, bool) {
 	if req.GetBody == nil {
 		return objectMeta{}, false
@@ -52,11 +56,25 @@ func postedMeta(req *http.Request) (objectMeta, bool) {
 		return objectMeta{}, false
 	}
 	defer body.Close()
+	data, err := io.ReadAll(io.LimitReader(body, 8<<20))
+	if err != nil {
+		return objectMeta{}, false
+	}
+	if strings.Contains(req.Header.Get("Content-Type"), "protobuf") {
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(data, nil, nil)
+		if err != nil {
+			return objectMeta{}, false
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return objectMeta{}, false
+		}
+		return objectMeta{Name: m.GetName(), GenerateName: m.GetGenerateName(), Labels: m.GetLabels()}, true
+	}
 	var obj struct {
 		Metadata objectMeta `json:"metadata"`
 	}
-	data, err := io.ReadAll(io.LimitReader(body, 8<<20))
-	if err != nil || json.Unmarshal(data, &obj) != nil {
+	if json.Unmarshal(data, &obj) != nil {
 		return objectMeta{}, false
 	}
 	return obj.Metadata, true

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/runner"
 	"github.com/kdrill/kdrill/runner/testcluster"
@@ -53,6 +55,7 @@ spec:
 	// namespace is a create that kdrill names, so it may be sent again.
 	proxy.FailAfter(http.MethodPost, 1, http.StatusInternalServerError)
 	posts := proxy.Requests(http.MethodPost)
+	started := time.Now()
 	res := runner.Run(context.Background(), []*scenario.Scenario{loadInline(t, "lost-answer", `
 spec:
   steps:
@@ -61,6 +64,18 @@ spec:
 `, nil)}, runner.Options{Cluster: c, CleanupTimeout: 10 * time.Second})
 	if sr := res.Scenarios[0]; sr.Outcome != model.Passed || proxy.Requests(http.MethodPost)-posts < 2 {
 		t.Errorf("a namespace create whose answer was lost: %s %q after %d POSTs", sr.Outcome, sr.Error, proxy.Requests(http.MethodPost)-posts)
+	}
+	// The namespace that try made is the one the run used (and deleted), not
+	// one more left behind (the retry could not read client-go's protobuf
+	// body, took it for someone else's and made another).
+	if list, err := testcluster.Connect(t).Typed.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{LabelSelector: "kdrill.dev/scenario=lost-answer"}); err != nil {
+		t.Fatal(err)
+	} else {
+		for _, n := range list.Items {
+			if n.DeletionTimestamp == nil && n.CreationTimestamp.After(started.Add(-time.Second)) {
+				t.Errorf("namespace %s was left behind by a create whose answer was lost", n.Name)
+			}
+		}
 	}
 	proxy.FailAfter(http.MethodDelete, 1, http.StatusBadGateway)
 	res = runner.Run(context.Background(), []*scenario.Scenario{loadInline(t, "lost-delete", `
