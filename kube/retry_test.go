@@ -1,7 +1,9 @@
 package kube
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,6 +14,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -294,5 +300,37 @@ func TestRetryResendsTheRequestAsItWasGiven(t *testing.T) {
 	want := []string{"http v5.channel.k8s.io", "http v5.channel.k8s.io"}
 	if !slices.Equal(next.tries, want) {
 		t.Errorf("tries saw %q, want %q", next.tries, want)
+	}
+}
+
+// A POST's metadata is read from the protobuf client-go sends built-in
+// types as, as well as from JSON: its name, or that the server names it.
+func TestPostedMetaReadsProtobufAndJSON(t *testing.T) {
+	pb := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme)
+	for _, ns := range []*corev1.Namespace{
+		{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: "kdrill-a", Labels: map[string]string{"k": "v"}}},
+		{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{GenerateName: "kdrill-"}},
+	} {
+		for ct, encode := range map[string]func() ([]byte, error){
+			"application/vnd.kubernetes.protobuf": func() ([]byte, error) { return runtime.Encode(pb, ns) },
+			"application/json":                    func() ([]byte, error) { return json.Marshal(ns) },
+		} {
+			body, err := encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/api/v1/namespaces", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", ct)
+			meta, ok := postedMeta(req)
+			if !ok || meta.Name != ns.Name || meta.GenerateName != ns.GenerateName || meta.Labels["k"] != ns.Labels["k"] {
+				t.Errorf("%s: %+v %v; want %s/%s", ct, meta, ok, ns.Name, ns.GenerateName)
+			}
+			if generatesName(req) != (ns.Name == "") {
+				t.Errorf("%s: generatesName %v for %q", ct, generatesName(req), ns.Name)
+			}
+		}
 	}
 }
