@@ -147,6 +147,12 @@ spec:
       - {apiVersion: v1, kind: Pod, metadata: {name: a, labels: {app: x, track: a}}, spec: {containers: [{name: c, image: i}]}}
       - {apiVersion: v1, kind: Pod, metadata: {name: b, labels: {track: b}}, spec: {containers: [{name: c, image: i}]}}
       - {apiVersion: v1, kind: Service, metadata: {name: svc}, spec: {selector: {app: x, track: a}, ports: [{port: 80}]}}
+  # A Service is current once it exists; its endpoints follow from the
+  # EndpointSlice controller, as blue-green.yaml waits for them too.
+  - name: a serves
+    assert:
+      resource: {kind: EndpointSlice, selector: kubernetes.io/service-name=svc}
+      expr: flatten(map(objects, .endpoints ?? [])) | map(.targetRef.name) == ["a"]
   - name: replace
     switchSelector: {service: svc, selector: {track: b}, replace: true}
   - name: undo
