@@ -3,12 +3,10 @@ package bench
 import (
 	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +28,7 @@ func BenchmarkChaosLoad(b *testing.B) {
 	for range b.N {
 		reportDir := filepath.Join(dir, "report")
 		ns := testcluster.Namespace(b, cluster)
-		cmd := exec.Command(bin, "run", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", reportDir, "testdata/chaos-load.yaml")
+		cmd := measure(b, bin, "run", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", reportDir, "testdata/chaos-load.yaml")
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			b.Fatal(err)
@@ -39,6 +37,7 @@ func BenchmarkChaosLoad(b *testing.B) {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
+		pid := cmd.ProgramPid(b)
 		var cpuStart, cpuEnd time.Duration
 		var wallStart, wallEnd time.Time
 		var output strings.Builder
@@ -48,15 +47,15 @@ func BenchmarkChaosLoad(b *testing.B) {
 			output.WriteString(line + "\n")
 			switch {
 			case strings.Contains(line, "✓ deploy [apply]"):
-				cpuStart, wallStart = cpuTime(cmd.Process.Pid), time.Now()
+				cpuStart, wallStart = cpuTime(pid), time.Now()
 			case strings.Contains(line, "kills [killPoisson]"):
-				cpuEnd, wallEnd = cpuTime(cmd.Process.Pid), time.Now()
+				cpuEnd, wallEnd = cpuTime(pid), time.Now()
 			}
 		}
 		if err := cmd.Wait(); err != nil {
 			b.Fatalf("kdrill: %v\n%s", err, output.String())
 		}
-		usage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		peak := cmd.PeakRSS(b)
 		res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
 		if err != nil {
 			b.Fatal(err)
@@ -90,13 +89,13 @@ func BenchmarkChaosLoad(b *testing.B) {
 		}
 		slices.Sort(lateness)
 		p99 := lateness[int(0.99*float64(len(lateness)-1))]
-		b.ReportMetric(float64(usage.Maxrss)/1024, "peak-RSS-MiB")
+		b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 		b.ReportMetric((cpuEnd-cpuStart).Seconds()/wallEnd.Sub(wallStart).Seconds(), "CPU-cores-during-kills")
 		b.ReportMetric(float64(p99.Microseconds())/1000, "kill-late-p99-ms")
 		b.ReportMetric(float64(lateness[len(lateness)-1].Microseconds())/1000, "kill-late-max-ms")
 		b.ReportMetric(float64(len(lateness)), "kills")
 		b.Logf("%d kills; peak RSS %.1f MiB; CPU %.3f cores over %s of kills; lateness p99 %s max %s",
-			len(lateness), float64(usage.Maxrss)/1024, (cpuEnd-cpuStart).Seconds()/wallEnd.Sub(wallStart).Seconds(),
+			len(lateness), float64(peak)/1024, (cpuEnd-cpuStart).Seconds()/wallEnd.Sub(wallStart).Seconds(),
 			wallEnd.Sub(wallStart).Round(time.Millisecond), p99, lateness[len(lateness)-1])
 	}
 }

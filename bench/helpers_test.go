@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,10 @@ import (
 func buildKdrill(b *testing.B, dir string) string {
 	b.Helper()
 	bin := filepath.Join(dir, "kdrill")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/kdrill").CombinedOutput(); err != nil {
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/kdrill")
+	// As make build builds it: static (see the Makefile).
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin

@@ -2,10 +2,8 @@ package bench
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,7 +29,7 @@ func BenchmarkNodeFailure(b *testing.B) {
 	for range b.N {
 		reportDir := filepath.Join(dir, "report")
 		ns := testcluster.Namespace(b, cluster)
-		cmd := exec.Command(bin, "run", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", reportDir,
+		cmd := measure(b, bin, "run", "--kubeconfig", kubeconfig, "-n", ns, "--report-dir", reportDir,
 			"--set", "nodes="+pool.Selector(), "--set", "nodeSelector="+sel, "--set", "tolerations="+tol,
 			"testdata/node-failure-load.yaml")
 		cmd.Stderr = os.Stderr
@@ -39,7 +37,7 @@ func BenchmarkNodeFailure(b *testing.B) {
 		if err != nil {
 			b.Fatalf("kdrill: %v\n%s", err, out)
 		}
-		usage := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		peak := cmd.PeakRSS(b)
 		res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
 		if err != nil {
 			b.Fatal(err)
@@ -66,13 +64,13 @@ func BenchmarkNodeFailure(b *testing.B) {
 		if mon.Kills != len(fail.Evicted) || len(restore.Restored) != 5 {
 			b.Errorf("monitor saw %d lost pods of %d evicted; restored %q", mon.Kills, len(fail.Evicted), restore.Restored)
 		}
-		b.ReportMetric(float64(usage.Maxrss)/1024, "peak-RSS-MiB")
+		b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 		b.ReportMetric(float64(len(fail.Evicted)), "evicted")
 		b.ReportMetric(fail.Duration.Seconds(), "fail-s")
 		b.ReportMetric(restore.Duration.Seconds(), "restore-s")
 		b.ReportMetric(mon.Recovery.Max.Seconds(), "recovery-s")
 		b.Logf("failed %s: %d pods evicted in %s; recovered in %s; restore of 5 nodes took %s; peak RSS %.1f MiB",
-			strings.Join(fail.Nodes, ","), len(fail.Evicted), fail.Duration, mon.Recovery.Max, restore.Duration, float64(usage.Maxrss)/1024)
+			strings.Join(fail.Nodes, ","), len(fail.Evicted), fail.Duration, mon.Recovery.Max, restore.Duration, float64(peak)/1024)
 	}
 	pool.AssertUntouched(b, 30*time.Second)
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,13 +78,13 @@ func BenchmarkParallelScenarios(b *testing.B) {
 	for range b.N {
 		reportDir := filepath.Join(dir, "report")
 		start := time.Now()
-		cmd := exec.Command(bin, "run", "--kubeconfig", kubeconfig, "--parallel", "20", "--quiet", "--report-dir", reportDir, scenarios)
+		cmd := measure(b, bin, "run", "--kubeconfig", kubeconfig, "--parallel", "20", "--quiet", "--report-dir", reportDir, scenarios)
 		out, err := cmd.CombinedOutput()
 		wall := time.Since(start)
 		if err != nil {
 			b.Fatalf("kdrill: %v\n%s", err, out)
 		}
-		peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+		peak = max(peak, cmd.PeakRSS(b))
 		res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
 		if err != nil {
 			b.Fatal(err)

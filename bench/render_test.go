@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,9 +53,6 @@ func BenchmarkRenderHourOfMonitoring(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
-		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
-	}
+	b.ReportMetric(float64(ownPeakRSS(b))/1024, "peak-RSS-MiB")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/render")
 }

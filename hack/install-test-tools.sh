@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the tools the report tests use from Debian's packages: xmllint
-# (libxml2-utils) and headless Chromium. Does nothing when both are present.
+# Installs the tools the tests use from Debian's packages: xmllint
+# (libxml2-utils) and headless Chromium for the report tests, GNU time for
+# the benchmarks' peak RSS. Does nothing when all are present.
 set -euo pipefail
 missing=()
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/bin/time ] || missing+=(time)
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo

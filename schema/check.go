@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -23,11 +24,44 @@ var compiled = sync.OnceValues(func() (*jsonschema.Schema, error) {
 		return nil, err
 	}
 	c := jsonschema.NewCompiler()
+	c.UseRegexpEngine(lazyRegexps())
 	if err := c.AddResource(ID, doc); err != nil {
 		return nil, err
 	}
 	return c.Compile(ID)
 })
+
+// lazyRegexps compiles each of the schema's patterns the first time a
+// value meets it, once per distinct pattern: most never meet a value in a
+// given file, and compiling all 117 on every load was a seventh of a
+// single run's allocations. That each pattern compiles is checked by the
+// schema's tests, which compile the schema as editors do.
+func lazyRegexps() jsonschema.RegexpEngine {
+	seen := map[string]*lazyRegexp{}
+	var mu sync.Mutex
+	return func(pattern string) (jsonschema.Regexp, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r, ok := seen[pattern]; ok {
+			return r, nil
+		}
+		r := &lazyRegexp{pattern: pattern, compiled: sync.OnceValues(func() (*regexp.Regexp, error) { return regexp.Compile(pattern) })}
+		seen[pattern] = r
+		return r, nil
+	}
+}
+
+type lazyRegexp struct {
+	pattern  string
+	compiled func() (*regexp.Regexp, error)
+}
+
+func (l *lazyRegexp) MatchString(s string) bool {
+	re, err := l.compiled()
+	return err == nil && re.MatchString(s)
+}
+
+func (l *lazyRegexp) String() string { return l.pattern }
 
 // Check validates a scenario file's text against the schema and returns
 // nil or an error with one "FILE:LINE: at PATH: message" line per problem.
