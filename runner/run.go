@@ -29,10 +29,6 @@ type Options struct {
 	// Namespace, when set, replaces every scenario's namespace; it is used as
 	// it is and never deleted.
 	Namespace string
-	// Set overrides scenario vars, as written on the command line: a value
-	// is read as a YAML scalar (5 is a number, true a boolean) unless the
-	// scenario declares the var as a string, which keeps the text ("1.0").
-	Set map[string]string
 	// Timeout, when set, replaces every scenario's timeout.
 	Timeout time.Duration
 	// CleanupTimeout bounds finally steps and namespace deletion after an

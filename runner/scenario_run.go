@@ -30,7 +30,7 @@ func (r *run) newScenarioResult(s *scenario.Scenario) *model.ScenarioResult {
 		File:        s.File,
 		Digest:      s.Digest,
 		Labels:      s.Metadata.Labels,
-		Vars:        scenario.MergeVars(s.Spec.Vars, r.opts.Set),
+		Vars:        s.Spec.Vars,
 		Tolerances:  s.Spec.Tolerances,
 		Outcome:     model.Skipped,
 	}

@@ -7,8 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"sigs.k8s.io/yaml"
-
+	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
@@ -124,23 +123,30 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 		l.fail(item.line, label, "include", "includes bring in more than %d steps; a scenario this large is a mistake", maxIncludedSteps)
 		return nil
 	}
-	data, err := ReadFileLimited(path, MaxScenarioBytes)
-	if err != nil {
-		l.fail(item.child("include").find("file").lineOf(), label, "include.file", "%s: %s", spec.File, err)
-		return nil
-	}
-	l.sum.Write(data)
 	inner := stepItem{
 		file:   l.rel(path),
 		via:    append(slices.Clone(it.via), fmt.Sprintf("%s:%d", it.file, item.line)),
 		prefix: it.prefix + name + "/",
 		dir:    filepath.Dir(path),
 	}
-	l.cur = &inner
-	root := l.stepsDocument(data)
+	root := l.parsed.included[path]
 	if root == nil {
-		return nil
+		data, err := readScenarioFile(path)
+		if err != nil {
+			l.fail(item.child("include").find("file").lineOf(), label, "include.file", "%s: %s", spec.File, err)
+			return nil
+		}
+		l.sum.Write(data)
+		l.cur = &inner
+		before := len(l.errs)
+		if root = l.stepsDocument(data); root == nil {
+			return nil
+		}
+		if len(l.errs) == before {
+			l.parsed.included[path] = root
+		}
 	}
+	l.cur = &inner
 	declared := l.stepsVars(root)
 	inner.vars = maps.Clone(declared)
 	l.cur = &it
@@ -178,11 +184,11 @@ func withValue(declared, v any) (any, error) {
 	if s, ok := v.(string); ok {
 		return SetVar(declared, s)
 	}
-	text, err := yaml.Marshal(v)
-	if err != nil {
-		return nil, err
+	if _, isString := declared.(string); isString {
+		// A number or a list given for a string var is its text.
+		return varText(v)
 	}
-	return SetVar(declared, strings.TrimSpace(string(text)))
+	return typedVar(declared, v, expression.FormatValue(v))
 }
 
 // stepsDocument parses a steps file and checks its envelope.

@@ -15,7 +15,6 @@ import (
 
 	"github.com/kdrill/kdrill/expression"
 	"github.com/kdrill/kdrill/internal/jsonfields"
-	"github.com/kdrill/kdrill/internal/message"
 	"github.com/kdrill/kdrill/model"
 )
 
@@ -38,6 +37,23 @@ type LoadOptions struct {
 	// Budget bounds what the load compiles (MaxCompiled when nil); a
 	// matrix's instances share one.
 	Budget *expression.Budget
+	// Check, when set, also checks the file's document once the loader
+	// found nothing wrong (kdrill checks it against the JSON Schema
+	// editors use): the document parsed once serves both.
+	Check func(file string, doc Document) error
+
+	// values are a matrix instance's vars, typed, applied after Set.
+	values map[string]any
+	// parsed is what an earlier load of the same file parsed.
+	parsed *parsedFiles
+}
+
+// parsedFiles are a scenario file's document and the steps files it
+// includes, by path, each parsed once.
+type parsedFiles struct {
+	root     *tree
+	included map[string]*tree
+	digest   string
 }
 
 // MaxSteps bounds a scenario's steps and finally steps, included ones
@@ -51,12 +67,16 @@ const MaxCompiled = 20_000
 
 // LoadWith is Load with options.
 func LoadWith(path string, reg Registry, opts LoadOptions) (*Scenario, error) {
-	data, err := ReadFileLimited(path, MaxScenarioBytes)
+	data, err := readScenarioFile(path)
 	if err != nil {
 		return nil, LoadErrors{{File: path, Msg: err.Error()}}
 	}
 	return parse(path, data, reg, opts)
 }
+
+// readScenarioFile reads a scenario or steps file; each is read, and
+// parsed, once per load (a test counts).
+var readScenarioFile = func(path string) ([]byte, error) { return ReadFileLimited(path, MaxScenarioBytes) }
 
 // Parse loads a scenario from data; path names it in errors and anchors
 // relative manifest paths.
@@ -72,12 +92,26 @@ func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario,
 	if opts.Budget == nil {
 		opts.Budget = &expression.Budget{Limit: MaxCompiled}
 	}
-	l := &loader{file: path, reg: reg, opts: opts, sum: sha256.New()}
+	l := &loader{file: path, reg: reg, opts: opts, sum: sha256.New(), parsed: opts.parsed}
 	before := opts.Budget.Used()
-	s := l.parse(data)
+	var s *Scenario
+	if l.parsed != nil {
+		// A matrix instance: the files were read and parsed for the first.
+		s = l.build(l.parsed.root)
+	} else {
+		l.parsed = &parsedFiles{included: map[string]*tree{}}
+		l.sum.Write(data)
+		if l.parsed.root = l.document(data); l.parsed.root != nil {
+			s = l.build(l.parsed.root)
+		}
+	}
 	if s != nil {
-		s.Digest = fmt.Sprintf("sha256:%x", l.sum.Sum(nil))
+		s.Digest = l.parsed.digest
+		if s.Digest == "" {
+			s.Digest = fmt.Sprintf("sha256:%x", l.sum.Sum(nil))
+		}
 		s.compiled = opts.Budget.Used() - before
+		s.parsed = l.parsed
 	}
 	// Includes and matrices are read before the steps: report in the
 	// order of the file, each included file's problems where its include is.
@@ -88,6 +122,13 @@ func parse(path string, data []byte, reg Registry, opts LoadOptions) (*Scenario,
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
+	if opts.Check != nil && opts.parsed == nil {
+		root := l.parsed.root
+		if err := opts.Check(path, Document{Value: root.value, Line: root.line, tree: root}); err != nil {
+			return nil, err
+		}
+	}
+	s.parsed.digest = s.Digest
 	return s, nil
 }
 
@@ -113,6 +154,9 @@ type loader struct {
 	sum hash.Hash
 	// vars are the scenario's vars, once read (with --set).
 	vars map[string]any
+	// parsed holds the documents this load parsed, or an earlier load of
+	// the same file did.
+	parsed *parsedFiles
 }
 
 func (l *loader) fail(line int, step, field, format string, args ...any) {
@@ -123,14 +167,9 @@ func (l *loader) fail(line int, step, field, format string, args ...any) {
 	l.errs = append(l.errs, le)
 }
 
-// parse loads a scenario from its text: the document, the envelope, the
-// spec, then the steps.
-func (l *loader) parse(data []byte) *Scenario {
-	l.sum.Write(data)
-	root := l.document(data)
-	if root == nil {
-		return nil
-	}
+// build loads a scenario from its document: the envelope, the spec, then
+// the steps.
+func (l *loader) build(root *tree) *Scenario {
 	abs, err := filepath.Abs(l.file)
 	if err != nil {
 		abs = l.file
@@ -320,66 +359,6 @@ func (l *loader) tolerances(t *tree, s *Scenario) {
 		if tol.Relative == nil && tol.Slack == nil && !tol.Ignore {
 			l.fail(line, "", "spec.tolerances."+pattern, "give relative, slack or ignore")
 		}
-	}
-}
-
-// setVars applies --set to the vars the scenario declares, typed as each
-// is declared.
-func (l *loader) setVars(spec *tree, s *Scenario) {
-	if s.Spec.Vars == nil {
-		s.Spec.Vars = map[string]any{}
-	}
-	// exec sees each var as KDRILL_VAR_NAME, upper-cased: two names that
-	// differ in case only would be one variable there.
-	upper := map[string]string{}
-	for _, name := range slices.Sorted(maps.Keys(s.Spec.Vars)) {
-		if other, dup := upper[strings.ToUpper(name)]; dup {
-			l.fail(spec.find("vars."+name).lineOf(), "", "spec.vars."+name, "differs from %s in case only; commands see both as KDRILL_VAR_%s: rename one", other, strings.ToUpper(name))
-		}
-		upper[strings.ToUpper(name)] = name
-	}
-	for _, name := range slices.Sorted(maps.Keys(l.opts.Set)) {
-		declared, ok := s.Spec.Vars[name]
-		if !ok {
-			continue
-		}
-		v, err := SetVar(declared, l.opts.Set[name])
-		if err != nil {
-			l.fail(spec.find("vars."+name).lineOf(), "", "spec.vars."+name, "--set %s=%s: %s", name, l.opts.Set[name], err)
-			continue
-		}
-		s.Spec.Vars[name] = v
-	}
-}
-
-// checkAcrossSteps checks what one step alone cannot show: unique names,
-// references to other steps, a lab's rules, and where background goes.
-func (l *loader) checkAcrossSteps(s *Scenario) {
-	seen := map[string]*Step{}
-	defer func() { l.cur = nil }()
-	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
-		// An included step's problems are in its file, reached through its
-		// includes.
-		l.cur = nil
-		if st.File != "" {
-			l.cur = &stepItem{file: st.File, via: st.Via}
-		}
-		if prev, dup := seen[st.Name]; dup {
-			l.fail(st.Line, st.Label(), "name", "duplicate step name (also %s at line %d); names must be unique so steps.NAME is clear", prev.Label(), prev.Line)
-		}
-		l.checkRefs(st, seen)
-		l.checkLab(s, st)
-		if _, ok := s.Spec.Clusters[st.Cluster]; st.Cluster != "" && !ok {
-			names := slices.Sorted(maps.Keys(s.Spec.Clusters))
-			l.fail(st.Line, st.Label(), "cluster", "no cluster named %q in spec.clusters%s%s", st.Cluster, message.Suggest(st.Cluster, names), message.Declared("clusters", names))
-		}
-		if st.Info.Continuous && !st.Background && st.Action != nil && !endsOnItsOwn(st.Action) {
-			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
-		}
-		if st.Background && st.Phase == model.PhaseFinally {
-			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
-		}
-		seen[st.Name] = st
 	}
 }
 

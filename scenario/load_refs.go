@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kdrill/kdrill/internal/message"
+	"github.com/kdrill/kdrill/model"
 )
 
 // What a step means for the steps around it: the steps it names, whether
@@ -86,4 +87,35 @@ func (st *Step) fieldLine(path, value string) int {
 		return st.Line
 	}
 	return n.lineOf()
+}
+
+// checkAcrossSteps checks what one step alone cannot show: unique names,
+// references to other steps, a lab's rules, and where background goes.
+func (l *loader) checkAcrossSteps(s *Scenario) {
+	seen := map[string]*Step{}
+	defer func() { l.cur = nil }()
+	for _, st := range slices.Concat(s.Spec.Steps, s.Spec.Finally) {
+		// An included step's problems are in its file, reached through its
+		// includes.
+		l.cur = nil
+		if st.File != "" {
+			l.cur = &stepItem{file: st.File, via: st.Via}
+		}
+		if prev, dup := seen[st.Name]; dup {
+			l.fail(st.Line, st.Label(), "name", "duplicate step name (also %s at line %d); names must be unique so steps.NAME is clear", prev.Label(), prev.Line)
+		}
+		l.checkRefs(st, seen)
+		l.checkLab(s, st)
+		if _, ok := s.Spec.Clusters[st.Cluster]; st.Cluster != "" && !ok {
+			names := slices.Sorted(maps.Keys(s.Spec.Clusters))
+			l.fail(st.Line, st.Label(), "cluster", "no cluster named %q in spec.clusters%s%s", st.Cluster, message.Suggest(st.Cluster, names), message.Declared("clusters", names))
+		}
+		if st.Info.Continuous && !st.Background && st.Action != nil && !endsOnItsOwn(st.Action) {
+			l.fail(st.Line, st.Label(), "background", "a %s runs until it is stopped, so it needs background: true (a stop step, or the end of the steps, ends it)", st.Kind)
+		}
+		if st.Background && st.Phase == model.PhaseFinally {
+			l.fail(st.Line, st.Label(), "background", "finally steps run one after another; background is for steps")
+		}
+		seen[st.Name] = st
+	}
 }

@@ -63,9 +63,10 @@ func (l *loader) matrix(spec *tree, s *Scenario) {
 }
 
 // Instances returns the scenario once per combination of its matrix's
-// values, each loaded again with that combination's vars (as --set would
-// set them) and named name[var=value,...]; a dimension --set pins is not
-// varied. A scenario without a matrix comes back alone.
+// values, each built again from the documents its load parsed, with that
+// combination's vars (typed, as --set would type them) and named
+// name[var=value,...]; a dimension --set pins is not varied. A scenario
+// without a matrix comes back alone.
 func Instances(s *Scenario, reg Registry, opts LoadOptions) ([]*Scenario, error) {
 	if len(s.Spec.Matrix) == 0 {
 		return []*Scenario{s}, nil
@@ -101,21 +102,16 @@ func Instances(s *Scenario, reg Registry, opts LoadOptions) ([]*Scenario, error)
 	var errs LoadErrors
 	for _, c := range combos {
 		o := opts
-		o.Budget = budget
-		o.Set = maps.Clone(opts.Set)
-		if o.Set == nil {
-			o.Set = map[string]string{}
-		}
+		o.Budget, o.values, o.parsed = budget, c, s.parsed
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(c)) {
 			text, err := varText(c[k])
 			if err != nil {
 				return nil, err
 			}
-			o.Set[k] = text
 			parts = append(parts, k+"="+text)
 		}
-		inst, err := LoadWith(s.File, reg, o)
+		inst, err := parse(s.File, nil, reg, o)
 		if err != nil {
 			var le LoadErrors
 			if errors.As(err, &le) {
@@ -137,8 +133,8 @@ func Instances(s *Scenario, reg Registry, opts LoadOptions) ([]*Scenario, error)
 	return out, nil
 }
 
-// varText writes a value as --set reads it: a string as it is, anything
-// else as flow YAML.
+// varText writes a value as --set reads it, for an instance's name and a
+// var declared as a string: a string as it is, anything else as flow YAML.
 func varText(v any) (string, error) {
 	if s, ok := v.(string); ok {
 		return s, nil

@@ -68,6 +68,9 @@ type Scenario struct {
 	// matrixLine is where spec.matrix is written.
 	compiled   int64
 	matrixLine int
+	// parsed is the scenario's document and the steps files it includes,
+	// by path, as parsed once: a matrix's instances are built from them.
+	parsed *parsedFiles
 }
 
 // CompileValue compiles every template in v in the scope of the step being

@@ -2,28 +2,12 @@ package scenario
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kdrill/kdrill/expression"
 )
-
-// MergeVars applies --set overrides to a scenario's vars, each typed as
-// the var is declared (SetVar); a value SetVar refuses stays text, though
-// the loader refuses it first.
-func MergeVars(vars map[string]any, set map[string]string) map[string]any {
-	out := make(map[string]any, len(vars)+len(set))
-	for k, v := range vars {
-		out[k] = v
-	}
-	for k, text := range set {
-		v, err := SetVar(vars[k], text)
-		if err != nil {
-			v = text
-		}
-		out[k] = v
-	}
-	return out
-}
 
 // SetVar reads a --set value as the type of the var's declared value: the
 // text as it is for a string; a number, a boolean, a list or a mapping
@@ -37,6 +21,12 @@ func SetVar(declared any, text string) (any, error) {
 	if docs, err := ParseDocuments([]byte(text)); err == nil && len(docs) == 1 {
 		v = docs[0].Value
 	}
+	return typedVar(declared, v, text)
+}
+
+// typedVar checks that v has the declared value's type, shown is how v
+// is named in the error.
+func typedVar(declared, v any, shown string) (any, error) {
 	want := ""
 	switch declared.(type) {
 	case int64, float64:
@@ -61,9 +51,9 @@ func SetVar(declared any, text string) (any, error) {
 		}
 		want = "a mapping, such as {a: 1}"
 	default:
-		return scalarOrText(v, text), nil
+		return scalarOrText(v, shown), nil
 	}
-	return nil, fmt.Errorf("%q is not %s, as the var is declared (%s)", text, want, expression.FormatValue(declared))
+	return nil, fmt.Errorf("%q is not %s, as the var is declared (%s)", shown, want, expression.FormatValue(declared))
 }
 
 // scalarOrText keeps a YAML scalar's type, and anything else as text.
@@ -101,4 +91,39 @@ func (l *loader) atLoad(vars map[string]any, v any) (any, error) {
 		return nil, err
 	}
 	return vt.Expand(expression.Env(vars, nil, ""))
+}
+
+// setVars applies --set to the vars the scenario declares, typed as each
+// is declared.
+func (l *loader) setVars(spec *tree, s *Scenario) {
+	if s.Spec.Vars == nil {
+		s.Spec.Vars = map[string]any{}
+	}
+	// exec sees each var as KDRILL_VAR_NAME, upper-cased: two names that
+	// differ in case only would be one variable there.
+	upper := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(s.Spec.Vars)) {
+		if other, dup := upper[strings.ToUpper(name)]; dup {
+			l.fail(spec.find("vars."+name).lineOf(), "", "spec.vars."+name, "differs from %s in case only; commands see both as KDRILL_VAR_%s: rename one", other, strings.ToUpper(name))
+		}
+		upper[strings.ToUpper(name)] = name
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.opts.Set)) {
+		declared, ok := s.Spec.Vars[name]
+		if !ok {
+			continue
+		}
+		v, err := SetVar(declared, l.opts.Set[name])
+		if err != nil {
+			l.fail(spec.find("vars."+name).lineOf(), "", "spec.vars."+name, "--set %s=%s: %s", name, l.opts.Set[name], err)
+			continue
+		}
+		s.Spec.Vars[name] = v
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.opts.values)) {
+		// Checked against the declared var when the matrix was read.
+		if v, err := withValue(s.Spec.Vars[name], l.opts.values[name]); err == nil {
+			s.Spec.Vars[name] = v
+		}
+	}
 }

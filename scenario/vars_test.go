@@ -4,10 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/scenario"
 )
 
 func TestDurationJSON(t *testing.T) {
@@ -19,16 +16,5 @@ func TestDurationJSON(t *testing.T) {
 		if err := d.UnmarshalJSON([]byte(bad)); err == nil {
 			t.Errorf("%s: want an error", bad)
 		}
-	}
-}
-
-func TestSetVarsAreTypedByTheScenario(t *testing.T) {
-	got := scenario.MergeVars(
-		map[string]any{"version": "1.0", "replicas": int64(2), "debug": false},
-		map[string]string{"version": "2.0", "replicas": "5", "debug": "true", "extra": "x: y"},
-	)
-	want := map[string]any{"version": "2.0", "replicas": int64(5), "debug": true, "extra": "x: y"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

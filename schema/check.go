@@ -66,10 +66,6 @@ func (l *lazyRegexp) String() string { return l.pattern }
 // Check validates a scenario file's text against the schema and returns
 // nil or an error with one "FILE:LINE: at PATH: message" line per problem.
 func Check(file string, data []byte) error {
-	s, err := compiled()
-	if err != nil {
-		return fmt.Errorf("the embedded schema does not compile: %w", err)
-	}
 	docs, err := scenario.ParseDocuments(data)
 	if err != nil {
 		return &scenario.LoadError{File: file, Msg: err.Error()}
@@ -77,6 +73,17 @@ func Check(file string, data []byte) error {
 	if len(docs) == 0 {
 		return nil
 	}
+	return CheckDocument(file, docs[0])
+}
+
+// CheckDocument validates a scenario file's document, as the loader
+// parsed it (scenario.LoadOptions.Check), against the schema.
+func CheckDocument(file string, doc scenario.Document) error {
+	s, err := compiled()
+	if err != nil {
+		return fmt.Errorf("the embedded schema does not compile: %w", err)
+	}
+	docs := []scenario.Document{doc}
 	err = s.Validate(docs[0].Value)
 	var verr *jsonschema.ValidationError
 	if !errors.As(err, &verr) {

@@ -24,13 +24,13 @@ import (
 // with the proxy's context allowed to be disrupted.
 func runShipped(t *testing.T, proxy *testcluster.Proxy, file string, set map[string]string, observers ...model.Observer) *model.Results {
 	t.Helper()
-	s, err := scenario.Load(file, steps.Registry)
+	s, err := scenario.LoadWith(file, steps.Registry, scenario.LoadOptions{Set: set})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := proxy.Cluster(t)
 	return runner.Run(context.Background(), []*scenario.Scenario{s}, runner.Options{
-		Cluster: c, Set: set, CleanupTimeout: time.Minute, AllowContexts: []string{c.Context}, Observers: observers,
+		Cluster: c, CleanupTimeout: time.Minute, AllowContexts: []string{c.Context}, Observers: observers,
 	})
 }
 

@@ -54,25 +54,11 @@ func loadScenarios(paths []string, opts scenario.LoadOptions, skipped io.Writer)
 	return out, nil
 }
 
-// loadScenario loads one scenario file and checks it against the JSON
-// Schema editors use, so the two cannot disagree unnoticed.
+// loadScenario loads one scenario file and checks its document against
+// the JSON Schema editors use, so the two cannot disagree unnoticed.
 func loadScenario(file string, opts scenario.LoadOptions) (*scenario.Scenario, error) {
-	s, err := scenario.LoadWith(file, registry(), opts)
-	if err != nil {
-		return nil, err
-	}
-	data, err := scenario.ReadFileLimited(file, scenario.MaxScenarioBytes)
-	if err != nil {
-		return nil, scenario.LoadErrors{{File: file, Msg: err.Error()}}
-	}
-	if err := schema.Check(file, data); err != nil {
-		var le scenario.LoadErrors
-		if errors.As(err, &le) {
-			return nil, le
-		}
-		return nil, err
-	}
-	return s, nil
+	opts.Check = schema.CheckDocument
+	return scenario.LoadWith(file, registry(), opts)
 }
 
 // registry is the step catalogue the commands load scenarios with.

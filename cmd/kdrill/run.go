@@ -266,7 +266,6 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Clusters:       o.named,
 		Over:           o.over,
 		Namespace:      o.Namespace,
-		Set:            o.vars,
 		Timeout:        o.Timeout,
 		CleanupTimeout: o.CleanupTimeout,
 		Seed:           o.Seed,
