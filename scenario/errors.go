@@ -54,9 +54,9 @@ func (e FieldErrors) Err() error {
 type LoadError struct {
 	File string
 	Line int
-	// Via are the include steps that led to File, as FILE:LINE, outermost
-	// first: quota-lab.yaml:12 → checks/quota.yaml:7.
-	Via   []string
+	// Via are the include steps that led to File, outermost first:
+	// quota-lab.yaml:12 → checks/quota.yaml:7.
+	Via   []Position
 	Step  string // steps[3] "kill web", or empty for the envelope
 	Field string
 	Msg   string
@@ -65,7 +65,7 @@ type LoadError struct {
 func (e *LoadError) Error() string {
 	var b strings.Builder
 	for _, v := range e.Via {
-		b.WriteString(v + " → ")
+		b.WriteString(v.String() + " → ")
 	}
 	b.WriteString(e.File)
 	if e.Line > 0 {
@@ -81,6 +81,15 @@ func (e *LoadError) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// Position is a line of a file.
+type Position struct {
+	File string
+	Line int
+}
+
+// String writes it as FILE:LINE.
+func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 
 // LoadErrors is every problem found in one or more scenario files.
 type LoadErrors []*LoadError

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -26,7 +25,7 @@ type stepItem struct {
 	// file is where the step is written; via lists the include steps that
 	// brought it in, outermost first, as FILE:LINE.
 	file string
-	via  []string
+	via  []Position
 	// prefix is "<include step name>/" for each include around it.
 	prefix string
 	// vars are the included file's (nil: the scenario's); dir is the
@@ -125,7 +124,7 @@ func (l *loader) include(it stepItem, phase model.Phase, index int, chain []stri
 	}
 	inner := stepItem{
 		file:   l.rel(path),
-		via:    append(slices.Clone(it.via), fmt.Sprintf("%s:%d", it.file, item.line)),
+		via:    append(slices.Clone(it.via), Position{it.file, item.line}),
 		prefix: it.prefix + name + "/",
 		dir:    filepath.Dir(path),
 	}

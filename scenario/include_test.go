@@ -72,7 +72,7 @@ spec:
 	if s.Spec.Steps[4].Vars != nil || s.Spec.Steps[1].Index != 1 || s.Spec.Steps[4].Index != 4 {
 		t.Errorf("the scenario's own step: vars %v, indices %d %d", s.Spec.Steps[4].Vars, s.Spec.Steps[1].Index, s.Spec.Steps[4].Index)
 	}
-	if first.File != filepath.Join(dir, "checks/quota.yaml") || first.Line != 7 || len(first.Via) != 1 || first.Via[0] != filepath.Join(dir, "lab.yaml")+":7" {
+	if first.File != filepath.Join(dir, "checks/quota.yaml") || first.Line != 7 || len(first.Via) != 1 || first.Via[0] != (scenario.Position{File: filepath.Join(dir, "lab.yaml"), Line: 7}) {
 		t.Errorf("first/quota exists comes from %s:%d via %v", first.File, first.Line, first.Via)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/kdrill/kdrill/expression"
@@ -366,10 +365,7 @@ func (l *loader) tolerances(t *tree, s *Scenario) {
 // line of the include that led to another file.
 func errLine(e *LoadError) int {
 	if len(e.Via) > 0 {
-		if _, line, ok := strings.Cut(e.Via[0][strings.LastIndex(e.Via[0], ":"):], ":"); ok {
-			n, _ := strconv.Atoi(line)
-			return n
-		}
+		return e.Via[0].Line
 	}
 	return e.Line
 }

@@ -51,7 +51,7 @@ func TestBadScenarios(t *testing.T) {
 			}
 			for _, le := range errs {
 				// An included file's problem names it, reached from this file.
-				if le.File != file && (len(le.Via) == 0 || !strings.HasPrefix(le.Via[0], file+":")) {
+				if le.File != file && (len(le.Via) == 0 || le.Via[0].File != file) {
 					t.Errorf("error names file %q, want %q or a file it includes", le.File, file)
 				}
 				if strings.Contains(le.Error(), want) && (wantLine == 0 || le.Line == wantLine) {

@@ -222,9 +222,9 @@ type Step struct {
 	// Line is where the step starts in the scenario file, or in File.
 	Line int `json:"-"`
 	// File is the steps file an included step is written in; Via the
-	// include steps that brought it in, as FILE:LINE, outermost first.
-	File string   `json:"-"`
-	Via  []string `json:"-"`
+	// include steps that brought it in, outermost first.
+	File string     `json:"-"`
+	Via  []Position `json:"-"`
 	// Prefix is an included step's "<include>/" (its Name starts with it):
 	// its expressions' steps.NAME and the steps it names are its file's.
 	Prefix string `json:"-"`
