@@ -273,25 +273,17 @@ func (st *Step) Instantiate(env map[string]any) (Action, error) {
 	if err := dec.Decode(a); err != nil {
 		return nil, fmt.Errorf("%s, once its templates are expanded: %s", st.Kind, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	a.Default()
-	if err := a.Validate(); err != nil {
-		return nil, fmt.Errorf("%s, once its templates are expanded: %w", st.Kind, err)
-	}
-	var cerr error
-	walkExprs(reflect.ValueOf(a), "", func(path string, e *expression.Expr) {
-		if err := e.CompileIn(t.scope); err != nil && cerr == nil {
-			cerr = fmt.Errorf("%s: %w", joinField(st.Kind, path), err)
+	var first error
+	ready(a, &Loading{Scenario: t.scenario, Scope: t.scope}, func(at stage, field string, err error) bool {
+		if at == compiled {
+			first = fmt.Errorf("%s: %w", joinField(st.Kind, field), err)
+		} else {
+			first = fmt.Errorf("%s, once its templates are expanded: %w", st.Kind, err)
 		}
+		return false
 	})
-	if cerr != nil {
-		return nil, cerr
-	}
-	if p, ok := a.(Preparer); ok {
-		s := *t.scenario // steps in the background prepare side by side
-		s.loading = t.scope
-		if err := p.Prepare(&s); err != nil {
-			return nil, fmt.Errorf("%s, once its templates are expanded: %w", st.Kind, err)
-		}
+	if first != nil {
+		return nil, first
 	}
 	return a, nil
 }

@@ -218,21 +218,25 @@ func (l *loader) action(s *Scenario, st *Step, body *tree) {
 	if !ok || !l.decode(written, st.Action, st.Label(), st.Kind) {
 		return
 	}
-	before := plainJSON(st.Action)
-	st.Action.Default()
-	l.explicitDefaults(written, "", before, plainJSON(st.Action), st)
 	var fields []fieldTemplate
 	if st.template != nil {
 		fields = st.template.fields
 	}
-	l.fieldErrors(dropErrorsAt(st.Action.Validate(), fields), body, st)
+	before := plainJSON(st.Action)
+	ready(st.Action, &Loading{Scenario: s, Scope: sc}, func(at stage, field string, err error) bool {
+		switch at {
+		case validated:
+			// A templated field is checked once its value is known.
+			l.fieldErrors(dropErrorsAt(err, fields), body, st)
+		case compiled:
+			l.fail(body.find(field).lineOf(), st.Label(), joinField(st.Kind, field), "%s", err)
+		case prepared:
+			l.fieldErrors(err, body, st)
+		}
+		return true
+	})
+	l.explicitDefaults(written, "", before, plainJSON(st.Action), st)
 	l.wellKnownFields(reflect.ValueOf(st.Action), "", body, st)
-	l.compileExprs(st, body, sc)
-	if p, ok := st.Action.(Preparer); ok {
-		s.loading = sc
-		l.fieldErrors(p.Prepare(s), body, st)
-		s.loading = nil
-	}
 	if msg := checkNamespaces(st, s.Spec.Namespace, ", the scenario's namespace"); msg != "" {
 		// At the field that names the namespace, when the step names it.
 		line, field := body.lineOf(), st.Kind
@@ -277,16 +281,6 @@ func (l *loader) scope(s *Scenario, st *Step) *expression.Scope {
 		sc.Extra = es.ExprNames()
 	}
 	return sc
-}
-
-// compileExprs compiles every Expr field of the step's action in its
-// scope.
-func (l *loader) compileExprs(st *Step, body *tree, sc *expression.Scope) {
-	walkExprs(reflect.ValueOf(st.Action), "", func(path string, e *expression.Expr) {
-		if err := e.CompileIn(sc); err != nil {
-			l.fail(body.find(path).lineOf(), st.Label(), joinField(st.Kind, path), "%s", err)
-		}
-	})
 }
 
 var exprType = reflect.TypeFor[expression.Expr]()

@@ -62,8 +62,6 @@ type Scenario struct {
 	// AllowOutsidePaths lets manifest paths leave Dir (LoadOptions).
 	AllowOutsidePaths bool `json:"-"`
 
-	// loading is the expression scope of the step being loaded.
-	loading *expression.Scope
 	// compiled counts the expressions and templates its load compiled;
 	// matrixLine is where spec.matrix is written.
 	compiled   int64
@@ -71,13 +69,6 @@ type Scenario struct {
 	// parsed is the scenario's document and the steps files it includes,
 	// by path, as parsed once: a matrix's instances are built from them.
 	parsed *parsedFiles
-}
-
-// CompileValue compiles every template in v in the scope of the step being
-// loaded (its Prepare calls this), so a template's field paths are checked
-// as expressions' are.
-func (s *Scenario) CompileValue(v any) (*expression.ValueTemplate, error) {
-	return s.loading.CompileValue(v)
 }
 
 // Metadata names and describes a scenario.
@@ -286,7 +277,7 @@ func (s *Scenario) AllSteps() []*Step {
 // Preparer is implemented by actions that read files or compile templates
 // when the scenario loads, so those errors surface before anything runs.
 type Preparer interface {
-	Prepare(s *Scenario) error
+	Prepare(in *Loading) error
 }
 
 // ExprScope is implemented by actions whose expressions can use names beyond

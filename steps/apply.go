@@ -75,7 +75,7 @@ func (a *Apply) Validate() error {
 
 // Prepare reads the manifest and compiles its templates, so a missing file
 // or a broken manifest is found before the run starts.
-func (a *Apply) Prepare(s *scenario.Scenario) error {
+func (a *Apply) Prepare(s *scenario.Loading) error {
 	docs, source, err := readManifests(s, manifestSource{File: a.File, Inline: a.Inline, Kustomize: a.Kustomize})
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ type manifestSource struct {
 	Kustomize string
 }
 
-func readManifests(s *scenario.Scenario, src manifestSource) ([]manifest, string, error) {
+func readManifests(s *scenario.Loading, src manifestSource) ([]manifest, string, error) {
 	file, inline := src.File, src.Inline
 	field := fieldOf(file, src.Kustomize)
 	var docs []scenario.Document
@@ -105,7 +105,7 @@ func readManifests(s *scenario.Scenario, src manifestSource) ([]manifest, string
 	switch {
 	case src.Kustomize != "":
 		var err error
-		if docs, err = kustomizeBuild(s, src.Kustomize); err != nil {
+		if docs, err = kustomizeBuild(s.Scenario, src.Kustomize); err != nil {
 			return nil, src.Kustomize, &scenario.FieldError{Field: "kustomize", Msg: fmt.Sprintf("%s: %v", src.Kustomize, err)}
 		}
 		source = src.Kustomize
@@ -367,7 +367,7 @@ func (a *Apply) Plan(ctx context.Context, env *step.Env) (string, error) {
 
 // lineOfBrokenTemplate is the line, within inline text, of the first string
 // of obj whose template does not compile; 0 when it cannot be told.
-func lineOfBrokenTemplate(s *scenario.Scenario, obj map[string]any, text string) int {
+func lineOfBrokenTemplate(s *scenario.Loading, obj map[string]any, text string) int {
 	line := 0
 	expression.WalkStrings(obj, func(str string) {
 		if line > 0 || !strings.Contains(str, "${{") {

@@ -85,7 +85,7 @@ func TestStepErrorPathsWithoutACluster(t *testing.T) {
 				t.Fatalf("compile: %v", err)
 			}
 			if p, ok := action.(scenario.Preparer); ok {
-				if err := p.Prepare(s); err != nil {
+				if err := p.Prepare(&scenario.Loading{Scenario: s}); err != nil {
 					t.Fatalf("prepare: %v", err)
 				}
 			}

@@ -97,7 +97,7 @@ func (e *Exec) Validate() error {
 }
 
 // Prepare resolves the working directory inside the scenario's.
-func (e *Exec) Prepare(s *scenario.Scenario) error {
+func (e *Exec) Prepare(s *scenario.Loading) error {
 	e.dir = s.Dir
 	if e.WorkingDir == "" {
 		return nil

@@ -98,7 +98,7 @@ func (e *ExpectRejection) ExprNames() map[string]any {
 }
 
 // Prepare reads the manifests.
-func (e *ExpectRejection) Prepare(s *scenario.Scenario) error {
+func (e *ExpectRejection) Prepare(s *scenario.Loading) error {
 	docs, _, err := readManifests(s, manifestSource{File: e.File, Inline: e.Inline})
 	e.manifests = docs
 	return err

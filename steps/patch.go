@@ -101,7 +101,7 @@ func validateJSONPatchOp(errs *scenario.FieldErrors, field string, v any) {
 }
 
 // Prepare compiles the patch's templates in the step's scope.
-func (p *Patch) Prepare(s *scenario.Scenario) error {
+func (p *Patch) Prepare(s *scenario.Loading) error {
 	t, err := s.CompileValue(p.Patch)
 	if err != nil {
 		return &scenario.FieldError{Field: "patch", Msg: err.Error()}
