@@ -59,7 +59,8 @@ type Cluster struct {
 	// DryRun says every write is a server-side dry run.
 	DryRun bool
 
-	memo memo
+	memo   memo
+	shared shared
 }
 
 // Connect builds clients for the connection. It sends no request.

@@ -75,6 +75,20 @@ func dynamicOf(c *kube.Cluster) any {
 	return c.Dynamic
 }
 
+// sharedPods is the running watch-fed cache of the pods a selector picks
+// in a namespace: one per cluster however many steps follow those pods at
+// once (a monitor and a killPoisson on the same pods keep one cache, not
+// two). release, once per caller, stops it when the last is done.
+func sharedPods(c *kube.Cluster, namespace, selector string) (*informer, func()) {
+	v, release := c.Share("pods\x00"+namespace+"\x00"+selector, func() (any, func()) {
+		inf := podsInformer(c.Typed.CoreV1().Pods(namespace), selector, c.Typed)
+		ctx, cancel := context.WithCancel(context.Background())
+		go inf.RunWithContext(ctx)
+		return inf, cancel
+	})
+	return v.(*informer), release
+}
+
 // podsInformer follows the pods a label selector picks, keeping only what
 // chaos steps and monitors read of each.
 func podsInformer(pods typedcorev1.PodInterface, selector string, client any) *informer {

@@ -317,19 +317,17 @@ type podCache struct {
 // watchPods keeps a watch-fed cache of the target's pods, so each round
 // sees the current pods without listing them again.
 func watchPods(ctx context.Context, env *step.Env, target *resolvedPods) (*podCache, error) {
-	informer := podsInformer(env.Cluster.Typed.CoreV1().Pods(target.namespace), target.selector.String(), env.Cluster.Typed)
-	ictx, cancel := context.WithCancel(ctx)
-	go informer.RunWithContext(ictx)
+	informer, release := sharedPods(env.Cluster, target.namespace, target.selector.String())
 	select {
 	case <-informer.HasSyncedChecker().Done():
 	case <-ctx.Done():
-		cancel()
+		release()
 		if err := informer.lastError(); err != nil {
 			return nil, &kube.InfraError{Err: fmt.Errorf("the API server was unreachable: %w", err)}
 		}
 		return nil, ctx.Err()
 	}
-	return &podCache{namespace: target.namespace, informer: informer, stop: cancel}, nil
+	return &podCache{namespace: target.namespace, informer: informer, stop: release}, nil
 }
 
 // list returns the pods now.

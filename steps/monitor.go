@@ -179,22 +179,29 @@ func startWorkloadWatcher(ctx context.Context, env *step.Env, ref ObjectRef) (*w
 		pods: map[string]*corev1.Pod{}, counts: map[string]int{}, seen: map[string]bool{}, start: env.Clock.Now(),
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	w.stop = cancel
-
 	workloads := objectsInformer(ref.query(res))
 	wreg, _ := workloads.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.setWorkload(o) },
 		UpdateFunc: func(_, o any) { w.setWorkload(o) },
 		DeleteFunc: func(any) { w.setWorkload(nil) },
 	})
-	pods := podsInformer(env.Cluster.Typed.CoreV1().Pods(res.namespace), sel.String(), env.Cluster.Typed)
-	preg, _ := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	pods, release := sharedPods(env.Cluster, res.namespace, sel.String())
+	preg, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { w.setPod(o, false) },
 		UpdateFunc: func(_, o any) { w.setPod(o, false) },
 		DeleteFunc: func(o any) { w.setPod(o, true) },
 	})
+	if err != nil {
+		cancel()
+		release()
+		return nil, fmt.Errorf("monitor %s: %w", ref.String(), err)
+	}
+	w.stop = func() {
+		cancel()
+		_ = pods.RemoveEventHandler(preg)
+		release()
+	}
 	go workloads.RunWithContext(wctx)
-	go pods.RunWithContext(wctx)
 	w.synced = make(chan struct{})
 	go func() {
 		// The handlers have seen the initial lists once their registrations
