@@ -102,17 +102,18 @@ func (k *Kill) victims(ctx context.Context, env *step.Env) (target *resolvedPods
 	if target, err = k.resolve(ctx, env); err != nil {
 		return nil, nil, nil, 0, err
 	}
-	pods, err := target.list(ctx, env)
+	listed, err := target.list(ctx, env)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
+	pods := statesOf(listed)
 	_, elig = chooseVictims(pods, 0, 0, nil)
 	n := k.Count
 	if k.Percent > 0 {
 		n = max(1, int(math.Floor(k.Percent/100*float64(elig))))
 	}
 	chosen, _ = chooseVictims(pods, n, seedBits(env.Seed)^seedBits(int64(env.Step.Index+1)), nil)
-	return target, chosen, uidsOf(pods), elig, nil
+	return target, chosen, uidsOf(pods, chosen), elig, nil
 }
 
 // Plan names the victims the seed chooses among the pods running now.

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/kdrill/kdrill/kube"
 	"github.com/kdrill/kdrill/model"
 	"github.com/kdrill/kdrill/scenario"
@@ -265,7 +263,7 @@ func (k *KillPoisson) Run(ctx context.Context, env *step.Env) (any, error) {
 		for _, name := range chosen {
 			claimed[name] = true
 		}
-		uids := uidsOf(current)
+		uids := uidsOf(current, chosen)
 		now := env.Clock.Now()
 		scheduled := start.Add(planned.at)
 		out.Rounds = append(out.Rounds, model.KillRound{
@@ -331,11 +329,11 @@ func watchPods(ctx context.Context, env *step.Env, target *resolvedPods) (*podCa
 }
 
 // list returns the pods now.
-func (c *podCache) list() []*corev1.Pod {
+func (c *podCache) list() []*podState {
 	items := c.informer.GetStore().List()
-	out := make([]*corev1.Pod, 0, len(items))
+	out := make([]*podState, 0, len(items))
 	for _, it := range items {
-		if p, ok := it.(*corev1.Pod); ok {
+		if p, ok := it.(*podState); ok {
 			out = append(out, p)
 		}
 	}
@@ -343,12 +341,12 @@ func (c *podCache) list() []*corev1.Pod {
 }
 
 // get returns one pod by name.
-func (c *podCache) get(name string) (*corev1.Pod, bool) {
+func (c *podCache) get(name string) (*podState, bool) {
 	obj, ok, _ := c.informer.GetStore().GetByKey(c.namespace + "/" + name)
 	if !ok {
 		return nil, false
 	}
-	p, ok := obj.(*corev1.Pod)
+	p, ok := obj.(*podState)
 	return p, ok
 }
 

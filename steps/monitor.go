@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -150,7 +149,7 @@ type workloadWatcher struct {
 
 	mu       sync.Mutex
 	workload *unstructured.Unstructured
-	pods     map[string]*corev1.Pod
+	pods     map[string]*podState
 	counts   map[string]int  // pods by category (phase, or Terminating)
 	seen     map[string]bool // every pod of the workload seen, as namespace/name
 	samples  []model.Sample
@@ -176,7 +175,7 @@ func startWorkloadWatcher(ctx context.Context, env *step.Env, ref ObjectRef) (*w
 	}
 	w := &workloadWatcher{
 		ref: ref, namespace: res.namespace, client: res.client, clock: env.Clock.Now,
-		pods: map[string]*corev1.Pod{}, counts: map[string]int{}, seen: map[string]bool{}, start: env.Clock.Now(),
+		pods: map[string]*podState{}, counts: map[string]int{}, seen: map[string]bool{}, start: env.Clock.Now(),
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	workloads := objectsInformer(ref.query(res))
@@ -244,7 +243,7 @@ func (w *workloadWatcher) setPod(o any, deleted bool) {
 	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
 		o = d.Obj
 	}
-	p, ok := o.(*corev1.Pod)
+	p, ok := o.(*podState)
 	if !ok {
 		return
 	}
@@ -272,11 +271,11 @@ func (w *workloadWatcher) count(category string, delta int) {
 }
 
 // podCategory is a pod's phase, or Terminating while it is being deleted.
-func podCategory(p *corev1.Pod) string {
+func podCategory(p *podState) string {
 	if p.DeletionTimestamp != nil {
 		return "Terminating"
 	}
-	return string(p.Status.Phase)
+	return string(p.Phase)
 }
 
 // sample records the current state if it differs from the last sample.

@@ -174,10 +174,10 @@ func (r *resolvedPods) nothingEligible(ctx context.Context, env *step.Env) error
 
 // chooseVictims picks n of the Running, not terminating, unclaimed pods at
 // random (pickByScore). It also returns how many pods were eligible.
-func chooseVictims(pods []*corev1.Pod, n int, key uint64, claimed map[string]bool) (victims []string, eligibleCount int) {
+func chooseVictims(pods []*podState, n int, key uint64, claimed map[string]bool) (victims []string, eligibleCount int) {
 	var eligible []string
 	for _, p := range pods {
-		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || claimed[p.Name] {
+		if p.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || claimed[p.Name] {
 			continue
 		}
 		eligibleCount++
@@ -309,11 +309,16 @@ func validateAmount(errs *scenario.FieldErrors, count int, percent float64) {
 	}
 }
 
-// uidsOf maps pods' names to their uids.
-func uidsOf(pods []*corev1.Pod) map[string]types.UID {
-	out := make(map[string]types.UID, len(pods))
+// uidsOf maps the named pods' names to their uids, as the list has them.
+func uidsOf(pods []*podState, names []string) map[string]types.UID {
+	out := make(map[string]types.UID, len(names))
+	for _, n := range names {
+		out[n] = ""
+	}
 	for _, p := range pods {
-		out[p.Name] = p.UID
+		if _, named := out[p.Name]; named {
+			out[p.Name] = p.UID
+		}
 	}
 	return out
 }

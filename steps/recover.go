@@ -52,7 +52,7 @@ func waitRecovered(ctx context.Context, env *step.Env, ref ObjectRef, timeout ti
 			desired, available = int(d), int(a)
 			ready = 0
 			for _, p := range pods.list() {
-				if p.DeletionTimestamp == nil && isPodReady(p) && !slices.Contains(victims, p.Name) {
+				if p.DeletionTimestamp == nil && p.Ready && !slices.Contains(victims, p.Name) {
 					ready++
 				}
 			}

@@ -224,14 +224,9 @@ func readyEndpoints(store cache.Store) []string {
 func readyPods(store cache.Store) []string {
 	var names []string
 	for _, obj := range store.List() {
-		p, ok := obj.(*corev1.Pod)
-		if !ok || p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
-			continue
-		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				names = append(names, p.Name)
-			}
+		p, ok := obj.(*podState)
+		if ok && p.DeletionTimestamp == nil && p.Phase == corev1.PodRunning && p.Ready {
+			names = append(names, p.Name)
 		}
 	}
 	sort.Strings(names)
