@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,6 +74,17 @@ func (m *measured) ProgramPid(b testing.TB) int {
 	}
 	b.Fatalf("time (pid %s) started no program", pid)
 	return 0
+}
+
+// resetPeakRSS returns the memory the heap no longer uses and starts this
+// process's VmHWM again from its RSS then, so an in-process benchmark's
+// peak is its own, not that of the benchmarks the process ran before it.
+func resetPeakRSS(b testing.TB) {
+	b.Helper()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Fatalf("reset the peak RSS: %v", err)
+	}
 }
 
 // ownPeakRSS is this process's own peak RSS in KiB (VmHWM): getrusage

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -45,7 +44,7 @@ func hourOfMonitoring() *model.Results {
 func BenchmarkRenderHourOfMonitoring(b *testing.B) {
 	res := hourOfMonitoring()
 	dir := b.TempDir()
-	runtime.GC()
+	resetPeakRSS(b)
 	b.ResetTimer()
 	for range b.N {
 		if _, err := reports.WriteRenderings(dir, res); err != nil {
