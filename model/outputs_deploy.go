@@ -40,7 +40,10 @@ type RolloutOutput struct {
 	// MinAvailable and MaxUnavailable are the extremes seen while it rolled.
 	MinAvailable   int `json:"minAvailable"`
 	MaxUnavailable int `json:"maxUnavailable"`
-	// MaxSurge is the most replicas seen above the desired count.
+	// MaxSurge is the most replicas seen above the desired count: for a
+	// Deployment, the most its ReplicaSets were told to run at once (what
+	// the strategy's maxSurge bounds), read from the ReplicaSets in order;
+	// for a StatefulSet or DaemonSet, from its status.
 	MaxSurge int      `json:"maxSurge"`
 	Duration Duration `json:"duration"`
 }

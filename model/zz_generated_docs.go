@@ -180,7 +180,7 @@ var docComments = map[string]string{
 	"Results.Interrupted":                "Interrupted says a signal (Ctrl-C, SIGTERM) stopped the run; what it\ncould not clean up then is named in each scenario's leftBehind.",
 	"Results.Outages":                    "Outages are the times the API server could not be reached during the\nrun.",
 	"RolloutOutput":                      "RolloutOutput is what steps.NAME holds after a rollout.",
-	"RolloutOutput.MaxSurge":             "MaxSurge is the most replicas seen above the desired count.",
+	"RolloutOutput.MaxSurge":             "MaxSurge is the most replicas seen above the desired count: for a\nDeployment, the most its ReplicaSets were told to run at once (what\nthe strategy's maxSurge bounds), read from the ReplicaSets in order;\nfor a StatefulSet or DaemonSet, from its status.",
 	"RolloutOutput.MinAvailable":         "MinAvailable and MaxUnavailable are the extremes seen while it rolled.",
 	"RolloutOutput.Revision":             "Revision is the workload's revision after the rollout.",
 	"Sample":                             "Sample is a workload's state at one moment.",

@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -48,5 +50,18 @@ func TestPodCachesKeepWhatTheirStepsRead(t *testing.T) {
 	pod.Status.Conditions[1].Status = corev1.ConditionFalse
 	if podStateOf(pod).Ready {
 		t.Error("a pod whose Ready condition is False is kept as ready")
+	}
+}
+
+// A rollout's surge is what the Deployment's own ReplicaSets were told to
+// run, whoever else's share the selector.
+func TestReplicasOwnedByCountsTheOwnersReplicaSets(t *testing.T) {
+	rs := func(owner string, replicas int64) any {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"replicas": replicas}}}
+		u.SetOwnerReferences([]metav1.OwnerReference{{UID: types.UID(owner)}})
+		return u
+	}
+	if got := replicasOwnedBy([]any{rs("web", 3), rs("web", 1), rs("other", 5)}, "web"); got != 4 {
+		t.Errorf("%d replicas, want 4", got)
 	}
 }

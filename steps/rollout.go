@@ -95,7 +95,14 @@ func (r *Rollout) Run(ctx context.Context, env *step.Env) (any, error) {
 	out := &model.RolloutOutput{MinAvailable: -1}
 	var generation int64
 	last := ""
+	var surge *surgeWatch
 	err = watchAround(ctx, r.query(res), func(ctx context.Context) error {
+		if kindIs(res.mapping, "Deployment") {
+			var err error
+			if surge, err = watchSurge(ctx, env, res, r.Name); err != nil {
+				return err
+			}
+		}
 		patched, err := r.patch(ctx, env, res)
 		if err != nil {
 			return err
@@ -113,7 +120,9 @@ func (r *Rollout) Run(ctx context.Context, env *step.Env) (any, error) {
 			out.MinAvailable = int(avail)
 		}
 		out.MaxUnavailable = max(out.MaxUnavailable, int(desired-avail))
-		out.MaxSurge = max(out.MaxSurge, int(total-desired))
+		if surge == nil {
+			out.MaxSurge = max(out.MaxSurge, int(total-desired))
+		}
 		if generation == 0 || u.GetGeneration() < generation {
 			return false, nil // the watch has not delivered the change yet
 		}
@@ -128,6 +137,10 @@ func (r *Rollout) Run(ctx context.Context, env *step.Env) (any, error) {
 		return ok, nil
 	})
 	out.MinAvailable = max(out.MinAvailable, 0)
+	if surge != nil {
+		surge.stop()
+		out.MaxSurge = max(0, int(surge.peak())-out.Desired)
+	}
 	if err == nil && kindIs(res.mapping, "StatefulSet", "DaemonSet") {
 		// A StatefulSet or DaemonSet numbers its revisions in
 		// ControllerRevisions.
