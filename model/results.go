@@ -1,7 +1,6 @@
 package model
 
 import (
-	"sync"
 	"time"
 )
 
@@ -51,8 +50,6 @@ type Results struct {
 	// Outages are the times the API server could not be reached during the
 	// run.
 	Outages []Outage `json:"outages,omitempty"`
-
-	mu sync.Mutex
 }
 
 // ClusterInfo names the cluster a run talked to.
@@ -226,21 +223,6 @@ type EventRecord struct {
 	Object  string    `json:"object"` // Kind/name
 	Message string    `json:"message"`
 	Count   int32     `json:"count,omitempty"`
-}
-
-// Update runs fn while holding the results' lock, so observers can read a
-// consistent copy while a run goes on.
-func (r *Results) Update(fn func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fn()
-}
-
-// Read runs fn with the results locked against updates.
-func (r *Results) Read(fn func()) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fn()
 }
 
 // Worst is the most severe outcome of the scenarios: the run's outcome.

@@ -150,7 +150,7 @@ var docComments = map[string]string{
 	"NodeWindow":                         "NodeWindow is a time a node was out of service.",
 	"NodeWindow.End":                     "End is zero when the node was still out at the monitor's end.",
 	"NodeWindow.Reason":                  "Reason says how it was out: \"cordoned\", \"NotReady\", \"tainted ...\".",
-	"Observer":                           "Observer follows a run as it happens: the console printer and the\nresults.json writer are observers. s and st may be nil for run events.",
+	"Observer":                           "Observer follows a run as it happens: the console printer and the\nresults.json writer are observers. Observers are called one at a time,\nin the order of the changes, from one goroutine, and each call gets a\nsnapshot of the whole run (r) that no later change reaches: s is r's\nrecord of the scenario the event is about and st its step's (nil for\nrun events). An observer may keep them.",
 	"Outage":                             "Outage is a time the control plane could not serve kdrill: from the\nfirst request that failed to connect or got a 5xx answer to the next\nthat got an answer.",
 	"Outage.Seconds":                     "Seconds is End - Start.",
 	"Outage.Steps":                       "Steps are the steps whose requests waited for it (retried).",

@@ -37,7 +37,8 @@ type Chart struct {
 func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 	var charts []Chart
 	var err error
-	r.Read(func() {
+	// Each scenario's and step's charts; the first error ends the list.
+	func() {
 		for _, s := range r.Scenarios {
 			if png, ok, terr := timelinePNG(s); terr != nil {
 				err = terr
@@ -111,7 +112,7 @@ func AvailabilityCharts(r *model.Results) ([]Chart, error) {
 				}
 			}
 		}
-	})
+	}()
 	uniqueFiles(charts)
 	return charts, err
 }

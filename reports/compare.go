@@ -31,47 +31,45 @@ type Metric struct {
 // measured (model.Measured: a monitor's recovery, a rollout's floor, ...).
 func Metrics(r *model.Results) []Metric {
 	var out []Metric
-	r.Read(func() {
-		for _, s := range r.Scenarios {
-			add := func(name string, v float64, seconds, lowerIsWorse bool) {
-				out = append(out, Metric{Scenario: s.Name, Name: name, Value: v, Seconds: seconds, LowerIsWorse: lowerIsWorse})
+	for _, s := range r.Scenarios {
+		add := func(name string, v float64, seconds, lowerIsWorse bool) {
+			out = append(out, Metric{Scenario: s.Name, Name: name, Value: v, Seconds: seconds, LowerIsWorse: lowerIsWorse})
+		}
+		passed := 0.0
+		if s.Outcome == model.Passed {
+			passed = 1
+		}
+		add("passed", passed, false, true)
+		// Flaky is an outcome of its own: passed, on a retry.
+		flaky := 0.0
+		if s.Flaky {
+			flaky = 1
+		}
+		add("flaky", flaky, false, false)
+		add("duration", s.DurationSeconds, true, false)
+		if s.Score != nil {
+			add("score", float64(s.Score.Earned), false, true)
+		}
+		for _, st := range s.Steps {
+			if st.Outcome != model.Passed {
+				continue
 			}
-			passed := 0.0
-			if s.Outcome == model.Passed {
-				passed = 1
+			prefix := "steps[" + st.Name + "]."
+			add(prefix+"duration", st.DurationSeconds, true, false)
+			if st.Output == nil {
+				continue // nothing measured, not zeros
 			}
-			add("passed", passed, false, true)
-			// Flaky is an outcome of its own: passed, on a retry.
-			flaky := 0.0
-			if s.Flaky {
-				flaky = 1
-			}
-			add("flaky", flaky, false, false)
-			add("duration", s.DurationSeconds, true, false)
-			if s.Score != nil {
-				add("score", float64(s.Score.Earned), false, true)
-			}
-			for _, st := range s.Steps {
-				if st.Outcome != model.Passed {
-					continue
-				}
-				prefix := "steps[" + st.Name + "]."
-				add(prefix+"duration", st.DurationSeconds, true, false)
-				if st.Output == nil {
-					continue // nothing measured, not zeros
-				}
-				recorded, err := st.DecodedOutput()
-				if m, ok := recorded.(model.Measured); ok && err == nil {
-					for _, x := range m.Measures() {
-						out = append(out, Metric{
-							Scenario: s.Name, Name: prefix + x.Name, Value: x.Value, Seconds: x.Seconds, LowerIsWorse: x.LowerIsWorse,
-							Samples: x.Samples, Spread: x.Spread, Tail: x.Tail,
-						})
-					}
+			recorded, err := st.DecodedOutput()
+			if m, ok := recorded.(model.Measured); ok && err == nil {
+				for _, x := range m.Measures() {
+					out = append(out, Metric{
+						Scenario: s.Name, Name: prefix + x.Name, Value: x.Value, Seconds: x.Seconds, LowerIsWorse: x.LowerIsWorse,
+						Samples: x.Samples, Spread: x.Spread, Tail: x.Tail,
+					})
 				}
 			}
 		}
-	})
+	}
 	return out
 }
 
@@ -151,13 +149,11 @@ func Compare(baseline, current *model.Results, def Tolerance) []Change {
 	}
 	tolerances := map[string]map[string]model.Tolerance{}
 	for _, r := range []*model.Results{baseline, current} { // the current run's win
-		r.Read(func() {
-			for _, s := range r.Scenarios {
-				if s.Tolerances != nil {
-					tolerances[s.Name] = s.Tolerances
-				}
+		for _, s := range r.Scenarios {
+			if s.Tolerances != nil {
+				tolerances[s.Name] = s.Tolerances
 			}
-		})
+		}
 	}
 	var out []Change
 	for _, b := range Metrics(baseline) {

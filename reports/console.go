@@ -132,8 +132,8 @@ func (c *Console) printf(format string, args ...any) {
 func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.results = r // the status line shows the newest snapshot
 	if c.Live && c.stop == nil && ev != model.RunFinished {
-		c.results = r
 		c.stop, c.done = make(chan struct{}), make(chan struct{})
 		go c.tick()
 	}
@@ -263,8 +263,8 @@ func (c *Console) tick() {
 			return
 		case <-t.C:
 		}
-		line := c.statusLine(frame)
 		c.mu.Lock()
+		line := c.statusLine(c.results, frame)
 		fmt.Fprint(c.W, "\r\x1b[K"+line)
 		c.status = line != ""
 		c.mu.Unlock()
@@ -275,40 +275,38 @@ var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "
 
 // statusLine describes the running steps: name, elapsed time and the
 // values their expression last saw.
-func (c *Console) statusLine(frame int) string {
+func (c *Console) statusLine(r *model.Results, frame int) string {
 	var parts []string
 	now := c.now()
 	suite := ""
-	c.results.Read(func() {
-		n := max(c.Total, len(c.results.Scenarios))
-		if n > 1 {
-			done := 0
-			for _, s := range c.results.Scenarios {
-				if s.Outcome != model.Running && !s.FinishedAt.IsZero() {
-					done++
-				}
-			}
-			suite = fmt.Sprintf("[%d/%d done] ", done, n)
-		}
-		for _, s := range c.results.Scenarios {
-			for _, st := range s.Steps {
-				if st.Outcome != model.Running {
-					continue
-				}
-				p := fmt.Sprintf("%s %s %s", st.Name, st.Kind, seconds(now.Sub(st.StartedAt).Seconds()))
-				switch {
-				case len(st.Values) > 0:
-					p += ": " + expression.FormatValues(st.Values)
-				case len(st.Progress) > 0:
-					p += ": " + expression.FormatValues(st.Progress)
-				}
-				if c.Names {
-					p = s.Name + " › " + p
-				}
-				parts = append(parts, p)
+	n := max(c.Total, len(r.Scenarios))
+	if n > 1 {
+		done := 0
+		for _, s := range r.Scenarios {
+			if s.Outcome != model.Running && !s.FinishedAt.IsZero() {
+				done++
 			}
 		}
-	})
+		suite = fmt.Sprintf("[%d/%d done] ", done, n)
+	}
+	for _, s := range r.Scenarios {
+		for _, st := range s.Steps {
+			if st.Outcome != model.Running {
+				continue
+			}
+			p := fmt.Sprintf("%s %s %s", st.Name, st.Kind, seconds(now.Sub(st.StartedAt).Seconds()))
+			switch {
+			case len(st.Values) > 0:
+				p += ": " + expression.FormatValues(st.Values)
+			case len(st.Progress) > 0:
+				p += ": " + expression.FormatValues(st.Progress)
+			}
+			if c.Names {
+				p = s.Name + " › " + p
+			}
+			parts = append(parts, p)
+		}
+	}
 	if len(parts) == 0 {
 		return ""
 	}

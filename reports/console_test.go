@@ -70,8 +70,8 @@ func TestConsoleStatusLineShowsRunningSteps(t *testing.T) {
 	res.Scenarios = append(res.Scenarios, &model.ScenarioResult{Name: "chaos", Steps: []*model.StepResult{
 		{Name: "kills", Kind: "killPoisson", Outcome: model.Running, StartedAt: at.Add(-3 * time.Second), Progress: map[string]any{"batches": 2, "of": 10, "killed": 17}},
 	}})
-	c := &Console{W: &bytes.Buffer{}, Names: true, Total: 3, Now: func() time.Time { return at }, results: res}
-	line := c.statusLine(0)
+	c := &Console{W: &bytes.Buffer{}, Names: true, Total: 3, Now: func() time.Time { return at }}
+	line := c.statusLine(res, 0)
 	for _, want := range []string{"[0/3 done] ", "web › ready assert 12s: object.status.availableReplicas = 2", "chaos › kills killPoisson 3s: batches = 2, killed = 17, of = 10"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("status line %q lacks %q", line, want)
@@ -79,7 +79,7 @@ func TestConsoleStatusLineShowsRunningSteps(t *testing.T) {
 	}
 	res.Scenarios = res.Scenarios[:1]
 	res.Scenarios[0].Steps[1].Outcome = model.Passed
-	if line := c.statusLine(1); line != "" {
+	if line := c.statusLine(res, 1); line != "" {
 		t.Errorf("nothing runs, yet the status line is %q", line)
 	}
 }

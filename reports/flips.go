@@ -25,29 +25,27 @@ type Flip struct {
 func Flips(runs []*model.Results) []Flip {
 	groups := map[string]*Flip{}
 	for _, r := range runs {
-		r.Read(func() {
-			for _, s := range r.Scenarios {
-				if s.Digest == "" {
-					continue
-				}
-				vars, _ := json.Marshal(s.Vars) // maps marshal in key order
-				key := s.Name + "\x00" + s.Digest + "\x00" + string(vars)
-				f := groups[key]
-				if f == nil {
-					f = &Flip{Scenario: s.Name}
-					groups[key] = f
-				}
-				f.Runs++
-				switch {
-				case s.Flaky:
-					f.Flaky++
-				case s.Outcome == model.Passed:
-					f.Passed++
-				case s.Outcome == model.Failed:
-					f.Failed++
-				}
+		for _, s := range r.Scenarios {
+			if s.Digest == "" {
+				continue
 			}
-		})
+			vars, _ := json.Marshal(s.Vars) // maps marshal in key order
+			key := s.Name + "\x00" + s.Digest + "\x00" + string(vars)
+			f := groups[key]
+			if f == nil {
+				f = &Flip{Scenario: s.Name}
+				groups[key] = f
+			}
+			f.Runs++
+			switch {
+			case s.Flaky:
+				f.Flaky++
+			case s.Outcome == model.Passed:
+				f.Passed++
+			case s.Outcome == model.Failed:
+				f.Failed++
+			}
+		}
 	}
 	var out []Flip
 	for _, f := range groups {

@@ -125,12 +125,9 @@ func WriteHTML(w io.Writer, r *model.Results) error {
 // writeHTML renders the page with charts already drawn.
 func writeHTML(w io.Writer, r *model.Results, charts []Chart) error {
 	metrics := Metrics(r)
-	var doc htmlReport
-	r.Read(func() {
-		doc = buildHTMLReport(r, charts)
-		doc.Matrices = matrices(r.Scenarios, metrics)
-		doc.Clusters = byCluster(r.Scenarios)
-	})
+	doc := buildHTMLReport(r, charts)
+	doc.Matrices = matrices(r.Scenarios, metrics)
+	doc.Clusters = byCluster(r.Scenarios)
 	return reportTemplate.Execute(w, doc)
 }
 

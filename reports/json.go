@@ -23,7 +23,7 @@ const ResultsFile = "results.json"
 func WriteJSON(path string, r *model.Results) error {
 	var data []byte
 	var err error
-	r.Read(func() { data, err = json.MarshalIndent(r, "", "  ") })
+	data, err = json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode results: %w", err)
 	}
@@ -77,7 +77,7 @@ const stepBatch = time.Second
 
 // Observe writes the file as the events say.
 func (w *JSONWriter) Observe(ev model.Event, r *model.Results, _ *model.ScenarioResult, _ *model.StepResult) {
-	if ev == model.StepStarted {
+	if ev == model.StepStarted || ev == model.StepProgress {
 		return
 	}
 	w.mu.Lock()
@@ -131,18 +131,16 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 func Merge(runs []*model.Results) *model.Results {
 	out := &model.Results{APIVersion: model.APIVersion, Kind: model.ResultsKind, FormatVersion: model.ResultsVersion}
 	for i, r := range runs {
-		r.Read(func() {
-			if i == 0 {
-				out.KdrillVersion, out.Cluster = r.KdrillVersion, r.Cluster
-			}
-			if out.StartedAt.IsZero() || r.StartedAt.Before(out.StartedAt) {
-				out.StartedAt = r.StartedAt
-			}
-			if r.FinishedAt.After(out.FinishedAt) {
-				out.FinishedAt = r.FinishedAt
-			}
-			out.Scenarios = append(out.Scenarios, r.Scenarios...)
-		})
+		if i == 0 {
+			out.KdrillVersion, out.Cluster = r.KdrillVersion, r.Cluster
+		}
+		if out.StartedAt.IsZero() || r.StartedAt.Before(out.StartedAt) {
+			out.StartedAt = r.StartedAt
+		}
+		if r.FinishedAt.After(out.FinishedAt) {
+			out.FinishedAt = r.FinishedAt
+		}
+		out.Scenarios = append(out.Scenarios, r.Scenarios...)
 	}
 	out.Outcome = out.Worst()
 	return out
@@ -153,22 +151,19 @@ func Merge(runs []*model.Results) *model.Results {
 // results.json have none in memory: their files are already there.
 func WriteDiagnostics(dir string, r *model.Results) ([]string, error) {
 	var written []string
-	var err error
-	r.Read(func() {
-		for _, s := range r.Scenarios {
-			for _, st := range s.Steps {
-				d := st.Diagnostics
-				if d == nil || len(d.Contents) == 0 {
-					continue
-				}
-				for _, name := range d.Files {
-					if err = writeAtomic(filepath.Join(dir, filepath.FromSlash(d.Dir), filepath.Base(name)), d.Contents[name]); err != nil {
-						return
-					}
-				}
-				written = append(written, filepath.Join(dir, filepath.FromSlash(d.Dir))+string(filepath.Separator))
+	for _, s := range r.Scenarios {
+		for _, st := range s.Steps {
+			d := st.Diagnostics
+			if d == nil || len(d.Contents) == 0 {
+				continue
 			}
+			for _, name := range d.Files {
+				if err := writeAtomic(filepath.Join(dir, filepath.FromSlash(d.Dir), filepath.Base(name)), d.Contents[name]); err != nil {
+					return written, err
+				}
+			}
+			written = append(written, filepath.Join(dir, filepath.FromSlash(d.Dir))+string(filepath.Separator))
 		}
-	})
-	return written, err
+	}
+	return written, nil
 }

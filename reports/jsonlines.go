@@ -52,38 +52,39 @@ var eventNames = map[model.Event]string{
 
 // Observe writes the event as one JSON line.
 func (j *JSONLines) Observe(ev model.Event, r *model.Results, s *model.ScenarioResult, st *model.StepResult) {
+	if ev == model.StepProgress {
+		return
+	}
 	now := time.Now
 	if j.Now != nil {
 		now = j.Now
 	}
 	line := LineEvent{Time: now().UTC(), Event: eventNames[ev]}
-	r.Read(func() {
-		if s != nil {
-			line.Scenario, line.Namespace, line.Seed = s.Name, s.Namespace, s.Seed
+	if s != nil {
+		line.Scenario, line.Namespace, line.Seed = s.Name, s.Namespace, s.Seed
+	}
+	switch ev {
+	case model.StepStarted, model.StepFinished:
+		line.Step, line.Phase, line.Kind = st.Name, st.Phase, st.Kind
+		if ev == model.StepFinished {
+			line.Outcome, line.DurationSeconds, line.Error = st.Outcome, st.DurationSeconds, st.Error
+			line.Expression, line.Values = st.Expression, st.Values
 		}
-		switch ev {
-		case model.StepStarted, model.StepFinished:
-			line.Step, line.Phase, line.Kind = st.Name, st.Phase, st.Kind
-			if ev == model.StepFinished {
-				line.Outcome, line.DurationSeconds, line.Error = st.Outcome, st.DurationSeconds, st.Error
-				line.Expression, line.Values = st.Expression, st.Values
-			}
-		case model.ScenarioFinished:
-			line.Outcome, line.DurationSeconds, line.Error, line.Score = s.Outcome, s.DurationSeconds, s.Error, s.Score
-		case model.RunFinished:
-			line.Outcome = r.Outcome
-			line.Counts = map[model.Outcome]int{}
-			for _, sc := range r.Scenarios {
-				line.Counts[sc.Outcome]++
-			}
+	case model.ScenarioFinished:
+		line.Outcome, line.DurationSeconds, line.Error, line.Score = s.Outcome, s.DurationSeconds, s.Error, s.Score
+	case model.RunFinished:
+		line.Outcome = r.Outcome
+		line.Counts = map[model.Outcome]int{}
+		for _, sc := range r.Scenarios {
+			line.Counts[sc.Outcome]++
 		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false) // for people reading the stream too
-		if err := enc.Encode(line); err != nil {
-			buf.Reset()
-			_ = enc.Encode(LineEvent{Time: line.Time, Event: line.Event, Scenario: line.Scenario, Error: "kdrill: " + err.Error()})
-		}
-		_, _ = j.W.Write(buf.Bytes())
-	})
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // for people reading the stream too
+	if err := enc.Encode(line); err != nil {
+		buf.Reset()
+		_ = enc.Encode(LineEvent{Time: line.Time, Event: line.Event, Scenario: line.Scenario, Error: "kdrill: " + err.Error()})
+	}
+	_, _ = j.W.Write(buf.Bytes())
 }

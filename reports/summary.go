@@ -17,7 +17,7 @@ import (
 // from the cluster is escaped: a name or message cannot add markup.
 func WriteSummary(w io.Writer, r *model.Results, changes []Change) error {
 	var b strings.Builder
-	r.Read(func() { summary(&b, r, changes) })
+	summary(&b, r, changes)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -40,7 +40,7 @@ type shared struct {
 	// typed are the steps' outputs as they returned them (outputs holds
 	// them as plain values for expressions).
 	typed    map[string]any
-	results  *model.Results
+	j        *journal
 	scenario *model.ScenarioResult
 	tasks    *tasks
 	// progressAt is when each step last recorded its progress.
@@ -60,7 +60,7 @@ func NewEnv(c *kube.Cluster, s *scenario.Scenario, namespace string, vars map[st
 			Cluster: c, Scenario: s, Namespace: namespace, Vars: vars,
 			Clock: clock.RealClock{}, Seed: 1, Log: slog.New(slog.DiscardHandler),
 		},
-		shared: &shared{outputs: map[string]any{}, results: res, scenario: &model.ScenarioResult{}, tasks: newTasks()},
+		shared: &shared{outputs: map[string]any{}, j: newJournal(res, nil), scenario: &model.ScenarioResult{}, tasks: newTasks()},
 	}).public()
 }
 
@@ -170,9 +170,18 @@ func (e *scope) setOutput(name string, plain, typed any) {
 		mons = append(mons, e.shared.typed[n].(*model.MonitorOutput))
 	}
 	faults := model.Faults(mons, loads, partitions)
-	e.shared.results.Update(func() {
-		for _, m := range mons {
-			m.Faults = faults
+	// A recorded output is never changed, as snapshots share it: each
+	// monitor's is replaced by a copy with the faults.
+	e.shared.j.update(func() {
+		for i, n := range monitors {
+			withFaults := *mons[i]
+			withFaults.Faults = faults
+			e.shared.typed[n] = &withFaults
+			for _, rec := range e.shared.scenario.Steps {
+				if rec.Name == n && rec.Output == any(mons[i]) {
+					rec.Output = &withFaults
+				}
+			}
 		}
 	})
 	plainFaults := expression.Plain(faults)
@@ -194,22 +203,27 @@ func (e *scope) Observe(expression string, values map[string]any) {
 	if red := e.redactor(); red != nil {
 		values, _ = red.Value(values).(map[string]any)
 	}
-	e.shared.results.Update(func() {
+	e.progressed(false, func() {
 		e.record.Expression = expression
 		e.record.Values = values
 	})
 }
 
-// progressEvery is the most often a step's progress is recorded.
+// progressEvery is the most often a step's progress is shown.
 const progressEvery = 200 * time.Millisecond
 
 // Progress records how far a long step has come, for the live console and
-// results.json; calls closer together than progressEvery are dropped, but
-// for the last one a step makes with final set.
+// results.json.
 func (e *scope) Progress(values map[string]any, final bool) {
 	if e.record == nil {
 		return
 	}
+	e.progressed(final, func() { e.record.Progress = values })
+}
+
+// progressed records a running step's progress (fn) and shows it to the
+// observers, at most every progressEvery but for a step's last (final).
+func (e *scope) progressed(final bool, fn func()) {
 	now := e.Clock.Now()
 	e.shared.mu.Lock()
 	if e.shared.progressAt == nil {
@@ -220,8 +234,9 @@ func (e *scope) Progress(values map[string]any, final bool) {
 		e.shared.progressAt[e.record] = now
 	}
 	e.shared.mu.Unlock()
+	e.shared.j.update(fn)
 	if due {
-		e.shared.results.Update(func() { e.record.Progress = values })
+		e.shared.j.publish(model.StepProgress, e.shared.scenario, e.record)
 	}
 }
 
@@ -237,7 +252,7 @@ func (e *scope) Record(ev model.TimelineEvent) {
 	if ev.Step == "" && e.Step != nil {
 		ev.Step = e.Step.Name
 	}
-	e.shared.results.Update(func() {
+	e.shared.j.update(func() {
 		e.shared.scenario.Timeline = append(e.shared.scenario.Timeline, ev)
 	})
 }
@@ -245,7 +260,7 @@ func (e *scope) Record(ev model.TimelineEvent) {
 // Timeline returns the scenario's events of a kind so far, in time order.
 func (e *scope) Timeline(kind string) []model.TimelineEvent {
 	var out []model.TimelineEvent
-	e.shared.results.Read(func() {
+	e.shared.j.read(func() {
 		for _, ev := range e.shared.scenario.Timeline {
 			if ev.Kind == kind {
 				out = append(out, ev)

@@ -27,18 +27,18 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 	if ns == "" {
 		ns = DryRunNamespace
 	}
-	r.results.Update(func() {
+	r.j.update(func() {
 		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, model.Running, clk.Now()
 		r.results.Scenarios = append(r.results.Scenarios, sr)
 	})
 	env := r.newEnv(ctx, s, sr, seed)
 	env.Namespace = ns
-	r.notify(model.ScenarioStarted, sr, nil)
+	r.j.publish(model.ScenarioStarted, sr, nil)
 	if err := r.connectClusters(s, env); err != nil {
-		r.results.Update(func() {
+		r.j.update(func() {
 			sr.Outcome, sr.Error, sr.FinishedAt = model.Errored, err.Error(), clk.Now()
 		})
-		r.notify(model.ScenarioFinished, sr, nil)
+		r.j.publish(model.ScenarioFinished, sr, nil)
 		return sr
 	}
 	steps := append(append([]*scenario.Step{}, s.Spec.Steps...), s.Spec.Finally...)
@@ -48,8 +48,8 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 			break
 		}
 		senv := env.forStep(st, stepRes, env.Log.With("step", st.Name))
-		r.results.Update(func() { stepRes.Outcome, stepRes.StartedAt = model.Running, clk.Now() })
-		r.notify(model.StepStarted, sr, stepRes)
+		r.j.update(func() { stepRes.Outcome, stepRes.StartedAt = model.Running, clk.Now() })
+		r.j.publish(model.StepStarted, sr, stepRes)
 		text, err := "reads or waits only; not run in a dry run", error(nil)
 		public := senv.public()
 		action, aerr := actionFor(st, public)
@@ -62,7 +62,7 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 			err = aerr
 		}
 		_, planned := st.Action.(step.Planner)
-		r.results.Update(func() {
+		r.j.update(func() {
 			stepRes.FinishedAt = clk.Now()
 			stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
 			stepRes.Plan, stepRes.Outcome = env.Cluster.Redactor.String(text), model.Passed
@@ -73,14 +73,14 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 				stepRes.Outcome, stepRes.Error = outcomeOf(ctx, err), env.Cluster.Redactor.String(err.Error())
 			}
 		})
-		r.notify(model.StepFinished, sr, stepRes)
+		r.j.publish(model.StepFinished, sr, stepRes)
 	}
-	r.results.Update(func() {
+	r.j.update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
 		sr.Outcome = model.Passed
 		worstStep(sr)
 	})
-	r.notify(model.ScenarioFinished, sr, nil)
+	r.j.publish(model.ScenarioFinished, sr, nil)
 	return sr
 }

@@ -87,7 +87,7 @@ const (
 )
 
 // Run runs the scenarios, one after another or Parallel at a time, and
-// returns what happened. It stops early when ctx is cancelled, after running
+// returns what happened, once every observer has seen it. It stops early when ctx is cancelled, after running
 // each started scenario's finally steps and cleanup.
 func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *model.Results {
 	if opts.Clock == nil {
@@ -107,7 +107,7 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 	}
 	var on map[*scenario.Scenario]*kube.Cluster
 	scenarios, on = onClusters(scenarios, opts.Over)
-	r := &run{opts: opts, results: res, locks: locksOf(scenarios), on: on}
+	r := &run{opts: opts, results: res, j: newJournal(res, opts.Observers), locks: locksOf(scenarios), on: on}
 	// The clusters the scenarios run on: the run's, or each scenario's own
 	// in a run over several.
 	byCluster := map[*kube.Cluster][]*scenario.Scenario{}
@@ -151,8 +151,8 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 			res.Scenarios = append(res.Scenarios, sr)
 		}
 		res.FinishedAt = opts.Clock.Now()
-		r.notify(model.RunFinished, nil, nil)
-		return res
+		r.j.publish(model.RunFinished, nil, nil)
+		return r.j.close()
 	}
 	res.Cluster.Version = v
 	var (
@@ -175,7 +175,7 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 				sr.Outcome, sr.Error = model.Skipped, "not run: --fail-fast after a scenario that did not pass"
 			}
 			order[i] = sr
-			res.Update(func() { res.Scenarios = append(res.Scenarios, sr) })
+			r.j.update(func() { res.Scenarios = append(res.Scenarios, sr) })
 			if acquired {
 				<-slots
 			}
@@ -198,15 +198,15 @@ func Run(ctx context.Context, scenarios []*scenario.Scenario, opts Options) *mod
 		}()
 	}
 	wg.Wait()
-	res.Update(func() {
+	r.j.update(func() {
 		// Scenarios that ran side by side were recorded as they started.
 		res.Scenarios = order
 		res.Outages = r.outages()
 		res.FinishedAt = opts.Clock.Now()
 		res.Outcome = res.Worst()
 	})
-	r.notify(model.RunFinished, nil, nil)
-	return res
+	r.j.publish(model.RunFinished, nil, nil)
+	return r.j.close()
 }
 
 type run struct {
@@ -215,19 +215,12 @@ type run struct {
 	targets []*kube.Cluster
 	// on maps each copy of a scenario in a run over several clusters to
 	// its cluster (Options.Over).
-	on       map[*scenario.Scenario]*kube.Cluster
-	results  *model.Results
-	notifyMu sync.Mutex
+	on map[*scenario.Scenario]*kube.Cluster
+	// results are the run's records, changed under j's lock; j tells the
+	// observers of each change.
+	results *model.Results
+	j       *journal
 	// locks are the scenarios' spec.lock names: one scenario at a time
 	// holds each.
 	locks map[string]*sync.Mutex
-}
-
-func (r *run) notify(ev model.Event, s *model.ScenarioResult, st *model.StepResult) {
-	// Scenarios running side by side report one event at a time.
-	r.notifyMu.Lock()
-	defer r.notifyMu.Unlock()
-	for _, o := range r.opts.Observers {
-		o.Observe(ev, r.results, s, st)
-	}
 }

@@ -47,7 +47,7 @@ func (r *run) undo(ctx context.Context, env *scope, sr *model.ScenarioResult) {
 	for _, d := range done {
 		env.Log.Info("restored", "what", d)
 	}
-	r.results.Update(func() {
+	r.j.update(func() {
 		sr.Restored = append(sr.Restored, done...)
 		for _, err := range errs {
 			env.Log.Error("not restored", "err", err)
@@ -65,7 +65,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
 	seed := r.seed()
-	r.results.Update(func() {
+	r.j.update(func() {
 		sr.Seed = seed
 		sr.Outcome = model.Running
 		sr.StartedAt = clk.Now()
@@ -80,17 +80,17 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 	defer cancel()
 
 	ns, created, err := r.namespace(sctx, s)
-	r.results.Update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
+	r.j.update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
 	env.Namespace = ns
 	// The other clusters the steps use get the same namespace.
 	var others []*kube.Cluster
 	if err == nil {
 		others, err = r.otherClusters(sctx, s, env, ns)
 	}
-	r.notify(model.ScenarioStarted, sr, nil)
+	r.j.publish(model.ScenarioStarted, sr, nil)
 	failed := err != nil
 	if err != nil {
-		r.results.Update(func() {
+		r.j.update(func() {
 			sr.Error = err.Error()
 			sr.Outcome = outcomeOf(ctx, err)
 		})
@@ -115,9 +115,13 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 	// A person asked to look before anything is cleaned up.
 	if r.opts.PauseOnFailure != nil && ctx.Err() == nil {
 		stepFailed := false
-		r.results.Read(func() { stepFailed = anyFailed(sr) })
+		r.j.read(func() { stepFailed = anyFailed(sr) })
 		if failed || stepFailed || sctx.Err() != nil {
-			r.opts.PauseOnFailure(ctx, sr)
+			// What the observers print of the failure comes first.
+			r.j.flush()
+			var view *model.ScenarioResult
+			r.j.read(func() { view = sr.Snapshot() })
+			r.opts.PauseOnFailure(ctx, view)
 		}
 	}
 	// finally steps run whatever happened, with their own bounded time: after
@@ -138,11 +142,11 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 		_ = r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
 	}
 	stepFailed := false
-	r.results.Read(func() { stepFailed = anyFailed(sr) })
+	r.j.read(func() { stepFailed = anyFailed(sr) })
 	keep := r.opts.KeepNamespace == KeepAlways || (r.opts.KeepNamespace == KeepOnFailure && (failed || sctx.Err() != nil || stepFailed))
 	r.tidyUp(ctx, env, sr, others, created, keep)
 
-	r.results.Update(func() {
+	r.j.update(func() {
 		sr.FinishedAt = clk.Now()
 		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
 		if sr.Outcome == model.Running {
@@ -180,7 +184,7 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 		}
 		a.judge(ctx, sr)
 	})
-	r.notify(model.ScenarioFinished, sr, nil)
+	r.j.publish(model.ScenarioFinished, sr, nil)
 	return sr
 }
 
@@ -245,7 +249,7 @@ func (r *run) newEnv(ctx context.Context, s *scenario.Scenario, sr *model.Scenar
 			Cluster: r.cluster(s), Scenario: s, Vars: sr.Vars, Clock: r.opts.Clock, Seed: seed, ProbeImage: r.opts.ProbeImage, SelfNode: r.opts.SelfNode,
 			Log: Logger(ctx).With("scenario", s.Metadata.Name),
 		},
-		shared: &shared{outputs: map[string]any{}, results: r.results, scenario: sr, tasks: newTasks()},
+		shared: &shared{outputs: map[string]any{}, j: r.j, scenario: sr, tasks: newTasks()},
 	}
 }
 

@@ -46,14 +46,14 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 	// logged and counted in the step's result: none is silent.
 	ctx = kube.WithRetryObserver(ctx, func(rt kube.Retry) {
 		log.Warn("retrying a request after a transient error", "request", rt.Method+" "+rt.Path, "attempt", rt.Attempt, "in", rt.Wait, "err", rt.Err)
-		r.results.Update(func() { stepRes.Retries++ })
+		r.j.update(func() { stepRes.Retries++ })
 		env.Cluster.NoteWaiting(st.Label())
 	})
-	r.results.Update(func() {
+	r.j.update(func() {
 		stepRes.Outcome = model.Running
 		stepRes.StartedAt = clk.Now()
 	})
-	r.notify(model.StepStarted, sr, stepRes)
+	r.j.publish(model.StepStarted, sr, stepRes)
 
 	public := senv.public()
 	action, err := actionFor(st, public)
@@ -75,7 +75,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 		plain = expression.Plain(out)
 	}
 	recorded := redactOutput(env.Cluster, out, plain)
-	r.results.Update(func() {
+	r.j.update(func() {
 		stepRes.FinishedAt = clk.Now()
 		stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
 		stepRes.Output = recorded
@@ -117,19 +117,19 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 	failed := err != nil && !step.IsNotApplicable(err)
 	if failed && runCtx.Err() == nil && env.Namespace != "" {
 		events := recentEvents(runCtx, env.Cluster, env.Namespace, sr.StartedAt)
-		r.results.Update(func() { stepRes.Events = events })
+		r.j.update(func() { stepRes.Events = events })
 	}
 	if failed && env.Namespace != "" && !env.Cluster.DryRun {
 		// Also after an interrupt: the collection has its own bound.
 		diag := r.diagnose(context.WithoutCancel(runCtx), env, st, action, sr)
-		r.results.Update(func() { stepRes.Diagnostics = diag })
+		r.j.update(func() { stepRes.Diagnostics = diag })
 	}
-	r.notify(model.StepFinished, sr, stepRes)
+	r.j.publish(model.StepFinished, sr, stepRes)
 	if !failed {
 		return nil
 	}
 	f := &stepFailure{cause: err}
-	r.results.Read(func() { f.msg, f.outcome = stepRes.Error, stepRes.Outcome })
+	r.j.read(func() { f.msg, f.outcome = stepRes.Error, stepRes.Outcome })
 	return f
 }
 

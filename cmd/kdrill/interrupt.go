@@ -13,22 +13,23 @@ import (
 // (console and results.json, as leftBehind), and results.json is written
 // with the run marked interrupted. kdrill leftovers removes them later.
 func (o *RunOptions) abandon(resultsPath string) {
-	res := o.results.Load()
-	if res == nil {
+	shown := o.results.Load()
+	if shown == nil {
 		return
 	}
+	// The observers' last snapshot of the run, copied: the run may still
+	// be going when the second signal comes.
+	res := shown.Snapshot()
 	var left []string
-	res.Update(func() {
-		res.Interrupted = true
-		res.Outcome = model.Cancelled
-		for _, sr := range res.Scenarios {
-			if sr.NamespaceCreated && sr.FinishedAt.IsZero() && !sr.NamespaceKept {
-				what := "namespace " + sr.Namespace + " not deleted: the run was stopped before its cleanup"
-				sr.LeftBehind = append(sr.LeftBehind, what)
-				left = append(left, what)
-			}
+	res.Interrupted = true
+	res.Outcome = model.Cancelled
+	for _, sr := range res.Scenarios {
+		if sr.NamespaceCreated && sr.FinishedAt.IsZero() && !sr.NamespaceKept {
+			what := "namespace " + sr.Namespace + " not deleted: the run was stopped before its cleanup"
+			sr.LeftBehind = append(sr.LeftBehind, what)
+			left = append(left, what)
 		}
-	})
+	}
 	for _, l := range left {
 		fmt.Fprintf(o.Stdout, "left behind: %s (kdrill leftovers removes it)\n", l)
 	}
@@ -39,7 +40,8 @@ func (o *RunOptions) abandon(resultsPath string) {
 	}
 }
 
-// resultsTap keeps the run's record where abandon finds it.
+// resultsTap keeps the observers' last snapshot of the run where abandon
+// finds it.
 type resultsTap struct {
 	p *atomic.Pointer[model.Results]
 }

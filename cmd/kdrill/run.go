@@ -281,7 +281,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Observers:      observers,
 	})
 	if ctx.Err() != nil {
-		res.Update(func() { res.Interrupted = true })
+		// A copy: the observers' last snapshot stays as they saw it.
+		res = res.Snapshot()
+		res.Interrupted = true
 	}
 	if o.DryRun {
 		fmt.Fprintln(notes, "dry run: every write was a server-side dry run; nothing was changed")
