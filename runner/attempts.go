@@ -65,7 +65,7 @@ func (r *run) runAttempts(ctx context.Context, s *scenario.Scenario) *model.Scen
 	for {
 		sr := r.runScenario(ctx, s, a)
 		retried := false
-		r.j.read(func() { retried = sr.Retried })
+		r.scenarioRecord(sr).get(func(sr *model.ScenarioResult) { retried = sr.Retried })
 		if !retried {
 			return sr
 		}

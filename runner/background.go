@@ -119,7 +119,7 @@ func (r *run) background(sctx, runCtx context.Context, env *scope, st *scenario.
 	bctx, cancel := context.WithCancel(sctx)
 	t := &task{step: st, result: stepRes, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{})}
 	env.shared.tasks.add(t)
-	r.j.update(func() { stepRes.Outcome = model.Running })
+	r.stepRecord(sr, stepRes).set(func(res *model.StepResult) { res.Outcome = model.Running })
 	go func() {
 		defer close(t.done)
 		defer cancel()

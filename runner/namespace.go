@@ -91,7 +91,7 @@ func (r *run) waitReady(ctx context.Context, s *scenario.Scenario, ns string) {
 func (r *run) tidyUp(ctx context.Context, env *scope, sr *model.ScenarioResult, others []*kube.Cluster, created, keep bool) {
 	ns := env.Namespace
 	if keep {
-		r.j.update(func() { sr.NamespaceKept = created })
+		r.scenarioRecord(sr).set(func(sr *model.ScenarioResult) { sr.NamespaceKept = created })
 		return
 	}
 	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.CleanupTimeout)
@@ -114,7 +114,7 @@ func (r *run) tidyUp(ctx context.Context, env *scope, sr *model.ScenarioResult, 
 	if err != nil && !apierrors.IsNotFound(err) {
 		errs = append(errs, fmt.Errorf("namespace %s not deleted: %w", ns, err))
 	}
-	r.j.update(func() {
+	r.scenarioRecord(sr).set(func(sr *model.ScenarioResult) {
 		sr.Removed = append(sr.Removed, removed...)
 		for _, err := range errs {
 			env.Log.Warn("left behind", "err", err)

@@ -17,8 +17,8 @@ const DryRunNamespace = "default"
 // plan walks a scenario's steps without changing the cluster: each writing
 // step says what it would do, its writes sent as server-side dry runs.
 func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioResult {
-	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
+	rec := r.scenarioRecord(sr)
 	seed := r.seed()
 	ns := r.opts.Namespace
 	if ns == "" {
@@ -27,18 +27,15 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 	if ns == "" {
 		ns = DryRunNamespace
 	}
-	r.j.update(func() {
-		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, model.Running, clk.Now()
+	rec.set(func(sr *model.ScenarioResult) {
+		sr.Seed, sr.Namespace, sr.Outcome, sr.StartedAt = seed, ns, model.Running, r.opts.Clock.Now()
 		r.results.Scenarios = append(r.results.Scenarios, sr)
 	})
 	env := r.newEnv(ctx, s, sr, seed)
 	env.Namespace = ns
-	r.j.publish(model.ScenarioStarted, sr, nil)
+	rec.started()
 	if err := r.connectClusters(s, env); err != nil {
-		r.j.update(func() {
-			sr.Outcome, sr.Error, sr.FinishedAt = model.Errored, err.Error(), clk.Now()
-		})
-		r.j.publish(model.ScenarioFinished, sr, nil)
+		rec.end(func(sr *model.ScenarioResult) { sr.Outcome, sr.Error = model.Errored, err.Error() })
 		return sr
 	}
 	steps := append(append([]*scenario.Step{}, s.Spec.Steps...), s.Spec.Finally...)
@@ -48,8 +45,8 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 			break
 		}
 		senv := env.forStep(st, stepRes, env.Log.With("step", st.Name))
-		r.j.update(func() { stepRes.Outcome, stepRes.StartedAt = model.Running, clk.Now() })
-		r.j.publish(model.StepStarted, sr, stepRes)
+		srec := r.stepRecord(sr, stepRes)
+		srec.start()
 		text, err := "reads or waits only; not run in a dry run", error(nil)
 		public := senv.public()
 		action, aerr := actionFor(st, public)
@@ -62,9 +59,7 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 			err = aerr
 		}
 		_, planned := st.Action.(step.Planner)
-		r.j.update(func() {
-			stepRes.FinishedAt = clk.Now()
-			stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
+		srec.end(func(stepRes *model.StepResult) {
 			stepRes.Plan, stepRes.Outcome = env.Cluster.Redactor.String(text), model.Passed
 			if !planned {
 				stepRes.Outcome = model.Skipped
@@ -73,14 +68,11 @@ func (r *run) plan(ctx context.Context, s *scenario.Scenario) *model.ScenarioRes
 				stepRes.Outcome, stepRes.Error = outcomeOf(ctx, err), env.Cluster.Redactor.String(err.Error())
 			}
 		})
-		r.j.publish(model.StepFinished, sr, stepRes)
+		srec.finished()
 	}
-	r.j.update(func() {
-		sr.FinishedAt = clk.Now()
-		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+	rec.end(func(sr *model.ScenarioResult) {
 		sr.Outcome = model.Passed
 		worstStep(sr)
 	})
-	r.j.publish(model.ScenarioFinished, sr, nil)
 	return sr
 }

@@ -47,7 +47,7 @@ func (r *run) undo(ctx context.Context, env *scope, sr *model.ScenarioResult) {
 	for _, d := range done {
 		env.Log.Info("restored", "what", d)
 	}
-	r.j.update(func() {
+	r.scenarioRecord(sr).set(func(sr *model.ScenarioResult) {
 		sr.Restored = append(sr.Restored, done...)
 		for _, err := range errs {
 			env.Log.Error("not restored", "err", err)
@@ -62,13 +62,13 @@ func (r *run) undo(ctx context.Context, env *scope, sr *model.ScenarioResult) {
 }
 
 func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) *model.ScenarioResult {
-	clk := r.opts.Clock
 	sr := r.newScenarioResult(s)
+	rec := r.scenarioRecord(sr)
 	seed := r.seed()
-	r.j.update(func() {
+	rec.set(func(sr *model.ScenarioResult) {
 		sr.Seed = seed
 		sr.Outcome = model.Running
-		sr.StartedAt = clk.Now()
+		sr.StartedAt = r.opts.Clock.Now()
 		a.record(r.results, sr)
 	})
 	env := r.newEnv(ctx, s, sr, seed)
@@ -80,17 +80,17 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 	defer cancel()
 
 	ns, created, err := r.namespace(sctx, s)
-	r.j.update(func() { sr.Namespace, sr.NamespaceCreated = ns, created })
+	rec.set(func(sr *model.ScenarioResult) { sr.Namespace, sr.NamespaceCreated = ns, created })
 	env.Namespace = ns
 	// The other clusters the steps use get the same namespace.
 	var others []*kube.Cluster
 	if err == nil {
 		others, err = r.otherClusters(sctx, s, env, ns)
 	}
-	r.j.publish(model.ScenarioStarted, sr, nil)
+	rec.started()
 	failed := err != nil
 	if err != nil {
-		r.j.update(func() {
+		rec.set(func(sr *model.ScenarioResult) {
 			sr.Error = err.Error()
 			sr.Outcome = outcomeOf(ctx, err)
 		})
@@ -115,12 +115,12 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 	// A person asked to look before anything is cleaned up.
 	if r.opts.PauseOnFailure != nil && ctx.Err() == nil {
 		stepFailed := false
-		r.j.read(func() { stepFailed = anyFailed(sr) })
+		rec.get(func(sr *model.ScenarioResult) { stepFailed = anyFailed(sr) })
 		if failed || stepFailed || sctx.Err() != nil {
 			// What the observers print of the failure comes first.
 			r.j.flush()
 			var view *model.ScenarioResult
-			r.j.read(func() { view = sr.Snapshot() })
+			rec.get(func(sr *model.ScenarioResult) { view = sr.Snapshot() })
 			r.opts.PauseOnFailure(ctx, view)
 		}
 	}
@@ -142,13 +142,11 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 		_ = r.step(cleanupCtx, cleanupCtx, env, st, sr, stepResults[len(s.Spec.Steps)+i], nil)
 	}
 	stepFailed := false
-	r.j.read(func() { stepFailed = anyFailed(sr) })
+	rec.get(func(sr *model.ScenarioResult) { stepFailed = anyFailed(sr) })
 	keep := r.opts.KeepNamespace == KeepAlways || (r.opts.KeepNamespace == KeepOnFailure && (failed || sctx.Err() != nil || stepFailed))
 	r.tidyUp(ctx, env, sr, others, created, keep)
 
-	r.j.update(func() {
-		sr.FinishedAt = clk.Now()
-		sr.DurationSeconds = sr.FinishedAt.Sub(sr.StartedAt).Seconds()
+	rec.end(func(sr *model.ScenarioResult) {
 		if sr.Outcome == model.Running {
 			sr.Outcome = model.Passed
 		}
@@ -184,7 +182,6 @@ func (r *run) runScenario(ctx context.Context, s *scenario.Scenario, a attempt) 
 		}
 		a.judge(ctx, sr)
 	})
-	r.j.publish(model.ScenarioFinished, sr, nil)
 	return sr
 }
 

@@ -23,7 +23,7 @@ import (
 // step; runCtx tells an interrupt from a timeout; t is set for a background
 // step, whose stop is not a failure.
 func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.Step, sr *model.ScenarioResult, stepRes *model.StepResult, t *task) error {
-	clk := r.opts.Clock
+	rec := r.stepRecord(sr, stepRes)
 	timeout := st.Timeout.Duration
 	if timeout == 0 {
 		timeout = env.Scenario.Spec.StepTimeout.Duration
@@ -46,14 +46,10 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 	// logged and counted in the step's result: none is silent.
 	ctx = kube.WithRetryObserver(ctx, func(rt kube.Retry) {
 		log.Warn("retrying a request after a transient error", "request", rt.Method+" "+rt.Path, "attempt", rt.Attempt, "in", rt.Wait, "err", rt.Err)
-		r.j.update(func() { stepRes.Retries++ })
+		rec.set(func(res *model.StepResult) { res.Retries++ })
 		env.Cluster.NoteWaiting(st.Label())
 	})
-	r.j.update(func() {
-		stepRes.Outcome = model.Running
-		stepRes.StartedAt = clk.Now()
-	})
-	r.j.publish(model.StepStarted, sr, stepRes)
+	rec.start()
 
 	public := senv.public()
 	action, err := actionFor(st, public)
@@ -75,9 +71,7 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 		plain = expression.Plain(out)
 	}
 	recorded := redactOutput(env.Cluster, out, plain)
-	r.j.update(func() {
-		stepRes.FinishedAt = clk.Now()
-		stepRes.DurationSeconds = stepRes.FinishedAt.Sub(stepRes.StartedAt).Seconds()
+	rec.end(func(stepRes *model.StepResult) {
 		stepRes.Output = recorded
 		r.results.Outages = r.outages()
 		switch err {
@@ -117,19 +111,19 @@ func (r *run) step(stepParent, runCtx context.Context, env *scope, st *scenario.
 	failed := err != nil && !step.IsNotApplicable(err)
 	if failed && runCtx.Err() == nil && env.Namespace != "" {
 		events := recentEvents(runCtx, env.Cluster, env.Namespace, sr.StartedAt)
-		r.j.update(func() { stepRes.Events = events })
+		rec.set(func(res *model.StepResult) { res.Events = events })
 	}
 	if failed && env.Namespace != "" && !env.Cluster.DryRun {
 		// Also after an interrupt: the collection has its own bound.
 		diag := r.diagnose(context.WithoutCancel(runCtx), env, st, action, sr)
-		r.j.update(func() { stepRes.Diagnostics = diag })
+		rec.set(func(res *model.StepResult) { res.Diagnostics = diag })
 	}
-	r.j.publish(model.StepFinished, sr, stepRes)
+	rec.finished()
 	if !failed {
 		return nil
 	}
 	f := &stepFailure{cause: err}
-	r.j.read(func() { f.msg, f.outcome = stepRes.Error, stepRes.Outcome })
+	rec.get(func(res *model.StepResult) { f.msg, f.outcome = res.Error, res.Outcome })
 	return f
 }
 
