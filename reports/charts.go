@@ -35,86 +35,99 @@ type Chart struct {
 // over time with the kill batches marked; and for every capacity step the
 // commitment per node.
 func AvailabilityCharts(r *model.Results) ([]Chart, error) {
+	return chartsOf(r, scenarioCharts)
+}
+
+// chartsOf joins the scenarios' charts as draw gives them, every file name
+// its own; the first error ends them.
+func chartsOf(r *model.Results, draw func(*model.ScenarioResult) ([]Chart, error)) ([]Chart, error) {
+	var charts []Chart
+	for _, s := range r.Scenarios {
+		cs, err := draw(s)
+		charts = append(charts, cs...)
+		if err != nil {
+			uniqueFiles(charts)
+			return charts, err
+		}
+	}
+	uniqueFiles(charts)
+	return charts, nil
+}
+
+// scenarioCharts draws one scenario's charts; the first error ends them.
+func scenarioCharts(s *model.ScenarioResult) ([]Chart, error) {
 	var charts []Chart
 	var err error
-	// Each scenario's and step's charts; the first error ends the list.
-	func() {
-		for _, s := range r.Scenarios {
-			if png, ok, terr := timelinePNG(s); terr != nil {
-				err = terr
-				return
-			} else if ok {
+	if png, ok, terr := timelinePNG(s); terr != nil {
+		return nil, terr
+	} else if ok {
+		charts = append(charts, Chart{
+			Scenario: s.Name, Title: s.Name + ": step timeline", PNG: png,
+			File: fmt.Sprintf("timeline-%s.png", fileSafe(s.Name)),
+		})
+	}
+	for _, st := range s.Steps {
+		if c, ok := capacityOf(st); ok {
+			var png []byte
+			title := fmt.Sprintf("%s: %s — commitment per node", s.Name, st.Name)
+			if png, err = capacityPNG(title, c); err != nil {
+				return charts, err
+			}
+			charts = append(charts, Chart{
+				Scenario: s.Name, Title: title, PNG: png,
+				File: fmt.Sprintf("capacity-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+			})
+			if len(c.Samples) > 1 {
+				title = fmt.Sprintf("%s: %s — commitment over time", s.Name, st.Name)
+				if png, err = capacityTimePNG(title, c); err != nil {
+					return charts, err
+				}
 				charts = append(charts, Chart{
-					Scenario: s.Name, Title: s.Name + ": step timeline", PNG: png,
-					File: fmt.Sprintf("timeline-%s.png", fileSafe(s.Name)),
+					Scenario: s.Name, Title: title, PNG: png,
+					File: fmt.Sprintf("capacity-time-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
 				})
 			}
-			for _, st := range s.Steps {
-				if c, ok := capacityOf(st); ok {
-					var png []byte
-					title := fmt.Sprintf("%s: %s — commitment per node", s.Name, st.Name)
-					if png, err = capacityPNG(title, c); err != nil {
-						return
-					}
-					charts = append(charts, Chart{
-						Scenario: s.Name, Title: title, PNG: png,
-						File: fmt.Sprintf("capacity-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
-					})
-					if len(c.Samples) > 1 {
-						title = fmt.Sprintf("%s: %s — commitment over time", s.Name, st.Name)
-						if png, err = capacityTimePNG(title, c); err != nil {
-							return
-						}
-						charts = append(charts, Chart{
-							Scenario: s.Name, Title: title, PNG: png,
-							File: fmt.Sprintf("capacity-time-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
-						})
-					}
-					continue
-				}
-				out, derr := st.DecodedOutput()
-				if derr != nil {
-					err = fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, derr)
-					return
-				}
-				if l, ok := out.(*model.LoadOutput); ok && len(l.Series) > 1 {
-					var png []byte
-					title := fmt.Sprintf("%s: %s — load on %s", s.Name, st.Name, l.Target)
-					if png, err = loadPNG(title, l); err != nil {
-						return
-					}
-					charts = append(charts, Chart{
-						Scenario: s.Name, Title: title, PNG: png,
-						File: fmt.Sprintf("load-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
-					})
-					continue
-				}
-				series, ok := out.(model.AvailabilityCharted)
-				if !ok {
-					continue
-				}
-				for _, w := range series.AvailabilitySeries() {
-					if len(w.Samples) == 0 {
-						continue
-					}
-					var png []byte
-					title := fmt.Sprintf("%s: %s %s", s.Name, w.Kind, w.Name)
-					png, err = availabilityPNG(title, w)
-					if err != nil {
-						return
-					}
-					charts = append(charts, Chart{
-						Scenario: s.Name,
-						Title:    title,
-						File:     fmt.Sprintf("availability-%s-%s.png", fileSafe(s.Name), fileSafe(w.Name)),
-						PNG:      png,
-					})
-				}
-			}
+			continue
 		}
-	}()
-	uniqueFiles(charts)
-	return charts, err
+		out, derr := st.DecodedOutput()
+		if derr != nil {
+			return charts, fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, derr)
+		}
+		if l, ok := out.(*model.LoadOutput); ok && len(l.Series) > 1 {
+			var png []byte
+			title := fmt.Sprintf("%s: %s — load on %s", s.Name, st.Name, l.Target)
+			if png, err = loadPNG(title, l); err != nil {
+				return charts, err
+			}
+			charts = append(charts, Chart{
+				Scenario: s.Name, Title: title, PNG: png,
+				File: fmt.Sprintf("load-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+			})
+			continue
+		}
+		series, ok := out.(model.AvailabilityCharted)
+		if !ok {
+			continue
+		}
+		for _, w := range series.AvailabilitySeries() {
+			if len(w.Samples) == 0 {
+				continue
+			}
+			var png []byte
+			title := fmt.Sprintf("%s: %s %s", s.Name, w.Kind, w.Name)
+			png, err = availabilityPNG(title, w)
+			if err != nil {
+				return charts, err
+			}
+			charts = append(charts, Chart{
+				Scenario: s.Name,
+				Title:    title,
+				File:     fmt.Sprintf("availability-%s-%s.png", fileSafe(s.Name), fileSafe(w.Name)),
+				PNG:      png,
+			})
+		}
+	}
+	return charts, nil
 }
 
 // WriteCharts renders the charts into dir and returns their paths. Each

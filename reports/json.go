@@ -95,6 +95,16 @@ func (w *JSONWriter) Observe(ev model.Event, r *model.Results, _ *model.Scenario
 // the availability charts, junit.xml and report.html — and returns the
 // paths written. results.json itself is written as the run goes.
 func WriteRenderings(dir string, r *model.Results) ([]string, error) {
+	charts, err := AvailabilityCharts(r)
+	return writeRenderings(dir, r, charts, err)
+}
+
+// writeRenderings writes the renderings with the run's charts drawn (or
+// the error that stopped their drawing).
+func writeRenderings(dir string, r *model.Results, charts []Chart, chartErr error) ([]string, error) {
+	if chartErr != nil {
+		return nil, chartErr
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -103,10 +113,6 @@ func WriteRenderings(dir string, r *model.Results) ([]string, error) {
 	// named.
 	// The charts are drawn once, for their files and for report.html.
 	var errs []error
-	charts, err := AvailabilityCharts(r)
-	if err != nil {
-		return nil, err
-	}
 	paths, err := writeCharts(dir, charts)
 	errs = append(errs, err)
 	diag, err := WriteDiagnostics(dir, r)

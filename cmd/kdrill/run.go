@@ -254,9 +254,13 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if o.Output == "json" {
 		progress, notes = &reports.JSONLines{W: o.Stdout}, o.Stderr
 	}
-	observers := []model.Observer{progress, writer, resultsTap{&o.results}}
-	if o.DryRun {
-		observers = observers[:1] // a plan is printed, not recorded
+	observers := []model.Observer{progress} // a dry run's plan is printed, not recorded
+	var charts *reports.Prerender
+	if !o.DryRun {
+		// Each scenario's charts are drawn as it finishes, while the
+		// others still run.
+		charts = reports.NewPrerender()
+		observers = append(observers, writer, resultsTap{&o.results}, charts)
 	}
 	hardExit := func() { o.abandon(writer.Path) }
 	onHardExit.Store(&hardExit)
@@ -296,7 +300,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	} else {
 		fmt.Fprintf(notes, "results: %s\n", resultsPath)
 	}
-	written, err := reports.WriteRenderings(o.ReportDir, res)
+	written, err := charts.WriteRenderings(o.ReportDir, res)
 	if err != nil {
 		missing = append(missing, err)
 	}
