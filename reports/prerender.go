@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -8,7 +9,7 @@ import (
 )
 
 // Prerender is a model.Observer that draws each scenario's charts as soon
-// as the scenario finishes, on a goroutine of its own, while the other
+// as the scenario finishes, on goroutines of its own, while the other
 // scenarios of a suite still run: the report written after the last one
 // then only draws that one's. A scenario's record does not change once it
 // has finished.
@@ -35,18 +36,21 @@ func keyOf(s *model.ScenarioResult) chartKey {
 	return chartKey{name: s.Name, attempt: s.Attempt, started: s.StartedAt, finished: s.FinishedAt}
 }
 
-// NewPrerender starts a Prerender's drawing goroutine; Charts stops it.
+// NewPrerender starts a Prerender's drawing goroutines, one a core (the
+// scenarios of a suite often finish together); Charts stops them.
 func NewPrerender() *Prerender {
 	p := &Prerender{drawn: map[chartKey]drawn{}, queue: make(chan *model.ScenarioResult, 64)}
-	go func() {
-		for s := range p.queue {
-			charts, err := scenarioCharts(s)
-			p.mu.Lock()
-			p.drawn[keyOf(s)] = drawn{charts, err}
-			p.mu.Unlock()
-			p.idle.Done()
-		}
-	}()
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for s := range p.queue {
+				charts, err := scenarioCharts(s)
+				p.mu.Lock()
+				p.drawn[keyOf(s)] = drawn{charts, err}
+				p.mu.Unlock()
+				p.idle.Done()
+			}
+		}()
+	}
 	return p
 }
 
