@@ -63,7 +63,7 @@ test-unit: ## Unit tests only; no cluster needed
 test-race: ## Unit tests under the race detector; no cluster needed
 	$(GO) test -race ./...
 
-bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector switch, chaos under load
+bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector switch, chaos under load, 20,000 pods monitored, beside chainsaw
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench AssertReaction -benchtime 200x ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench SwitchSelector -benchtime 100x ./bench/
 	$(GO) test -run '^$$' -bench RenderHourOfMonitoring -benchtime 3x ./bench/
@@ -73,6 +73,8 @@ bench: cluster-up ## Benchmarks on the local cluster: assert reaction, selector 
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ParallelScenarios -benchtime 1x -timeout 20m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ChaosLoad -benchtime 1x -timeout 30m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench NodeFailure -benchtime 1x -timeout 30m ./bench/
+	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) KDRILL_BENCH_SCALE_PODS=20000 $(GO) test -run '^$$' -bench MonitorAtScale -benchtime 1x -timeout 90m ./bench/
+	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench BesideChainsaw -benchtime 3x -timeout 20m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ParallelQuotaVerdicts -benchtime 20x -timeout 30m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench RealNodePodStart -benchtime 5x -timeout 10m ./bench/
 	KDRILL_E2E_KUBECONFIG=$(KUBECONFIG_LOCAL) $(GO) test -run '^$$' -bench ConnectMatrix -benchtime 3x -timeout 10m ./bench/

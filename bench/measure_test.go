@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kdrill/kdrill/model"
+	"github.com/kdrill/kdrill/reports"
 )
 
 // measured is a program run under GNU time, for its own peak RSS. Go starts
@@ -106,4 +109,22 @@ func ownPeakRSS(b testing.TB) int64 {
 	}
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
+}
+
+// results runs kdrill (measured) to its end and returns its output, its
+// wall time, its peak RSS in KiB and the results it wrote into reportDir;
+// it fails the benchmark when kdrill fails.
+func (m *measured) results(b testing.TB, reportDir string) (out []byte, wall time.Duration, peak int64, res *model.Results) {
+	b.Helper()
+	start := time.Now()
+	out, err := m.CombinedOutput()
+	wall = time.Since(start)
+	if err != nil {
+		b.Fatalf("kdrill: %v\n%s", err, out)
+	}
+	res, err = reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out, wall, m.PeakRSS(b), res
 }

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
@@ -77,18 +76,9 @@ func BenchmarkParallelScenarios(b *testing.B) {
 	var peak int64
 	for range b.N {
 		reportDir := filepath.Join(dir, "report")
-		start := time.Now()
 		cmd := measure(b, bin, "run", "--kubeconfig", kubeconfig, "--parallel", "20", "--quiet", "--report-dir", reportDir, scenarios)
-		out, err := cmd.CombinedOutput()
-		wall := time.Since(start)
-		if err != nil {
-			b.Fatalf("kdrill: %v\n%s", err, out)
-		}
-		peak = max(peak, cmd.PeakRSS(b))
-		res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
-		if err != nil {
-			b.Fatal(err)
-		}
+		out, wall, rss, res := cmd.results(b, reportDir)
+		peak = max(peak, rss)
 		if len(res.Scenarios) != 20 {
 			b.Fatalf("%d scenario results", len(res.Scenarios))
 		}

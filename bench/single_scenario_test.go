@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/kdrill/kdrill/model"
-	"github.com/kdrill/kdrill/reports"
 	"github.com/kdrill/kdrill/runner/testcluster"
 )
 
@@ -43,17 +42,9 @@ func BenchmarkSingleScenario(b *testing.B) {
 	for i := range b.N {
 		reportDir := filepath.Join(dir, "report-"+strings.Repeat("i", i+1))
 		cmd := measure(b, bin, "run", "--kubeconfig", kubeconfig, "--quiet", "--report-dir", reportDir, file)
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		wall += time.Since(start)
-		if err != nil {
-			b.Fatalf("kdrill: %v\n%s", err, out)
-		}
-		peak = max(peak, cmd.PeakRSS(b))
-		res, err := reports.ReadJSON(filepath.Join(reportDir, reports.ResultsFile))
-		if err != nil {
-			b.Fatal(err)
-		}
+		out, took, rss, res := cmd.results(b, reportDir)
+		wall += took
+		peak = max(peak, rss)
 		if len(res.Scenarios) != 1 || res.Scenarios[0].Outcome != model.Passed {
 			b.Fatalf("the test did not pass:\n%s", out)
 		}

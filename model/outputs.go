@@ -171,3 +171,36 @@ func (h *HTTPOutput) Measures() []Measure {
 
 // Commitment is the capacity output itself.
 func (c *CapacityOutput) Commitment() *CapacityOutput { return c }
+
+// UnmarshalJSON reads a step's record from results.json with its output
+// decoded once, straight into its kind's type (as a live run has it), not
+// into plain maps that every reader decodes again; an output its kind's
+// type cannot hold (a results.json an older kdrill wrote, say) is kept as
+// plain values.
+func (st *StepResult) UnmarshalJSON(data []byte) error {
+	type record StepResult // without this method
+	aux := struct {
+		*record
+		Output json.RawMessage `json:"output,omitempty"`
+	}{record: (*record)(st)}
+	if err := json.Unmarshal(data, &aux); err != nil {
+		return err
+	}
+	st.Output = nil
+	if len(aux.Output) == 0 || string(aux.Output) == "null" {
+		return nil
+	}
+	if t := outputTypes[st.Kind]; t != nil {
+		v := reflect.New(t).Interface()
+		if json.Unmarshal(aux.Output, v) == nil {
+			st.Output = v
+			return nil
+		}
+	}
+	var plain any
+	if err := json.Unmarshal(aux.Output, &plain); err != nil {
+		return err
+	}
+	st.Output = plain
+	return nil
+}

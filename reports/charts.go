@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	chart "github.com/wcharczuk/go-chart/v2"
@@ -54,55 +56,79 @@ func chartsOf(r *model.Results, draw func(*model.ScenarioResult) ([]Chart, error
 	return charts, nil
 }
 
-// scenarioCharts draws one scenario's charts; the first error ends them.
+// scenarioCharts draws one scenario's charts, side by side on the cores
+// there are; the first error ends them.
 func scenarioCharts(s *model.ScenarioResult) ([]Chart, error) {
-	var charts []Chart
-	var err error
-	if png, ok, terr := timelinePNG(s); terr != nil {
-		return nil, terr
-	} else if ok {
-		charts = append(charts, Chart{
-			Scenario: s.Name, Title: s.Name + ": step timeline", PNG: png,
-			File: fmt.Sprintf("timeline-%s.png", fileSafe(s.Name)),
+	jobs, err := chartJobs(s)
+	charts := make([]Chart, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, job := range jobs {
+		charts[i] = job.chart
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			charts[i].PNG, errs[i] = job.draw()
+		})
+	}
+	wg.Wait()
+	drawn := charts[:0]
+	for i, c := range charts {
+		if errs[i] != nil {
+			return drawn, errs[i]
+		}
+		if c.PNG != nil {
+			drawn = append(drawn, c)
+		}
+	}
+	return drawn, err
+}
+
+// chartJob is a chart to draw: what it is, and how.
+type chartJob struct {
+	chart Chart
+	draw  func() ([]byte, error)
+}
+
+// chartJobs lists a scenario's charts: its step timeline; for every
+// workload a monitor step sampled, its availability; for every capacity
+// step the commitment per node (and over time); for every load step its
+// rate and latency. A step output that cannot be read ends the list.
+func chartJobs(s *model.ScenarioResult) ([]chartJob, error) {
+	jobs := []chartJob{{
+		chart: Chart{Scenario: s.Name, Title: s.Name + ": step timeline", File: fmt.Sprintf("timeline-%s.png", fileSafe(s.Name))},
+		draw: func() ([]byte, error) {
+			png, _, err := timelinePNG(s) // none when no step ran: dropped
+			return png, err
+		},
+	}}
+	add := func(title, file string, draw func(string) ([]byte, error)) {
+		jobs = append(jobs, chartJob{
+			chart: Chart{Scenario: s.Name, Title: title, File: file},
+			draw:  func() ([]byte, error) { return draw(title) },
 		})
 	}
 	for _, st := range s.Steps {
 		if c, ok := capacityOf(st); ok {
-			var png []byte
-			title := fmt.Sprintf("%s: %s — commitment per node", s.Name, st.Name)
-			if png, err = capacityPNG(title, c); err != nil {
-				return charts, err
-			}
-			charts = append(charts, Chart{
-				Scenario: s.Name, Title: title, PNG: png,
-				File: fmt.Sprintf("capacity-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
-			})
+			add(fmt.Sprintf("%s: %s — commitment per node", s.Name, st.Name),
+				fmt.Sprintf("capacity-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+				func(title string) ([]byte, error) { return capacityPNG(title, c) })
 			if len(c.Samples) > 1 {
-				title = fmt.Sprintf("%s: %s — commitment over time", s.Name, st.Name)
-				if png, err = capacityTimePNG(title, c); err != nil {
-					return charts, err
-				}
-				charts = append(charts, Chart{
-					Scenario: s.Name, Title: title, PNG: png,
-					File: fmt.Sprintf("capacity-time-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
-				})
+				add(fmt.Sprintf("%s: %s — commitment over time", s.Name, st.Name),
+					fmt.Sprintf("capacity-time-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+					func(title string) ([]byte, error) { return capacityTimePNG(title, c) })
 			}
 			continue
 		}
-		out, derr := st.DecodedOutput()
-		if derr != nil {
-			return charts, fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, derr)
+		out, err := st.DecodedOutput()
+		if err != nil {
+			return jobs, fmt.Errorf("scenario %s step %q: %w", s.Name, st.Name, err)
 		}
 		if l, ok := out.(*model.LoadOutput); ok && len(l.Series) > 1 {
-			var png []byte
-			title := fmt.Sprintf("%s: %s — load on %s", s.Name, st.Name, l.Target)
-			if png, err = loadPNG(title, l); err != nil {
-				return charts, err
-			}
-			charts = append(charts, Chart{
-				Scenario: s.Name, Title: title, PNG: png,
-				File: fmt.Sprintf("load-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
-			})
+			add(fmt.Sprintf("%s: %s — load on %s", s.Name, st.Name, l.Target),
+				fmt.Sprintf("load-%s-%s.png", fileSafe(s.Name), fileSafe(st.Name)),
+				func(title string) ([]byte, error) { return loadPNG(title, l) })
 			continue
 		}
 		series, ok := out.(model.AvailabilityCharted)
@@ -113,21 +139,12 @@ func scenarioCharts(s *model.ScenarioResult) ([]Chart, error) {
 			if len(w.Samples) == 0 {
 				continue
 			}
-			var png []byte
-			title := fmt.Sprintf("%s: %s %s", s.Name, w.Kind, w.Name)
-			png, err = availabilityPNG(title, w)
-			if err != nil {
-				return charts, err
-			}
-			charts = append(charts, Chart{
-				Scenario: s.Name,
-				Title:    title,
-				File:     fmt.Sprintf("availability-%s-%s.png", fileSafe(s.Name), fileSafe(w.Name)),
-				PNG:      png,
-			})
+			add(fmt.Sprintf("%s: %s %s", s.Name, w.Kind, w.Name),
+				fmt.Sprintf("availability-%s-%s.png", fileSafe(s.Name), fileSafe(w.Name)),
+				func(title string) ([]byte, error) { return availabilityPNG(title, w) })
 		}
 	}
-	return charts, nil
+	return jobs, nil
 }
 
 // WriteCharts renders the charts into dir and returns their paths. Each
