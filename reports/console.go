@@ -3,8 +3,9 @@ package reports
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -220,13 +221,8 @@ func (c *Console) Observe(ev model.Event, r *model.Results, s *model.ScenarioRes
 			}
 		}
 		var parts []string
-		keys := make([]string, 0, len(counts))
-		for o := range counts {
-			keys = append(keys, string(o))
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[model.Outcome(k)], k))
+		for _, o := range slices.Sorted(maps.Keys(counts)) {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
 		}
 		c.printf("\n")
 		for _, o := range r.Outages {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -317,10 +318,5 @@ func (r *loadRecorder) finish(ended time.Time) *model.LoadOutput {
 }
 
 func sortedSeconds(m map[int]*loadSecond) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
