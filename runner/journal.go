@@ -85,7 +85,6 @@ func (j *journal) publish(ev model.Event, s *model.ScenarioResult, st *model.Ste
 	next := *j.live
 	next.Outages = slices.Clip(j.live.Outages)
 	next.Scenarios = make([]*model.ScenarioResult, len(j.live.Scenarios))
-	shownOf := make(map[*model.ScenarioResult]*model.ScenarioResult, len(j.live.Scenarios))
 	for i, l := range j.live.Scenarios {
 		view := j.shownOf[l]
 		switch {
@@ -100,16 +99,20 @@ func (j *journal) publish(ev model.Event, s *model.ScenarioResult, st *model.Ste
 			if k := slices.Index(l.Steps, st); k >= 0 {
 				view.Steps[k] = st.Snapshot()
 			}
+		default:
+			next.Scenarios[i] = view
+			continue
 		}
-		next.Scenarios[i], shownOf[l] = view, view
+		next.Scenarios[i], j.shownOf[l] = view, view
 	}
-	j.shown, j.shownOf = &next, shownOf
+	j.shown = &next
 	c := change{ev: ev, r: &next}
 	if s != nil {
-		c.s = shownOf[s]
-		if c.s == nil {
-			// Not (or no longer) among the run's scenarios: a retried
-			// attempt's record, say.
+		if k := slices.Index(j.live.Scenarios, s); k >= 0 {
+			c.s = next.Scenarios[k]
+		} else {
+			// No longer among the run's scenarios: a retried attempt's
+			// record, say.
 			c.s = s.Snapshot()
 		}
 		if st != nil {
