@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"maps"
@@ -106,11 +105,11 @@ func capacityPNG(title string, c *model.CapacityOutput) ([]byte, error) {
 			r.Text(name, int(center)-w/2, box.Bottom+18)
 		}
 	}}
-	var buf bytes.Buffer
-	if err := bc.Render(chart.PNG, &buf); err != nil {
+	png, err := renderPNG(bc)
+	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)
 	}
-	return buf.Bytes(), nil
+	return png, nil
 }
 
 // legendRow draws coloured boxes and names in one row at height y.

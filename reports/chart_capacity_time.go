@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -67,9 +66,9 @@ func capacityTimePNG(title string, c *model.CapacityOutput) ([]byte, error) {
 		Series: series,
 	}
 	c2.Elements = []chart.Renderable{bottomLegend(&c2)}
-	var buf bytes.Buffer
-	if err := c2.Render(chart.PNG, &buf); err != nil {
+	png, err := renderPNG(c2)
+	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)
 	}
-	return buf.Bytes(), nil
+	return png, nil
 }

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -57,11 +56,11 @@ func loadPNG(title string, l *model.LoadOutput) ([]byte, error) {
 		Series:         series,
 	}
 	c.Elements = []chart.Renderable{bottomLegend(&c), left.render}
-	var buf bytes.Buffer
-	if err := c.Render(chart.PNG, &buf); err != nil {
+	png, err := renderPNG(c)
+	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)
 	}
-	return buf.Bytes(), nil
+	return png, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

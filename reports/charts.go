@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -267,9 +266,9 @@ func availabilityPNG(title string, w model.WorkloadSeries) ([]byte, error) {
 		Series:         series,
 	}
 	c.Elements = []chart.Renderable{nodeBands(w.NodesOut, w.Samples[0].Time, end), gapBands(w.Gaps, w.Samples[0].Time, end), bottomLegend(&c), left.render}
-	var buf bytes.Buffer
-	if err := c.Render(chart.PNG, &buf); err != nil {
+	png, err := renderPNG(c)
+	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", title, err)
 	}
-	return buf.Bytes(), nil
+	return png, nil
 }

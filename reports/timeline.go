@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
@@ -113,11 +112,11 @@ func timelinePNG(s *model.ScenarioResult) (png []byte, ok bool, err error) {
 		Series: series,
 	}
 	c.Elements = []chart.Renderable{labels, outcomeLegend(rows)}
-	var buf bytes.Buffer
-	if err := c.Render(chart.PNG, &buf); err != nil {
+	png, err = renderPNG(c)
+	if err != nil {
 		return nil, false, fmt.Errorf("render the timeline of %s: %w", s.Name, err)
 	}
-	return buf.Bytes(), true, nil
+	return png, true, nil
 }
 
 // outcomeLegend names the colours of the outcomes on the chart, top right.

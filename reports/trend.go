@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -208,11 +207,11 @@ func TrendCharts(series []TrendSeries) ([]Chart, error) {
 			Series: lines,
 		}
 		c.Elements = []chart.Renderable{bottomLegend(&c)}
-		var buf bytes.Buffer
-		if err := c.Render(chart.PNG, &buf); err != nil {
+		png, err := renderPNG(c)
+		if err != nil {
 			return nil, fmt.Errorf("render the trend of %s: %w", metric, err)
 		}
-		charts = append(charts, Chart{Title: "trend: " + metric, File: "trend-" + fileSafe(metric) + ".png", PNG: buf.Bytes()})
+		charts = append(charts, Chart{Title: "trend: " + metric, File: "trend-" + fileSafe(metric) + ".png", PNG: png})
 	}
 	return charts, nil
 }
